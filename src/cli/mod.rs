@@ -1,0 +1,131 @@
+//! Command-line parsing (the only module that knows clap) and dispatch.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::commands::{self, CommandError, Context, ExitStatus};
+use crate::model::{ProviderId, DEFAULT_STAGE};
+use crate::output::{errors, Format, Printer, Verbosity};
+
+/// Deploy serverless functions to AWS and Azure from one fnctl.toml.
+#[derive(Debug, Parser)]
+#[command(name = "fnctl", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+/// Flags every command accepts.
+#[derive(Debug, clap::Args)]
+pub struct GlobalArgs {
+    /// Path to the manifest [default: fnctl.toml in this or a parent directory]
+    #[arg(long, global = true, value_name = "PATH", env = "FNCTL_MANIFEST")]
+    pub manifest: Option<PathBuf>,
+
+    /// Stage to work on
+    #[arg(long, short = 's', global = true, default_value = DEFAULT_STAGE, env = "FNCTL_STAGE")]
+    pub stage: String,
+
+    /// Work on one provider only [default: every provider in the manifest]
+    #[arg(long, short = 'p', global = true, value_parser = parse_provider)]
+    pub provider: Option<ProviderId>,
+
+    /// Output format
+    #[arg(long, short = 'o', global = true, value_enum, default_value = "human")]
+    pub output: Format,
+
+    /// Show more detail
+    #[arg(long, short = 'v', global = true, conflicts_with = "quiet")]
+    pub verbose: bool,
+
+    /// Show only results and errors
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+
+    /// Disable colour (also: NO_COLOR=1)
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new project from a template
+    Init(InitArgs),
+    /// Check the manifest and the providers' rules
+    Validate,
+    /// Show what a deploy would create, update and delete
+    Plan,
+    /// Build each function's deterministic zip under .fnctl/dist/
+    Package(PackageArgs),
+    /// Print the manifest's JSON Schema (for editor completion)
+    Schema,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InitArgs {
+    /// Template to start from (see --list)
+    #[arg(default_value = "python-http")]
+    pub template: String,
+    /// Directory to create the project in
+    #[arg(long, default_value = ".")]
+    pub dir: PathBuf,
+    /// App name [default: the directory's name]
+    #[arg(long)]
+    pub name: Option<String>,
+    /// List the templates and exit
+    #[arg(long)]
+    pub list: bool,
+    /// Overwrite existing files
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PackageArgs {
+    /// Package only these functions
+    #[arg(long = "function", short = 'f', value_name = "NAME")]
+    pub functions: Vec<String>,
+}
+
+fn parse_provider(s: &str) -> Result<ProviderId, String> {
+    ProviderId::parse(s).ok_or_else(|| format!("unknown provider `{s}`; expected `aws` or `azure`"))
+}
+
+/// Parses arguments, runs the command, renders any error, returns the exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let g = &cli.global;
+    let verbosity = if g.quiet {
+        Verbosity::Quiet
+    } else if g.verbose {
+        Verbosity::Verbose
+    } else {
+        Verbosity::Normal
+    };
+    let printer = Printer::new(g.output, verbosity, g.no_color);
+    let cwd = match std::env::current_dir() {
+        Ok(d) => d,
+        Err(e) => {
+            printer.error(&format!("cannot read the current directory: {e}"));
+            return ExitCode::from(ExitStatus::Failure as u8);
+        }
+    };
+    let cx = Context { printer: printer.clone(), manifest: g.manifest.clone(), stage: g.stage.clone(), provider: g.provider, cwd };
+    let result: Result<ExitStatus, CommandError> = match &cli.command {
+        Command::Init(a) => commands::init::run(&cx, a),
+        Command::Validate => commands::validate::run(&cx),
+        Command::Plan => commands::plan::run(&cx),
+        Command::Package(a) => commands::package::run(&cx, &a.functions),
+        Command::Schema => commands::schema::run(&cx),
+    };
+    let status = match result {
+        Ok(s) => s,
+        Err(e) => errors::report(&printer, &e),
+    };
+    ExitCode::from(status as u8)
+}

@@ -1,0 +1,98 @@
+//! One module per command; each takes a [`Context`] and returns an [`ExitStatus`].
+//!
+//! Commands orchestrate the core (manifest, model, plan, package, provider)
+//! and hand results to the [`Printer`]; they never parse flags (that is
+//! [`crate::cli`]) and never render errors (that is [`crate::output::errors`]).
+
+pub mod init;
+pub mod package;
+pub mod plan;
+pub mod schema;
+pub mod validate;
+
+use std::path::PathBuf;
+
+use crate::manifest::LoadError;
+use crate::model::ProviderId;
+use crate::output::Printer;
+use crate::package::PackageError;
+
+/// Process exit codes; documented in README.md. Never renumber.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// Done (including "nothing to change").
+    Success = 0,
+    /// The operation failed (packaging, I/O, a cloud call).
+    Failure = 1,
+    /// Bad flags or arguments.
+    Usage = 2,
+    /// The manifest is invalid; every problem was printed.
+    InvalidManifest = 3,
+}
+
+/// Everything a command needs from the global flags.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub printer: Printer,
+    pub manifest: Option<PathBuf>,
+    pub stage: String,
+    pub provider: Option<ProviderId>,
+    pub cwd: PathBuf,
+}
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// Finding, reading or validating the manifest failed.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// The command line asks for something impossible.
+    #[error("{message}")]
+    Usage { message: String, help: Option<String> },
+    /// Building a package failed.
+    #[error(transparent)]
+    Package(#[from] PackageError),
+    /// A file could not be written or read.
+    #[error("{what}: {source}")]
+    Io { what: String, source: std::io::Error },
+}
+
+impl CommandError {
+    pub fn usage(message: impl Into<String>, help: impl Into<Option<String>>) -> Self {
+        CommandError::Usage { message: message.into(), help: help.into() }
+    }
+
+    pub fn io(what: impl Into<String>, source: std::io::Error) -> Self {
+        CommandError::Io { what: what.into(), source }
+    }
+
+    pub fn exit_status(&self) -> ExitStatus {
+        match self {
+            CommandError::Load(LoadError::Invalid(_)) => ExitStatus::InvalidManifest,
+            CommandError::Load(LoadError::NotFound { .. }) | CommandError::Usage { .. } => ExitStatus::Usage,
+            CommandError::Load(LoadError::Read { .. }) | CommandError::Package(_) | CommandError::Io { .. } => ExitStatus::Failure,
+        }
+    }
+
+    /// Stable machine name for `--output json`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CommandError::Load(LoadError::Invalid(_)) => "invalid_manifest",
+            CommandError::Load(LoadError::NotFound { .. }) => "manifest_not_found",
+            CommandError::Load(LoadError::Read { .. }) => "manifest_unreadable",
+            CommandError::Usage { .. } => "usage",
+            CommandError::Package(_) => "package",
+            CommandError::Io { .. } => "io",
+        }
+    }
+
+    pub fn help(&self) -> Option<String> {
+        match self {
+            CommandError::Usage { help, .. } => help.clone(),
+            CommandError::Load(LoadError::NotFound { .. }) => {
+                Some("run `fnctl init` to create one, or pass `--manifest PATH`".into())
+            }
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! `fnctl package`: build each function's deterministic zip under `.fnctl/dist/`.
+//!
+//! Limits are checked on the file list before compressing anything, so an
+//! oversized function fails in seconds. Dependencies declared in
+//! `requirements.txt` / `package.json` are vendored for the target platform
+//! (cached by lockfile hash) and placed where each provider's runtime looks.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::{CommandError, Context, ExitStatus};
+use crate::model::{App, Function, Language, ProviderId};
+use crate::package::{self, deps, human_size, ExtraDir, Limits};
+use crate::project;
+
+/// Where artifacts go, relative to the project root.
+pub const DIST_DIR: &str = ".fnctl/dist";
+/// Where vendored dependencies are cached.
+pub const CACHE_DIR: &str = ".fnctl/cache";
+
+/// One built package, as printed.
+#[derive(Debug, Serialize)]
+pub struct Built {
+    pub provider: ProviderId,
+    pub function: String,
+    pub path: PathBuf,
+    pub bytes: u64,
+    pub unzipped_bytes: u64,
+    pub files: usize,
+    pub sha256: String,
+    /// How the AWS backend will upload it: `direct` or `s3` (over 50 MB).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upload: Option<&'static str>,
+}
+
+pub fn run(cx: &Context, only: &[String]) -> Result<ExitStatus, CommandError> {
+    let project = project::load(cx)?;
+    let app = &project.app;
+    for name in only {
+        if !app.functions.contains_key(name) {
+            let names: Vec<&str> = app.functions.keys().map(String::as_str).collect();
+            return Err(CommandError::usage(
+                format!("no function named `{name}` in {}", project.source.name()),
+                crate::suggest::did_you_mean(name, names.iter().copied()).or_else(|| Some(format!("functions: {}", names.join(", ")))),
+            ));
+        }
+    }
+    // Without providers the package still has a use (local checks): AWS layout.
+    let none_configured = project.providers.is_empty();
+    let providers = if none_configured { vec![ProviderId::Aws] } else { project.providers.clone() };
+    let jobs: Vec<(ProviderId, &Function)> = providers
+        .iter()
+        .flat_map(|p| {
+            app.functions
+                .values()
+                .filter(move |f| none_configured || f.providers.contains(p))
+                .filter(|f| only.is_empty() || only.contains(&f.name))
+                .map(move |f| (*p, f))
+        })
+        .collect();
+
+    let bar = cx.printer.progress(jobs.len() as u64, "packaging");
+    let mut built = Vec::new();
+    for (provider, f) in jobs {
+        bar.set_message(format!("{provider}/{}", f.name));
+        built.push(build_one(cx, app, provider, f)?);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+
+    if cx.printer.is_json() {
+        cx.printer.json(&serde_json::json!({ "artifacts": built }));
+    } else {
+        let root = &app.root;
+        let mut text = String::new();
+        for b in &built {
+            let shown = b.path.strip_prefix(root).unwrap_or(&b.path);
+            text.push_str(&format!(
+                "{:<6} {:<20} {}  {}  sha256:{}\n",
+                b.provider.as_str(),
+                b.function,
+                shown.display(),
+                human_size(b.bytes),
+                b.sha256
+            ));
+        }
+        cx.printer.data(&text);
+        if built.iter().any(|b| b.upload == Some("s3")) {
+            cx.printer.status("note: packages over 50 MB are uploaded through an S3 artifacts bucket on deploy");
+        }
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn build_one(cx: &Context, app: &App, provider: ProviderId, f: &Function) -> Result<Built, CommandError> {
+    let mut spec = project::package_spec(app, &f.name).expect("function exists");
+    let cache = app.root.join(CACHE_DIR);
+    match f.runtime.language() {
+        Language::Python if f.source.join("requirements.txt").is_file() => {
+            cx.printer.detail(&format!("vendoring Python dependencies of `{}`", f.name));
+            let dir = deps::vendor_python(&f.source.join("requirements.txt"), f.runtime.version(), deps::Arch::X86_64, &cache, &deps::Tool::python_pip(), &[])?;
+            let prefix = match provider {
+                ProviderId::Aws => String::new(),
+                ProviderId::Azure => ".python_packages/lib/site-packages".to_string(),
+            };
+            spec.extra_dirs.push(ExtraDir { dir, prefix });
+        }
+        Language::Node if f.source.join("package.json").is_file() => {
+            cx.printer.detail(&format!("installing production Node dependencies of `{}`", f.name));
+            let dir = deps::vendor_node(&f.source, &cache, &deps::Tool::npm())?;
+            spec.exclude.push("node_modules/**".into());
+            spec.extra_dirs.push(ExtraDir { dir: dir.join("node_modules"), prefix: "node_modules".into() });
+        }
+        _ => {}
+    }
+    let entries = package::collect(&spec)?;
+    if provider == ProviderId::Aws {
+        package::check_unzipped(&f.name, &entries, &Limits { provider: "AWS Lambda", max_unzipped: package::AWS_UNZIPPED_MAX })?;
+    }
+    let out = app.root.join(DIST_DIR).join(provider.as_str()).join(format!("{}.zip", f.name));
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| CommandError::io(format!("creating {}", dir.display()), e))?;
+    }
+    let artifact = package::build(&spec, &out)?;
+    Ok(Built {
+        provider,
+        function: f.name.clone(),
+        path: artifact.path.clone(),
+        bytes: artifact.zipped_bytes,
+        unzipped_bytes: artifact.unzipped_bytes,
+        files: artifact.files,
+        sha256: artifact.sha256_hex.clone(),
+        upload: (provider == ProviderId::Aws).then(|| if artifact.needs_s3_upload() { "s3" } else { "direct" }),
+    })
+}
+

@@ -1,0 +1,199 @@
+//! `fnctl.toml`: finding, parsing, checking and resolving the manifest.
+//!
+//! The pipeline, each step reporting every problem it finds:
+//! 1. TOML syntax ([`toml::de::DeTable::parse_recoverable`], which keeps spans);
+//! 2. shape, against the JSON Schema derived from [`raw`] ([`schema_check`]),
+//!    for the base manifest and for every stage merged over it;
+//! 3. `${env:...}` expansion ([`interpolate`]) for the selected stage;
+//! 4. meaning and cross-references ([`resolve`]), producing a [`crate::model::App`].
+
+pub mod diagnostic;
+pub mod interpolate;
+pub mod merge;
+pub mod raw;
+pub mod resolve;
+pub mod schema;
+
+pub use schema::check as schema_check;
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::de::{DeTable, DeValue};
+use toml::Spanned;
+
+pub use diagnostic::{Diagnostic, ManifestError, Source};
+pub use interpolate::{Environment, ProcessEnv};
+
+use crate::model::{App, DEFAULT_STAGE};
+use crate::suggest::did_you_mean;
+
+/// The file name fnctl looks for.
+pub const MANIFEST_NAME: &str = "fnctl.toml";
+
+/// Why a manifest could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// No manifest in the current directory or any parent.
+    #[error("no {MANIFEST_NAME} found in {} or any parent directory", .start.display())]
+    NotFound { start: PathBuf },
+    /// The file exists but cannot be read.
+    #[error("cannot read {}: {source}", .path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    /// The manifest has problems; each is located.
+    #[error(transparent)]
+    Invalid(#[from] ManifestError),
+}
+
+/// Finds the manifest: `explicit` when given, else `fnctl.toml` in `start`
+/// or the nearest parent that has one (as cargo finds `Cargo.toml`).
+pub fn locate(explicit: Option<&Path>, start: &Path) -> Result<PathBuf, LoadError> {
+    if let Some(p) = explicit {
+        return Ok(p.to_path_buf());
+    }
+    let mut dir = Some(start);
+    while let Some(d) = dir {
+        let candidate = d.join(MANIFEST_NAME);
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+        dir = d.parent();
+    }
+    Err(LoadError::NotFound { start: start.to_path_buf() })
+}
+
+/// Options for [`load`].
+pub struct LoadOptions<'a> {
+    pub stage: &'a str,
+    pub env: &'a dyn Environment,
+    /// Check that handler files and source directories exist.
+    pub check_files: bool,
+}
+
+/// Reads and resolves a manifest for one stage.
+pub fn load(path: &Path, opts: &LoadOptions<'_>) -> Result<(App, Source), LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read { path: path.to_path_buf(), source })?;
+    let source = Source::new(path, text);
+    match load_source(&source, opts) {
+        Ok(app) => Ok((app, source)),
+        Err(diags) => Err(ManifestError::new(source, diags).into()),
+    }
+}
+
+/// Parses and resolves manifest text; the path is only used for relative paths.
+pub fn load_source(source: &Source, opts: &LoadOptions<'_>) -> Result<App, Vec<Diagnostic>> {
+    let text: &str = &source.text;
+    let (table, errors) = DeTable::parse_recoverable(text);
+    if !errors.is_empty() {
+        return Err(errors
+            .iter()
+            .map(|e| {
+                let span = e.span().unwrap_or(0..0);
+                Diagnostic::new(span, format!("TOML syntax: {}", e.message().trim_end()))
+            })
+            .collect());
+    }
+    let root = Spanned::new(table.span(), DeValue::Table(table.into_inner()));
+    let schema = schema::manifest_schema();
+    let mut diags = schema::check(&root, &schema);
+
+    let stages = stage_tables(&root, &mut diags);
+    for stage in stages.values() {
+        let merged = merge::merge(&root, stage);
+        diags.extend(schema::check(&merged, &schema));
+    }
+    let selected = match stages.get(opts.stage) {
+        Some(stage) => merge::merge(&root, stage),
+        None => {
+            if opts.stage != DEFAULT_STAGE && !stages.is_empty() {
+                let names: Vec<&str> = stages.keys().map(String::as_str).collect();
+                let span = stage_key_span(&root).unwrap_or(0..0);
+                diags.push(
+                    Diagnostic::new(span, format!("stage `{}` is not defined", opts.stage))
+                        .with_help(did_you_mean(opts.stage, names.iter().copied()).unwrap_or_else(|| {
+                            format!("defined stages: {}, plus the default `{DEFAULT_STAGE}`", names.join(", "))
+                        })),
+                );
+            }
+            root.clone()
+        }
+    };
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+
+    let mut selected = selected;
+    interpolate::expand_tree(&mut selected, text, opts.env, &mut diags);
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    let function_spans = function_key_spans(&selected);
+    let manifest = match raw::Manifest::deserialize(selected.into_deserializer()) {
+        Ok(m) => m,
+        Err(e) => {
+            // The schema walk should catch every shape error first; this is
+            // the safety net for anything it does not model.
+            return Err(vec![Diagnostic::new(e.span().unwrap_or(0..0), e.message().trim_end().to_string())]);
+        }
+    };
+    let root_dir = resolve::project_root(&source.path);
+    let cx = resolve::Context {
+        stage: opts.stage,
+        manifest_path: &source.path,
+        root: &root_dir,
+        source: text,
+        function_spans: &function_spans,
+        check_files: opts.check_files,
+    };
+    resolve::resolve(manifest, &cx)
+}
+
+use serde::de::IntoDeserializer;
+
+fn stage_tables<'i>(root: &Spanned<DeValue<'i>>, diags: &mut Vec<Diagnostic>) -> BTreeMap<String, Spanned<DeValue<'i>>> {
+    let mut out = BTreeMap::new();
+    let Some(stages) = root.get_ref().get("stages") else {
+        return out;
+    };
+    let DeValue::Table(table) = stages.get_ref() else {
+        diags.push(Diagnostic::new(stages.span(), "`stages` must be a table of stage tables, such as `[stages.prod]`"));
+        return out;
+    };
+    for (name, value) in table.iter() {
+        let name_str = name.get_ref().to_string();
+        if !value.get_ref().is_table() {
+            diags.push(Diagnostic::new(value.span(), format!("stage `{name_str}` must be a table")));
+            continue;
+        }
+        if let Err(why) = check_stage_name(&name_str) {
+            diags.push(Diagnostic::new(name.span(), format!("stage name `{name_str}` {why}")).with_help("use lowercase letters and digits, at most 12 characters, such as `prod`"));
+        }
+        out.insert(name_str, value.clone());
+    }
+    out
+}
+
+/// Stage names become parts of resource names everywhere, so they are short.
+pub fn check_stage_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > 12 {
+        return Err("must be 1 to 12 characters".into());
+    }
+    if !name.starts_with(|c: char| c.is_ascii_lowercase()) || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()) {
+        return Err("must be lowercase letters and digits, starting with a letter".into());
+    }
+    Ok(())
+}
+
+fn stage_key_span(root: &Spanned<DeValue<'_>>) -> Option<Range<usize>> {
+    let DeValue::Table(t) = root.get_ref() else { return None };
+    t.get_key_value("stages").map(|(k, _)| k.span())
+}
+
+fn function_key_spans(root: &Spanned<DeValue<'_>>) -> BTreeMap<String, Range<usize>> {
+    let Some(DeValue::Table(functions)) = root.get_ref().get("functions").map(|f| f.get_ref()) else {
+        return BTreeMap::new();
+    };
+    functions.iter().map(|(k, _)| (k.get_ref().to_string(), k.span())).collect()
+}

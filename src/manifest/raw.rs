@@ -1,0 +1,319 @@
+//! The manifest exactly as written: serde types that mirror `fnctl.toml`.
+//!
+//! These types are the single source of truth for the file's *shape*: the
+//! JSON Schema printed by `fnctl schema` is derived from them, and the
+//! structural checker in [`super::schema_check`] walks that same schema, so
+//! the documentation, the editor completion and the parser cannot drift
+//! apart. Meaning (valid runtimes, cron syntax, duplicate routes, files that
+//! must exist) is checked later, in [`super::resolve`], which turns these raw
+//! values into the provider-neutral [`crate::model`].
+//!
+//! Every scalar a later check may need to point at is wrapped in [`Sp`], which
+//! keeps the byte range of the value in the manifest.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+/// A value together with where it was written in the manifest.
+///
+/// A thin wrapper over [`toml::Spanned`] so that the schema of the wrapped
+/// type is used unchanged (the span is invisible to users and editors).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Sp<T>(pub toml::Spanned<T>);
+
+impl<T> Sp<T> {
+    pub fn get(&self) -> &T {
+        self.0.get_ref()
+    }
+    pub fn span(&self) -> Range<usize> {
+        self.0.span()
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for Sp<T> {
+    fn inline_schema() -> bool {
+        T::inline_schema()
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        T::schema_name()
+    }
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        T::schema_id()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        T::json_schema(generator)
+    }
+}
+
+/// An `fnctl.toml` project file.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "fnctl.toml")]
+pub struct Manifest {
+    /// The application: its name and the defaults every function inherits.
+    pub app: AppSection,
+    /// Cloud providers this app can be deployed to, and how to reach them.
+    #[serde(default)]
+    pub providers: ProvidersSection,
+    /// The functions of the app, keyed by name.
+    #[serde(default)]
+    pub functions: BTreeMap<String, Sp<FunctionSection>>,
+    /// Per-stage overrides of any of the above (`--stage NAME`; the default stage is `dev`).
+    /// A stage table has the same keys as the top level, all optional.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, serde_json::Value>")]
+    pub stages: BTreeMap<String, toml::Table>,
+}
+
+/// `[app]`
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AppSection {
+    /// The application name: lowercase letters, digits and hyphens, starting with a letter, at most 24 characters.
+    /// Cloud resource names are derived from it, so renaming an app creates new resources.
+    pub name: Sp<String>,
+    /// Default runtime for functions that do not set one.
+    pub runtime: Option<Sp<String>>,
+    /// Default memory in MB (128 to 10240).
+    pub memory: Option<Sp<u32>>,
+    /// Default timeout in seconds (1 to 900).
+    pub timeout: Option<Sp<u32>>,
+    /// Environment variables set on every function.
+    #[serde(default)]
+    pub env: BTreeMap<String, Sp<EnvEntry>>,
+    /// Tags (AWS) / tags (Azure) added to every resource fnctl creates.
+    #[serde(default)]
+    pub tags: BTreeMap<String, Sp<String>>,
+}
+
+/// An environment variable: a plain string, or a table that marks it secret.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum EnvEntry {
+    /// A plain value, shown in plans and output.
+    Plain(String),
+    /// `{ value = "...", secret = true }`: redacted in every output fnctl writes.
+    Detailed(DetailedEnv),
+}
+
+/// `{ value = "...", secret = true }`
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DetailedEnv {
+    /// The value; `${env:VAR}` and `${env:VAR:-default}` are expanded.
+    pub value: String,
+    /// When true, the value never appears in plans, logs or output.
+    #[serde(default)]
+    pub secret: bool,
+}
+
+/// `[providers]`
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProvidersSection {
+    /// AWS: Lambda, API Gateway, S3 notifications, EventBridge.
+    pub aws: Option<Sp<AwsSection>>,
+    /// Azure: a Function App on Flex Consumption (default) or classic Consumption.
+    pub azure: Option<Sp<AzureSection>>,
+}
+
+/// `[providers.aws]`
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AwsSection {
+    /// Region such as `us-east-1`. When absent, `AWS_REGION` / the profile decides at deploy time.
+    pub region: Option<Sp<String>>,
+    /// Named profile from `~/.aws/config`.
+    pub profile: Option<String>,
+    /// Endpoint override for every AWS service (for emulators such as moto); `AWS_ENDPOINT_URL` also works.
+    pub endpoint: Option<Sp<String>>,
+    /// Extra IAM statements added to the functions' execution role.
+    #[serde(default)]
+    pub statements: Vec<Sp<IamStatement>>,
+}
+
+/// An IAM policy statement for the execution role.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IamStatement {
+    /// `Allow` (default) or `Deny`.
+    pub effect: Option<Sp<String>>,
+    /// Actions such as `s3:GetObject`.
+    pub actions: Vec<Sp<String>>,
+    /// Resource ARNs; `*` for all.
+    pub resources: Vec<Sp<String>>,
+}
+
+/// `[providers.azure]`
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AzureSection {
+    /// Subscription id (a GUID).
+    pub subscription: Sp<String>,
+    /// Resource group to deploy into; created when missing.
+    pub resource_group: Sp<String>,
+    /// Azure region such as `westeurope`.
+    pub location: Sp<String>,
+    /// Hosting plan: `flex` (Flex Consumption, default) or `consumption` (classic Linux Consumption).
+    pub plan: Option<Sp<String>>,
+    /// Upper bound of instances the plan may scale out to (Flex Consumption; 1 to 1000).
+    pub maximum_instances: Option<Sp<u32>>,
+    /// Endpoint overrides, for test servers on loopback.
+    pub endpoints: Option<AzureEndpoints>,
+}
+
+/// Endpoint overrides for Azure.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AzureEndpoints {
+    /// Azure Resource Manager, default `https://management.azure.com`.
+    pub arm: Option<Sp<String>>,
+    /// Blob storage base URL, default `https://{account}.blob.core.windows.net`.
+    pub storage: Option<Sp<String>>,
+    /// The Function App's scm (Kudu) host, default from the site's host names.
+    pub scm: Option<Sp<String>>,
+    /// The Function App's own host, default from the site's default host name.
+    pub app: Option<Sp<String>>,
+}
+
+/// `[functions.NAME]`
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionSection {
+    /// Runtime: `python3.11`, `python3.12`, `python3.13`, `nodejs20`, `nodejs22`, or `provided` (a compiled `bootstrap` executable).
+    pub runtime: Option<Sp<String>>,
+    /// Entry point. Python `path/module.function`, Node `path/file.export`; for `provided`, the executable (default `bootstrap`).
+    pub handler: Option<Sp<String>>,
+    /// Directory holding the function's code, relative to the manifest (default: the manifest's directory).
+    pub source: Option<Sp<String>>,
+    /// Memory in MB (128 to 10240).
+    pub memory: Option<Sp<u32>>,
+    /// Timeout in seconds (1 to 900).
+    pub timeout: Option<Sp<u32>>,
+    /// Environment variables, merged over `[app].env`.
+    #[serde(default)]
+    pub env: BTreeMap<String, Sp<EnvEntry>>,
+    /// Globs (relative to `source`) of the files to package; empty means all files.
+    #[serde(default)]
+    pub include: Vec<Sp<String>>,
+    /// Globs (relative to `source`) of files to leave out, on top of `.gitignore` and the built-in excludes.
+    #[serde(default)]
+    pub exclude: Vec<Sp<String>>,
+    /// Deploy this function only to these providers (default: every configured provider).
+    pub providers: Option<Vec<Sp<String>>>,
+    /// What invokes the function.
+    #[serde(default)]
+    pub triggers: Vec<Sp<TriggerSection>>,
+}
+
+/// One trigger, selected by `type`.
+///
+/// Deserialised by hand through [`FlatTrigger`]: serde's internally tagged
+/// enums buffer their content, which loses the spans of the fields inside.
+/// The schema (derived here) still describes the tagged form, and the
+/// structural check has rejected keys of the wrong variant before this runs.
+#[derive(Debug, Clone, JsonSchema)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum TriggerSection {
+    /// An HTTP route.
+    Http(HttpTriggerSection),
+    /// Object uploads or deletions in an S3 bucket / Azure Blob container.
+    Storage(StorageTriggerSection),
+    /// A timer: `rate(N unit)` or a 5-field cron in UTC.
+    Schedule(ScheduleTriggerSection),
+}
+
+/// Every trigger key at once; see [`TriggerSection`].
+#[derive(Deserialize)]
+struct FlatTrigger {
+    #[serde(rename = "type")]
+    kind: String,
+    method: Option<Sp<OneOrMany>>,
+    path: Option<Sp<String>>,
+    auth: Option<Sp<String>>,
+    bucket: Option<Sp<String>>,
+    events: Option<Vec<Sp<String>>>,
+    prefix: Option<Sp<String>>,
+    suffix: Option<Sp<String>>,
+    #[serde(default)]
+    create: bool,
+    schedule: Option<Sp<String>>,
+    #[serde(default = "yes")]
+    enabled: bool,
+}
+
+impl<'de> Deserialize<'de> for TriggerSection {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let f = FlatTrigger::deserialize(d)?;
+        let required = |v: Option<Sp<String>>, name: &'static str| v.ok_or_else(|| D::Error::missing_field(name));
+        match f.kind.as_str() {
+            "http" => Ok(TriggerSection::Http(HttpTriggerSection { method: f.method, path: required(f.path, "path")?, auth: f.auth })),
+            "storage" => Ok(TriggerSection::Storage(StorageTriggerSection {
+                bucket: required(f.bucket, "bucket")?,
+                events: f.events,
+                prefix: f.prefix,
+                suffix: f.suffix,
+                create: f.create,
+            })),
+            "schedule" => Ok(TriggerSection::Schedule(ScheduleTriggerSection { schedule: required(f.schedule, "schedule")?, enabled: f.enabled })),
+            other => Err(D::Error::unknown_variant(other, &["http", "storage", "schedule"])),
+        }
+    }
+}
+
+/// `type = "http"`
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HttpTriggerSection {
+    /// `GET`, `POST`, `PUT`, `PATCH`, `DELETE`, `HEAD`, `OPTIONS` or `ANY` (default `ANY`), or a list of them.
+    pub method: Option<Sp<OneOrMany>>,
+    /// Route path starting with `/`; `{name}` captures a segment, a final `{name+}` captures the rest.
+    pub path: Sp<String>,
+    /// `none` (public, default) or `key` (an API key / function key is required).
+    pub auth: Option<Sp<String>>,
+}
+
+/// A single string or a list of strings.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// `type = "storage"`
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StorageTriggerSection {
+    /// Bucket (AWS) / container (Azure) name: 3-63 lowercase letters, digits and hyphens.
+    pub bucket: Sp<String>,
+    /// `created` and/or `deleted` (default `["created"]`).
+    pub events: Option<Vec<Sp<String>>>,
+    /// Only objects whose key starts with this.
+    pub prefix: Option<Sp<String>>,
+    /// Only objects whose key ends with this.
+    pub suffix: Option<Sp<String>>,
+    /// Create the bucket / container when missing (default false: it must exist).
+    #[serde(default)]
+    pub create: bool,
+}
+
+/// `type = "schedule"`
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleTriggerSection {
+    /// `rate(N minutes|hours|days)` or a standard 5-field cron (`minute hour day-of-month month day-of-week`), in UTC.
+    pub schedule: Sp<String>,
+    /// Set to false to deploy the schedule disabled.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn yes() -> bool {
+    true
+}

@@ -1,0 +1,127 @@
+//! Plans for people (text) and machines (JSON).
+//!
+//! Rendering is separate from computing so both forms are snapshot-tested on
+//! their own and the JSON shape stays stable for CI scripts. Colour is
+//! applied through `console::Style`, which the output layer switches off
+//! for `NO_COLOR`, `--no-color` and non-terminals.
+
+use std::fmt::Write;
+
+use console::Style;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{Action, Change, LiveState, Plan, Summary};
+
+/// Renders one plan as human-readable text.
+pub fn human(plan: &Plan) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{} app `{}`, stage `{}` on {} ({})",
+        Style::new().bold().apply_to("Plan for"),
+        plan.app,
+        plan.stage,
+        plan.provider,
+        plan.target
+    );
+    if let LiveState::NotRead { reason } = &plan.live {
+        let _ = writeln!(s, "{}", Style::new().dim().apply_to(format!("  live state not read: {reason}")));
+    }
+    let _ = writeln!(s);
+    if plan.changes.is_empty() {
+        let _ = writeln!(s, "  (no resources)");
+    }
+    let width = plan.changes.iter().map(|c| c.id.kind.len()).max().unwrap_or(0);
+    for change in &plan.changes {
+        render_change(&mut s, change, width);
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(s, "{}", summary_line(&plan.summary()));
+    s
+}
+
+fn style_for(action: Action) -> Style {
+    match action {
+        Action::Create => Style::new().green(),
+        Action::Update => Style::new().yellow(),
+        Action::Delete => Style::new().red(),
+        Action::NoOp => Style::new().dim(),
+    }
+}
+
+fn render_change(s: &mut String, change: &Change, width: usize) {
+    let style = style_for(change.action);
+    let _ = writeln!(
+        s,
+        "  {} {:width$}  {}",
+        style.apply_to(change.action.symbol()),
+        change.id.kind,
+        change.id.name,
+        width = width
+    );
+    let indent = " ".repeat(width + 6);
+    match change.action {
+        Action::Create => {
+            for (k, v) in change.after.iter().flatten() {
+                let _ = writeln!(s, "{indent}{k} = {}", value_text(v));
+            }
+        }
+        Action::Update => {
+            for k in &change.changed {
+                let before = change.before.as_ref().and_then(|b| b.get(k));
+                let after = change.after.as_ref().and_then(|a| a.get(k));
+                let _ = writeln!(
+                    s,
+                    "{indent}{k}: {} {} {}",
+                    before.map(value_text).unwrap_or_else(|| "(none)".into()),
+                    style.apply_to("→"),
+                    after.map(value_text).unwrap_or_else(|| "(none)".into())
+                );
+            }
+        }
+        Action::Delete | Action::NoOp => {}
+    }
+}
+
+/// Scalars print bare-ish (strings quoted), compound values as compact JSON.
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("{s:?}"),
+        other => other.to_string(),
+    }
+}
+
+/// `Plan: 3 to create, 1 to update, 0 to delete, 2 unchanged.`
+pub fn summary_line(s: &Summary) -> String {
+    if s.create + s.update + s.delete == 0 {
+        return format!("No changes: {} resource{} up to date.", s.unchanged, if s.unchanged == 1 { "" } else { "s" });
+    }
+    format!(
+        "Plan: {} to create, {} to update, {} to delete, {} unchanged.",
+        s.create, s.update, s.delete, s.unchanged
+    )
+}
+
+/// The stable JSON document printed by `fnctl plan --output json`.
+#[derive(Debug, Serialize)]
+pub struct PlanDocument<'a> {
+    /// Bumped on any incompatible change of this shape.
+    pub format_version: u32,
+    pub plans: Vec<PlanJson<'a>>,
+}
+
+/// One provider's plan in the JSON document.
+#[derive(Debug, Serialize)]
+pub struct PlanJson<'a> {
+    #[serde(flatten)]
+    pub plan: &'a Plan,
+    pub summary: Summary,
+}
+
+pub fn json(plans: &[Plan]) -> PlanDocument<'_> {
+    PlanDocument {
+        format_version: 1,
+        plans: plans.iter().map(|plan| PlanJson { plan, summary: plan.summary() }).collect(),
+    }
+}

@@ -1,0 +1,78 @@
+//! Loading a project: the manifest for one stage, checked by the providers it targets.
+//!
+//! This is where the provider-neutral manifest meets the providers: the
+//! manifest module knows nothing of AWS or Azure, so their rules are run
+//! here and merged into the same located error list the user sees.
+
+use std::collections::BTreeMap;
+
+use crate::commands::{CommandError, Context};
+use crate::manifest::{self, LoadError, LoadOptions, ManifestError, ProcessEnv, Source};
+use crate::model::{App, ProviderId};
+use crate::package::{self, PackageSpec};
+use crate::provider::{self, CodeDigests};
+
+/// A loaded, fully checked project.
+#[derive(Debug)]
+pub struct Project {
+    pub app: App,
+    pub source: Source,
+    /// The providers this command works on: `--provider`, else all configured.
+    pub providers: Vec<ProviderId>,
+}
+
+/// Finds, loads and checks the manifest for the context's stage and providers.
+pub fn load(cx: &Context) -> Result<Project, CommandError> {
+    if let Err(why) = manifest::check_stage_name(&cx.stage) {
+        return Err(CommandError::usage(format!("stage name `{}` {why}", cx.stage), None));
+    }
+    let path = manifest::locate(cx.manifest.as_deref(), &cx.cwd)?;
+    let opts = LoadOptions { stage: &cx.stage, env: &ProcessEnv, check_files: true };
+    let (app, source) = manifest::load(&path, &opts)?;
+    cx.printer.redactor.add(app.secrets());
+
+    let configured = app.providers();
+    let providers = match cx.provider {
+        Some(p) if configured.contains(&p) => vec![p],
+        Some(p) => {
+            return Err(CommandError::usage(
+                format!("provider `{p}` is not configured in {}", source.name()),
+                Some(format!("add a `[providers.{p}]` table to the manifest")),
+            ))
+        }
+        None => configured,
+    };
+    let diagnostics: Vec<_> = providers.iter().flat_map(|p| provider::for_id(*p).check(&app)).collect();
+    if !diagnostics.is_empty() {
+        return Err(LoadError::Invalid(ManifestError::new(source, diagnostics)).into());
+    }
+    Ok(Project { app, source, providers })
+}
+
+/// The package specification of one function (before any dependency vendoring).
+pub fn package_spec(app: &App, function: &str) -> Option<PackageSpec> {
+    let f = app.functions.get(function)?;
+    let mut executables = Vec::new();
+    if f.runtime == crate::model::Runtime::Provided {
+        executables.push(f.handler.clone());
+    }
+    Some(PackageSpec {
+        function: f.name.clone(),
+        root: f.source.clone(),
+        include: f.include.clone(),
+        exclude: f.exclude.clone(),
+        executables,
+        extra_dirs: Vec::new(),
+    })
+}
+
+/// Content digests of every function's code, for plans.
+pub fn code_digests(app: &App) -> Result<CodeDigests, CommandError> {
+    let mut digests = BTreeMap::new();
+    for name in app.functions.keys() {
+        let spec = package_spec(app, name).expect("function exists");
+        let entries = package::collect(&spec)?;
+        digests.insert(name.clone(), format!("sha256:{}", package::source_hash(name, &entries)?));
+    }
+    Ok(CodeDigests(digests))
+}

@@ -1,0 +1,163 @@
+//! AWS rules the neutral model cannot know, reported against the manifest.
+
+use std::collections::BTreeMap;
+
+use super::{names, schedule};
+use crate::manifest::Diagnostic;
+use crate::model::route::Segment;
+use crate::model::{App, ProviderId, StorageTrigger, Trigger};
+
+/// Environment variables Lambda sets itself and refuses to take from a deploy.
+const RESERVED_ENV: &[&str] = &[
+    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+];
+/// Lambda caps the total size of all environment variables at 4 KB.
+const ENV_TOTAL_MAX: usize = 4 * 1024;
+
+pub fn check(app: &App) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let mut routes_by_level: BTreeMap<String, (String, std::ops::Range<usize>)> = BTreeMap::new();
+    let mut bucket_triggers: BTreeMap<&str, Vec<(&str, &StorageTrigger)>> = BTreeMap::new();
+    for f in app.functions_for(ProviderId::Aws) {
+        let name = names::function(app, &f.name);
+        if name.len() > names::FUNCTION_NAME_MAX {
+            out.push(
+                Diagnostic::new(f.name_span.clone(), format!("the Lambda function name `{name}` is {} characters, over AWS's limit of {}", name.len(), names::FUNCTION_NAME_MAX))
+                    .with_help(format!("names are `{{app}}-{{stage}}-{{function}}`; shorten the function name by {} characters", name.len() - names::FUNCTION_NAME_MAX)),
+            );
+        }
+        for key in f.env.keys() {
+            if RESERVED_ENV.contains(&key.as_str()) {
+                out.push(
+                    Diagnostic::new(f.name_span.clone(), format!("function `{}` sets `{key}`, which Lambda reserves", f.name))
+                        .with_help("Lambda sets this variable itself; rename yours"),
+                );
+            }
+        }
+        let env_size: usize = f.env.iter().map(|(k, v)| k.len() + v.value.len()).sum();
+        if env_size > ENV_TOTAL_MAX {
+            out.push(
+                Diagnostic::new(f.name_span.clone(), format!("function `{}` has {env_size} bytes of environment variables, over Lambda's 4 KB total", f.name))
+                    .with_help("move large values to SSM Parameter Store or Secrets Manager and read them at start-up"),
+            );
+        }
+        for t in &f.triggers {
+            match t {
+                Trigger::Schedule(s) => {
+                    if let Err(e) = schedule::to_aws(&s.schedule) {
+                        out.push(Diagnostic::new(s.span.clone(), format!("AWS cannot run schedule `{}`: {}", s.schedule, e.reason)).with_help_opt(e.help));
+                    }
+                }
+                Trigger::Storage(s) => {
+                    if let Err(why) = check_bucket_name(&s.bucket) {
+                        out.push(
+                            Diagnostic::new(s.span.clone(), format!("`{}` is not a valid S3 bucket name: {why}", s.bucket))
+                                .with_help("S3 bucket names are 3-63 lowercase letters, digits, `.` and `-`, starting and ending with a letter or digit"),
+                        );
+                    }
+                    bucket_triggers.entry(&s.bucket).or_default().push((&f.name, s));
+                }
+                Trigger::Http(h) => {
+                    // API Gateway allows one variable name per tree position:
+                    // `/users/{id}` and `/users/{userId}/x` cannot coexist.
+                    let mut level = String::new();
+                    for seg in &h.route.segments {
+                        match seg {
+                            Segment::Literal(l) => level.push_str(&format!("/{l}")),
+                            Segment::Param(n) | Segment::Greedy(n) => {
+                                let shown = match seg { Segment::Greedy(_) => format!("{{{n}+}}"), _ => format!("{{{n}}}") };
+                                match routes_by_level.get(&level) {
+                                    Some((other, _)) if *other != shown => out.push(
+                                        Diagnostic::new(h.span.clone(), format!("route `{}` uses `{shown}` where another route uses `{other}` at `{level}/`", h.route))
+                                            .with_help(format!("API Gateway needs one parameter name per position: rename it to `{other}`")),
+                                    ),
+                                    Some(_) => {}
+                                    None => {
+                                        routes_by_level.insert(level.clone(), (shown.clone(), h.span.clone()));
+                                    }
+                                }
+                                level.push_str(&format!("/{shown}"));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // S3 refuses overlapping notification rules for the same event type on
+    // one bucket, and would fail the deploy halfway; catch it here.
+    for (bucket, triggers) in bucket_triggers {
+        for (i, (fa, a)) in triggers.iter().enumerate() {
+            for (fb, b) in &triggers[..i] {
+                let same_event = a.events.iter().any(|e| b.events.contains(e));
+                let prefix_overlap = overlaps(a.prefix.as_deref(), b.prefix.as_deref(), |x, y| x.starts_with(y));
+                let suffix_overlap = overlaps(a.suffix.as_deref(), b.suffix.as_deref(), |x, y| x.ends_with(y));
+                if same_event && prefix_overlap && suffix_overlap {
+                    out.push(
+                        Diagnostic::new(a.span.clone(), format!("storage trigger of `{fa}` overlaps the one of `{fb}` on bucket `{bucket}`"))
+                            .with_help("S3 rejects two notifications that can match the same object and event; make their prefixes or suffixes disjoint"),
+                    );
+                }
+            }
+        }
+    }
+    out
+}
+
+fn overlaps(a: Option<&str>, b: Option<&str>, contains: impl Fn(&str, &str) -> bool) -> bool {
+    match (a, b) {
+        (Some(x), Some(y)) => contains(x, y) || contains(y, x),
+        _ => true,
+    }
+}
+
+/// S3's bucket naming rules (general purpose buckets).
+pub fn check_bucket_name(name: &str) -> Result<(), String> {
+    if !(3..=63).contains(&name.len()) {
+        return Err(format!("it is {} characters long", name.len()));
+    }
+    if let Some(c) = name.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '.' || *c == '-')) {
+        return Err(format!("it contains `{c}`"));
+    }
+    if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) || !name.ends_with(|c: char| c.is_ascii_alphanumeric()) {
+        return Err("it must start and end with a letter or digit".into());
+    }
+    if name.contains("..") {
+        return Err("it contains `..`".into());
+    }
+    if name.split('.').count() == 4 && name.split('.').all(|p| p.parse::<u8>().is_ok()) {
+        return Err("it looks like an IP address".into());
+    }
+    if name.starts_with("xn--") || name.ends_with("-s3alias") || name.ends_with("--ol-s3") {
+        return Err("it uses a prefix or suffix S3 reserves".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_names() {
+        assert!(check_bucket_name("my-uploads.v2").is_ok());
+        assert!(check_bucket_name("ab").unwrap_err().contains("2 characters"));
+        assert!(check_bucket_name("My_Bucket").unwrap_err().contains("`M`"));
+        assert!(check_bucket_name("-abc").is_err());
+        assert!(check_bucket_name("a..b").is_err());
+        assert!(check_bucket_name("192.168.1.1").unwrap_err().contains("IP address"));
+        assert!(check_bucket_name("xn--abc").is_err());
+    }
+
+    #[test]
+    fn overlap_rule() {
+        let sw = |x: &str, y: &str| x.starts_with(y);
+        assert!(overlaps(None, Some("a/"), sw));
+        assert!(overlaps(Some("a/b"), Some("a/"), sw));
+        assert!(!overlaps(Some("a/"), Some("b/"), sw));
+    }
+}

@@ -1,0 +1,113 @@
+//! Azure rules the neutral model cannot know, reported against the manifest.
+
+use super::{resources, schedule};
+use crate::manifest::Diagnostic;
+use crate::model::route::Segment;
+use crate::model::{App, AzurePlan, Language, ProviderId, StorageEvent, Trigger};
+
+/// Classic Consumption instances have 1.5 GB and stop functions after 10 minutes.
+const CONSUMPTION_MEMORY_MB: u32 = 1536;
+const CONSUMPTION_TIMEOUT_S: u32 = 600;
+/// Route prefixes the Functions host keeps for itself.
+const RESERVED_ROUTES: &[&str] = &["admin", "runtime"];
+
+pub fn check(app: &App) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let Some(az) = &app.azure else { return out };
+    let mut first: Option<(&str, crate::model::Runtime)> = None;
+    for f in app.functions_for(ProviderId::Azure) {
+        if f.runtime.language() == Language::Binary {
+            out.push(
+                Diagnostic::new(f.name_span.clone(), format!("function `{}` uses runtime `provided`, which Azure Functions cannot run", f.name))
+                    .with_help("`provided` binaries speak the Lambda Runtime API; add `providers = [\"aws\"]` to this function"),
+            );
+            continue;
+        }
+        match first {
+            None => first = Some((&f.name, f.runtime)),
+            Some((other, rt)) if rt != f.runtime => out.push(
+                Diagnostic::new(f.name_span.clone(), format!("function `{}` uses {}, but `{other}` uses {rt}; one Azure Function App runs one language version", f.name, f.runtime))
+                    .with_help("use the same runtime for every function deployed to Azure, or limit some with `providers = [\"aws\"]`"),
+            ),
+            Some(_) => {}
+        }
+        match az.plan {
+            AzurePlan::Flex if resources::instance_memory(f.memory_mb).is_none() => out.push(
+                Diagnostic::new(f.name_span.clone(), format!("function `{}` asks for {} MB; Flex Consumption instances have at most 4096 MB", f.name, f.memory_mb))
+                    .with_help("set memory to 4096 or less for Azure"),
+            ),
+            AzurePlan::Consumption if f.memory_mb > CONSUMPTION_MEMORY_MB => out.push(
+                Diagnostic::new(f.name_span.clone(), format!("function `{}` asks for {} MB; classic Consumption instances have 1536 MB", f.name, f.memory_mb))
+                    .with_help("lower memory, or use `plan = \"flex\"`"),
+            ),
+            _ => {}
+        }
+        if az.plan == AzurePlan::Consumption && f.timeout_s > CONSUMPTION_TIMEOUT_S {
+            out.push(
+                Diagnostic::new(f.name_span.clone(), format!("function `{}` has a {} s timeout; classic Consumption stops functions after 600 s", f.name, f.timeout_s))
+                    .with_help("lower the timeout, or use `plan = \"flex\"`"),
+            );
+        }
+        for t in &f.triggers {
+            match t {
+                Trigger::Schedule(s) => {
+                    if let Err(e) = schedule::to_ncrontab(&s.schedule) {
+                        out.push(Diagnostic::new(s.span.clone(), format!("Azure cannot run schedule `{}`: {}", s.schedule, e.reason)).with_help_opt(e.help));
+                    }
+                }
+                Trigger::Storage(s) => {
+                    if s.events.contains(&StorageEvent::Deleted) {
+                        out.push(
+                            Diagnostic::new(s.span.clone(), format!("function `{}` listens for deleted blobs, which the Azure blob trigger does not report", f.name))
+                                .with_help("keep `events = [\"created\"]` for Azure, or limit this function with `providers = [\"aws\"]`"),
+                        );
+                    }
+                    if let Err(why) = check_container_name(&s.bucket) {
+                        out.push(
+                            Diagnostic::new(s.span.clone(), format!("`{}` is not a valid Azure blob container name: {why}", s.bucket))
+                                .with_help("containers are 3-63 lowercase letters, digits and single hyphens, starting with a letter or digit"),
+                        );
+                    }
+                }
+                Trigger::Http(h) => {
+                    if let Some(Segment::Literal(first)) = h.route.segments.first() {
+                        if RESERVED_ROUTES.contains(&first.to_ascii_lowercase().as_str()) {
+                            out.push(
+                                Diagnostic::new(h.span.clone(), format!("route `{}` starts with `/{first}`, which the Azure Functions host reserves", h.route))
+                                    .with_help("choose another first path segment"),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Azure Blob container naming rules.
+pub fn check_container_name(name: &str) -> Result<(), String> {
+    if !(3..=63).contains(&name.len()) {
+        return Err(format!("it is {} characters long", name.len()));
+    }
+    if let Some(c) = name.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')) {
+        return Err(format!("it contains `{c}`"));
+    }
+    if name.starts_with('-') || name.ends_with('-') || name.contains("--") {
+        return Err("hyphens must be single and inside the name".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn container_names() {
+        assert!(check_container_name("uploads-2").is_ok());
+        assert!(check_container_name("my.bucket").unwrap_err().contains("`.`"));
+        assert!(check_container_name("a--b").is_err());
+        assert!(check_container_name("ab").is_err());
+    }
+}

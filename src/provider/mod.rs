@@ -1,0 +1,52 @@
+//! Cloud providers behind one trait.
+//!
+//! The manifest, model and plan core never name a provider type; each
+//! provider turns the neutral [`App`] into its own resources (with
+//! deterministic names), adds the rules only that cloud has (name lengths,
+//! what its schedule syntax can express), and later reads and mutates the
+//! cloud. Adding a provider means implementing [`Provider`] and listing it in
+//! [`for_id`].
+
+pub mod aws;
+pub mod azure;
+pub mod naming;
+
+use std::collections::BTreeMap;
+
+use crate::manifest::Diagnostic;
+use crate::model::{App, ProviderId};
+use crate::plan::Resource;
+
+/// Content digests of each function's code, computed by the packager
+/// without building zips, so an offline plan can still show code identity.
+#[derive(Debug, Clone, Default)]
+pub struct CodeDigests(pub BTreeMap<String, String>);
+
+impl CodeDigests {
+    pub fn get(&self, function: &str) -> &str {
+        self.0.get(function).map(String::as_str).unwrap_or("(unknown)")
+    }
+}
+
+/// What every provider implements.
+pub trait Provider: Send + Sync {
+    fn id(&self) -> ProviderId;
+
+    /// Where the app deploys, for headers: `us-east-1`, `westeurope/rg`.
+    fn target(&self, app: &App) -> String;
+
+    /// Rules of this cloud that the neutral model cannot know, located in
+    /// the manifest so the user sees them exactly like any other error.
+    fn check(&self, app: &App) -> Vec<Diagnostic>;
+
+    /// The resources that should exist for `app`, in a valid creation order.
+    fn desired(&self, app: &App, code: &CodeDigests) -> Vec<Resource>;
+}
+
+/// The provider implementation for an id.
+pub fn for_id(id: ProviderId) -> Box<dyn Provider> {
+    match id {
+        ProviderId::Aws => Box::new(aws::Aws),
+        ProviderId::Azure => Box::new(azure::Azure),
+    }
+}
