@@ -24,10 +24,17 @@ pub struct Project {
 /// Finds, loads and checks the manifest for the context's stage and providers.
 pub fn load(cx: &Context) -> Result<Project, CommandError> {
     if let Err(why) = manifest::check_stage_name(&cx.stage) {
-        return Err(CommandError::usage(format!("stage name `{}` {why}", cx.stage), None));
+        return Err(CommandError::usage(
+            format!("stage name `{}` {why}", cx.stage),
+            None,
+        ));
     }
     let path = manifest::locate(cx.manifest.as_deref(), &cx.cwd)?;
-    let opts = LoadOptions { stage: &cx.stage, env: &ProcessEnv, check_files: true };
+    let opts = LoadOptions {
+        stage: &cx.stage,
+        env: &ProcessEnv,
+        check_files: true,
+    };
     let (app, source) = manifest::load(&path, &opts)?;
     cx.printer.redactor.add(app.secrets());
 
@@ -42,11 +49,18 @@ pub fn load(cx: &Context) -> Result<Project, CommandError> {
         }
         None => configured,
     };
-    let diagnostics: Vec<_> = providers.iter().flat_map(|p| provider::for_id(*p).check(&app)).collect();
+    let diagnostics: Vec<_> = providers
+        .iter()
+        .flat_map(|p| provider::for_id(*p).check(&app))
+        .collect();
     if !diagnostics.is_empty() {
         return Err(LoadError::Invalid(ManifestError::new(source, diagnostics)).into());
     }
-    Ok(Project { app, source, providers })
+    Ok(Project {
+        app,
+        source,
+        providers,
+    })
 }
 
 /// The package specification of one function (before any dependency vendoring).
@@ -72,7 +86,10 @@ pub fn code_digests(app: &App) -> Result<CodeDigests, CommandError> {
     for name in app.functions.keys() {
         let spec = package_spec(app, name).expect("function exists");
         let entries = package::collect(&spec)?;
-        digests.insert(name.clone(), format!("sha256:{}", package::source_hash(name, &entries)?));
+        digests.insert(
+            name.clone(),
+            format!("sha256:{}", package::source_hash(name, &entries)?),
+        );
     }
     Ok(CodeDigests(digests))
 }

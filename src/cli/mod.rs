@@ -115,7 +115,13 @@ pub fn main() -> ExitCode {
             return ExitCode::from(ExitStatus::Failure as u8);
         }
     };
-    let cx = Context { printer: printer.clone(), manifest: g.manifest.clone(), stage: g.stage.clone(), provider: g.provider, cwd };
+    let cx = Context {
+        printer: printer.clone(),
+        manifest: g.manifest.clone(),
+        stage: g.stage.clone(),
+        provider: g.provider,
+        cwd,
+    };
     let result: Result<ExitStatus, CommandError> = match &cli.command {
         Command::Init(a) => commands::init::run(&cx, a),
         Command::Validate => commands::validate::run(&cx),

@@ -34,10 +34,16 @@ pub fn templates() -> Vec<(&'static str, &'static str)> {
 pub fn run(cx: &Context, args: &InitArgs) -> Result<ExitStatus, CommandError> {
     if args.list {
         if cx.printer.is_json() {
-            let list: Vec<_> = templates().into_iter().map(|(n, d)| json!({"name": n, "description": d})).collect();
+            let list: Vec<_> = templates()
+                .into_iter()
+                .map(|(n, d)| json!({"name": n, "description": d}))
+                .collect();
             cx.printer.json(&json!({ "templates": list }));
         } else {
-            let text: String = templates().into_iter().map(|(n, d)| format!("{n:<20} {d}\n")).collect();
+            let text: String = templates()
+                .into_iter()
+                .map(|(n, d)| format!("{n:<20} {d}\n"))
+                .collect();
             cx.printer.data(&text);
         }
         return Ok(ExitStatus::Success);
@@ -46,10 +52,17 @@ pub fn run(cx: &Context, args: &InitArgs) -> Result<ExitStatus, CommandError> {
         let names: Vec<&str> = templates().into_iter().map(|(n, _)| n).collect();
         return Err(CommandError::usage(
             format!("there is no template named `{}`", args.template),
-            Some(did_you_mean(&args.template, names.iter().copied()).unwrap_or_else(|| format!("templates: {}", names.join(", ")))),
+            Some(
+                did_you_mean(&args.template, names.iter().copied())
+                    .unwrap_or_else(|| format!("templates: {}", names.join(", "))),
+            ),
         ));
     };
-    let dir = if args.dir.is_absolute() { args.dir.clone() } else { cx.cwd.join(&args.dir) };
+    let dir = if args.dir.is_absolute() {
+        args.dir.clone()
+    } else {
+        cx.cwd.join(&args.dir)
+    };
     let app_name = match &args.name {
         Some(n) => n.clone(),
         None => app_name_from_dir(&dir),
@@ -73,23 +86,32 @@ pub fn run(cx: &Context, args: &InitArgs) -> Result<ExitStatus, CommandError> {
         let rel = relative(template, f);
         let target = dir.join(&rel);
         if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| CommandError::io(format!("creating {}", parent.display()), e))?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| CommandError::io(format!("creating {}", parent.display()), e))?;
         }
         let contents = match f.contents_utf8() {
             Some(text) => text.replace("{{app_name}}", &app_name).into_bytes(),
             None => f.contents().to_vec(),
         };
-        std::fs::write(&target, contents).map_err(|e| CommandError::io(format!("writing {}", target.display()), e))?;
+        std::fs::write(&target, contents)
+            .map_err(|e| CommandError::io(format!("writing {}", target.display()), e))?;
         written.push(rel);
     }
     if cx.printer.is_json() {
-        cx.printer.json(&json!({"template": args.template, "app": app_name, "dir": dir, "files": written}));
+        cx.printer.json(
+            &json!({"template": args.template, "app": app_name, "dir": dir, "files": written}),
+        );
     } else {
-        cx.printer.data(&format!("created app `{app_name}` from template `{}` in {}\n", args.template, dir.display()));
+        cx.printer.data(&format!(
+            "created app `{app_name}` from template `{}` in {}\n",
+            args.template,
+            dir.display()
+        ));
         for w in &written {
             cx.printer.status(&format!("  {w}"));
         }
-        cx.printer.status("next: `fnctl validate`, then `fnctl plan`");
+        cx.printer
+            .status("next: `fnctl validate`, then `fnctl plan`");
     }
     Ok(ExitStatus::Success)
 }
@@ -102,7 +124,11 @@ fn collect_files<'a>(dir: &'a Dir<'a>, out: &mut Vec<&'a include_dir::File<'a>>)
 }
 
 fn relative(template: &Dir<'_>, f: &include_dir::File<'_>) -> String {
-    f.path().strip_prefix(template.path()).unwrap_or(f.path()).to_string_lossy().replace('\\', "/")
+    f.path()
+        .strip_prefix(template.path())
+        .unwrap_or(f.path())
+        .to_string_lossy()
+        .replace('\\', "/")
 }
 
 /// A valid app name derived from a directory name, or `my-app`.
@@ -121,7 +147,11 @@ pub fn app_name_from_dir(dir: &Path) -> String {
             name.push('-');
         }
     }
-    let name: String = name.trim_start_matches(|c: char| c.is_ascii_digit() || c == '-').chars().take(24).collect();
+    let name: String = name
+        .trim_start_matches(|c: char| c.is_ascii_digit() || c == '-')
+        .chars()
+        .take(24)
+        .collect();
     let name = name.trim_end_matches('-').to_string();
     if name.is_empty() {
         "my-app".into()
@@ -136,9 +166,15 @@ mod tests {
 
     #[test]
     fn app_names_from_directories() {
-        assert_eq!(app_name_from_dir(Path::new("/tmp/My Cool_App")), "my-cool-app");
+        assert_eq!(
+            app_name_from_dir(Path::new("/tmp/My Cool_App")),
+            "my-cool-app"
+        );
         assert_eq!(app_name_from_dir(Path::new("/tmp/123")), "my-app");
-        assert_eq!(app_name_from_dir(Path::new("/tmp/a-very-long-directory-name-indeed")).len(), 24);
+        assert_eq!(
+            app_name_from_dir(Path::new("/tmp/a-very-long-directory-name-indeed")).len(),
+            24
+        );
     }
 
     #[test]

@@ -48,29 +48,45 @@ pub enum CommandError {
     Load(#[from] LoadError),
     /// The command line asks for something impossible.
     #[error("{message}")]
-    Usage { message: String, help: Option<String> },
+    Usage {
+        message: String,
+        help: Option<String>,
+    },
     /// Building a package failed.
     #[error(transparent)]
     Package(#[from] PackageError),
     /// A file could not be written or read.
     #[error("{what}: {source}")]
-    Io { what: String, source: std::io::Error },
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
 }
 
 impl CommandError {
     pub fn usage(message: impl Into<String>, help: impl Into<Option<String>>) -> Self {
-        CommandError::Usage { message: message.into(), help: help.into() }
+        CommandError::Usage {
+            message: message.into(),
+            help: help.into(),
+        }
     }
 
     pub fn io(what: impl Into<String>, source: std::io::Error) -> Self {
-        CommandError::Io { what: what.into(), source }
+        CommandError::Io {
+            what: what.into(),
+            source,
+        }
     }
 
     pub fn exit_status(&self) -> ExitStatus {
         match self {
             CommandError::Load(LoadError::Invalid(_)) => ExitStatus::InvalidManifest,
-            CommandError::Load(LoadError::NotFound { .. }) | CommandError::Usage { .. } => ExitStatus::Usage,
-            CommandError::Load(LoadError::Read { .. }) | CommandError::Package(_) | CommandError::Io { .. } => ExitStatus::Failure,
+            CommandError::Load(LoadError::NotFound { .. }) | CommandError::Usage { .. } => {
+                ExitStatus::Usage
+            }
+            CommandError::Load(LoadError::Read { .. })
+            | CommandError::Package(_)
+            | CommandError::Io { .. } => ExitStatus::Failure,
         }
     }
 

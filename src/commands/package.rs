@@ -42,13 +42,18 @@ pub fn run(cx: &Context, only: &[String]) -> Result<ExitStatus, CommandError> {
             let names: Vec<&str> = app.functions.keys().map(String::as_str).collect();
             return Err(CommandError::usage(
                 format!("no function named `{name}` in {}", project.source.name()),
-                crate::suggest::did_you_mean(name, names.iter().copied()).or_else(|| Some(format!("functions: {}", names.join(", ")))),
+                crate::suggest::did_you_mean(name, names.iter().copied())
+                    .or_else(|| Some(format!("functions: {}", names.join(", ")))),
             ));
         }
     }
     // Without providers the package still has a use (local checks): AWS layout.
     let none_configured = project.providers.is_empty();
-    let providers = if none_configured { vec![ProviderId::Aws] } else { project.providers.clone() };
+    let providers = if none_configured {
+        vec![ProviderId::Aws]
+    } else {
+        project.providers.clone()
+    };
     let jobs: Vec<(ProviderId, &Function)> = providers
         .iter()
         .flat_map(|p| {
@@ -87,19 +92,34 @@ pub fn run(cx: &Context, only: &[String]) -> Result<ExitStatus, CommandError> {
         }
         cx.printer.data(&text);
         if built.iter().any(|b| b.upload == Some("s3")) {
-            cx.printer.status("note: packages over 50 MB are uploaded through an S3 artifacts bucket on deploy");
+            cx.printer.status(
+                "note: packages over 50 MB are uploaded through an S3 artifacts bucket on deploy",
+            );
         }
     }
     Ok(ExitStatus::Success)
 }
 
-fn build_one(cx: &Context, app: &App, provider: ProviderId, f: &Function) -> Result<Built, CommandError> {
+fn build_one(
+    cx: &Context,
+    app: &App,
+    provider: ProviderId,
+    f: &Function,
+) -> Result<Built, CommandError> {
     let mut spec = project::package_spec(app, &f.name).expect("function exists");
     let cache = app.root.join(CACHE_DIR);
     match f.runtime.language() {
         Language::Python if f.source.join("requirements.txt").is_file() => {
-            cx.printer.detail(&format!("vendoring Python dependencies of `{}`", f.name));
-            let dir = deps::vendor_python(&f.source.join("requirements.txt"), f.runtime.version(), deps::Arch::X86_64, &cache, &deps::Tool::python_pip(), &[])?;
+            cx.printer
+                .detail(&format!("vendoring Python dependencies of `{}`", f.name));
+            let dir = deps::vendor_python(
+                &f.source.join("requirements.txt"),
+                f.runtime.version(),
+                deps::Arch::X86_64,
+                &cache,
+                &deps::Tool::python_pip(),
+                &[],
+            )?;
             let prefix = match provider {
                 ProviderId::Aws => String::new(),
                 ProviderId::Azure => ".python_packages/lib/site-packages".to_string(),
@@ -107,20 +127,38 @@ fn build_one(cx: &Context, app: &App, provider: ProviderId, f: &Function) -> Res
             spec.extra_dirs.push(ExtraDir { dir, prefix });
         }
         Language::Node if f.source.join("package.json").is_file() => {
-            cx.printer.detail(&format!("installing production Node dependencies of `{}`", f.name));
+            cx.printer.detail(&format!(
+                "installing production Node dependencies of `{}`",
+                f.name
+            ));
             let dir = deps::vendor_node(&f.source, &cache, &deps::Tool::npm())?;
             spec.exclude.push("node_modules/**".into());
-            spec.extra_dirs.push(ExtraDir { dir: dir.join("node_modules"), prefix: "node_modules".into() });
+            spec.extra_dirs.push(ExtraDir {
+                dir: dir.join("node_modules"),
+                prefix: "node_modules".into(),
+            });
         }
         _ => {}
     }
     let entries = package::collect(&spec)?;
     if provider == ProviderId::Aws {
-        package::check_unzipped(&f.name, &entries, &Limits { provider: "AWS Lambda", max_unzipped: package::AWS_UNZIPPED_MAX })?;
+        package::check_unzipped(
+            &f.name,
+            &entries,
+            &Limits {
+                provider: "AWS Lambda",
+                max_unzipped: package::AWS_UNZIPPED_MAX,
+            },
+        )?;
     }
-    let out = app.root.join(DIST_DIR).join(provider.as_str()).join(format!("{}.zip", f.name));
+    let out = app
+        .root
+        .join(DIST_DIR)
+        .join(provider.as_str())
+        .join(format!("{}.zip", f.name));
     if let Some(dir) = out.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| CommandError::io(format!("creating {}", dir.display()), e))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| CommandError::io(format!("creating {}", dir.display()), e))?;
     }
     let artifact = package::build(&spec, &out)?;
     Ok(Built {
@@ -131,7 +169,12 @@ fn build_one(cx: &Context, app: &App, provider: ProviderId, f: &Function) -> Res
         unzipped_bytes: artifact.unzipped_bytes,
         files: artifact.files,
         sha256: artifact.sha256_hex.clone(),
-        upload: (provider == ProviderId::Aws).then(|| if artifact.needs_s3_upload() { "s3" } else { "direct" }),
+        upload: (provider == ProviderId::Aws).then(|| {
+            if artifact.needs_s3_upload() {
+                "s3"
+            } else {
+                "direct"
+            }
+        }),
     })
 }
-

@@ -14,12 +14,19 @@ pub fn run(cx: &Context) -> Result<ExitStatus, CommandError> {
     let project = project::load(cx)?;
     if project.providers.is_empty() {
         return Err(CommandError::usage(
-            format!("{} configures no provider, so there is nothing to plan", project.source.name()),
+            format!(
+                "{} configures no provider, so there is nothing to plan",
+                project.source.name()
+            ),
             Some("add `[providers.aws]` or `[providers.azure]`".to_string()),
         ));
     }
     let digests = project::code_digests(&project.app)?;
-    let plans: Vec<Plan> = project.providers.iter().map(|p| offline_plan(&project.app, *p, &digests)).collect();
+    let plans: Vec<Plan> = project
+        .providers
+        .iter()
+        .map(|p| offline_plan(&project.app, *p, &digests))
+        .collect();
     if cx.printer.is_json() {
         cx.printer.json(&render::json(&plans));
     } else {
@@ -38,7 +45,11 @@ pub fn offline_plan(app: &App, id: crate::model::ProviderId, digests: &CodeDiges
         stage: app.stage.clone(),
         provider: id,
         target: p.target(app),
-        live: LiveState::NotRead { reason: format!("the {id} backend does not read live state yet, so every resource is shown as new") },
+        live: LiveState::NotRead {
+            reason: format!(
+                "the {id} backend does not read live state yet, so every resource is shown as new"
+            ),
+        },
         changes: plan::diff(&desired, None),
     }
 }

@@ -26,7 +26,11 @@ pub fn run(cx: &Context) -> Result<ExitStatus, CommandError> {
             app.stage,
             app.functions.len(),
             if app.functions.len() == 1 { "" } else { "s" },
-            if providers.is_empty() { "none (local only)".to_string() } else { providers.join(", ") }
+            if providers.is_empty() {
+                "none (local only)".to_string()
+            } else {
+                providers.join(", ")
+            }
         ));
     }
     Ok(ExitStatus::Success)

@@ -43,19 +43,17 @@ pub fn expand_tree(
 ) {
     let span = value.span();
     match value.get_mut() {
-        DeValue::String(s) => {
-            if s.contains('$') {
-                let literal_start = literal_offset(source, span.clone(), s);
-                match expand(s, env) {
-                    Ok(expanded) => *s = expanded.into(),
-                    Err(errors) => out.extend(errors.into_iter().map(|e| {
-                        let span = match literal_start {
-                            Some(start) => start + e.range.start..start + e.range.end,
-                            None => span.clone(),
-                        };
-                        Diagnostic::new(span, e.message).with_help_opt(e.help)
-                    })),
-                }
+        DeValue::String(s) if s.contains('$') => {
+            let literal_start = literal_offset(source, span.clone(), s);
+            match expand(s, env) {
+                Ok(expanded) => *s = expanded.into(),
+                Err(errors) => out.extend(errors.into_iter().map(|e| {
+                    let span = match literal_start {
+                        Some(start) => start + e.range.start..start + e.range.end,
+                        None => span.clone(),
+                    };
+                    Diagnostic::new(span, e.message).with_help_opt(e.help)
+                })),
             }
         }
         DeValue::Array(items) => {
@@ -77,10 +75,7 @@ pub fn expand_tree(
 fn literal_offset(source: &str, span: Range<usize>, decoded: &str) -> Option<usize> {
     let raw = source.get(span.clone())?;
     for quote in ["\"\"\"", "'''", "\"", "'"] {
-        if let Some(inner) = raw
-            .strip_prefix(quote)
-            .and_then(|r| r.strip_suffix(quote))
-        {
+        if let Some(inner) = raw.strip_prefix(quote).and_then(|r| r.strip_suffix(quote)) {
             return (inner == decoded).then_some(span.start + quote.len());
         }
     }
@@ -104,9 +99,9 @@ pub fn expand(input: &str, env: &dyn Environment) -> Result<String, Vec<ExpandEr
     while let Some(pos) = rest.find('$') {
         out.push_str(&rest[..pos]);
         let after = &rest[pos..];
-        if after.starts_with("$${") {
+        if let Some(tail) = after.strip_prefix("$${") {
             out.push_str("${");
-            rest = &after[3..];
+            rest = tail;
             offset += pos + 3;
             continue;
         }
@@ -187,15 +182,25 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn env() -> BTreeMap<String, String> {
-        BTreeMap::from([("REGION".into(), "eu-west-1".into()), ("EMPTY".into(), String::new())])
+        BTreeMap::from([
+            ("REGION".into(), "eu-west-1".into()),
+            ("EMPTY".into(), String::new()),
+        ])
     }
 
     #[test]
     fn expands_set_variables_and_defaults() {
         assert_eq!(expand("${env:REGION}", &env()).unwrap(), "eu-west-1");
         assert_eq!(expand("a-${env:NOPE:-b}-c", &env()).unwrap(), "a-b-c");
-        assert_eq!(expand("${env:EMPTY:-x}", &env()).unwrap(), "", "set-but-empty wins over the default");
-        assert_eq!(expand("cost $5 $${literal}", &env()).unwrap(), "cost $5 ${literal}");
+        assert_eq!(
+            expand("${env:EMPTY:-x}", &env()).unwrap(),
+            "",
+            "set-but-empty wins over the default"
+        );
+        assert_eq!(
+            expand("cost $5 $${literal}", &env()).unwrap(),
+            "cost $5 ${literal}"
+        );
     }
 
     #[test]
@@ -206,7 +211,10 @@ mod tests {
         assert_eq!(errs[0].message, "environment variable `A` is not set");
         assert_eq!(errs[1].range, 13..22);
         assert!(errs[1].message.contains("`self` is not a source"));
-        assert_eq!(errs[2].message, "`1x` is not a valid environment variable name");
+        assert_eq!(
+            errs[2].message,
+            "`1x` is not a valid environment variable name"
+        );
     }
 
     #[test]

@@ -10,7 +10,10 @@ use toml::de::DeValue;
 use toml::Spanned;
 
 /// Returns `base` with `overlay` merged over it.
-pub fn merge<'i>(base: &Spanned<DeValue<'i>>, overlay: &Spanned<DeValue<'i>>) -> Spanned<DeValue<'i>> {
+pub fn merge<'i>(
+    base: &Spanned<DeValue<'i>>,
+    overlay: &Spanned<DeValue<'i>>,
+) -> Spanned<DeValue<'i>> {
     match (base.get_ref(), overlay.get_ref()) {
         (DeValue::Table(b), DeValue::Table(o)) => {
             let mut merged = b.clone();
@@ -45,13 +48,44 @@ mod tests {
     #[test]
     fn tables_merge_and_arrays_replace() {
         let base = parse("[app]\nname='a'\nmemory=128\n[functions.f]\ninclude=['a','b']\n");
-        let stage = parse("[app]\nmemory=512\n[functions.f]\ninclude=['c']\n[functions.g]\nhandler='x.y'\n");
+        let stage = parse(
+            "[app]\nmemory=512\n[functions.f]\ninclude=['c']\n[functions.g]\nhandler='x.y'\n",
+        );
         let merged = merge(&base, &stage);
         let app = merged.get_ref().get("app").unwrap().get_ref();
         assert_eq!(app.get("name").unwrap().get_ref().as_str(), Some("a"));
-        assert_eq!(app.get("memory").unwrap().get_ref().as_integer().unwrap().as_str(), "512");
-        let f = merged.get_ref().get("functions").unwrap().get_ref().get("f").unwrap().get_ref();
-        assert_eq!(f.get("include").unwrap().get_ref().as_array().unwrap().len(), 1);
-        assert!(merged.get_ref().get("functions").unwrap().get_ref().get("g").is_some());
+        assert_eq!(
+            app.get("memory")
+                .unwrap()
+                .get_ref()
+                .as_integer()
+                .unwrap()
+                .as_str(),
+            "512"
+        );
+        let f = merged
+            .get_ref()
+            .get("functions")
+            .unwrap()
+            .get_ref()
+            .get("f")
+            .unwrap()
+            .get_ref();
+        assert_eq!(
+            f.get("include")
+                .unwrap()
+                .get_ref()
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(merged
+            .get_ref()
+            .get("functions")
+            .unwrap()
+            .get_ref()
+            .get("g")
+            .is_some());
     }
 }

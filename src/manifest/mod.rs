@@ -41,7 +41,10 @@ pub enum LoadError {
     NotFound { start: PathBuf },
     /// The file exists but cannot be read.
     #[error("cannot read {}: {source}", .path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// The manifest has problems; each is located.
     #[error(transparent)]
     Invalid(#[from] ManifestError),
@@ -61,7 +64,9 @@ pub fn locate(explicit: Option<&Path>, start: &Path) -> Result<PathBuf, LoadErro
         }
         dir = d.parent();
     }
-    Err(LoadError::NotFound { start: start.to_path_buf() })
+    Err(LoadError::NotFound {
+        start: start.to_path_buf(),
+    })
 }
 
 /// Options for [`load`].
@@ -74,7 +79,10 @@ pub struct LoadOptions<'a> {
 
 /// Reads and resolves a manifest for one stage.
 pub fn load(path: &Path, opts: &LoadOptions<'_>) -> Result<(App, Source), LoadError> {
-    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read { path: path.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let source = Source::new(path, text);
     match load_source(&source, opts) {
         Ok(app) => Ok((app, source)),
@@ -112,9 +120,14 @@ pub fn load_source(source: &Source, opts: &LoadOptions<'_>) -> Result<App, Vec<D
                 let span = stage_key_span(&root).unwrap_or(0..0);
                 diags.push(
                     Diagnostic::new(span, format!("stage `{}` is not defined", opts.stage))
-                        .with_help(did_you_mean(opts.stage, names.iter().copied()).unwrap_or_else(|| {
-                            format!("defined stages: {}, plus the default `{DEFAULT_STAGE}`", names.join(", "))
-                        })),
+                        .with_help(
+                            did_you_mean(opts.stage, names.iter().copied()).unwrap_or_else(|| {
+                                format!(
+                                    "defined stages: {}, plus the default `{DEFAULT_STAGE}`",
+                                    names.join(", ")
+                                )
+                            }),
+                        ),
                 );
             }
             root.clone()
@@ -135,7 +148,10 @@ pub fn load_source(source: &Source, opts: &LoadOptions<'_>) -> Result<App, Vec<D
         Err(e) => {
             // The schema walk should catch every shape error first; this is
             // the safety net for anything it does not model.
-            return Err(vec![Diagnostic::new(e.span().unwrap_or(0..0), e.message().trim_end().to_string())]);
+            return Err(vec![Diagnostic::new(
+                e.span().unwrap_or(0..0),
+                e.message().trim_end().to_string(),
+            )]);
         }
     };
     let root_dir = resolve::project_root(&source.path);
@@ -152,23 +168,36 @@ pub fn load_source(source: &Source, opts: &LoadOptions<'_>) -> Result<App, Vec<D
 
 use serde::de::IntoDeserializer;
 
-fn stage_tables<'i>(root: &Spanned<DeValue<'i>>, diags: &mut Vec<Diagnostic>) -> BTreeMap<String, Spanned<DeValue<'i>>> {
+fn stage_tables<'i>(
+    root: &Spanned<DeValue<'i>>,
+    diags: &mut Vec<Diagnostic>,
+) -> BTreeMap<String, Spanned<DeValue<'i>>> {
     let mut out = BTreeMap::new();
     let Some(stages) = root.get_ref().get("stages") else {
         return out;
     };
     let DeValue::Table(table) = stages.get_ref() else {
-        diags.push(Diagnostic::new(stages.span(), "`stages` must be a table of stage tables, such as `[stages.prod]`"));
+        diags.push(Diagnostic::new(
+            stages.span(),
+            "`stages` must be a table of stage tables, such as `[stages.prod]`",
+        ));
         return out;
     };
     for (name, value) in table.iter() {
         let name_str = name.get_ref().to_string();
         if !value.get_ref().is_table() {
-            diags.push(Diagnostic::new(value.span(), format!("stage `{name_str}` must be a table")));
+            diags.push(Diagnostic::new(
+                value.span(),
+                format!("stage `{name_str}` must be a table"),
+            ));
             continue;
         }
         if let Err(why) = check_stage_name(&name_str) {
-            diags.push(Diagnostic::new(name.span(), format!("stage name `{name_str}` {why}")).with_help("use lowercase letters and digits, at most 12 characters, such as `prod`"));
+            diags.push(
+                Diagnostic::new(name.span(), format!("stage name `{name_str}` {why}")).with_help(
+                    "use lowercase letters and digits, at most 12 characters, such as `prod`",
+                ),
+            );
         }
         out.insert(name_str, value.clone());
     }
@@ -180,20 +209,30 @@ pub fn check_stage_name(name: &str) -> Result<(), String> {
     if name.is_empty() || name.len() > 12 {
         return Err("must be 1 to 12 characters".into());
     }
-    if !name.starts_with(|c: char| c.is_ascii_lowercase()) || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()) {
+    if !name.starts_with(|c: char| c.is_ascii_lowercase())
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    {
         return Err("must be lowercase letters and digits, starting with a letter".into());
     }
     Ok(())
 }
 
 fn stage_key_span(root: &Spanned<DeValue<'_>>) -> Option<Range<usize>> {
-    let DeValue::Table(t) = root.get_ref() else { return None };
+    let DeValue::Table(t) = root.get_ref() else {
+        return None;
+    };
     t.get_key_value("stages").map(|(k, _)| k.span())
 }
 
 fn function_key_spans(root: &Spanned<DeValue<'_>>) -> BTreeMap<String, Range<usize>> {
-    let Some(DeValue::Table(functions)) = root.get_ref().get("functions").map(|f| f.get_ref()) else {
+    let Some(DeValue::Table(functions)) = root.get_ref().get("functions").map(|f| f.get_ref())
+    else {
         return BTreeMap::new();
     };
-    functions.iter().map(|(k, _)| (k.get_ref().to_string(), k.span())).collect()
+    functions
+        .iter()
+        .map(|(k, _)| (k.get_ref().to_string(), k.span()))
+        .collect()
 }

@@ -250,9 +250,15 @@ impl<'de> Deserialize<'de> for TriggerSection {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::Error;
         let f = FlatTrigger::deserialize(d)?;
-        let required = |v: Option<Sp<String>>, name: &'static str| v.ok_or_else(|| D::Error::missing_field(name));
+        let required = |v: Option<Sp<String>>, name: &'static str| {
+            v.ok_or_else(|| D::Error::missing_field(name))
+        };
         match f.kind.as_str() {
-            "http" => Ok(TriggerSection::Http(HttpTriggerSection { method: f.method, path: required(f.path, "path")?, auth: f.auth })),
+            "http" => Ok(TriggerSection::Http(HttpTriggerSection {
+                method: f.method,
+                path: required(f.path, "path")?,
+                auth: f.auth,
+            })),
             "storage" => Ok(TriggerSection::Storage(StorageTriggerSection {
                 bucket: required(f.bucket, "bucket")?,
                 events: f.events,
@@ -260,8 +266,14 @@ impl<'de> Deserialize<'de> for TriggerSection {
                 suffix: f.suffix,
                 create: f.create,
             })),
-            "schedule" => Ok(TriggerSection::Schedule(ScheduleTriggerSection { schedule: required(f.schedule, "schedule")?, enabled: f.enabled })),
-            other => Err(D::Error::unknown_variant(other, &["http", "storage", "schedule"])),
+            "schedule" => Ok(TriggerSection::Schedule(ScheduleTriggerSection {
+                schedule: required(f.schedule, "schedule")?,
+                enabled: f.enabled,
+            })),
+            other => Err(D::Error::unknown_variant(
+                other,
+                &["http", "storage", "schedule"],
+            )),
         }
     }
 }

@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 use super::diagnostic::Diagnostic;
 use super::raw::{self, EnvEntry, OneOrMany, Sp, TriggerSection};
 use crate::model::{
-    App, AwsSettings, AzureEndpoints, AzurePlan, AzureSettings, EnvValue, Function,
-    HttpAuth, HttpTrigger, IamStatement, ProviderId, Route, Runtime, Schedule, ScheduleTrigger,
-    StorageEvent, StorageTrigger, Trigger,
+    App, AwsSettings, AzureEndpoints, AzurePlan, AzureSettings, EnvValue, Function, HttpAuth,
+    HttpTrigger, IamStatement, ProviderId, Route, Runtime, Schedule, ScheduleTrigger, StorageEvent,
+    StorageTrigger, Trigger,
 };
 use crate::suggest::did_you_mean;
 
@@ -23,7 +23,9 @@ pub const MEMORY_MB: (u32, u32) = (128, 10_240);
 pub const TIMEOUT_S: (u32, u32) = (1, 900);
 pub const DEFAULT_MEMORY_MB: u32 = 256;
 pub const DEFAULT_TIMEOUT_S: u32 = 30;
-pub const HTTP_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"];
+pub const HTTP_METHODS: &[&str] = &[
+    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY",
+];
 const APP_NAME_MAX: usize = 24;
 const FUNCTION_NAME_MAX: usize = 32;
 
@@ -42,24 +44,53 @@ pub struct Context<'a> {
 pub fn resolve(m: raw::Manifest, cx: &Context<'_>) -> Result<App, Vec<Diagnostic>> {
     let mut out = Vec::new();
     check_app_name(&m.app.name, &mut out);
-    let aws = m.providers.aws.as_ref().map(|a| resolve_aws(a.get(), &mut out));
-    let azure = m.providers.azure.as_ref().map(|a| resolve_azure(a.get(), &mut out));
-    let configured: Vec<ProviderId> = [aws.is_some().then_some(ProviderId::Aws), azure.is_some().then_some(ProviderId::Azure)]
-        .into_iter()
-        .flatten()
-        .collect();
+    let aws = m
+        .providers
+        .aws
+        .as_ref()
+        .map(|a| resolve_aws(a.get(), &mut out));
+    let azure = m
+        .providers
+        .azure
+        .as_ref()
+        .map(|a| resolve_azure(a.get(), &mut out));
+    let configured: Vec<ProviderId> = [
+        aws.is_some().then_some(ProviderId::Aws),
+        azure.is_some().then_some(ProviderId::Azure),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
 
     let app_env = resolve_env(&m.app.env, &mut out);
     let mut functions = BTreeMap::new();
     for (name, section) in &m.functions {
-        let name_span = cx.function_spans.get(name).cloned().unwrap_or_else(|| section.span());
-        if let Some(f) = resolve_function(name, name_span, section.get(), &m.app, &app_env, &configured, cx, &mut out) {
+        let name_span = cx
+            .function_spans
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| section.span());
+        if let Some(f) = resolve_function(
+            name,
+            name_span,
+            section.get(),
+            &m.app,
+            &app_env,
+            &configured,
+            cx,
+            &mut out,
+        ) {
             functions.insert(name.clone(), f);
         }
     }
     check_duplicate_routes(&functions, cx.source, &mut out);
 
-    let tags = m.app.tags.iter().map(|(k, v)| (k.clone(), v.get().clone())).collect();
+    let tags = m
+        .app
+        .tags
+        .iter()
+        .map(|(k, v)| (k.clone(), v.get().clone()))
+        .collect();
     if !out.is_empty() {
         return Err(out);
     }
@@ -91,15 +122,20 @@ fn check_name(name: &str, max: usize, allow_underscore: bool) -> Result<(), Stri
         return Err("is empty".into());
     }
     if name.len() > max {
-        return Err(format!("is {} characters long, more than {max}", name.len()));
+        return Err(format!(
+            "is {} characters long, more than {max}",
+            name.len()
+        ));
     }
     if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
         return Err("must start with a lowercase letter".into());
     }
-    if let Some(c) = name
-        .chars()
-        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || (allow_underscore && *c == '_')))
-    {
+    if let Some(c) = name.chars().find(|c| {
+        !(c.is_ascii_lowercase()
+            || c.is_ascii_digit()
+            || *c == '-'
+            || (allow_underscore && *c == '_'))
+    }) {
         return Err(format!("contains `{c}`"));
     }
     if name.ends_with(['-', '_']) || name.contains("--") {
@@ -111,7 +147,9 @@ fn check_name(name: &str, max: usize, allow_underscore: bool) -> Result<(), Stri
 fn resolve_aws(a: &raw::AwsSection, out: &mut Vec<Diagnostic>) -> AwsSettings {
     if let Some(region) = &a.region {
         let r = region.get();
-        let looks_right = r.split('-').count() >= 3 && r.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        let looks_right = r.split('-').count() >= 3
+            && r.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         if !looks_right {
             out.push(
                 Diagnostic::new(region.span(), format!("`{r}` is not an AWS region name"))
@@ -127,22 +165,35 @@ fn resolve_aws(a: &raw::AwsSection, out: &mut Vec<Diagnostic>) -> AwsSettings {
         .iter()
         .map(|s| {
             let st = s.get();
-            let effect = st.effect.as_ref().map(|e| e.get().clone()).unwrap_or_else(|| "Allow".into());
+            let effect = st
+                .effect
+                .as_ref()
+                .map(|e| e.get().clone())
+                .unwrap_or_else(|| "Allow".into());
             if effect != "Allow" && effect != "Deny" {
                 let span = st.effect.as_ref().map(|e| e.span()).unwrap_or(s.span());
-                out.push(Diagnostic::new(span, format!("IAM effect must be `Allow` or `Deny`, not `{effect}`")));
+                out.push(Diagnostic::new(
+                    span,
+                    format!("IAM effect must be `Allow` or `Deny`, not `{effect}`"),
+                ));
             }
             for (list, what) in [(&st.actions, "actions"), (&st.resources, "resources")] {
                 if list.is_empty() {
-                    out.push(Diagnostic::new(s.span(), format!("IAM statement has no {what}")));
+                    out.push(Diagnostic::new(
+                        s.span(),
+                        format!("IAM statement has no {what}"),
+                    ));
                 }
             }
             for action in &st.actions {
                 let a = action.get();
                 if a != "*" && !a.contains(':') {
                     out.push(
-                        Diagnostic::new(action.span(), format!("IAM action `{a}` has no service prefix"))
-                            .with_help("actions look like `s3:GetObject` or `dynamodb:*`"),
+                        Diagnostic::new(
+                            action.span(),
+                            format!("IAM action `{a}` has no service prefix"),
+                        )
+                        .with_help("actions look like `s3:GetObject` or `dynamodb:*`"),
                     );
                 }
             }
@@ -163,7 +214,9 @@ fn resolve_aws(a: &raw::AwsSection, out: &mut Vec<Diagnostic>) -> AwsSettings {
 
 fn check_url(url: &Sp<String>, out: &mut Vec<Diagnostic>) {
     let u = url.get();
-    let ok = (u.starts_with("http://") || u.starts_with("https://")) && u.len() > "https://".len() - 1 && !u.contains(char::is_whitespace);
+    let ok = (u.starts_with("http://") || u.starts_with("https://"))
+        && u.len() > "https://".len() - 1
+        && !u.contains(char::is_whitespace);
     if !ok {
         out.push(
             Diagnostic::new(url.span(), format!("`{u}` is not an http(s) URL"))
@@ -176,26 +229,41 @@ fn resolve_azure(a: &raw::AzureSection, out: &mut Vec<Diagnostic>) -> AzureSetti
     let sub = a.subscription.get();
     if !is_guid(sub) {
         out.push(
-            Diagnostic::new(a.subscription.span(), format!("subscription `{sub}` is not a subscription id"))
-                .with_help("use the GUID shown by `az account show --query id`"),
+            Diagnostic::new(
+                a.subscription.span(),
+                format!("subscription `{sub}` is not a subscription id"),
+            )
+            .with_help("use the GUID shown by `az account show --query id`"),
         );
     }
     let rg = a.resource_group.get();
     let rg_ok = !rg.is_empty()
         && rg.len() <= 90
         && !rg.ends_with('.')
-        && rg.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '(' | ')'));
+        && rg
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '(' | ')'));
     if !rg_ok {
         out.push(
-            Diagnostic::new(a.resource_group.span(), format!("resource group name `{rg}` is not valid"))
-                .with_help("1-90 letters, digits, `-`, `_`, `.`, `(`, `)`, not ending with `.`"),
+            Diagnostic::new(
+                a.resource_group.span(),
+                format!("resource group name `{rg}` is not valid"),
+            )
+            .with_help("1-90 letters, digits, `-`, `_`, `.`, `(`, `)`, not ending with `.`"),
         );
     }
     let loc = a.location.get();
-    if loc.is_empty() || !loc.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()) {
+    if loc.is_empty()
+        || !loc
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    {
         out.push(
-            Diagnostic::new(a.location.span(), format!("location `{loc}` is not an Azure region name"))
-                .with_help("regions are lowercase without spaces, such as `westeurope` or `eastus2`"),
+            Diagnostic::new(
+                a.location.span(),
+                format!("location `{loc}` is not an Azure region name"),
+            )
+            .with_help("regions are lowercase without spaces, such as `westeurope` or `eastus2`"),
         );
     }
     let plan = match a.plan.as_ref().map(|p| (p.get().as_str(), p.span())) {
@@ -212,7 +280,10 @@ fn resolve_azure(a: &raw::AzureSection, out: &mut Vec<Diagnostic>) -> AzureSetti
     };
     let maximum_instances = match &a.maximum_instances {
         Some(m) if !(1..=1000).contains(m.get()) => {
-            out.push(Diagnostic::new(m.span(), format!("maximum_instances is {}, outside 1 to 1000", m.get())));
+            out.push(Diagnostic::new(
+                m.span(),
+                format!("maximum_instances is {}, outside 1 to 1000", m.get()),
+            ));
             100
         }
         Some(m) => *m.get(),
@@ -223,8 +294,16 @@ fn resolve_azure(a: &raw::AzureSection, out: &mut Vec<Diagnostic>) -> AzureSetti
             for url in [&e.arm, &e.storage, &e.scm, &e.app].into_iter().flatten() {
                 check_url(url, out);
             }
-            let get = |u: &Option<Sp<String>>| u.as_ref().map(|u| u.get().trim_end_matches('/').to_string());
-            AzureEndpoints { arm: get(&e.arm), storage: get(&e.storage), scm: get(&e.scm), app: get(&e.app) }
+            let get = |u: &Option<Sp<String>>| {
+                u.as_ref()
+                    .map(|u| u.get().trim_end_matches('/').to_string())
+            };
+            AzureEndpoints {
+                arm: get(&e.arm),
+                storage: get(&e.storage),
+                scm: get(&e.scm),
+                app: get(&e.app),
+            }
         }
         None => AzureEndpoints::default(),
     };
@@ -241,10 +320,16 @@ fn resolve_azure(a: &raw::AzureSection, out: &mut Vec<Diagnostic>) -> AzureSetti
 fn is_guid(s: &str) -> bool {
     let groups: Vec<&str> = s.split('-').collect();
     groups.len() == 5
-        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
-fn resolve_env(env: &BTreeMap<String, Sp<EnvEntry>>, out: &mut Vec<Diagnostic>) -> BTreeMap<String, EnvValue> {
+fn resolve_env(
+    env: &BTreeMap<String, Sp<EnvEntry>>,
+    out: &mut Vec<Diagnostic>,
+) -> BTreeMap<String, EnvValue> {
     let mut resolved = BTreeMap::new();
     for (key, entry) in env {
         let valid = key.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
@@ -256,8 +341,14 @@ fn resolve_env(env: &BTreeMap<String, Sp<EnvEntry>>, out: &mut Vec<Diagnostic>) 
             );
         }
         let value = match entry.get() {
-            EnvEntry::Plain(v) => EnvValue { value: v.clone(), secret: false },
-            EnvEntry::Detailed(d) => EnvValue { value: d.value.clone(), secret: d.secret },
+            EnvEntry::Plain(v) => EnvValue {
+                value: v.clone(),
+                secret: false,
+            },
+            EnvEntry::Detailed(d) => EnvValue {
+                value: d.value.clone(),
+                secret: d.secret,
+            },
         };
         resolved.insert(key.clone(), value);
     }
@@ -287,8 +378,13 @@ fn resolve_function(
     let runtime = match runtime_value {
         None => {
             out.push(
-                Diagnostic::new(name_span.clone(), format!("function `{name}` has no runtime"))
-                    .with_help("set `runtime = \"python3.12\"` in the function, or a default in `[app]`"),
+                Diagnostic::new(
+                    name_span.clone(),
+                    format!("function `{name}` has no runtime"),
+                )
+                .with_help(
+                    "set `runtime = \"python3.12\"` in the function, or a default in `[app]`",
+                ),
             );
             None
         }
@@ -311,8 +407,11 @@ fn resolve_function(
             let dir = cx.root.join(s.get());
             if cx.check_files && !dir.is_dir() {
                 out.push(
-                    Diagnostic::new(s.span(), format!("source directory `{}` does not exist", s.get()))
-                        .with_help(format!("paths are relative to {}", cx.root.display())),
+                    Diagnostic::new(
+                        s.span(),
+                        format!("source directory `{}` does not exist", s.get()),
+                    )
+                    .with_help(format!("paths are relative to {}", cx.root.display())),
                 );
             }
             dir
@@ -322,8 +421,22 @@ fn resolve_function(
 
     let handler = resolve_handler(name, &name_span, f, runtime, &source, cx, out);
 
-    let memory_mb = bounded(f.memory.as_ref().or(app.memory.as_ref()), DEFAULT_MEMORY_MB, MEMORY_MB, "memory", "MB", out);
-    let timeout_s = bounded(f.timeout.as_ref().or(app.timeout.as_ref()), DEFAULT_TIMEOUT_S, TIMEOUT_S, "timeout", "seconds", out);
+    let memory_mb = bounded(
+        f.memory.as_ref().or(app.memory.as_ref()),
+        DEFAULT_MEMORY_MB,
+        MEMORY_MB,
+        "memory",
+        "MB",
+        out,
+    );
+    let timeout_s = bounded(
+        f.timeout.as_ref().or(app.timeout.as_ref()),
+        DEFAULT_TIMEOUT_S,
+        TIMEOUT_S,
+        "timeout",
+        "seconds",
+        out,
+    );
 
     let mut env = app_env.clone();
     env.extend(resolve_env(&f.env, out));
@@ -332,7 +445,10 @@ fn resolve_function(
         list.iter()
             .map(|g| {
                 if let Err(e) = globset::Glob::new(g.get()) {
-                    out.push(Diagnostic::new(g.span(), format!("`{}` is not a valid glob: {}", g.get(), e.kind())));
+                    out.push(Diagnostic::new(
+                        g.span(),
+                        format!("`{}` is not a valid glob: {}", g.get(), e.kind()),
+                    ));
                 }
                 g.get().clone()
             })
@@ -365,7 +481,11 @@ fn resolve_function(
         }
     };
 
-    let triggers: Vec<Trigger> = f.triggers.iter().filter_map(|t| resolve_trigger(t, cx.source, out)).collect();
+    let triggers: Vec<Trigger> = f
+        .triggers
+        .iter()
+        .filter_map(|t| resolve_trigger(t, cx.source, out))
+        .collect();
 
     if out.len() > before {
         return None;
@@ -401,8 +521,13 @@ fn resolve_handler(
         (None, Some(d)) => (d.to_string(), name_span.clone()),
         (None, None) => {
             out.push(
-                Diagnostic::new(name_span.clone(), format!("function `{name}` has no handler"))
-                    .with_help("set `handler = \"file.function\"`, such as `handler = \"app.handler\"`"),
+                Diagnostic::new(
+                    name_span.clone(),
+                    format!("function `{name}` has no handler"),
+                )
+                .with_help(
+                    "set `handler = \"file.function\"`, such as `handler = \"app.handler\"`",
+                ),
             );
             return None;
         }
@@ -417,9 +542,18 @@ fn resolve_handler(
     if cx.check_files && source.is_dir() && !candidates.iter().any(|c| source.join(c).is_file()) {
         let shown: Vec<String> = candidates.iter().map(|c| c.display().to_string()).collect();
         out.push(
-            Diagnostic::new(span, format!("handler file `{}` not found for function `{name}`", shown.join("` or `")))
-                .with_label("no such file")
-                .with_help(format!("looked in {}; create the file or fix the handler", display_dir(source))),
+            Diagnostic::new(
+                span,
+                format!(
+                    "handler file `{}` not found for function `{name}`",
+                    shown.join("` or `")
+                ),
+            )
+            .with_label("no such file")
+            .with_help(format!(
+                "looked in {}; create the file or fix the handler",
+                display_dir(source)
+            )),
         );
         return None;
     }
@@ -448,15 +582,22 @@ fn bounded(
         Some(v) if (min..=max).contains(v.get()) => *v.get(),
         Some(v) => {
             out.push(
-                Diagnostic::new(v.span(), format!("{what} is {} {unit}, outside {min} to {max}", v.get()))
-                    .with_label(format!("must be {min} to {max}")),
+                Diagnostic::new(
+                    v.span(),
+                    format!("{what} is {} {unit}, outside {min} to {max}", v.get()),
+                )
+                .with_label(format!("must be {min} to {max}")),
             );
             default
         }
     }
 }
 
-fn resolve_trigger(t: &Sp<TriggerSection>, source: &str, out: &mut Vec<Diagnostic>) -> Option<Trigger> {
+fn resolve_trigger(
+    t: &Sp<TriggerSection>,
+    source: &str,
+    out: &mut Vec<Diagnostic>,
+) -> Option<Trigger> {
     let before = out.len();
     let trigger = match t.get() {
         TriggerSection::Http(h) => {
@@ -478,9 +619,15 @@ fn resolve_trigger(t: &Sp<TriggerSection>, source: &str, out: &mut Vec<Diagnosti
             methods.sort();
             methods.dedup();
             if methods.is_empty() {
-                out.push(Diagnostic::new(method_span.clone(), "the method list is empty").with_help("list at least one method, or leave `method` out for ANY"));
+                out.push(
+                    Diagnostic::new(method_span.clone(), "the method list is empty")
+                        .with_help("list at least one method, or leave `method` out for ANY"),
+                );
             } else if methods.len() > 1 && methods.iter().any(|m| m == "ANY") {
-                out.push(Diagnostic::new(method_span, "`ANY` already covers every method; list it alone"));
+                out.push(Diagnostic::new(
+                    method_span,
+                    "`ANY` already covers every method; list it alone",
+                ));
             }
             let route = match Route::parse(h.path.get()) {
                 Ok(r) => Some(r),
@@ -502,7 +649,14 @@ fn resolve_trigger(t: &Sp<TriggerSection>, source: &str, out: &mut Vec<Diagnosti
                     HttpAuth::None
                 }
             };
-            route.map(|route| Trigger::Http(HttpTrigger { methods, route, auth, span: h.path.span() }))
+            route.map(|route| {
+                Trigger::Http(HttpTrigger {
+                    methods,
+                    route,
+                    auth,
+                    span: h.path.span(),
+                })
+            })
         }
         TriggerSection::Storage(s) => {
             let mut events = Vec::new();
@@ -510,16 +664,22 @@ fn resolve_trigger(t: &Sp<TriggerSection>, source: &str, out: &mut Vec<Diagnosti
                 None => events.push(StorageEvent::Created),
                 Some(list) => {
                     if list.is_empty() {
-                        out.push(Diagnostic::new(t.span(), "`events` is empty").with_help("list `created`, `deleted` or both"));
+                        out.push(
+                            Diagnostic::new(t.span(), "`events` is empty")
+                                .with_help("list `created`, `deleted` or both"),
+                        );
                     }
                     for e in list {
                         match e.get().as_str() {
                             "created" => events.push(StorageEvent::Created),
                             "deleted" => events.push(StorageEvent::Deleted),
                             other => out.push(
-                                Diagnostic::new(e.span(), format!("unknown storage event `{other}`"))
-                                    .with_label("expected `created` or `deleted`")
-                                    .with_help_opt(did_you_mean(other, ["created", "deleted"])),
+                                Diagnostic::new(
+                                    e.span(),
+                                    format!("unknown storage event `{other}`"),
+                                )
+                                .with_label("expected `created` or `deleted`")
+                                .with_help_opt(did_you_mean(other, ["created", "deleted"])),
                             ),
                         }
                     }
@@ -533,7 +693,10 @@ fn resolve_trigger(t: &Sp<TriggerSection>, source: &str, out: &mut Vec<Diagnosti
             let non_empty = |v: &Option<Sp<String>>, what: &str, out: &mut Vec<Diagnostic>| {
                 v.as_ref().and_then(|p| {
                     if p.get().is_empty() {
-                        out.push(Diagnostic::new(p.span(), format!("`{what}` is empty")).with_help(format!("remove `{what}` to match every object")));
+                        out.push(
+                            Diagnostic::new(p.span(), format!("`{what}` is empty"))
+                                .with_help(format!("remove `{what}` to match every object")),
+                        );
                     }
                     (!p.get().is_empty()).then(|| p.get().clone())
                 })
@@ -550,12 +713,24 @@ fn resolve_trigger(t: &Sp<TriggerSection>, source: &str, out: &mut Vec<Diagnosti
             }))
         }
         TriggerSection::Schedule(s) => match s.schedule.get().parse::<Schedule>() {
-            Ok(schedule) => Some(Trigger::Schedule(ScheduleTrigger { schedule, enabled: s.enabled, span: s.schedule.span() })),
+            Ok(schedule) => Some(Trigger::Schedule(ScheduleTrigger {
+                schedule,
+                enabled: s.enabled,
+                span: s.schedule.span(),
+            })),
             Err(e) => {
-                let span = inner_span(source, s.schedule.span(), s.schedule.get(), e.offset..e.offset + e.len.max(1));
+                let span = inner_span(
+                    source,
+                    s.schedule.span(),
+                    s.schedule.get(),
+                    e.offset..e.offset + e.len.max(1),
+                );
                 out.push(
-                    Diagnostic::new(span, format!("invalid schedule `{}`: {}", s.schedule.get(), e.message))
-                        .with_help_opt(e.help.clone()),
+                    Diagnostic::new(
+                        span,
+                        format!("invalid schedule `{}`: {}", s.schedule.get(), e.message),
+                    )
+                    .with_help_opt(e.help.clone()),
                 );
                 None
             }
@@ -570,7 +745,12 @@ fn resolve_trigger(t: &Sp<TriggerSection>, source: &str, out: &mut Vec<Diagnosti
 
 /// Maps a range inside a string value to the manifest, when the literal has
 /// no escapes; otherwise the whole value is underlined.
-fn inner_span(source: &str, value_span: Range<usize>, decoded: &str, inner: Range<usize>) -> Range<usize> {
+fn inner_span(
+    source: &str,
+    value_span: Range<usize>,
+    decoded: &str,
+    inner: Range<usize>,
+) -> Range<usize> {
     let raw = source.get(value_span.clone()).unwrap_or_default();
     for quote in ["\"\"\"", "'''", "\"", "'"] {
         if let Some(body) = raw.strip_prefix(quote).and_then(|r| r.strip_suffix(quote)) {
@@ -585,14 +765,20 @@ fn inner_span(source: &str, value_span: Range<usize>, decoded: &str, inner: Rang
 
 /// Two functions (or two triggers) serving the same method and route shape
 /// would make the deploy fail halfway on AWS and silently shadow on Azure.
-fn check_duplicate_routes(functions: &BTreeMap<String, Function>, source: &str, out: &mut Vec<Diagnostic>) {
+fn check_duplicate_routes(
+    functions: &BTreeMap<String, Function>,
+    source: &str,
+    out: &mut Vec<Diagnostic>,
+) {
     let mut seen: Vec<(&str, String, &str, Range<usize>)> = Vec::new();
     for f in functions.values() {
         for t in &f.triggers {
             let Trigger::Http(h) = t else { continue };
             let shape = h.route.shape();
             for m in &h.methods {
-                let clash = seen.iter().find(|(sm, sshape, _, _)| *sshape == shape && (sm == m || *sm == "ANY" || m == "ANY"));
+                let clash = seen.iter().find(|(sm, sshape, _, _)| {
+                    *sshape == shape && (sm == m || *sm == "ANY" || m == "ANY")
+                });
                 if let Some((sm, _, owner, span)) = clash {
                     let line = source[..span.start.min(source.len())].matches('\n').count() + 1;
                     out.push(
@@ -623,11 +809,16 @@ mod tests {
     fn names_follow_the_shared_rule() {
         assert!(check_name("shop-api", 24, false).is_ok());
         assert!(check_name("get_user", 32, true).is_ok());
-        assert_eq!(check_name("Shop", 24, false).unwrap_err(), "must start with a lowercase letter");
+        assert_eq!(
+            check_name("Shop", 24, false).unwrap_err(),
+            "must start with a lowercase letter"
+        );
         assert_eq!(check_name("a_b", 24, false).unwrap_err(), "contains `_`");
         assert!(check_name("a--b", 24, false).is_err());
         assert!(check_name("a-", 24, false).is_err());
-        assert!(check_name(&"a".repeat(25), 24, false).unwrap_err().contains("25 characters"));
+        assert!(check_name(&"a".repeat(25), 24, false)
+            .unwrap_err()
+            .contains("25 characters"));
     }
 
     #[test]

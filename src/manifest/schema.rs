@@ -326,12 +326,9 @@ impl<'s> Walker<'s> {
         };
         if !allowed.contains(&s) {
             self.out.push(
-                Diagnostic::new(
-                    v.span(),
-                    format!("{} cannot be `{s}`", path.describe()),
-                )
-                .with_label(format!("expected one of: {}", allowed.join(", ")))
-                .with_help_opt(did_you_mean(s, allowed.iter().copied())),
+                Diagnostic::new(v.span(), format!("{} cannot be `{s}`", path.describe()))
+                    .with_label(format!("expected one of: {}", allowed.join(", ")))
+                    .with_help_opt(did_you_mean(s, allowed.iter().copied())),
             );
         }
     }
@@ -426,11 +423,11 @@ impl<'s> Walker<'s> {
         };
         let Some(tag_value) = table.get(tag_key) else {
             self.out.push(
-                Diagnostic::new(
-                    v.span(),
-                    format!("{} has no `{tag_key}`", path.describe()),
-                )
-                .with_help(format!("add `{tag_key} = \"...\"`, one of: {}", names.join(", "))),
+                Diagnostic::new(v.span(), format!("{} has no `{tag_key}`", path.describe()))
+                    .with_help(format!(
+                        "add `{tag_key} = \"...\"`, one of: {}",
+                        names.join(", ")
+                    )),
             );
             return;
         };
@@ -527,8 +524,14 @@ mod tests {
     #[test]
     fn missing_required_key_and_tag() {
         let p = problems("[app]\n[[functions.a.triggers]]\nmethod = \"GET\"\n");
-        assert!(p[0].ends_with("`app` is missing the required key `name`"), "{p:?}");
-        assert!(p[1].ends_with("`functions.a.triggers[0]` has no `type`"), "{p:?}");
+        assert!(
+            p[0].ends_with("`app` is missing the required key `name`"),
+            "{p:?}"
+        );
+        assert!(
+            p[1].ends_with("`functions.a.triggers[0]` has no `type`"),
+            "{p:?}"
+        );
     }
 
     #[test]
@@ -538,7 +541,10 @@ mod tests {
         let bad = "[app]\nname='x'\n[[functions.a.triggers]]\ntype='http'\npath='/'\nmethod=3\n";
         let p = problems(bad);
         assert_eq!(p.len(), 1);
-        assert!(p[0].ends_with("must be a string or an array, found an integer"), "{p:?}");
+        assert!(
+            p[0].ends_with("must be a string or an array, found an integer"),
+            "{p:?}"
+        );
     }
 
     #[test]

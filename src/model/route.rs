@@ -63,14 +63,21 @@ impl Route {
                         Some("remove the trailing slash"),
                     ));
                 }
-                return Err(err(format!("route `{path}` has an empty segment (`//`)"), range.start - 1..range.start + 1, None));
+                return Err(err(
+                    format!("route `{path}` has an empty segment (`//`)"),
+                    range.start - 1..range.start + 1,
+                    None,
+                ));
             }
             if let Some(inner) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
                 let (name, greedy) = match inner.strip_suffix('+') {
                     Some(n) => (n, true),
                     None => (inner, false),
                 };
-                let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                let valid = name
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
                     && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
                 if !valid {
                     return Err(err(
@@ -80,7 +87,11 @@ impl Route {
                     ));
                 }
                 if names.contains(&name) {
-                    return Err(err(format!("path parameter `{name}` appears twice in `{path}`"), range, None));
+                    return Err(err(
+                        format!("path parameter `{name}` appears twice in `{path}`"),
+                        range,
+                        None,
+                    ));
                 }
                 names.push(name);
                 if greedy {
@@ -88,7 +99,9 @@ impl Route {
                         return Err(err(
                             format!("greedy parameter `{part}` must be the last segment"),
                             range,
-                            Some("`{name+}` captures the rest of the path, so nothing may follow it"),
+                            Some(
+                                "`{name+}` captures the rest of the path, so nothing may follow it",
+                            ),
                         ));
                     }
                     segments.push(Segment::Greedy(name.to_string()));
@@ -166,10 +179,19 @@ mod tests {
 
     #[test]
     fn parses_and_round_trips() {
-        for p in ["/", "/users", "/users/{id}", "/files/{path+}", "/a-b/c_d/e.f~"] {
+        for p in [
+            "/",
+            "/users",
+            "/users/{id}",
+            "/files/{path+}",
+            "/a-b/c_d/e.f~",
+        ] {
             assert_eq!(Route::parse(p).unwrap().to_string(), p);
         }
-        assert_eq!(Route::parse("/users/{id}/x").unwrap().shape(), "/users/{}/x");
+        assert_eq!(
+            Route::parse("/users/{id}/x").unwrap().shape(),
+            "/users/{}/x"
+        );
         assert_eq!(Route::parse("/").unwrap().shape(), "/");
     }
 
@@ -182,9 +204,21 @@ mod tests {
         assert!(e.message.contains("must be the last segment"));
         let e = Route::parse("/a/{1x}").unwrap_err();
         assert_eq!(e.range, 3..7);
-        assert!(Route::parse("/a/").unwrap_err().message.contains("ends with `/`"));
-        assert!(Route::parse("/a//b").unwrap_err().message.contains("empty segment"));
-        assert!(Route::parse("/a b").unwrap_err().message.contains("contains ` `"));
-        assert!(Route::parse("/{id}/{id}").unwrap_err().message.contains("appears twice"));
+        assert!(Route::parse("/a/")
+            .unwrap_err()
+            .message
+            .contains("ends with `/`"));
+        assert!(Route::parse("/a//b")
+            .unwrap_err()
+            .message
+            .contains("empty segment"));
+        assert!(Route::parse("/a b")
+            .unwrap_err()
+            .message
+            .contains("contains ` `"));
+        assert!(Route::parse("/{id}/{id}")
+            .unwrap_err()
+            .message
+            .contains("appears twice"));
     }
 }

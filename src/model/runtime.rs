@@ -103,21 +103,33 @@ impl Runtime {
             }
             lang => {
                 let Some((file, entry)) = handler.rsplit_once('.') else {
-                    let example = if lang == Language::Python { "app.handler" } else { "index.handler" };
+                    let example = if lang == Language::Python {
+                        "app.handler"
+                    } else {
+                        "index.handler"
+                    };
                     return Err(format!(
                         "handler `{handler}` needs the form `file.function`, such as `{example}`"
                     ));
                 };
                 let valid_ident = !entry.is_empty()
                     && !entry.starts_with(|c: char| c.is_ascii_digit())
-                    && entry.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
-                if file.is_empty() || !valid_ident || Path::new(file).is_absolute() || file.contains("..") {
+                    && entry
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+                if file.is_empty()
+                    || !valid_ident
+                    || Path::new(file).is_absolute()
+                    || file.contains("..")
+                {
                     return Err(format!(
                         "handler `{handler}`: `{file}` must be a relative path and `{entry}` a function name"
                     ));
                 }
                 let candidates = match lang {
-                    Language::Python => vec![PathBuf::from(format!("{}.py", file.replace('.', "/")))],
+                    Language::Python => {
+                        vec![PathBuf::from(format!("{}.py", file.replace('.', "/")))]
+                    }
                     _ => ["js", "mjs", "cjs"]
                         .iter()
                         .map(|ext| PathBuf::from(format!("{file}.{ext}")))
@@ -150,10 +162,16 @@ mod tests {
         assert_eq!(files.len(), 3);
         assert_eq!(files[1], PathBuf::from("index.mjs"));
         assert_eq!(entry, "handler");
-        assert!(Runtime::Python311.handler_files("nodot").unwrap_err().contains("file.function"));
+        assert!(Runtime::Python311
+            .handler_files("nodot")
+            .unwrap_err()
+            .contains("file.function"));
         assert!(Runtime::Python311.handler_files("../x.y").is_err());
         assert!(Runtime::Provided.handler_files("bin/bootstrap").is_err());
-        assert_eq!(Runtime::Provided.handler_files("bootstrap").unwrap().0, vec![PathBuf::from("bootstrap")]);
+        assert_eq!(
+            Runtime::Provided.handler_files("bootstrap").unwrap().0,
+            vec![PathBuf::from("bootstrap")]
+        );
     }
 
     #[test]

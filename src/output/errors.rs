@@ -15,17 +15,28 @@ pub fn report(printer: &Printer, err: &CommandError) -> ExitStatus {
             CommandError::Load(LoadError::Invalid(m)) => json!({
                 "error": {"kind": "invalid_manifest", "message": m.to_string(), "diagnostics": m.to_json()}
             }),
-            other => json!({"error": {"kind": other.kind(), "message": other.to_string(), "help": other.help()}}),
+            other => {
+                json!({"error": {"kind": other.kind(), "message": other.to_string(), "help": other.help()}})
+            }
         };
         printer.json(&body);
         return status;
     }
     match err {
-        CommandError::Load(LoadError::Invalid(m)) => eprint!("{}", printer.redactor.redact(&render_manifest_error(m, printer.color))),
+        CommandError::Load(LoadError::Invalid(m)) => eprint!(
+            "{}",
+            printer
+                .redactor
+                .redact(&render_manifest_error(m, printer.color))
+        ),
         other => {
             printer.error(&other.to_string());
             if let Some(help) = other.help() {
-                eprintln!("  {} {}", console::style("help:").cyan().for_stderr(), printer.redactor.redact(&help));
+                eprintln!(
+                    "  {} {}",
+                    console::style("help:").cyan().for_stderr(),
+                    printer.redactor.redact(&help)
+                );
             }
         }
     }
@@ -34,8 +45,14 @@ pub fn report(printer: &Printer, err: &CommandError) -> ExitStatus {
 
 /// Every diagnostic with its source line and underline, then a count.
 pub fn render_manifest_error(err: &ManifestError, color: bool) -> String {
-    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false);
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(100)
+        .with_links(false);
     let mut out = String::new();
     for located in err.located() {
         let _ = handler.render_report(&mut out, &located);

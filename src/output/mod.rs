@@ -93,7 +93,13 @@ impl Printer {
 
     /// A printer for tests: no colour, not interactive.
     pub fn plain(format: Format) -> Self {
-        Self { format, verbosity: Verbosity::Normal, color: false, interactive: false, redactor: Redactor::default() }
+        Self {
+            format,
+            verbosity: Verbosity::Normal,
+            color: false,
+            interactive: false,
+            redactor: Redactor::default(),
+        }
     }
 
     pub fn is_json(&self) -> bool {
@@ -109,7 +115,8 @@ impl Printer {
 
     /// The command's result as one JSON document on stdout.
     pub fn json<T: Serialize>(&self, value: &T) {
-        let text = serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\":\"serialising output: {e}\"}}"));
+        let text = serde_json::to_string_pretty(value)
+            .unwrap_or_else(|e| format!("{{\"error\":\"serialising output: {e}\"}}"));
         self.data(&format!("{text}\n"));
     }
 
@@ -147,9 +154,10 @@ impl Printer {
             return ProgressBar::hidden();
         }
         let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
-        let style = ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} {elapsed}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> ");
+        let style =
+            ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} {elapsed}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ");
         bar.set_style(style);
         bar.set_message(what.to_string());
         bar
@@ -163,7 +171,14 @@ mod tests {
     #[test]
     fn redactor_replaces_longest_secret_first() {
         let r = Redactor::default();
-        r.add(["hunter2".to_string(), "hunter2-extended".to_string(), "ab".to_string()]);
-        assert_eq!(r.redact("x hunter2-extended y hunter2 ab"), "x (sensitive) y (sensitive) ab");
+        r.add([
+            "hunter2".to_string(),
+            "hunter2-extended".to_string(),
+            "ab".to_string(),
+        ]);
+        assert_eq!(
+            r.redact("x hunter2-extended y hunter2 ab"),
+            "x (sensitive) y (sensitive) ab"
+        );
     }
 }

@@ -18,7 +18,11 @@ pub struct Limits {
 
 /// Fails fast when the files alone exceed the unzipped limit, naming the
 /// biggest contributors so the user knows what to exclude.
-pub fn check_unzipped(function: &str, entries: &[Entry], limits: &Limits) -> Result<(), PackageError> {
+pub fn check_unzipped(
+    function: &str,
+    entries: &[Entry],
+    limits: &Limits,
+) -> Result<(), PackageError> {
     let total: u64 = entries.iter().map(|e| e.size).sum();
     if total <= limits.max_unzipped {
         return Ok(());
@@ -45,7 +49,11 @@ pub fn largest_groups(entries: &[Entry], n: usize) -> Vec<(String, u64)> {
         let parts: Vec<&str> = e.zip_path.split('/').collect();
         let depth = match parts.first() {
             Some(&"node_modules") | Some(&".python_packages") => {
-                let site = parts.iter().position(|p| *p == "site-packages").map(|i| i + 2).unwrap_or(2);
+                let site = parts
+                    .iter()
+                    .position(|p| *p == "site-packages")
+                    .map(|i| i + 2)
+                    .unwrap_or(2);
                 site.min(parts.len())
             }
             _ => 1,
@@ -76,13 +84,17 @@ pub fn human_size(bytes: u64) -> String {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn e(path: &str, size: u64) -> Entry {
-        Entry { zip_path: path.into(), disk_path: path.into(), size, executable: false }
+        Entry {
+            zip_path: path.into(),
+            disk_path: path.into(),
+            size,
+            executable: false,
+        }
     }
 
     #[test]
@@ -94,11 +106,28 @@ mod tests {
             e("data/blob.bin", 80_000_000),
             e("index.js", 500),
         ];
-        let err = check_unzipped("api", &entries, &Limits { provider: "AWS Lambda", max_unzipped: 100_000_000 }).unwrap_err().to_string();
+        let err = check_unzipped(
+            "api",
+            &entries,
+            &Limits {
+                provider: "AWS Lambda",
+                max_unzipped: 100_000_000,
+            },
+        )
+        .unwrap_err()
+        .to_string();
         assert_eq!(
             err,
             "function `api`: package is 210.0 MB unzipped, over AWS Lambda's 100.0 MB limit; largest: node_modules/aws-sdk/ (130.0 MB), data/ (80.0 MB), node_modules/tiny/ (1.0 KB), index.js (500 B)"
         );
-        assert!(check_unzipped("api", &entries[4..], &Limits { provider: "AWS Lambda", max_unzipped: 1000 }).is_ok());
+        assert!(check_unzipped(
+            "api",
+            &entries[4..],
+            &Limits {
+                provider: "AWS Lambda",
+                max_unzipped: 1000
+            }
+        )
+        .is_ok());
     }
 }

@@ -103,40 +103,87 @@ impl Artifact {
 pub enum PackageError {
     /// The function's directory is missing or unreadable.
     #[error("function `{function}`: cannot read code directory {}: {source}", .dir.display())]
-    Root { function: String, dir: PathBuf, source: std::io::Error },
+    Root {
+        function: String,
+        dir: PathBuf,
+        source: std::io::Error,
+    },
     /// A symlink leads outside the project, so its content would be a surprise.
     #[error("function `{function}`: `{link}` is a symlink to `{}`, outside the function's directory; copy the file into the project or add it to `exclude`", .target.display())]
-    SymlinkEscape { function: String, link: String, target: PathBuf },
+    SymlinkEscape {
+        function: String,
+        link: String,
+        target: PathBuf,
+    },
     /// A symlink points nowhere (or in a loop).
     #[error("function `{function}`: `{link}` is a broken symlink ({reason}); fix or remove it, or add it to `exclude`")]
-    BrokenSymlink { function: String, link: String, reason: String },
+    BrokenSymlink {
+        function: String,
+        link: String,
+        reason: String,
+    },
     /// Devices, sockets and FIFOs have no content to package.
-    #[error("function `{function}`: `{path}` is a {kind}, not a regular file; add it to `exclude`")]
-    SpecialFile { function: String, path: String, kind: &'static str },
+    #[error(
+        "function `{function}`: `{path}` is a {kind}, not a regular file; add it to `exclude`"
+    )]
+    SpecialFile {
+        function: String,
+        path: String,
+        kind: &'static str,
+    },
     /// A file name that is not UTF-8 cannot be stored portably.
     #[error("function `{function}`: the file name {} is not valid UTF-8; rename it", .path.display())]
     NonUtf8Path { function: String, path: PathBuf },
     /// A glob in include/exclude did not compile.
     #[error("function `{function}`: `{glob}` is not a valid glob: {reason}")]
-    Glob { function: String, glob: String, reason: String },
+    Glob {
+        function: String,
+        glob: String,
+        reason: String,
+    },
     /// A file could not be read.
     #[error("function `{function}`: cannot read `{path}`: {source}; check its permissions or add it to `exclude`")]
-    Read { function: String, path: String, source: std::io::Error },
+    Read {
+        function: String,
+        path: String,
+        source: std::io::Error,
+    },
     /// The zip could not be written.
     #[error("function `{function}`: cannot write {}: {reason}", .path.display())]
-    Write { function: String, path: PathBuf, reason: String },
+    Write {
+        function: String,
+        path: PathBuf,
+        reason: String,
+    },
     /// Over a provider's size limit.
     #[error("function `{function}`: package is {size} unzipped, over {provider}'s {limit} limit; largest: {largest}")]
-    TooLarge { function: String, provider: &'static str, size: String, limit: String, largest: String },
+    TooLarge {
+        function: String,
+        provider: &'static str,
+        size: String,
+        limit: String,
+        largest: String,
+    },
     /// pip or npm is not installed.
     #[error("{tool} not found ({reason}); {install}")]
-    ToolMissing { tool: String, reason: String, install: &'static str },
+    ToolMissing {
+        tool: String,
+        reason: String,
+        install: &'static str,
+    },
     /// pip or npm failed.
     #[error("`{command}` failed with {status}:\n{stderr_tail}")]
-    ToolFailed { command: String, status: String, stderr_tail: String },
+    ToolFailed {
+        command: String,
+        status: String,
+        stderr_tail: String,
+    },
     /// The dependency cache could not be used.
     #[error("dependency cache {}: {source}", .dir.display())]
-    Cache { dir: PathBuf, source: std::io::Error },
+    Cache {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// sha256 (hex) over every entry's zip path, mode and content: the identity
@@ -145,10 +192,13 @@ pub fn source_hash(function: &str, entries: &[Entry]) -> Result<String, PackageE
     let mut total = Sha256::new();
     let mut buf = vec![0u8; 64 * 1024];
     for e in entries {
-        let mut file = std::fs::File::open(&e.disk_path).map_err(|source| read_err(function, e, source))?;
+        let mut file =
+            std::fs::File::open(&e.disk_path).map_err(|source| read_err(function, e, source))?;
         let mut content = Sha256::new();
         loop {
-            let n = file.read(&mut buf).map_err(|source| read_err(function, e, source))?;
+            let n = file
+                .read(&mut buf)
+                .map_err(|source| read_err(function, e, source))?;
             if n == 0 {
                 break;
             }
@@ -163,20 +213,34 @@ pub fn source_hash(function: &str, entries: &[Entry]) -> Result<String, PackageE
 }
 
 fn read_err(function: &str, e: &Entry, source: std::io::Error) -> PackageError {
-    PackageError::Read { function: function.to_string(), path: e.zip_path.clone(), source }
+    PackageError::Read {
+        function: function.to_string(),
+        path: e.zip_path.clone(),
+        source,
+    }
 }
 
 /// Collects, then zips to `out` atomically, using every core.
 pub fn build(spec: &PackageSpec, out: &Path) -> Result<Artifact, PackageError> {
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     build_with_threads(spec, out, threads)
 }
 
 /// [`build`] with an explicit worker count (the output does not depend on it).
-pub fn build_with_threads(spec: &PackageSpec, out: &Path, threads: usize) -> Result<Artifact, PackageError> {
+pub fn build_with_threads(
+    spec: &PackageSpec,
+    out: &Path,
+    threads: usize,
+) -> Result<Artifact, PackageError> {
     let entries = collect(spec)?;
     zipper::write_zip(&spec.function, &entries, out, threads)?;
-    let bytes = std::fs::read(out).map_err(|e| PackageError::Write { function: spec.function.clone(), path: out.to_path_buf(), reason: e.to_string() })?;
+    let bytes = std::fs::read(out).map_err(|e| PackageError::Write {
+        function: spec.function.clone(),
+        path: out.to_path_buf(),
+        reason: e.to_string(),
+    })?;
     let digest = Sha256::digest(&bytes);
     Ok(Artifact {
         function: spec.function.clone(),
@@ -235,7 +299,15 @@ mod tests {
 
     #[test]
     fn s3_threshold() {
-        let a = Artifact { function: "f".into(), path: "x".into(), zipped_bytes: AWS_DIRECT_UPLOAD_MAX + 1, unzipped_bytes: 0, sha256_hex: String::new(), sha256_base64: String::new(), files: 0 };
+        let a = Artifact {
+            function: "f".into(),
+            path: "x".into(),
+            zipped_bytes: AWS_DIRECT_UPLOAD_MAX + 1,
+            unzipped_bytes: 0,
+            sha256_hex: String::new(),
+            sha256_base64: String::new(),
+            files: 0,
+        };
         assert!(a.needs_s3_upload());
     }
 }

@@ -22,14 +22,21 @@ fn globset(function: &str, globs: &[String]) -> Result<Option<GlobSet>, PackageE
     }
     let mut b = GlobSetBuilder::new();
     for g in globs {
-        let glob = globset::GlobBuilder::new(g).literal_separator(true).build().map_err(|e| PackageError::Glob {
-            function: function.to_string(),
-            glob: g.clone(),
-            reason: e.kind().to_string(),
-        })?;
+        let glob = globset::GlobBuilder::new(g)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| PackageError::Glob {
+                function: function.to_string(),
+                glob: g.clone(),
+                reason: e.kind().to_string(),
+            })?;
         b.add(glob);
     }
-    b.build().map(Some).map_err(|e| PackageError::Glob { function: function.to_string(), glob: globs.join(", "), reason: e.to_string() })
+    b.build().map(Some).map_err(|e| PackageError::Glob {
+        function: function.to_string(),
+        glob: globs.join(", "),
+        reason: e.to_string(),
+    })
 }
 
 /// Every file of the package, sorted by zip path.
@@ -37,7 +44,8 @@ pub fn collect(spec: &PackageSpec) -> Result<Vec<Entry>, PackageError> {
     let include = globset(&spec.function, &spec.include)?;
     let exclude = globset(&spec.function, &spec.exclude)?;
     let mut entries = walk(spec, &spec.root, "", true, |rel| {
-        include.as_ref().is_none_or(|s| s.is_match(rel)) && !exclude.as_ref().is_some_and(|s| s.is_match(rel))
+        include.as_ref().is_none_or(|s| s.is_match(rel))
+            && !exclude.as_ref().is_some_and(|s| s.is_match(rel))
     })?;
     for extra in &spec.extra_dirs {
         entries.extend(walk(spec, &extra.dir, &extra.prefix, false, |_| true)?);
@@ -61,7 +69,11 @@ fn walk(
     keep: impl Fn(&str) -> bool,
 ) -> Result<Vec<Entry>, PackageError> {
     let function = spec.function.as_str();
-    let canonical_root = root.canonicalize().map_err(|source| PackageError::Root { function: function.to_string(), dir: root.to_path_buf(), source })?;
+    let canonical_root = root.canonicalize().map_err(|source| PackageError::Root {
+        function: function.to_string(),
+        dir: root.to_path_buf(),
+        source,
+    })?;
     let walker = WalkBuilder::new(root)
         .hidden(false)
         .git_ignore(honour_ignore_files)
@@ -85,10 +97,15 @@ fn walk(
         let path = entry.path();
         let rel_path = path.strip_prefix(root).unwrap_or(path);
         let Some(rel) = rel_path.to_str() else {
-            return Err(PackageError::NonUtf8Path { function: function.to_string(), path: path.to_path_buf() });
+            return Err(PackageError::NonUtf8Path {
+                function: function.to_string(),
+                path: path.to_path_buf(),
+            });
         };
         let rel = rel.replace('\\', "/");
-        let Some(ft) = entry.file_type() else { continue };
+        let Some(ft) = entry.file_type() else {
+            continue;
+        };
         if ft.is_dir() {
             if entry.path_is_symlink() {
                 check_inside(function, &canonical_root, path, &rel)?;
@@ -96,7 +113,11 @@ fn walk(
             continue;
         }
         if !ft.is_file() {
-            return Err(PackageError::SpecialFile { function: function.to_string(), path: rel, kind: special_kind(&ft) });
+            return Err(PackageError::SpecialFile {
+                function: function.to_string(),
+                path: rel,
+                kind: special_kind(&ft),
+            });
         }
         if !keep(&rel) {
             continue;
@@ -104,18 +125,46 @@ fn walk(
         // Anything reached through a link (the file itself or a parent
         // directory) must resolve inside the root.
         let resolved = check_inside(function, &canonical_root, path, &rel)?;
-        let meta = std::fs::metadata(&resolved).map_err(|source| PackageError::Read { function: function.to_string(), path: rel.clone(), source })?;
-        let zip_path = if prefix.is_empty() { rel } else { format!("{}/{rel}", prefix.trim_end_matches('/')) };
-        out.push(Entry { zip_path, disk_path: resolved, size: meta.len(), executable: is_executable(&meta) });
+        let meta = std::fs::metadata(&resolved).map_err(|source| PackageError::Read {
+            function: function.to_string(),
+            path: rel.clone(),
+            source,
+        })?;
+        let zip_path = if prefix.is_empty() {
+            rel
+        } else {
+            format!("{}/{rel}", prefix.trim_end_matches('/'))
+        };
+        out.push(Entry {
+            zip_path,
+            disk_path: resolved,
+            size: meta.len(),
+            executable: is_executable(&meta),
+        });
     }
     Ok(out)
 }
 
 /// Resolves `path` and refuses it when it leaves the root.
-fn check_inside(function: &str, canonical_root: &Path, path: &Path, rel: &str) -> Result<PathBuf, PackageError> {
-    let resolved = path.canonicalize().map_err(|e| PackageError::BrokenSymlink { function: function.to_string(), link: rel.to_string(), reason: e.to_string() })?;
+fn check_inside(
+    function: &str,
+    canonical_root: &Path,
+    path: &Path,
+    rel: &str,
+) -> Result<PathBuf, PackageError> {
+    let resolved = path
+        .canonicalize()
+        .map_err(|e| PackageError::BrokenSymlink {
+            function: function.to_string(),
+            link: rel.to_string(),
+            reason: e.to_string(),
+        })?;
     if !resolved.starts_with(canonical_root) {
-        return Err(PackageError::SymlinkEscape { function: function.to_string(), link: rel.to_string(), target: resolved });
+        return Err(PackageError::SymlinkEscape {
+            function: function.to_string(),
+            link: rel.to_string(),
+            target: resolved,
+        });
     }
     Ok(resolved)
 }
@@ -130,25 +179,48 @@ fn walk_error(function: &str, root: &Path, err: ignore::Error) -> PackageError {
                 path = Some(p.clone());
                 current = err;
             }
-            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => current = err,
+            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+                current = err
+            }
             ignore::Error::Loop { child, .. } => {
-                let rel = child.strip_prefix(root).unwrap_or(child).display().to_string();
-                return PackageError::BrokenSymlink { function: function.to_string(), link: rel, reason: "it loops back to a parent directory".into() };
+                let rel = child
+                    .strip_prefix(root)
+                    .unwrap_or(child)
+                    .display()
+                    .to_string();
+                return PackageError::BrokenSymlink {
+                    function: function.to_string(),
+                    link: rel,
+                    reason: "it loops back to a parent directory".into(),
+                };
             }
             _ => break,
         }
     }
-    let rel = path.as_ref().map(|p| p.strip_prefix(root).unwrap_or(p).display().to_string()).unwrap_or_else(|| root.display().to_string());
+    let rel = path
+        .as_ref()
+        .map(|p| p.strip_prefix(root).unwrap_or(p).display().to_string())
+        .unwrap_or_else(|| root.display().to_string());
     if let Some(p) = &path {
-        if p.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink()) {
-            return PackageError::BrokenSymlink { function: function.to_string(), link: rel, reason: "its target does not exist".into() };
+        if p.symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink())
+        {
+            return PackageError::BrokenSymlink {
+                function: function.to_string(),
+                link: rel,
+                reason: "its target does not exist".into(),
+            };
         }
     }
     let io = match current {
         ignore::Error::Io(e) => std::io::Error::new(e.kind(), e.to_string()),
         other => std::io::Error::other(other.to_string()),
     };
-    PackageError::Read { function: function.to_string(), path: rel, source: io }
+    PackageError::Read {
+        function: function.to_string(),
+        path: rel,
+        source: io,
+    }
 }
 
 #[cfg(unix)]
@@ -194,27 +266,55 @@ mod tests {
     #[test]
     fn honours_gitignore_and_default_excludes() {
         let d = tempfile::tempdir().unwrap();
-        for f in ["app.py", "lib/util.py", ".env", ".env.local", ".git/config", ".fnctl/dist/x.zip", "__pycache__/a.pyc", "b.pyc", "build/out.txt", ".gitignore", ".hidden.cfg"] {
+        for f in [
+            "app.py",
+            "lib/util.py",
+            ".env",
+            ".env.local",
+            ".git/config",
+            ".fnctl/dist/x.zip",
+            "__pycache__/a.pyc",
+            "b.pyc",
+            "build/out.txt",
+            ".gitignore",
+            ".hidden.cfg",
+        ] {
             write(d.path(), f, "x");
         }
         write(d.path(), ".gitignore", "build/\n");
         let e = collect(&spec(d.path())).unwrap();
-        assert_eq!(paths(&e), vec![".gitignore", ".hidden.cfg", "app.py", "lib/util.py"]);
+        assert_eq!(
+            paths(&e),
+            vec![".gitignore", ".hidden.cfg", "app.py", "lib/util.py"]
+        );
     }
 
     #[test]
     fn include_and_exclude_globs() {
         let d = tempfile::tempdir().unwrap();
-        for f in ["src/a.py", "src/deep/b.py", "src/a_test.py", "tests/t.py", "README.md"] {
+        for f in [
+            "src/a.py",
+            "src/deep/b.py",
+            "src/a_test.py",
+            "tests/t.py",
+            "README.md",
+        ] {
             write(d.path(), f, "x");
         }
         let mut s = spec(d.path());
         s.include = vec!["src/**".into()];
         s.exclude = vec!["**/*_test.py".into()];
-        assert_eq!(paths(&collect(&s).unwrap()), vec!["src/a.py", "src/deep/b.py"]);
+        assert_eq!(
+            paths(&collect(&s).unwrap()),
+            vec!["src/a.py", "src/deep/b.py"]
+        );
         s.include = vec!["src/*.py".into()];
         s.exclude = vec![];
-        assert_eq!(paths(&collect(&s).unwrap()), vec!["src/a.py", "src/a_test.py"], "`*` stays within one directory");
+        assert_eq!(
+            paths(&collect(&s).unwrap()),
+            vec!["src/a.py", "src/a_test.py"],
+            "`*` stays within one directory"
+        );
         s.include = vec!["[".into()];
         assert!(matches!(collect(&s), Err(PackageError::Glob { .. })));
     }
@@ -231,14 +331,22 @@ mod tests {
         assert_eq!(paths(&e), vec!["link.txt", "real.txt"]);
         assert_eq!(std::fs::read_to_string(&e[0].disk_path).unwrap(), "data");
 
-        std::os::unix::fs::symlink(outer.path().join("secret.txt"), root.join("escape.txt")).unwrap();
+        std::os::unix::fs::symlink(outer.path().join("secret.txt"), root.join("escape.txt"))
+            .unwrap();
         let err = collect(&spec(&root)).unwrap_err().to_string();
-        assert!(err.contains("`escape.txt` is a symlink to") && err.contains("outside the function's directory"), "{err}");
+        assert!(
+            err.contains("`escape.txt` is a symlink to")
+                && err.contains("outside the function's directory"),
+            "{err}"
+        );
         std::fs::remove_file(root.join("escape.txt")).unwrap();
 
         std::os::unix::fs::symlink(outer.path(), root.join("updir")).unwrap();
         let err = collect(&spec(&root)).unwrap_err().to_string();
-        assert!(err.contains("outside the function's directory") || err.contains("loops"), "{err}");
+        assert!(
+            err.contains("outside the function's directory") || err.contains("loops"),
+            "{err}"
+        );
         std::fs::remove_file(root.join("updir")).unwrap();
 
         std::os::unix::fs::symlink(root.join("missing"), root.join("dangling")).unwrap();
@@ -269,9 +377,19 @@ mod tests {
         write(deps.path(), "pkg/__init__.py", "");
         write(deps.path(), "pkg/__pycache__/x.pyc", "");
         let mut s = spec(d.path());
-        s.extra_dirs.push(ExtraDir { dir: deps.path().to_path_buf(), prefix: ".python_packages/lib/site-packages".into() });
+        s.extra_dirs.push(ExtraDir {
+            dir: deps.path().to_path_buf(),
+            prefix: ".python_packages/lib/site-packages".into(),
+        });
         let e = collect(&s).unwrap();
-        assert_eq!(paths(&e), vec![".python_packages/lib/site-packages/pkg/__init__.py", "bootstrap", "sub/bootstrap"]);
+        assert_eq!(
+            paths(&e),
+            vec![
+                ".python_packages/lib/site-packages/pkg/__init__.py",
+                "bootstrap",
+                "sub/bootstrap"
+            ]
+        );
         assert!(e[1].executable);
         assert!(!e[2].executable);
     }

@@ -35,10 +35,25 @@ enum Prepared {
 
 /// Writes `entries` (already sorted) to `out` through a temp file that is
 /// renamed into place only when complete.
-pub fn write_zip(function: &str, entries: &[Entry], out: &Path, threads: usize) -> Result<(), PackageError> {
-    let werr = |reason: String| PackageError::Write { function: function.to_string(), path: out.to_path_buf(), reason };
-    let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new().prefix(".fnctl-zip-").tempfile_in(dir).map_err(|e| werr(e.to_string()))?;
+pub fn write_zip(
+    function: &str,
+    entries: &[Entry],
+    out: &Path,
+    threads: usize,
+) -> Result<(), PackageError> {
+    let werr = |reason: String| PackageError::Write {
+        function: function.to_string(),
+        path: out.to_path_buf(),
+        reason,
+    };
+    let dir = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = tempfile::Builder::new()
+        .prefix(".fnctl-zip-")
+        .tempfile_in(dir)
+        .map_err(|e| werr(e.to_string()))?;
     let file = tmp.reopen().map_err(|e| werr(e.to_string()))?;
     let mut zip = ZipWriter::new(BufWriter::with_capacity(256 * 1024, file));
 
@@ -82,7 +97,7 @@ pub fn write_zip(function: &str, entries: &[Entry], out: &Path, threads: usize) 
 
         let mut pending: BTreeMap<usize, Result<Prepared, PackageError>> = BTreeMap::new();
         let mut outcome = Ok(());
-        'writer: for i in 0..entries.len() {
+        'writer: for (i, entry) in entries.iter().enumerate() {
             let item = loop {
                 if let Some(item) = pending.remove(&i) {
                     break item;
@@ -98,8 +113,10 @@ pub fn write_zip(function: &str, entries: &[Entry], out: &Path, threads: usize) 
                 }
             };
             let step = match item {
-                Ok(Prepared::Ready(p)) => zip.add_prepared_file(*p).map_err(|e| werr(e.to_string())),
-                Ok(Prepared::Large) => stream_entry(function, &mut zip, &entries[i]),
+                Ok(Prepared::Ready(p)) => {
+                    zip.add_prepared_file(*p).map_err(|e| werr(e.to_string()))
+                }
+                Ok(Prepared::Large) => stream_entry(function, &mut zip, entry),
                 Err(e) => Err(e),
             };
             if let Err(e) = step {
@@ -126,16 +143,30 @@ pub fn write_zip(function: &str, entries: &[Entry], out: &Path, threads: usize) 
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(0o644)).map_err(|e| werr(e.to_string()))?;
+        file.set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(|e| werr(e.to_string()))?;
     }
     drop(file);
     Ok(())
 }
 
-fn stream_entry<W: Write + std::io::Seek>(function: &str, zip: &mut ZipWriter<W>, e: &Entry) -> Result<(), PackageError> {
-    let mut src = File::open(&e.disk_path).map_err(|source| PackageError::Read { function: function.to_string(), path: e.zip_path.clone(), source })?;
-    zip.start_file(&e.zip_path, options(e)).map_err(|err| read_error(function, e, err))?;
-    std::io::copy(&mut src, zip).map_err(|source| PackageError::Read { function: function.to_string(), path: e.zip_path.clone(), source })?;
+fn stream_entry<W: Write + std::io::Seek>(
+    function: &str,
+    zip: &mut ZipWriter<W>,
+    e: &Entry,
+) -> Result<(), PackageError> {
+    let mut src = File::open(&e.disk_path).map_err(|source| PackageError::Read {
+        function: function.to_string(),
+        path: e.zip_path.clone(),
+        source,
+    })?;
+    zip.start_file(&e.zip_path, options(e))
+        .map_err(|err| read_error(function, e, err))?;
+    std::io::copy(&mut src, zip).map_err(|source| PackageError::Read {
+        function: function.to_string(),
+        path: e.zip_path.clone(),
+        source,
+    })?;
     Ok(())
 }
 
@@ -144,7 +175,11 @@ fn read_error(function: &str, e: &Entry, err: zip::result::ZipError) -> PackageE
         zip::result::ZipError::Io(io) => io,
         other => std::io::Error::other(other.to_string()),
     };
-    PackageError::Read { function: function.to_string(), path: e.zip_path.clone(), source }
+    PackageError::Read {
+        function: function.to_string(),
+        path: e.zip_path.clone(),
+        source,
+    }
 }
 
 #[cfg(test)]
@@ -165,7 +200,11 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(root.join("bin/tool"), std::fs::Permissions::from_mode(0o700)).unwrap();
+            std::fs::set_permissions(
+                root.join("bin/tool"),
+                std::fs::Permissions::from_mode(0o700),
+            )
+            .unwrap();
         }
         write(root, "bootstrap", "binary");
     }
@@ -183,7 +222,10 @@ mod tests {
         let zc = build_with_threads(&spec(a.path()), &out.path().join("c.zip"), 2).unwrap();
         assert_eq!(za.sha256_hex, zb.sha256_hex);
         assert_eq!(za.sha256_hex, zc.sha256_hex);
-        assert_eq!(std::fs::read(&za.path).unwrap(), std::fs::read(&zb.path).unwrap());
+        assert_eq!(
+            std::fs::read(&za.path).unwrap(),
+            std::fs::read(&zb.path).unwrap()
+        );
         assert_eq!(za.files, 62);
     }
 
@@ -204,9 +246,16 @@ mod tests {
             assert_eq!((t.year(), t.month(), t.day(), t.hour()), (1980, 1, 1, 0));
             let mode = f.unix_mode().unwrap() & 0o777;
             let name = f.name().unwrap().to_string();
-            let expected = if matches!(name.as_str(), "bootstrap" | "bin/tool") { 0o755 } else { 0o644 };
+            let expected = if matches!(name.as_str(), "bootstrap" | "bin/tool") {
+                0o755
+            } else {
+                0o644
+            };
             assert_eq!(mode, expected, "{name}");
-            assert!(f.extra_data().is_none_or(|d| d.is_empty()), "no extra fields");
+            assert!(
+                f.extra_data().is_none_or(|d| d.is_empty()),
+                "no extra fields"
+            );
             let mut s = String::new();
             f.read_to_string(&mut s).unwrap();
         }
@@ -215,7 +264,9 @@ mod tests {
     #[test]
     fn large_files_are_streamed_and_round_trip() {
         let a = tempfile::tempdir().unwrap();
-        let big: Vec<u8> = (0..(super::STREAM_THRESHOLD as usize + 1000)).map(|i| (i % 251) as u8).collect();
+        let big: Vec<u8> = (0..(super::STREAM_THRESHOLD as usize + 1000))
+            .map(|i| (i % 251) as u8)
+            .collect();
         std::fs::write(a.path().join("big.bin"), &big).unwrap();
         write(a.path(), "small.txt", "s");
         let out = tempfile::tempdir().unwrap();
@@ -224,7 +275,10 @@ mod tests {
         assert_eq!(one.sha256_hex, two.sha256_hex);
         let mut zip = zip::ZipArchive::new(std::fs::File::open(&one.path).unwrap()).unwrap();
         let mut back = Vec::new();
-        zip.by_name("big.bin").unwrap().read_to_end(&mut back).unwrap();
+        zip.by_name("big.bin")
+            .unwrap()
+            .read_to_end(&mut back)
+            .unwrap();
         assert_eq!(back, big);
     }
 
@@ -233,11 +287,23 @@ mod tests {
         let a = tempfile::tempdir().unwrap();
         write(a.path(), "ok.txt", "x");
         let mut entries = collect(&spec(a.path())).unwrap();
-        entries.push(super::super::Entry { zip_path: "zz-missing".into(), disk_path: a.path().join("nope"), size: 1, executable: false });
+        entries.push(super::super::Entry {
+            zip_path: "zz-missing".into(),
+            disk_path: a.path().join("nope"),
+            size: 1,
+            executable: false,
+        });
         let out = tempfile::tempdir().unwrap();
         let target = out.path().join("f.zip");
         let err = super::write_zip("f", &entries, &target, 2).unwrap_err();
-        assert!(err.to_string().contains("cannot read `zz-missing`"), "{err}");
-        assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0, "no zip and no temp file");
+        assert!(
+            err.to_string().contains("cannot read `zz-missing`"),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read_dir(out.path()).unwrap().count(),
+            0,
+            "no zip and no temp file"
+        );
     }
 }

@@ -29,7 +29,10 @@ pub struct ResourceId {
 
 impl ResourceId {
     pub fn new(kind: impl Into<String>, name: impl Into<String>) -> Self {
-        Self { kind: kind.into(), name: name.into() }
+        Self {
+            kind: kind.into(),
+            name: name.into(),
+        }
     }
 }
 
@@ -57,7 +60,12 @@ pub struct Resource {
 
 impl Resource {
     pub fn new(kind: &str, name: impl Into<String>) -> Self {
-        Self { id: ResourceId::new(kind, name), function: None, attrs: Attrs::new(), depends_on: Vec::new() }
+        Self {
+            id: ResourceId::new(kind, name),
+            function: None,
+            attrs: Attrs::new(),
+            depends_on: Vec::new(),
+        }
     }
 
     pub fn for_function(mut self, function: &str) -> Self {
@@ -180,7 +188,11 @@ impl Plan {
 /// order, which is kept), then deletes in reverse of the live order, so
 /// dependants are removed before what they depend on.
 pub fn diff(desired: &[Resource], live: Option<&[Resource]>) -> Vec<Change> {
-    let live_by_id: BTreeMap<&ResourceId, &Resource> = live.unwrap_or_default().iter().map(|r| (&r.id, r)).collect();
+    let live_by_id: BTreeMap<&ResourceId, &Resource> = live
+        .unwrap_or_default()
+        .iter()
+        .map(|r| (&r.id, r))
+        .collect();
     let desired_ids: BTreeSet<&ResourceId> = desired.iter().map(|r| &r.id).collect();
     let mut changes = Vec::with_capacity(desired.len());
     for want in order_by_dependencies(desired) {
@@ -201,11 +213,20 @@ pub fn diff(desired: &[Resource], live: Option<&[Resource]>) -> Vec<Change> {
                     .filter(|(k, v)| have.attrs.get(*k) != Some(*v))
                     .map(|(k, _)| k.clone())
                     .collect();
-                let owned_before: Attrs = have.attrs.iter().filter(|(k, _)| want.attrs.contains_key(*k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+                let owned_before: Attrs = have
+                    .attrs
+                    .iter()
+                    .filter(|(k, _)| want.attrs.contains_key(*k))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
                 Change {
                     id: want.id.clone(),
                     function: want.function.clone(),
-                    action: if changed.is_empty() { Action::NoOp } else { Action::Update },
+                    action: if changed.is_empty() {
+                        Action::NoOp
+                    } else {
+                        Action::Update
+                    },
                     before: Some(owned_before),
                     after: Some(want.attrs.clone()),
                     changed,
@@ -245,7 +266,10 @@ fn order_by_dependencies(resources: &[Resource]) -> Vec<&Resource> {
             if placed.contains(&r.id) {
                 continue;
             }
-            if r.depends_on.iter().all(|d| placed.contains(d) || !ids.contains(d)) {
+            if r.depends_on
+                .iter()
+                .all(|d| placed.contains(d) || !ids.contains(d))
+            {
                 placed.insert(&r.id);
                 out.push(r);
             }
@@ -290,12 +314,19 @@ mod tests {
             res("fn", "b", json!({"memory": 128})),
         ];
         let live = vec![
-            res("fn", "a", json!({"memory": 128, "runtime": "python3.12", "last_modified": "x"})),
+            res(
+                "fn",
+                "a",
+                json!({"memory": 128, "runtime": "python3.12", "last_modified": "x"}),
+            ),
             res("fn", "b", json!({"memory": 128, "foreign": true})),
             res("fn", "old", json!({"memory": 128})),
         ];
         let changes = diff(&desired, Some(&live));
-        let actions: Vec<(String, Action, Vec<String>)> = changes.iter().map(|c| (c.id.name.clone(), c.action, c.changed.clone())).collect();
+        let actions: Vec<(String, Action, Vec<String>)> = changes
+            .iter()
+            .map(|c| (c.id.name.clone(), c.action, c.changed.clone()))
+            .collect();
         assert_eq!(
             actions,
             vec![
@@ -304,7 +335,14 @@ mod tests {
                 ("old".into(), Action::Delete, vec![]),
             ]
         );
-        assert!(!changes[0].before.as_ref().unwrap().contains_key("last_modified"), "unowned live fields are not shown");
+        assert!(
+            !changes[0]
+                .before
+                .as_ref()
+                .unwrap()
+                .contains_key("last_modified"),
+            "unowned live fields are not shown"
+        );
     }
 
     #[test]
@@ -330,6 +368,12 @@ mod tests {
             changes: diff(&desired, Some(&desired)),
         };
         assert!(plan.is_noop());
-        assert_eq!(plan.summary(), Summary { unchanged: 1, ..Summary::default() });
+        assert_eq!(
+            plan.summary(),
+            Summary {
+                unchanged: 1,
+                ..Summary::default()
+            }
+        );
     }
 }

@@ -26,13 +26,24 @@ pub fn human(plan: &Plan) -> String {
         plan.target
     );
     if let LiveState::NotRead { reason } = &plan.live {
-        let _ = writeln!(s, "{}", Style::new().dim().apply_to(format!("  live state not read: {reason}")));
+        let _ = writeln!(
+            s,
+            "{}",
+            Style::new()
+                .dim()
+                .apply_to(format!("  live state not read: {reason}"))
+        );
     }
     let _ = writeln!(s);
     if plan.changes.is_empty() {
         let _ = writeln!(s, "  (no resources)");
     }
-    let width = plan.changes.iter().map(|c| c.id.kind.len()).max().unwrap_or(0);
+    let width = plan
+        .changes
+        .iter()
+        .map(|c| c.id.kind.len())
+        .max()
+        .unwrap_or(0);
     for change in &plan.changes {
         render_change(&mut s, change, width);
     }
@@ -95,7 +106,11 @@ fn value_text(v: &Value) -> String {
 /// `Plan: 3 to create, 1 to update, 0 to delete, 2 unchanged.`
 pub fn summary_line(s: &Summary) -> String {
     if s.create + s.update + s.delete == 0 {
-        return format!("No changes: {} resource{} up to date.", s.unchanged, if s.unchanged == 1 { "" } else { "s" });
+        return format!(
+            "No changes: {} resource{} up to date.",
+            s.unchanged,
+            if s.unchanged == 1 { "" } else { "s" }
+        );
     }
     format!(
         "Plan: {} to create, {} to update, {} to delete, {} unchanged.",
@@ -122,6 +137,12 @@ pub struct PlanJson<'a> {
 pub fn json(plans: &[Plan]) -> PlanDocument<'_> {
     PlanDocument {
         format_version: 1,
-        plans: plans.iter().map(|plan| PlanJson { plan, summary: plan.summary() }).collect(),
+        plans: plans
+            .iter()
+            .map(|plan| PlanJson {
+                plan,
+                summary: plan.summary(),
+            })
+            .collect(),
     }
 }

@@ -24,7 +24,10 @@ pub struct CodeDigests(pub BTreeMap<String, String>);
 
 impl CodeDigests {
     pub fn get(&self, function: &str) -> &str {
-        self.0.get(function).map(String::as_str).unwrap_or("(unknown)")
+        self.0
+            .get(function)
+            .map(String::as_str)
+            .unwrap_or("(unknown)")
     }
 }
 

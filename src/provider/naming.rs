@@ -35,9 +35,42 @@ mod tests {
     #[test]
     fn bounded_names_are_stable_and_fit() {
         assert_eq!(bounded(&["a", "dev", "f"], "-", 64), "a-dev-f");
-        let long = bounded(&["averyveryverylongappname", "staging", "a-very-long-function-name-here-x", "1"], "-", 64);
+        let long = bounded(
+            &[
+                "averyveryverylongappname",
+                "staging",
+                "a-very-long-function-name-here-x",
+                "1",
+            ],
+            "-",
+            64,
+        );
         assert!(long.len() <= 64, "{long}");
-        assert_eq!(long, bounded(&["averyveryverylongappname", "staging", "a-very-long-function-name-here-x", "1"], "-", 64));
-        assert_ne!(long, bounded(&["averyveryverylongappname", "staging", "a-very-long-function-name-here-x", "2"], "-", 64));
+        assert_eq!(
+            long,
+            bounded(
+                &[
+                    "averyveryverylongappname",
+                    "staging",
+                    "a-very-long-function-name-here-x",
+                    "1"
+                ],
+                "-",
+                64
+            )
+        );
+        assert_ne!(
+            long,
+            bounded(
+                &[
+                    "averyveryverylongappname",
+                    "staging",
+                    "a-very-long-function-name-here-x",
+                    "2"
+                ],
+                "-",
+                64
+            )
+        );
     }
 }

@@ -9,11 +9,24 @@ use crate::model::{App, ProviderId, StorageTrigger, Trigger};
 
 /// Environment variables Lambda sets itself and refuses to take from a deploy.
 const RESERVED_ENV: &[&str] = &[
-    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
-    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
-    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
-    "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+    "_HANDLER",
+    "_X_AMZN_TRACE_ID",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API",
+    "LAMBDA_TASK_ROOT",
+    "LAMBDA_RUNTIME_DIR",
 ];
 /// Lambda caps the total size of all environment variables at 4 KB.
 const ENV_TOTAL_MAX: usize = 4 * 1024;
@@ -33,8 +46,11 @@ pub fn check(app: &App) -> Vec<Diagnostic> {
         for key in f.env.keys() {
             if RESERVED_ENV.contains(&key.as_str()) {
                 out.push(
-                    Diagnostic::new(f.name_span.clone(), format!("function `{}` sets `{key}`, which Lambda reserves", f.name))
-                        .with_help("Lambda sets this variable itself; rename yours"),
+                    Diagnostic::new(
+                        f.name_span.clone(),
+                        format!("function `{}` sets `{key}`, which Lambda reserves", f.name),
+                    )
+                    .with_help("Lambda sets this variable itself; rename yours"),
                 );
             }
         }
@@ -49,7 +65,13 @@ pub fn check(app: &App) -> Vec<Diagnostic> {
             match t {
                 Trigger::Schedule(s) => {
                     if let Err(e) = schedule::to_aws(&s.schedule) {
-                        out.push(Diagnostic::new(s.span.clone(), format!("AWS cannot run schedule `{}`: {}", s.schedule, e.reason)).with_help_opt(e.help));
+                        out.push(
+                            Diagnostic::new(
+                                s.span.clone(),
+                                format!("AWS cannot run schedule `{}`: {}", s.schedule, e.reason),
+                            )
+                            .with_help_opt(e.help),
+                        );
                     }
                 }
                 Trigger::Storage(s) => {
@@ -59,7 +81,10 @@ pub fn check(app: &App) -> Vec<Diagnostic> {
                                 .with_help("S3 bucket names are 3-63 lowercase letters, digits, `.` and `-`, starting and ending with a letter or digit"),
                         );
                     }
-                    bucket_triggers.entry(&s.bucket).or_default().push((&f.name, s));
+                    bucket_triggers
+                        .entry(&s.bucket)
+                        .or_default()
+                        .push((&f.name, s));
                 }
                 Trigger::Http(h) => {
                     // API Gateway allows one variable name per tree position:
@@ -69,7 +94,10 @@ pub fn check(app: &App) -> Vec<Diagnostic> {
                         match seg {
                             Segment::Literal(l) => level.push_str(&format!("/{l}")),
                             Segment::Param(n) | Segment::Greedy(n) => {
-                                let shown = match seg { Segment::Greedy(_) => format!("{{{n}+}}"), _ => format!("{{{n}}}") };
+                                let shown = match seg {
+                                    Segment::Greedy(_) => format!("{{{n}+}}"),
+                                    _ => format!("{{{n}}}"),
+                                };
                                 match routes_by_level.get(&level) {
                                     Some((other, _)) if *other != shown => out.push(
                                         Diagnostic::new(h.span.clone(), format!("route `{}` uses `{shown}` where another route uses `{other}` at `{level}/`", h.route))
@@ -94,8 +122,12 @@ pub fn check(app: &App) -> Vec<Diagnostic> {
         for (i, (fa, a)) in triggers.iter().enumerate() {
             for (fb, b) in &triggers[..i] {
                 let same_event = a.events.iter().any(|e| b.events.contains(e));
-                let prefix_overlap = overlaps(a.prefix.as_deref(), b.prefix.as_deref(), |x, y| x.starts_with(y));
-                let suffix_overlap = overlaps(a.suffix.as_deref(), b.suffix.as_deref(), |x, y| x.ends_with(y));
+                let prefix_overlap = overlaps(a.prefix.as_deref(), b.prefix.as_deref(), |x, y| {
+                    x.starts_with(y)
+                });
+                let suffix_overlap = overlaps(a.suffix.as_deref(), b.suffix.as_deref(), |x, y| {
+                    x.ends_with(y)
+                });
                 if same_event && prefix_overlap && suffix_overlap {
                     out.push(
                         Diagnostic::new(a.span.clone(), format!("storage trigger of `{fa}` overlaps the one of `{fb}` on bucket `{bucket}`"))
@@ -120,10 +152,15 @@ pub fn check_bucket_name(name: &str) -> Result<(), String> {
     if !(3..=63).contains(&name.len()) {
         return Err(format!("it is {} characters long", name.len()));
     }
-    if let Some(c) = name.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '.' || *c == '-')) {
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '.' || *c == '-'))
+    {
         return Err(format!("it contains `{c}`"));
     }
-    if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) || !name.ends_with(|c: char| c.is_ascii_alphanumeric()) {
+    if !name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        || !name.ends_with(|c: char| c.is_ascii_alphanumeric())
+    {
         return Err("it must start and end with a letter or digit".into());
     }
     if name.contains("..") {
@@ -145,11 +182,15 @@ mod tests {
     #[test]
     fn bucket_names() {
         assert!(check_bucket_name("my-uploads.v2").is_ok());
-        assert!(check_bucket_name("ab").unwrap_err().contains("2 characters"));
+        assert!(check_bucket_name("ab")
+            .unwrap_err()
+            .contains("2 characters"));
         assert!(check_bucket_name("My_Bucket").unwrap_err().contains("`M`"));
         assert!(check_bucket_name("-abc").is_err());
         assert!(check_bucket_name("a..b").is_err());
-        assert!(check_bucket_name("192.168.1.1").unwrap_err().contains("IP address"));
+        assert!(check_bucket_name("192.168.1.1")
+            .unwrap_err()
+            .contains("IP address"));
         assert!(check_bucket_name("xn--abc").is_err());
     }
 

@@ -34,13 +34,21 @@ pub fn rest_api(app: &App) -> String {
 }
 
 pub fn schedule_rule(app: &App, function: &str, index: usize) -> String {
-    bounded(&[&prefix(app), function, &format!("s{index}")], "-", NAME_MAX)
+    bounded(
+        &[&prefix(app), function, &format!("s{index}")],
+        "-",
+        NAME_MAX,
+    )
 }
 
 /// Notification configuration ids fnctl owns start with this, which is how
 /// foreign notifications on a shared bucket are told apart and kept.
 pub fn notification_id(app: &App, function: &str, index: usize) -> String {
-    bounded(&["fnctl", &prefix(app), function, &format!("n{index}")], "-", 255)
+    bounded(
+        &["fnctl", &prefix(app), function, &format!("n{index}")],
+        "-",
+        255,
+    )
 }
 
 pub fn log_group(app: &App, function: &str) -> String {

@@ -10,13 +10,14 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::{names, schedule};
-use crate::model::{App, Function, HttpAuth, ProviderId, Runtime, StorageEvent, Trigger};
 use crate::model::route::{Route, Segment};
+use crate::model::{App, Function, HttpAuth, ProviderId, Runtime, StorageEvent, Trigger};
 use crate::plan::{Resource, ResourceId};
 use crate::provider::CodeDigests;
 
 /// The AWS managed policy that lets a function write its logs.
-pub const BASIC_EXECUTION_POLICY: &str = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole";
+pub const BASIC_EXECUTION_POLICY: &str =
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole";
 
 /// Lambda's identifier for a runtime.
 pub fn runtime_id(r: Runtime) -> &'static str {
@@ -77,7 +78,11 @@ pub fn tags(app: &App, function: Option<&str>) -> Value {
 /// Environment as shown in plans: secrets replaced, plus a digest so a
 /// changed secret is still detected without ever being printed.
 fn environment(app: &App, f: &Function) -> (Value, Option<String>) {
-    let shown: BTreeMap<&str, &str> = f.env.iter().map(|(k, v)| (k.as_str(), v.display())).collect();
+    let shown: BTreeMap<&str, &str> = f
+        .env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.display()))
+        .collect();
     let mut hasher = Sha256::new();
     let mut any_secret = false;
     hasher.update(format!("{}/{}/{}", app.name, app.stage, f.name));
@@ -136,7 +141,10 @@ pub fn desired(app: &App, code: &CodeDigests) -> Vec<Resource> {
         let alias = Resource::new("lambda_alias", format!("{name}:{}", names::alias(app)))
             .for_function(&f.name)
             .attr("function", name.clone())
-            .attr("points_to", "version published from this code and configuration")
+            .attr(
+                "points_to",
+                "version published from this code and configuration",
+            )
             .depends_on(&lambda.id);
         aliases.insert(&f.name, alias.id.clone());
         out.push(lambda);
@@ -149,13 +157,20 @@ pub fn desired(app: &App, code: &CodeDigests) -> Vec<Resource> {
     out
 }
 
-fn http_resources(app: &App, functions: &[&Function], aliases: &BTreeMap<&str, ResourceId>, out: &mut Vec<Resource>) {
+fn http_resources(
+    app: &App,
+    functions: &[&Function],
+    aliases: &BTreeMap<&str, ResourceId>,
+    out: &mut Vec<Resource>,
+) {
     let routes: Vec<(&Function, &crate::model::HttpTrigger)> = functions
         .iter()
-        .flat_map(|f| f.triggers.iter().filter_map(move |t| match t {
-            Trigger::Http(h) => Some((*f, h)),
-            _ => None,
-        }))
+        .flat_map(|f| {
+            f.triggers.iter().filter_map(move |t| match t {
+                Trigger::Http(h) => Some((*f, h)),
+                _ => None,
+            })
+        })
         .collect();
     if routes.is_empty() {
         return;
@@ -172,7 +187,10 @@ fn http_resources(app: &App, functions: &[&Function], aliases: &BTreeMap<&str, R
     }
     let mut path_ids = BTreeMap::new();
     for path in &paths {
-        let parent = path.rsplit_once('/').map(|(p, _)| if p.is_empty() { "/" } else { p }).unwrap_or("/");
+        let parent = path
+            .rsplit_once('/')
+            .map(|(p, _)| if p.is_empty() { "/" } else { p })
+            .unwrap_or("/");
         let mut r = Resource::new("api_resource", format!("{}{}", names::rest_api(app), path))
             .attr("path", path.clone())
             .attr("parent", parent)
@@ -214,23 +232,37 @@ fn http_resources(app: &App, functions: &[&Function], aliases: &BTreeMap<&str, R
     invoked.sort();
     invoked.dedup();
     for f in invoked {
-        let mut p = permission(app, f, "apigateway", "apigateway.amazonaws.com", &format!("execute-api:{}/*", names::rest_api(app)));
+        let mut p = permission(
+            app,
+            f,
+            "apigateway",
+            "apigateway.amazonaws.com",
+            &format!("execute-api:{}/*", names::rest_api(app)),
+        );
         if let Some(a) = aliases.get(f) {
             p = p.depends_on(a);
         }
         out.push(p);
     }
     route_lines.sort();
-    let mut deployment = Resource::new("api_deployment", format!("{}/{}", names::rest_api(app), app.stage))
-        .attr("stage", app.stage.clone())
-        .attr("routes", json!(route_lines));
+    let mut deployment = Resource::new(
+        "api_deployment",
+        format!("{}/{}", names::rest_api(app), app.stage),
+    )
+    .attr("stage", app.stage.clone())
+    .attr("routes", json!(route_lines));
     for id in &method_ids {
         deployment = deployment.depends_on(id);
     }
     if needs_key {
-        let key = Resource::new("api_key", format!("{}-key", names::rest_api(app))).attr("enabled", true).attr("tags", tags(app, None));
+        let key = Resource::new("api_key", format!("{}-key", names::rest_api(app)))
+            .attr("enabled", true)
+            .attr("tags", tags(app, None));
         let plan = Resource::new("usage_plan", format!("{}-usage", names::rest_api(app)))
-            .attr("api_stage", format!("{}/{}", names::rest_api(app), app.stage))
+            .attr(
+                "api_stage",
+                format!("{}/{}", names::rest_api(app), app.stage),
+            )
             .depends_on(&key.id)
             .depends_on(&deployment.id);
         out.push(deployment);
@@ -243,16 +275,33 @@ fn http_resources(app: &App, functions: &[&Function], aliases: &BTreeMap<&str, R
 
 fn permission(app: &App, function: &str, label: &str, principal: &str, source: &str) -> Resource {
     let fname = names::function(app, function);
-    Resource::new("lambda_permission", format!("{fname}:{}/fnctl-{label}", names::alias(app)))
-        .for_function(function)
-        .attr("action", "lambda:InvokeFunction")
-        .attr("principal", principal)
-        .attr("source", source)
+    Resource::new(
+        "lambda_permission",
+        format!("{fname}:{}/fnctl-{label}", names::alias(app)),
+    )
+    .for_function(function)
+    .attr("action", "lambda:InvokeFunction")
+    .attr("principal", principal)
+    .attr("source", source)
 }
 
-fn storage_resources(app: &App, functions: &[&Function], aliases: &BTreeMap<&str, ResourceId>, out: &mut Vec<Resource>) {
+/// Storage triggers grouped by bucket: whether fnctl creates the bucket, and who listens.
+type BucketTriggers<'a> = BTreeMap<
+    &'a str,
+    (
+        bool,
+        Vec<(&'a Function, usize, &'a crate::model::StorageTrigger)>,
+    ),
+>;
+
+fn storage_resources(
+    app: &App,
+    functions: &[&Function],
+    aliases: &BTreeMap<&str, ResourceId>,
+    out: &mut Vec<Resource>,
+) {
     // bucket -> (create?, [(function, index, trigger)])
-    let mut buckets: BTreeMap<&str, (bool, Vec<(&Function, usize, &crate::model::StorageTrigger)>)> = BTreeMap::new();
+    let mut buckets: BucketTriggers = BTreeMap::new();
     for f in functions {
         for (i, t) in f.triggers.iter().enumerate() {
             if let Trigger::Storage(s) = t {
@@ -289,7 +338,13 @@ fn storage_resources(app: &App, functions: &[&Function], aliases: &BTreeMap<&str
                 "filter": filter,
             }));
             if permitted.insert(f.name.as_str()) {
-                let mut p = permission(app, &f.name, &format!("s3-{bucket}"), "s3.amazonaws.com", &format!("arn:aws:s3:::{bucket}"));
+                let mut p = permission(
+                    app,
+                    &f.name,
+                    &format!("s3-{bucket}"),
+                    "s3.amazonaws.com",
+                    &format!("arn:aws:s3:::{bucket}"),
+                );
                 if let Some(a) = aliases.get(f.name.as_str()) {
                     p = p.depends_on(a);
                 }
@@ -300,7 +355,9 @@ fn storage_resources(app: &App, functions: &[&Function], aliases: &BTreeMap<&str
                 out.push(p);
             }
         }
-        notification = notification.attr("owned_configurations", json!(configs)).attr("foreign_configurations", "kept as found");
+        notification = notification
+            .attr("owned_configurations", json!(configs))
+            .attr("foreign_configurations", "kept as found");
         if let Some(b) = &bucket_id {
             notification = notification.depends_on(b);
         }
@@ -308,20 +365,36 @@ fn storage_resources(app: &App, functions: &[&Function], aliases: &BTreeMap<&str
     }
 }
 
-fn schedule_resources(app: &App, functions: &[&Function], aliases: &BTreeMap<&str, ResourceId>, out: &mut Vec<Resource>) {
+fn schedule_resources(
+    app: &App,
+    functions: &[&Function],
+    aliases: &BTreeMap<&str, ResourceId>,
+    out: &mut Vec<Resource>,
+) {
     for f in functions {
         for (i, t) in f.triggers.iter().enumerate() {
             let Trigger::Schedule(s) = t else { continue };
             // Checks have already rejected what AWS cannot express.
-            let Ok(expression) = schedule::to_aws(&s.schedule) else { continue };
+            let Ok(expression) = schedule::to_aws(&s.schedule) else {
+                continue;
+            };
             let rule_name = names::schedule_rule(app, &f.name, i);
             let rule = Resource::new("eventbridge_rule", &rule_name)
                 .for_function(&f.name)
                 .attr("schedule_expression", expression)
                 .attr("state", if s.enabled { "ENABLED" } else { "DISABLED" })
-                .attr("target", format!("{}:{}", names::function(app, &f.name), names::alias(app)))
+                .attr(
+                    "target",
+                    format!("{}:{}", names::function(app, &f.name), names::alias(app)),
+                )
                 .attr("tags", tags(app, Some(&f.name)));
-            let mut p = permission(app, &f.name, &format!("events-{rule_name}"), "events.amazonaws.com", &format!("rule/{rule_name}"));
+            let mut p = permission(
+                app,
+                &f.name,
+                &format!("events-{rule_name}"),
+                "events.amazonaws.com",
+                &format!("rule/{rule_name}"),
+            );
             if let Some(a) = aliases.get(f.name.as_str()) {
                 p = p.depends_on(a);
             }
@@ -339,12 +412,23 @@ mod tests {
     #[test]
     fn resource_chain_lists_parents_first() {
         let r = Route::parse("/users/{id}/files/{path+}").unwrap();
-        assert_eq!(resource_chain(&r), vec!["/users", "/users/{id}", "/users/{id}/files", "/users/{id}/files/{path+}"]);
+        assert_eq!(
+            resource_chain(&r),
+            vec![
+                "/users",
+                "/users/{id}",
+                "/users/{id}/files",
+                "/users/{id}/files/{path+}"
+            ]
+        );
         assert!(resource_chain(&Route::parse("/").unwrap()).is_empty());
     }
 
     #[test]
     fn s3_event_names() {
-        assert_eq!(s3_events(&[StorageEvent::Created, StorageEvent::Deleted]), vec!["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]);
+        assert_eq!(
+            s3_events(&[StorageEvent::Created, StorageEvent::Deleted]),
+            vec!["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]
+        );
     }
 }

@@ -52,7 +52,13 @@ pub fn check(app: &App) -> Vec<Diagnostic> {
             match t {
                 Trigger::Schedule(s) => {
                     if let Err(e) = schedule::to_ncrontab(&s.schedule) {
-                        out.push(Diagnostic::new(s.span.clone(), format!("Azure cannot run schedule `{}`: {}", s.schedule, e.reason)).with_help_opt(e.help));
+                        out.push(
+                            Diagnostic::new(
+                                s.span.clone(),
+                                format!("Azure cannot run schedule `{}`: {}", s.schedule, e.reason),
+                            )
+                            .with_help_opt(e.help),
+                        );
                     }
                 }
                 Trigger::Storage(s) => {
@@ -90,7 +96,10 @@ pub fn check_container_name(name: &str) -> Result<(), String> {
     if !(3..=63).contains(&name.len()) {
         return Err(format!("it is {} characters long", name.len()));
     }
-    if let Some(c) = name.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')) {
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+    {
         return Err(format!("it contains `{c}`"));
     }
     if name.starts_with('-') || name.ends_with('-') || name.contains("--") {
@@ -106,7 +115,9 @@ mod tests {
     #[test]
     fn container_names() {
         assert!(check_container_name("uploads-2").is_ok());
-        assert!(check_container_name("my.bucket").unwrap_err().contains("`.`"));
+        assert!(check_container_name("my.bucket")
+            .unwrap_err()
+            .contains("`.`"));
         assert!(check_container_name("a--b").is_err());
         assert!(check_container_name("ab").is_err());
     }

@@ -9,7 +9,13 @@ use crate::model::{App, AzureSettings};
 use crate::provider::naming::short_hash;
 
 fn scope_hash(app: &App, az: &AzureSettings, len: usize) -> String {
-    short_hash(&format!("{}/{}/{}/{}", az.subscription, az.resource_group, app.name, app.stage), len)
+    short_hash(
+        &format!(
+            "{}/{}/{}/{}",
+            az.subscription, az.resource_group, app.name, app.stage
+        ),
+        len,
+    )
 }
 
 /// Function App (site) name: 2-60 letters, digits and hyphens.
@@ -23,7 +29,11 @@ pub fn plan(app: &App) -> String {
 
 /// Storage account: 3-24 lowercase letters and digits, globally unique.
 pub fn storage_account(app: &App, az: &AzureSettings) -> String {
-    let letters: String = format!("{}{}", app.name, app.stage).chars().filter(|c| c.is_ascii_alphanumeric()).take(14).collect();
+    let letters: String = format!("{}{}", app.name, app.stage)
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(14)
+        .collect();
     format!("fn{letters}{}", scope_hash(app, az, 8))
 }
 
@@ -64,7 +74,11 @@ mod tests {
             let (app, az) = app(n, s);
             let sa = storage_account(&app, &az);
             assert!((3..=24).contains(&sa.len()), "{sa}");
-            assert!(sa.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()), "{sa}");
+            assert!(
+                sa.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()),
+                "{sa}"
+            );
             assert_eq!(sa, storage_account(&app, &az), "deterministic");
         }
         let (a, az) = app("shop", "dev");

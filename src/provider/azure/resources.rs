@@ -7,7 +7,9 @@ use sha2::{Digest, Sha256};
 
 use super::{names, schedule};
 use crate::model::route::{Route, Segment};
-use crate::model::{App, AzurePlan, Function, HttpAuth, Language, ProviderId, Runtime, StorageTrigger, Trigger};
+use crate::model::{
+    App, AzurePlan, Function, HttpAuth, Language, ProviderId, Runtime, StorageTrigger, Trigger,
+};
 use crate::plan::Resource;
 use crate::provider::CodeDigests;
 
@@ -40,12 +42,20 @@ pub fn route_template(route: &Route) -> String {
 
 /// Blob trigger path: `container/prefix{name}suffix`.
 pub fn blob_path(s: &StorageTrigger) -> String {
-    format!("{}/{}{{name}}{}", s.bucket, s.prefix.as_deref().unwrap_or(""), s.suffix.as_deref().unwrap_or(""))
+    format!(
+        "{}/{}{{name}}{}",
+        s.bucket,
+        s.prefix.as_deref().unwrap_or(""),
+        s.suffix.as_deref().unwrap_or("")
+    )
 }
 
 /// The smallest Flex instance size that fits the largest function.
 pub fn instance_memory(max_function_mb: u32) -> Option<u32> {
-    FLEX_INSTANCE_MEMORY.iter().copied().find(|m| *m >= max_function_mb)
+    FLEX_INSTANCE_MEMORY
+        .iter()
+        .copied()
+        .find(|m| *m >= max_function_mb)
 }
 
 fn tags(app: &App) -> Value {
@@ -65,7 +75,9 @@ fn binding(t: &Trigger) -> Value {
             "methods": if h.methods == ["ANY"] { json!(null) } else { json!(h.methods.iter().map(|m| m.to_ascii_lowercase()).collect::<Vec<_>>()) },
             "authLevel": match h.auth { HttpAuth::None => "anonymous", HttpAuth::Key => "function" },
         }),
-        Trigger::Storage(s) => json!({"type": "blobTrigger", "path": blob_path(s), "source": "EventGrid"}),
+        Trigger::Storage(s) => {
+            json!({"type": "blobTrigger", "path": blob_path(s), "source": "EventGrid"})
+        }
         Trigger::Schedule(s) => json!({
             "type": "timerTrigger",
             "schedule": schedule::to_ncrontab(&s.schedule).map_err(|e| e.reason).unwrap_or_else(|e| e),
@@ -75,11 +87,14 @@ fn binding(t: &Trigger) -> Value {
 }
 
 pub fn desired(app: &App, code: &CodeDigests) -> Vec<Resource> {
-    let Some(az) = &app.azure else { return Vec::new() };
+    let Some(az) = &app.azure else {
+        return Vec::new();
+    };
     let functions: Vec<&Function> = app.functions_for(ProviderId::Azure).collect();
     let mut out = Vec::new();
 
-    let rg = Resource::new("resource_group", &az.resource_group).attr("location", az.location.clone());
+    let rg =
+        Resource::new("resource_group", &az.resource_group).attr("location", az.location.clone());
     let sa_name = names::storage_account(app, az);
     let sa = Resource::new("storage_account", &sa_name)
         .attr("kind", "StorageV2")
@@ -87,13 +102,24 @@ pub fn desired(app: &App, code: &CodeDigests) -> Vec<Resource> {
         .attr("location", az.location.clone())
         .attr("tags", tags(app))
         .depends_on(&rg.id);
-    let container = Resource::new("blob_container", format!("{sa_name}/{}", names::DEPLOYMENT_CONTAINER)).depends_on(&sa.id);
+    let container = Resource::new(
+        "blob_container",
+        format!("{sa_name}/{}", names::DEPLOYMENT_CONTAINER),
+    )
+    .depends_on(&sa.id);
     let mut trigger_containers = Vec::new();
     for f in &functions {
         for t in &f.triggers {
             if let Trigger::Storage(s) = t {
-                if s.create && !trigger_containers.iter().any(|c: &Resource| c.id.name.ends_with(&format!("/{}", s.bucket))) {
-                    trigger_containers.push(Resource::new("blob_container", format!("{sa_name}/{}", s.bucket)).depends_on(&sa.id));
+                if s.create
+                    && !trigger_containers
+                        .iter()
+                        .any(|c: &Resource| c.id.name.ends_with(&format!("/{}", s.bucket)))
+                {
+                    trigger_containers.push(
+                        Resource::new("blob_container", format!("{sa_name}/{}", s.bucket))
+                            .depends_on(&sa.id),
+                    );
                 }
             }
         }
@@ -115,27 +141,47 @@ pub fn desired(app: &App, code: &CodeDigests) -> Vec<Resource> {
     let mut site = Resource::new("function_app", &site_name)
         .attr("kind", "functionapp,linux")
         .attr("plan", names::plan(app))
-        .attr("runtime", first_runtime.map(|(n, v)| json!({"name": n, "version": v})).unwrap_or(Value::Null))
+        .attr(
+            "runtime",
+            first_runtime
+                .map(|(n, v)| json!({"name": n, "version": v}))
+                .unwrap_or(Value::Null),
+        )
         .attr("tags", tags(app))
         .depends_on(&plan.id)
         .depends_on(&container.id);
     if az.plan == AzurePlan::Flex {
         site = site
-            .attr("instance_memory_mb", instance_memory(max_memory).unwrap_or(max_memory))
+            .attr(
+                "instance_memory_mb",
+                instance_memory(max_memory).unwrap_or(max_memory),
+            )
             .attr("maximum_instance_count", az.maximum_instances)
-            .attr("deployment_storage", format!("{sa_name}/{}", names::DEPLOYMENT_CONTAINER));
+            .attr(
+                "deployment_storage",
+                format!("{sa_name}/{}", names::DEPLOYMENT_CONTAINER),
+            );
     }
 
     let mut settings: BTreeMap<String, String> = BTreeMap::new();
-    settings.insert("AzureWebJobsStorage".into(), format!("(connection string of {sa_name})"));
+    settings.insert(
+        "AzureWebJobsStorage".into(),
+        format!("(connection string of {sa_name})"),
+    );
     if az.plan == AzurePlan::Flex {
-        settings.insert("DEPLOYMENT_STORAGE_CONNECTION_STRING".into(), format!("(connection string of {sa_name})"));
+        settings.insert(
+            "DEPLOYMENT_STORAGE_CONNECTION_STRING".into(),
+            format!("(connection string of {sa_name})"),
+        );
     } else {
         settings.insert("FUNCTIONS_EXTENSION_VERSION".into(), "~4".into());
         if let Some((n, _)) = first_runtime {
             settings.insert("FUNCTIONS_WORKER_RUNTIME".into(), n.into());
         }
-        settings.insert("WEBSITE_RUN_FROM_PACKAGE".into(), "(read-only SAS URL of the package blob)".into());
+        settings.insert(
+            "WEBSITE_RUN_FROM_PACKAGE".into(),
+            "(read-only SAS URL of the package blob)".into(),
+        );
     }
     let mut secret_hasher = Sha256::new();
     let mut has_secret = false;
@@ -153,7 +199,10 @@ pub fn desired(app: &App, code: &CodeDigests) -> Vec<Resource> {
         .attr("others", "kept as found")
         .depends_on(&site.id);
     if has_secret {
-        app_settings = app_settings.attr("secrets_digest", format!("sha256:{}", &hex::encode(secret_hasher.finalize())[..16]));
+        app_settings = app_settings.attr(
+            "secrets_digest",
+            format!("sha256:{}", &hex::encode(secret_hasher.finalize())[..16]),
+        );
     }
 
     let mut package_hasher = Sha256::new();
@@ -161,11 +210,17 @@ pub fn desired(app: &App, code: &CodeDigests) -> Vec<Resource> {
         package_hasher.update(format!("{}={}\n", f.name, code.get(&f.name)));
     }
     let package = Resource::new("function_package", &site_name)
-        .attr("code_digest", format!("sha256:{}", hex::encode(package_hasher.finalize())))
-        .attr("deploy", match az.plan {
-            AzurePlan::Flex => "one-deploy (/api/publish)",
-            AzurePlan::Consumption => "run-from-package + sync triggers",
-        })
+        .attr(
+            "code_digest",
+            format!("sha256:{}", hex::encode(package_hasher.finalize())),
+        )
+        .attr(
+            "deploy",
+            match az.plan {
+                AzurePlan::Flex => "one-deploy (/api/publish)",
+                AzurePlan::Consumption => "run-from-package + sync triggers",
+            },
+        )
         .depends_on(&app_settings.id);
 
     let fn_resources: Vec<Resource> = functions
@@ -173,7 +228,10 @@ pub fn desired(app: &App, code: &CodeDigests) -> Vec<Resource> {
         .map(|f| {
             Resource::new("function", format!("{site_name}/{}", f.name))
                 .for_function(&f.name)
-                .attr("bindings", json!(f.triggers.iter().map(binding).collect::<Vec<_>>()))
+                .attr(
+                    "bindings",
+                    json!(f.triggers.iter().map(binding).collect::<Vec<_>>()),
+                )
                 .attr("timeout_s", f.timeout_s)
                 .depends_on(&package.id)
         })
@@ -197,14 +255,27 @@ mod tests {
 
     #[test]
     fn route_templates() {
-        assert_eq!(route_template(&Route::parse("/users/{id}").unwrap()), "users/{id}");
-        assert_eq!(route_template(&Route::parse("/files/{path+}").unwrap()), "files/{*path}");
+        assert_eq!(
+            route_template(&Route::parse("/users/{id}").unwrap()),
+            "users/{id}"
+        );
+        assert_eq!(
+            route_template(&Route::parse("/files/{path+}").unwrap()),
+            "files/{*path}"
+        );
         assert_eq!(route_template(&Route::parse("/").unwrap()), "");
     }
 
     #[test]
     fn blob_paths_and_memory() {
-        let s = StorageTrigger { bucket: "uploads".into(), events: vec![], prefix: Some("img/".into()), suffix: Some(".jpg".into()), create: false, span: 0..0 };
+        let s = StorageTrigger {
+            bucket: "uploads".into(),
+            events: vec![],
+            prefix: Some("img/".into()),
+            suffix: Some(".jpg".into()),
+            create: false,
+            span: 0..0,
+        };
         assert_eq!(blob_path(&s), "uploads/img/{name}.jpg");
         assert_eq!(instance_memory(256), Some(512));
         assert_eq!(instance_memory(1024), Some(2048));
