@@ -105,12 +105,18 @@ pub fn load_source(source: &Source, opts: &LoadOptions<'_>) -> Result<App, Vec<D
     }
     let root = Spanned::new(table.span(), DeValue::Table(table.into_inner()));
     let schema = schema::manifest_schema();
-    let mut diags = schema::check(&root, &schema);
+    let base = schema::check(&root, &schema);
+    let mut recoverable = base.only_unknown_keys;
+    let mut diags = base.diagnostics;
 
+    let before = diags.len();
     let stages = stage_tables(&root, &mut diags);
+    recoverable &= diags.len() == before;
     for stage in stages.values() {
         let merged = merge::merge(&root, stage);
-        diags.extend(schema::check(&merged, &schema));
+        let checked = schema::check(&merged, &schema);
+        recoverable &= checked.only_unknown_keys;
+        diags.extend(checked.diagnostics);
     }
     let selected = match stages.get(opts.stage) {
         Some(stage) => merge::merge(&root, stage),
@@ -118,6 +124,7 @@ pub fn load_source(source: &Source, opts: &LoadOptions<'_>) -> Result<App, Vec<D
             if opts.stage != DEFAULT_STAGE && !stages.is_empty() {
                 let names: Vec<&str> = stages.keys().map(String::as_str).collect();
                 let span = stage_key_span(&root).unwrap_or(0..0);
+                recoverable = false;
                 diags.push(
                     Diagnostic::new(span, format!("stage `{}` is not defined", opts.stage))
                         .with_help(
@@ -133,13 +140,18 @@ pub fn load_source(source: &Source, opts: &LoadOptions<'_>) -> Result<App, Vec<D
             root.clone()
         }
     };
-    if !diags.is_empty() {
+    // Unknown keys alone do not stop the pipeline: serde skips them, so the
+    // user also sees the semantic problems of the same file in one run.
+    if !diags.is_empty() && !recoverable {
         return Err(diags);
     }
+    let structural = diags;
+    let mut diags = Vec::new();
 
     let mut selected = selected;
     interpolate::expand_tree(&mut selected, text, opts.env, &mut diags);
     if !diags.is_empty() {
+        diags.extend(structural);
         return Err(diags);
     }
     let function_spans = function_key_spans(&selected);
@@ -163,7 +175,14 @@ pub fn load_source(source: &Source, opts: &LoadOptions<'_>) -> Result<App, Vec<D
         function_spans: &function_spans,
         check_files: opts.check_files,
     };
-    resolve::resolve(manifest, &cx)
+    match resolve::resolve(manifest, &cx) {
+        Ok(app) if structural.is_empty() => Ok(app),
+        Ok(_) => Err(structural),
+        Err(mut semantic) => {
+            semantic.extend(structural);
+            Err(semantic)
+        }
+    }
 }
 
 use serde::de::IntoDeserializer;

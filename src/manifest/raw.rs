@@ -10,6 +10,11 @@
 //!
 //! Every scalar a later check may need to point at is wrapped in [`Sp`], which
 //! keeps the byte range of the value in the manifest.
+//!
+//! Unknown keys are denied in the *schema* (`#[schemars(deny_unknown_fields)]`)
+//! but ignored by serde: the structural check has already reported each one
+//! with a suggestion, and letting serde skip them means the remaining,
+//! semantic problems can be reported in the same run.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -51,7 +56,7 @@ impl<T: JsonSchema> JsonSchema for Sp<T> {
 
 /// An `fnctl.toml` project file.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 #[schemars(title = "fnctl.toml")]
 pub struct Manifest {
     /// The application: its name and the defaults every function inherits.
@@ -71,7 +76,7 @@ pub struct Manifest {
 
 /// `[app]`
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct AppSection {
     /// The application name: lowercase letters, digits and hyphens, starting with a letter, at most 24 characters.
     /// Cloud resource names are derived from it, so renaming an app creates new resources.
@@ -102,7 +107,7 @@ pub enum EnvEntry {
 
 /// `{ value = "...", secret = true }`
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct DetailedEnv {
     /// The value; `${env:VAR}` and `${env:VAR:-default}` are expanded.
     pub value: String,
@@ -113,7 +118,7 @@ pub struct DetailedEnv {
 
 /// `[providers]`
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct ProvidersSection {
     /// AWS: Lambda, API Gateway, S3 notifications, EventBridge.
     pub aws: Option<Sp<AwsSection>>,
@@ -123,7 +128,7 @@ pub struct ProvidersSection {
 
 /// `[providers.aws]`
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct AwsSection {
     /// Region such as `us-east-1`. When absent, `AWS_REGION` / the profile decides at deploy time.
     pub region: Option<Sp<String>>,
@@ -138,7 +143,7 @@ pub struct AwsSection {
 
 /// An IAM policy statement for the execution role.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct IamStatement {
     /// `Allow` (default) or `Deny`.
     pub effect: Option<Sp<String>>,
@@ -150,7 +155,7 @@ pub struct IamStatement {
 
 /// `[providers.azure]`
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct AzureSection {
     /// Subscription id (a GUID).
     pub subscription: Sp<String>,
@@ -168,7 +173,7 @@ pub struct AzureSection {
 
 /// Endpoint overrides for Azure.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct AzureEndpoints {
     /// Azure Resource Manager, default `https://management.azure.com`.
     pub arm: Option<Sp<String>>,
@@ -182,7 +187,7 @@ pub struct AzureEndpoints {
 
 /// `[functions.NAME]`
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct FunctionSection {
     /// Runtime: `python3.11`, `python3.12`, `python3.13`, `nodejs20`, `nodejs22`, or `provided` (a compiled `bootstrap` executable).
     pub runtime: Option<Sp<String>>,
@@ -217,7 +222,8 @@ pub struct FunctionSection {
 /// The schema (derived here) still describes the tagged form, and the
 /// structural check has rejected keys of the wrong variant before this runs.
 #[derive(Debug, Clone, JsonSchema)]
-#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+#[serde(tag = "type", rename_all = "lowercase")]
+#[schemars(deny_unknown_fields)]
 pub enum TriggerSection {
     /// An HTTP route.
     Http(HttpTriggerSection),
@@ -280,7 +286,7 @@ impl<'de> Deserialize<'de> for TriggerSection {
 
 /// `type = "http"`
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct HttpTriggerSection {
     /// `GET`, `POST`, `PUT`, `PATCH`, `DELETE`, `HEAD`, `OPTIONS` or `ANY` (default `ANY`), or a list of them.
     pub method: Option<Sp<OneOrMany>>,
@@ -300,7 +306,7 @@ pub enum OneOrMany {
 
 /// `type = "storage"`
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct StorageTriggerSection {
     /// Bucket (AWS) / container (Azure) name: 3-63 lowercase letters, digits and hyphens.
     pub bucket: Sp<String>,
@@ -317,7 +323,7 @@ pub struct StorageTriggerSection {
 
 /// `type = "schedule"`
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct ScheduleTriggerSection {
     /// `rate(N minutes|hours|days)` or a standard 5-field cron (`minute hour day-of-month month day-of-week`), in UTC.
     pub schedule: Sp<String>,

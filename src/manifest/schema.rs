@@ -126,15 +126,28 @@ fn relax(value: &mut Value) {
     }
 }
 
+/// What the structural check found.
+#[derive(Debug, Default)]
+pub struct Checked {
+    pub diagnostics: Vec<Diagnostic>,
+    /// True when every problem is an unknown key: the tree can still be
+    /// deserialised (serde skips those keys), so later checks can run too.
+    pub only_unknown_keys: bool,
+}
+
 /// Checks a parsed (and stage-merged) manifest tree against the schema.
-pub fn check(root: &Spanned<DeValue<'_>>, schema: &Value) -> Vec<Diagnostic> {
+pub fn check(root: &Spanned<DeValue<'_>>, schema: &Value) -> Checked {
     let mut walker = Walker {
         defs: schema.get("$defs").and_then(Value::as_object),
         out: Vec::new(),
+        fatal: 0,
     };
     // Stages are checked one by one after merging, not as raw tables here.
     walker.value(root, schema, &Path::root(), Some("stages"));
-    walker.out
+    Checked {
+        only_unknown_keys: walker.fatal == 0,
+        diagnostics: walker.out,
+    }
 }
 
 /// Dotted location of a value, for messages (`functions.api.triggers[0]`).
@@ -176,6 +189,8 @@ impl Path {
 struct Walker<'s> {
     defs: Option<&'s Map<String, Value>>,
     out: Vec<Diagnostic>,
+    /// Problems other than unknown keys.
+    fatal: usize,
 }
 
 /// The JSON type name of a TOML value, as schema `type` spells it.
@@ -220,6 +235,11 @@ fn accepts(types: &[&str], actual: &str) -> bool {
 }
 
 impl<'s> Walker<'s> {
+    fn fatal(&mut self, d: Diagnostic) {
+        self.fatal += 1;
+        self.out.push(d);
+    }
+
     fn resolve(&self, mut schema: &'s Value) -> &'s Value {
         // References only ever point into `$defs`; follow a bounded chain.
         for _ in 0..16 {
@@ -253,7 +273,7 @@ impl<'s> Walker<'s> {
         let types = types_of(schema);
         if !accepts(&types, actual) {
             let expected: Vec<&str> = types.iter().map(|t| toml_word(t)).collect();
-            self.out.push(
+            self.fatal(
                 Diagnostic::new(
                     v.span(),
                     format!(
@@ -290,7 +310,7 @@ impl<'s> Walker<'s> {
         path: &Path,
     ) {
         let Ok(n) = i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()) else {
-            self.out.push(Diagnostic::new(
+            self.fatal(Diagnostic::new(
                 v.span(),
                 format!("{} is not a valid integer", path.describe()),
             ));
@@ -308,7 +328,7 @@ impl<'s> Walker<'s> {
                 (None, Some(b)) => format!("at most {b}"),
                 (None, None) => unreachable!("a bound was violated"),
             };
-            self.out.push(
+            self.fatal(
                 Diagnostic::new(
                     v.span(),
                     format!("{} is {n}, outside {range}", path.describe()),
@@ -325,7 +345,7 @@ impl<'s> Walker<'s> {
             _ => return,
         };
         if !allowed.contains(&s) {
-            self.out.push(
+            self.fatal(
                 Diagnostic::new(v.span(), format!("{} cannot be `{s}`", path.describe()))
                     .with_label(format!("expected one of: {}", allowed.join(", ")))
                     .with_help_opt(did_you_mean(s, allowed.iter().copied())),
@@ -379,7 +399,7 @@ impl<'s> Walker<'s> {
         if let Some(required) = schema.get("required").and_then(Value::as_array) {
             for name in required.iter().filter_map(Value::as_str) {
                 if !table.contains_key(name) {
-                    self.out.push(
+                    self.fatal(
                         Diagnostic::new(
                             v.span(),
                             format!("{} is missing the required key `{name}`", path.describe()),
@@ -411,7 +431,7 @@ impl<'s> Walker<'s> {
         };
         let names: Vec<&str> = tags.iter().map(|t| t.1).collect();
         let DeValue::Table(table) = v.get_ref() else {
-            self.out.push(Diagnostic::new(
+            self.fatal(Diagnostic::new(
                 v.span(),
                 format!(
                     "{} must be a table, found {}",
@@ -422,7 +442,7 @@ impl<'s> Walker<'s> {
             return;
         };
         let Some(tag_value) = table.get(tag_key) else {
-            self.out.push(
+            self.fatal(
                 Diagnostic::new(v.span(), format!("{} has no `{tag_key}`", path.describe()))
                     .with_help(format!(
                         "add `{tag_key} = \"...\"`, one of: {}",
@@ -439,7 +459,7 @@ impl<'s> Walker<'s> {
             Some(&(_, _, variant)) => self.value(v, variant, path, None),
             None => {
                 let shown = tag_value.get_ref().as_str().unwrap_or("?");
-                self.out.push(
+                self.fatal(
                     Diagnostic::new(
                         tag_value.span(),
                         format!("{} has unknown {tag_key} `{shown}`", path.describe()),
@@ -464,7 +484,7 @@ impl<'s> Walker<'s> {
             expected.extend(types.into_iter().map(toml_word));
         }
         expected.dedup();
-        self.out.push(
+        self.fatal(
             Diagnostic::new(
                 v.span(),
                 format!(
@@ -488,6 +508,7 @@ mod tests {
         let root = DeTable::parse(src).expect("test input parses");
         let root = Spanned::new(root.span(), DeValue::Table(root.into_inner()));
         check(&root, &manifest_schema())
+            .diagnostics
             .into_iter()
             .map(|d| format!("{}:{} {}", d.span.start, d.span.end, d.message))
             .collect()
@@ -503,7 +524,9 @@ mod tests {
         let src = "[app]\nname = \"x\"\n[functions.a]\nmemroy = 3\n";
         let root = DeTable::parse(src).unwrap();
         let root = Spanned::new(root.span(), DeValue::Table(root.into_inner()));
-        let d = check(&root, &manifest_schema());
+        let checked = check(&root, &manifest_schema());
+        assert!(checked.only_unknown_keys);
+        let d = checked.diagnostics;
         assert_eq!(d.len(), 1);
         assert_eq!(&src[d[0].span.clone()], "memroy");
         assert_eq!(d[0].message, "unknown key `memroy` in `functions.a`");

@@ -23,20 +23,23 @@ pub fn report(printer: &Printer, err: &CommandError) -> ExitStatus {
         return status;
     }
     match err {
-        CommandError::Load(LoadError::Invalid(m)) => eprint!(
-            "{}",
-            printer
-                .redactor
-                .redact(&render_manifest_error(m, printer.color))
-        ),
+        CommandError::Load(LoadError::Invalid(m)) => {
+            // Wrap to the terminal; in logs, keep each message on one line so
+            // `file:line:col: message` stays greppable.
+            let term = console::Term::stderr();
+            let width = if term.is_term() {
+                term.size_checked().map(|(_, w)| w as usize)
+            } else {
+                None
+            };
+            let text = render_manifest_error(m, printer.color, width);
+            eprint!("{}", printer.redactor.redact(&text));
+        }
         other => {
             printer.error(&other.to_string());
             if let Some(help) = other.help() {
-                eprintln!(
-                    "  {} {}",
-                    console::style("help:").cyan().for_stderr(),
-                    printer.redactor.redact(&help)
-                );
+                let label = console::style("help:").cyan().for_stderr();
+                eprintln!("  {label} {}", printer.redactor.redact(&help));
             }
         }
     }
@@ -44,14 +47,16 @@ pub fn report(printer: &Printer, err: &CommandError) -> ExitStatus {
 }
 
 /// Every diagnostic with its source line and underline, then a count.
-pub fn render_manifest_error(err: &ManifestError, color: bool) -> String {
+/// `width`: wrap to this many columns; `None` (not a terminal): do not wrap.
+pub fn render_manifest_error(err: &ManifestError, color: bool, width: Option<usize>) -> String {
     let theme = if color {
         GraphicalTheme::unicode()
     } else {
         GraphicalTheme::unicode_nocolor()
     };
     let handler = GraphicalReportHandler::new_themed(theme)
-        .with_width(100)
+        .with_width(width.unwrap_or(100))
+        .with_wrap_lines(width.is_some())
         .with_links(false);
     let mut out = String::new();
     for located in err.located() {

@@ -1,0 +1,3 @@
+def on_upload(event, context):
+    keys = [r["s3"]["object"]["key"] for r in event.get("Records", [])]
+    return {"indexed": keys}

@@ -1,0 +1,66 @@
+//! Shared helpers: a `fnctl` command with a clean, deterministic environment.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// The repository root (where Cargo.toml is).
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn example(name: &str) -> PathBuf {
+    repo().join("examples").join(name).join("fnctl.toml")
+}
+
+/// `fnctl` with no colour, not under CI rules, and no inherited fnctl settings.
+pub fn fnctl() -> Command {
+    let mut cmd = Command::cargo_bin("fnctl").expect("binary builds");
+    cmd.env("NO_COLOR", "1")
+        .env_remove("FNCTL_STAGE")
+        .env_remove("FNCTL_MANIFEST")
+        .env_remove("SHOP_PAYMENT_KEY")
+        .env_remove("USERS_API_TOKEN");
+    cmd
+}
+
+/// Runs `fnctl --manifest PATH ARGS...` and returns (exit code, stdout, stderr).
+pub fn run(manifest: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = fnctl()
+        .arg("--manifest")
+        .arg(manifest)
+        .args(args)
+        .output()
+        .expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Copies a directory tree (for tests that write into an example).
+pub fn copy_tree(from: &Path, to: &Path) {
+    for entry in walk(from) {
+        let rel = entry.strip_prefix(from).unwrap();
+        let target = to.join(rel);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::copy(&entry, &target).unwrap();
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.file_name().is_some_and(|n| n == ".fnctl") {
+            continue;
+        }
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

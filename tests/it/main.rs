@@ -1,0 +1,7 @@
+//! Integration tests: the real `fnctl` binary against the examples, the
+//! templates and a corpus of malformed manifests.
+
+mod cli;
+mod common;
+mod examples;
+mod malformed;
