@@ -255,3 +255,137 @@ fn function_key_spans(root: &Spanned<DeValue<'_>>) -> BTreeMap<String, Range<usi
         .map(|(k, _)| (k.get_ref().to_string(), k.span()))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn load_text(text: &str) -> Result<App, Vec<Diagnostic>> {
+        let source = Source::new(Path::new("fnctl.toml"), text);
+        let env: BTreeMap<String, String> = BTreeMap::new();
+        load_source(
+            &source,
+            &LoadOptions {
+                stage: "dev",
+                env: &env,
+                check_files: false,
+            },
+        )
+    }
+
+    /// Every diagnostic's span must lie inside the source, on char boundaries,
+    /// or the renderer could not show it.
+    fn assert_spans_valid(text: &str, diags: &[Diagnostic]) {
+        for d in diags {
+            assert!(
+                d.span.start <= d.span.end && d.span.end <= text.len(),
+                "span {:?} outside {} bytes: {}",
+                d.span,
+                text.len(),
+                d.message
+            );
+            assert!(
+                text.is_char_boundary(d.span.start) && text.is_char_boundary(d.span.end),
+                "span splits a character: {}",
+                d.message
+            );
+        }
+    }
+
+    #[test]
+    fn resolves_a_complete_manifest() {
+        let text = r#"
+[app]
+name = "shop"
+runtime = "python3.12"
+env = { A = "1" }
+[providers.aws]
+region = "us-east-1"
+[functions.api]
+handler = "app.handler"
+env = { B = { value = "s3cret", secret = true } }
+[[functions.api.triggers]]
+type = "http"
+method = "get"
+path = "/items/{id}"
+[[functions.api.triggers]]
+type = "schedule"
+schedule = "rate(5 minutes)"
+enabled = false
+"#;
+        let app = load_text(text).unwrap();
+        let f = &app.functions["api"];
+        assert_eq!(f.memory_mb, resolve::DEFAULT_MEMORY_MB);
+        assert_eq!(f.env["A"].value, "1");
+        assert!(f.env["B"].secret);
+        assert_eq!(app.secrets(), vec!["s3cret".to_string()]);
+        let crate::model::Trigger::Http(h) = &f.triggers[0] else {
+            panic!()
+        };
+        assert_eq!(h.methods, vec!["GET"]);
+        assert_eq!(h.route.to_string(), "/items/{id}");
+        let crate::model::Trigger::Schedule(s) = &f.triggers[1] else {
+            panic!()
+        };
+        assert!(!s.enabled);
+        assert_eq!(f.providers, vec![crate::model::ProviderId::Aws]);
+    }
+
+    #[test]
+    fn mutated_manifests_never_panic_and_spans_stay_valid() {
+        let base = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/examples/all-triggers/fnctl.toml"
+        ))
+        .unwrap();
+        let pieces = [
+            "",
+            "\"",
+            "'",
+            "[",
+            "]",
+            "=",
+            "\n",
+            "{",
+            "}",
+            ",",
+            "${env:X}",
+            "[[functions.x.triggers]]",
+            "type = \"http\"",
+            "é",
+            "0",
+            "-1",
+            "99999999999999999999",
+            "[stages.prod]",
+            "[app]",
+            "true",
+            "*/0",
+        ];
+        let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
+        for _ in 0..3000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let mut text = base.clone();
+            for k in 0..(1 + seed % 3) {
+                let r = seed.rotate_left(k as u32 * 17);
+                let mut at = (r % (text.len() as u64 + 1)) as usize;
+                while !text.is_char_boundary(at) {
+                    at -= 1;
+                }
+                let piece = pieces[(r >> 20) as usize % pieces.len()];
+                let cut = ((r >> 40) % 4) as usize;
+                let mut end = (at + cut).min(text.len());
+                while !text.is_char_boundary(end) {
+                    end += 1;
+                }
+                text.replace_range(at..end, piece);
+            }
+            if let Err(diags) = load_text(&text) {
+                assert!(!diags.is_empty());
+                assert_spans_valid(&text, &diags);
+            }
+        }
+    }
+}

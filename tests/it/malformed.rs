@@ -101,3 +101,18 @@ fn several_problems_are_reported_in_one_run() {
     let (_, _, stderr) = run(&case, &["validate"]);
     assert!(stderr.contains("has 4 problems"), "{stderr}");
 }
+
+#[test]
+fn rendered_errors_match_snapshot() {
+    let dir = repo().join("tests/fixtures/malformed");
+    let out = crate::common::fnctl()
+        .current_dir(&dir)
+        .args(["--manifest", "36-several-problems.toml", "validate"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    insta::assert_snapshot!(
+        "several_problems_rendered",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
