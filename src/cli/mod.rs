@@ -59,11 +59,31 @@ pub enum Command {
     /// Check the manifest and the providers' rules
     Validate,
     /// Show what a deploy would create, update and delete
-    Plan,
+    Plan(PlanArgs),
     /// Build each function's deterministic zip under .fnctl/dist/
     Package(PackageArgs),
+    /// Package, plan against the cloud, apply, verify
+    Deploy(DeployArgs),
+    /// Show what is deployed, read from the cloud
+    Info,
+    /// Delete everything fnctl created for this app and stage
+    Remove,
     /// Print the manifest's JSON Schema (for editor completion)
     Schema,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// Do not read the cloud: show everything as new (no credentials or network needed)
+    #[arg(long)]
+    pub offline: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DeployArgs {
+    /// How many resources to change at once
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
 }
 
 #[derive(Debug, clap::Args)]
@@ -125,7 +145,10 @@ pub fn main() -> ExitCode {
     let result: Result<ExitStatus, CommandError> = match &cli.command {
         Command::Init(a) => commands::init::run(&cx, a),
         Command::Validate => commands::validate::run(&cx),
-        Command::Plan => commands::plan::run(&cx),
+        Command::Plan(a) => commands::plan::run(&cx, a.offline),
+        Command::Deploy(a) => commands::deploy::run(&cx, a.concurrency as usize),
+        Command::Info => commands::info::run(&cx),
+        Command::Remove => commands::remove::run(&cx),
         Command::Package(a) => commands::package::run(&cx, &a.functions),
         Command::Schema => commands::schema::run(&cx),
     };

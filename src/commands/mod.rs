@@ -4,9 +4,13 @@
 //! and hand results to the [`Printer`]; they never parse flags (that is
 //! [`crate::cli`]) and never render errors (that is [`crate::output::errors`]).
 
+pub mod deploy;
+pub mod info;
 pub mod init;
+pub mod live;
 pub mod package;
 pub mod plan;
+pub mod remove;
 pub mod schema;
 pub mod validate;
 
@@ -61,6 +65,15 @@ pub enum CommandError {
         what: String,
         source: std::io::Error,
     },
+    /// An AWS call failed.
+    #[error(transparent)]
+    Aws(#[from] crate::provider::aws::backend::AwsError),
+}
+
+impl From<crate::provider::aws::backend::clients::ClientError> for CommandError {
+    fn from(e: crate::provider::aws::backend::clients::ClientError) -> Self {
+        CommandError::Aws(e.into())
+    }
 }
 
 impl CommandError {
@@ -86,7 +99,8 @@ impl CommandError {
             }
             CommandError::Load(LoadError::Read { .. })
             | CommandError::Package(_)
-            | CommandError::Io { .. } => ExitStatus::Failure,
+            | CommandError::Io { .. }
+            | CommandError::Aws(_) => ExitStatus::Failure,
         }
     }
 
@@ -99,6 +113,7 @@ impl CommandError {
             CommandError::Usage { .. } => "usage",
             CommandError::Package(_) => "package",
             CommandError::Io { .. } => "io",
+            CommandError::Aws(_) => "aws",
         }
     }
 
@@ -108,6 +123,7 @@ impl CommandError {
             CommandError::Load(LoadError::NotFound { .. }) => {
                 Some("run `fnctl init` to create one, or pass `--manifest PATH`".into())
             }
+            CommandError::Aws(e) => e.hint(),
             _ => None,
         }
     }

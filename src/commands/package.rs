@@ -32,6 +32,9 @@ pub struct Built {
     /// How the AWS backend will upload it: `direct` or `s3` (over 50 MB).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub upload: Option<&'static str>,
+    /// The artifact itself, for deploys.
+    #[serde(skip)]
+    pub artifact: crate::package::Artifact,
 }
 
 pub fn run(cx: &Context, only: &[String]) -> Result<ExitStatus, CommandError> {
@@ -100,7 +103,8 @@ pub fn run(cx: &Context, only: &[String]) -> Result<ExitStatus, CommandError> {
     Ok(ExitStatus::Success)
 }
 
-fn build_one(
+/// Vendors dependencies and builds one function's zip for `provider`.
+pub fn build_one(
     cx: &Context,
     app: &App,
     provider: ProviderId,
@@ -176,5 +180,6 @@ fn build_one(
                 "direct"
             }
         }),
+        artifact,
     })
 }

@@ -52,6 +52,22 @@ pub fn human(plan: &Plan) -> String {
     s
 }
 
+/// Only the changes (no unchanged resources), for deploy and remove output.
+pub fn human_changes(plan: &Plan) -> String {
+    let mut s = String::new();
+    let changes: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp)
+        .collect();
+    let width = changes.iter().map(|c| c.id.kind.len()).max().unwrap_or(0);
+    for change in changes {
+        render_change(&mut s, change, width);
+    }
+    s.push_str(&summary_line(&plan.summary()));
+    s
+}
+
 fn style_for(action: Action) -> Style {
     match action {
         Action::Create => Style::new().green(),

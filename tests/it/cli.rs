@@ -143,13 +143,19 @@ fn schema_is_a_json_schema_with_every_section() {
 }
 
 #[test]
-fn offline_plan_says_live_state_was_not_read() {
-    let (code, stdout, _) = run(&example("node-http"), &["plan", "-o", "json"]);
-    assert_eq!(code, 0);
+fn plan_without_credentials_falls_back_to_offline_and_says_why() {
+    let (code, stdout, stderr) = run(&example("node-http"), &["plan", "-o", "json"]);
+    assert_eq!(code, 0, "{stderr}");
     let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(doc["format_version"], 1);
     assert_eq!(doc["plans"][0]["live"]["status"], "not_read");
+    let reason = doc["plans"][0]["live"]["reason"].as_str().unwrap();
+    assert!(reason.starts_with("AWS could not be read"), "{reason}");
+    assert!(stderr.contains("warning: could not read AWS"), "{stderr}");
     assert_eq!(doc["plans"][0]["summary"]["delete"], 0);
+    let (_, stdout, _) = run(&example("node-http"), &["plan", "--offline", "-o", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(doc["plans"][0]["live"]["reason"], "--offline was given");
 }
 
 #[test]

@@ -21,6 +21,24 @@ pub fn fnctl() -> Command {
         .env_remove("FNCTL_MANIFEST")
         .env_remove("SHOP_PAYMENT_KEY")
         .env_remove("USERS_API_TOKEN");
+    // No real AWS from tests: no credentials, no profile files, no metadata service.
+    for var in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent/fnctl-test/config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/fnctl-test/credentials",
+        );
     cmd
 }
 

@@ -23,10 +23,10 @@ fn every_example_validates() {
 #[test]
 fn plans_match_snapshots() {
     for name in EXAMPLES {
-        let (code, human, stderr) = run(&example(name), &["plan"]);
+        let (code, human, stderr) = run(&example(name), &["plan", "--offline"]);
         assert_eq!(code, 0, "{name}: {stderr}");
         insta::assert_snapshot!(format!("plan_{name}"), human);
-        let (code, json, _) = run(&example(name), &["plan", "--output", "json"]);
+        let (code, json, _) = run(&example(name), &["plan", "--offline", "--output", "json"]);
         assert_eq!(code, 0);
         let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
         insta::assert_json_snapshot!(format!("plan_{name}_json"), doc);
@@ -37,11 +37,20 @@ fn plans_match_snapshots() {
 fn stage_overrides_change_the_plan() {
     let (_, dev, _) = run(
         &example("all-triggers"),
-        &["plan", "-o", "json", "-p", "aws"],
+        &["plan", "--offline", "-o", "json", "-p", "aws"],
     );
     let (_, prod, _) = run(
         &example("all-triggers"),
-        &["plan", "-o", "json", "-p", "aws", "--stage", "prod"],
+        &[
+            "plan",
+            "--offline",
+            "-o",
+            "json",
+            "-p",
+            "aws",
+            "--stage",
+            "prod",
+        ],
     );
     let memory = |doc: &str, function: &str| -> u64 {
         let v: serde_json::Value = serde_json::from_str(doc).unwrap();
@@ -76,7 +85,7 @@ fn secrets_never_appear_in_plans() {
             .env("SHOP_PAYMENT_KEY", secret)
             .args(["--manifest"])
             .arg(example("all-triggers"))
-            .args(["plan", "-v", "--output", output])
+            .args(["plan", "--offline", "-v", "--output", output])
             .output()
             .unwrap();
         let all = format!(

@@ -37,3 +37,4 @@ impl Provider for Aws {
         resources::desired(app, code)
     }
 }
+pub mod backend;

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::{names, schedule};
 use crate::model::route::{Route, Segment};
-use crate::model::{App, Function, HttpAuth, ProviderId, Runtime, StorageEvent, Trigger};
+use crate::model::{App, Function, HttpAuth, ProviderId, Runtime, StorageEvent, Trigger, REDACTED};
 use crate::plan::{Resource, ResourceId};
 use crate::provider::CodeDigests;
 
@@ -75,26 +75,96 @@ pub fn tags(app: &App, function: Option<&str>) -> Value {
     json!(t)
 }
 
-/// Environment as shown in plans: secrets replaced, plus a digest so a
-/// changed secret is still detected without ever being printed.
-fn environment(app: &App, f: &Function) -> (Value, Option<String>) {
-    let shown: BTreeMap<&str, &str> = f
-        .env
+/// Shown instead of a secret whose live value differs from the manifest's.
+pub const REDACTED_CHANGED: &str = "(sensitive, changed)";
+
+/// Environment as shown in plans and compared by the diff. Secret values
+/// are replaced, so nothing derived from them (not even a hash) leaves the
+/// process. To still detect a changed secret, the live side compares its
+/// values with the manifest's privately (`desired`) and marks the ones that
+/// differ; the desired side passes `None`.
+pub fn environment_view(
+    values: &BTreeMap<String, String>,
+    secret_keys: &BTreeSet<String>,
+    desired: Option<&BTreeMap<String, String>>,
+) -> BTreeMap<String, String> {
+    values
         .iter()
-        .map(|(k, v)| (k.as_str(), v.display()))
-        .collect();
-    let mut hasher = Sha256::new();
-    let mut any_secret = false;
-    hasher.update(format!("{}/{}/{}", app.name, app.stage, f.name));
-    for (k, v) in f.env.iter().filter(|(_, v)| v.secret) {
-        any_secret = true;
-        hasher.update([0]);
-        hasher.update(k.as_bytes());
-        hasher.update([0]);
-        hasher.update(v.value.as_bytes());
+        .map(|(k, v)| {
+            let shown = if !secret_keys.contains(k) {
+                v.clone()
+            } else if desired.is_none_or(|d| d.get(k) == Some(v)) {
+                REDACTED.to_string()
+            } else {
+                REDACTED_CHANGED.to_string()
+            };
+            (k.clone(), shown)
+        })
+        .collect()
+}
+
+/// A function's environment values from the manifest.
+pub fn env_values(f: &Function) -> BTreeMap<String, String> {
+    f.env
+        .iter()
+        .map(|(k, v)| (k.clone(), v.value.clone()))
+        .collect()
+}
+
+/// The secret variable names of a function.
+pub fn secret_keys(f: &Function) -> BTreeSet<String> {
+    f.env
+        .iter()
+        .filter(|(_, v)| v.secret)
+        .map(|(k, _)| k.clone())
+        .collect()
+}
+
+/// A digest of everything that makes up a published version besides the
+/// code. The alias's target version is compared by (code, configuration), so
+/// a changed function also shows its alias as needing a new version.
+pub fn config_digest(
+    function: &str,
+    runtime: &str,
+    handler: &str,
+    memory: i64,
+    timeout: i64,
+    env: &BTreeMap<String, String>,
+    role: &str,
+) -> String {
+    let mut h = Sha256::new();
+    h.update(format!(
+        "{function}\0{runtime}\0{handler}\0{memory}\0{timeout}\0{role}\0"
+    ));
+    for (k, v) in env {
+        h.update(format!("{k}={v}\0"));
     }
-    let digest = any_secret.then(|| format!("sha256:{}", &hex::encode(hasher.finalize())[..16]));
-    (json!(shown), digest)
+    format!("sha256:{}", &hex::encode(h.finalize())[..16])
+}
+
+/// Statement ids allow letters, digits, `-` and `_` only.
+pub fn statement_id(label: &str) -> String {
+    let clean: String = label
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    crate::provider::naming::bounded(&["fnctl", &clean], "-", 100)
+}
+
+/// `routes_digest` of an API deployment: which routes a deployment serves.
+pub fn routes_digest(lines: &[String]) -> String {
+    let mut h = Sha256::new();
+    for l in lines {
+        h.update(l.as_bytes());
+        h.update(b"\n");
+    }
+    format!("sha256:{}", &hex::encode(h.finalize())[..16])
 }
 
 /// All resources for `app`, in creation order.
@@ -123,27 +193,33 @@ pub fn desired(app: &App, code: &CodeDigests) -> Vec<Resource> {
     let mut aliases: BTreeMap<&str, ResourceId> = BTreeMap::new();
     for f in &functions {
         let name = names::function(app, &f.name);
-        let (env, secrets) = environment(app, f);
-        let mut lambda = Resource::new("lambda_function", &name)
+        let env = environment_view(&env_values(f), &secret_keys(f), None);
+        let config = config_digest(
+            &name,
+            runtime_id(f.runtime),
+            &f.handler,
+            f.memory_mb.into(),
+            f.timeout_s.into(),
+            &env,
+            &names::role(app),
+        );
+        let lambda = Resource::new("lambda_function", &name)
             .for_function(&f.name)
             .attr("runtime", runtime_id(f.runtime))
             .attr("handler", f.handler.clone())
             .attr("memory_size", f.memory_mb)
             .attr("timeout", f.timeout_s)
-            .attr("environment", env)
-            .attr("code_digest", code.get(&f.name))
+            .attr("environment", json!(env))
+            .attr("code", code.get(&f.name))
             .attr("role", names::role(app))
             .attr("tags", tags(app, Some(&f.name)))
             .depends_on(&role_id);
-        if let Some(d) = secrets {
-            lambda = lambda.attr("secrets_digest", d);
-        }
         let alias = Resource::new("lambda_alias", format!("{name}:{}", names::alias(app)))
             .for_function(&f.name)
             .attr("function", name.clone())
             .attr(
-                "points_to",
-                "version published from this code and configuration",
+                "version",
+                json!({"code": code.get(&f.name), "config": config}),
             )
             .depends_on(&lambda.id);
         aliases.insert(&f.name, alias.id.clone());
@@ -250,7 +326,7 @@ fn http_resources(
         format!("{}/{}", names::rest_api(app), app.stage),
     )
     .attr("stage", app.stage.clone())
-    .attr("routes", json!(route_lines));
+    .attr("routes_digest", routes_digest(&route_lines));
     for id in &method_ids {
         deployment = deployment.depends_on(id);
     }
@@ -277,7 +353,7 @@ fn permission(app: &App, function: &str, label: &str, principal: &str, source: &
     let fname = names::function(app, function);
     Resource::new(
         "lambda_permission",
-        format!("{fname}:{}/fnctl-{label}", names::alias(app)),
+        format!("{fname}:{}/{}", names::alias(app), statement_id(label)),
     )
     .for_function(function)
     .attr("action", "lambda:InvokeFunction")
@@ -355,9 +431,7 @@ fn storage_resources(
                 out.push(p);
             }
         }
-        notification = notification
-            .attr("owned_configurations", json!(configs))
-            .attr("foreign_configurations", "kept as found");
+        notification = notification.attr("owned_configurations", json!(configs));
         if let Some(b) = &bucket_id {
             notification = notification.depends_on(b);
         }

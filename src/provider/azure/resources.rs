@@ -183,27 +183,17 @@ pub fn desired(app: &App, code: &CodeDigests) -> Vec<Resource> {
             "(read-only SAS URL of the package blob)".into(),
         );
     }
-    let mut secret_hasher = Sha256::new();
-    let mut has_secret = false;
+    // Secret values appear only as "(sensitive)"; the backend compares the
+    // real values privately when it reads the live settings.
     for f in &functions {
         for (k, v) in &f.env {
             settings.insert(k.clone(), v.display().to_string());
-            if v.secret {
-                has_secret = true;
-                secret_hasher.update(format!("{}\0{k}\0{}\0", app.name, v.value));
-            }
         }
     }
-    let mut app_settings = Resource::new("app_settings", &site_name)
+    let app_settings = Resource::new("app_settings", &site_name)
         .attr("owned", json!(settings))
         .attr("others", "kept as found")
         .depends_on(&site.id);
-    if has_secret {
-        app_settings = app_settings.attr(
-            "secrets_digest",
-            format!("sha256:{}", &hex::encode(secret_hasher.finalize())[..16]),
-        );
-    }
 
     let mut package_hasher = Sha256::new();
     for f in &functions {

@@ -1,0 +1,140 @@
+//! `fnctl deploy`: package, read the cloud, plan, apply the plan, verify.
+//!
+//! An unchanged redeploy reads and makes no mutating call; an interrupted
+//! deploy is repaired by running it again, since the plan is always
+//! computed against what the cloud reports now.
+
+use std::time::Instant;
+
+use serde_json::json;
+
+use super::live::{self, RouteUrl};
+use super::{CommandError, Context, ExitStatus};
+use crate::model::ProviderId;
+use crate::plan::{self, render, Action};
+use crate::project;
+
+pub fn run(cx: &Context, concurrency: usize) -> Result<ExitStatus, CommandError> {
+    let project = project::load(cx)?;
+    if project.providers.is_empty() {
+        return Err(CommandError::usage(
+            format!(
+                "{} configures no provider to deploy to",
+                project.source.name()
+            ),
+            Some("add `[providers.aws]`".to_string()),
+        ));
+    }
+    for p in &project.providers {
+        live::require_backend(*p)?;
+    }
+    let app = &project.app;
+    let rt = live::runtime()?;
+    let mut results = Vec::new();
+    for provider in &project.providers {
+        let started = Instant::now();
+        let artifacts = live::build_packages(cx, app, *provider)?;
+        let digests = live::aws_digests(&artifacts);
+        let outcome = rt.block_on(async {
+            let backend = live::connect_aws(app).await?;
+            cx.printer.status(&format!(
+                "reading what is deployed for `{}` (stage `{}`) in {}",
+                app.name, app.stage, backend.clients.region
+            ));
+            let before = backend.read().await?;
+            let plan = live::live_plan(app, *provider, &digests, &before);
+            if !plan.is_noop() && !cx.printer.is_json() {
+                cx.printer.status(&render::human_changes(&plan));
+            }
+            let bar = cx.printer.progress(
+                plan.changes
+                    .iter()
+                    .filter(|c| c.action != Action::NoOp)
+                    .count() as u64,
+                "applying",
+            );
+            let printer = cx.printer.clone();
+            let interactive = !bar.is_hidden();
+            let progress = move |id: &plan::ResourceId, step: &str| {
+                if step == "done" {
+                    bar.inc(1);
+                } else if interactive {
+                    bar.set_message(format!("{step} {id}"));
+                } else {
+                    printer.status(&format!("  {step} {} {}", id.kind, id.name));
+                }
+            };
+            let applied = backend
+                .apply(&plan, &before, artifacts, concurrency, &progress)
+                .await?;
+            // Verify: what AWS reports now must match the plan exactly.
+            let after = backend.read().await?;
+            let check = live::live_plan(app, *provider, &digests, &after);
+            let drift: Vec<String> = check
+                .changes
+                .iter()
+                .filter(|c| c.action != Action::NoOp)
+                .map(|c| format!("{} {} ({})", c.action.symbol(), c.id, c.changed.join(", ")))
+                .collect();
+            if !drift.is_empty() {
+                return Err(crate::provider::aws::backend::AwsError::Verify { drift }.into());
+            }
+            let urls = live::aws_urls(
+                app,
+                after.ids.rest_api_id.as_deref(),
+                &backend.clients.region,
+            );
+            Ok::<_, CommandError>((plan, applied, urls, backend.clients.recorder.clone()))
+        })?;
+        let (plan, applied, urls, recorder) = outcome;
+        results.push(json!({
+            "provider": provider,
+            "app": app.name,
+            "stage": app.stage,
+            "target": plan.target,
+            "summary": plan.summary(),
+            "changes": applied,
+            "urls": urls,
+            "api_calls": recorder.total(),
+            "mutating_calls": recorder.mutating().len(),
+            "duration_ms": started.elapsed().as_millis(),
+            "verified": true,
+        }));
+        if !cx.printer.is_json() {
+            print_summary(
+                cx,
+                *provider,
+                &plan,
+                &urls,
+                recorder.mutating().len(),
+                started.elapsed().as_secs_f64(),
+            );
+        }
+    }
+    if cx.printer.is_json() {
+        cx.printer
+            .json(&json!({"format_version": 1, "deployments": results}));
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn print_summary(
+    cx: &Context,
+    provider: ProviderId,
+    plan: &plan::Plan,
+    urls: &[RouteUrl],
+    mutating: usize,
+    secs: f64,
+) {
+    let s = plan.summary();
+    let mut text = String::new();
+    if plan.is_noop() {
+        text.push_str(&format!("{provider}: no changes, {} resources up to date ({secs:.1}s, {mutating} changes made)\n", s.unchanged));
+    } else {
+        text.push_str(&format!("{provider}: {} created, {} updated, {} deleted, {} unchanged in {secs:.1}s; verified\n", s.create, s.update, s.delete, s.unchanged));
+    }
+    for u in urls {
+        text.push_str(&format!("  {:<7} {}  ({})\n", u.method, u.url, u.function));
+    }
+    cx.printer.data(&text);
+}

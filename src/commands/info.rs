@@ -1,0 +1,105 @@
+//! `fnctl info`: what is deployed for this app+stage, read from the cloud.
+
+use serde_json::{json, Value};
+
+use super::live;
+use super::{CommandError, Context, ExitStatus};
+use crate::project;
+
+pub fn run(cx: &Context) -> Result<ExitStatus, CommandError> {
+    let project = project::load(cx)?;
+    for p in &project.providers {
+        live::require_backend(*p)?;
+    }
+    let app = &project.app;
+    let rt = live::runtime()?;
+    let (found, region) = rt.block_on(async {
+        let backend = live::connect_aws(app).await?;
+        let found = backend.read().await?;
+        Ok::<_, CommandError>((found, backend.clients.region.clone()))
+    })?;
+    let functions: Vec<Value> = found
+        .resources
+        .iter()
+        .filter(|r| r.id.kind == "lambda_function")
+        .map(|r| {
+            let alias = found.resources.iter().find(|a| {
+                a.id.kind == "lambda_alias" && a.id.name.starts_with(&format!("{}:", r.id.name))
+            });
+            let triggers: Vec<String> = found
+                .resources
+                .iter()
+                .filter(|t| {
+                    t.function == r.function
+                        && matches!(t.id.kind.as_str(), "api_method" | "eventbridge_rule")
+                })
+                .map(|t| match t.id.kind.as_str() {
+                    "api_method" => format!(
+                        "http {} {}",
+                        t.attrs["http_method"].as_str().unwrap_or_default(),
+                        t.attrs["path"].as_str().unwrap_or_default()
+                    ),
+                    _ => format!(
+                        "schedule {} ({})",
+                        t.attrs["schedule_expression"].as_str().unwrap_or_default(),
+                        t.attrs["state"].as_str().unwrap_or_default().to_lowercase()
+                    ),
+                })
+                .collect();
+            json!({
+                "function": r.function,
+                "name": r.id.name,
+                "runtime": r.attrs["runtime"],
+                "memory_size": r.attrs["memory_size"],
+                "timeout": r.attrs["timeout"],
+                "alias": alias.map(|a| a.id.name.clone()),
+                "version": alias.and_then(|a| a.attrs.get("published_version").cloned()),
+                "triggers": triggers,
+            })
+        })
+        .collect();
+    let storage: Vec<Value> = found
+        .resources
+        .iter()
+        .filter(|r| r.id.kind == "s3_notification")
+        .map(|r| json!({"bucket": r.id.name, "notifications": r.attrs["owned_configurations"]}))
+        .collect();
+    let urls = live::aws_urls(app, found.ids.rest_api_id.as_deref(), &region);
+    if cx.printer.is_json() {
+        cx.printer.json(&json!({"provider": "aws", "app": app.name, "stage": app.stage, "region": region, "deployed": !functions.is_empty(), "functions": functions, "storage": storage, "urls": urls}));
+        return Ok(ExitStatus::Success);
+    }
+    let mut text = format!(
+        "aws ({region}): app `{}`, stage `{}`\n",
+        app.name, app.stage
+    );
+    if functions.is_empty() {
+        text.push_str("  nothing deployed\n");
+    }
+    for f in &functions {
+        text.push_str(&format!(
+            "  {}  {} {} MB {} s  alias {} -> version {}\n",
+            f["name"].as_str().unwrap_or_default(),
+            f["runtime"].as_str().unwrap_or_default(),
+            f["memory_size"],
+            f["timeout"],
+            f["alias"].as_str().unwrap_or("(none)"),
+            f["version"].as_str().unwrap_or("?")
+        ));
+        for t in f["triggers"].as_array().into_iter().flatten() {
+            text.push_str(&format!("      {}\n", t.as_str().unwrap_or_default()));
+        }
+    }
+    for s in &storage {
+        text.push_str(&format!(
+            "  bucket {}: {} notification(s)\n",
+            s["bucket"].as_str().unwrap_or_default(),
+            s["notifications"].as_array().map(Vec::len).unwrap_or(0)
+        ));
+    }
+    for u in &urls {
+        text.push_str(&format!("  {:<7} {}\n", u.method, u.url));
+    }
+    cx.printer.data(&text);
+    Ok(ExitStatus::Success)
+}

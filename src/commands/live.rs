@@ -1,0 +1,122 @@
+//! Shared steps of the commands that talk to a cloud: package, connect,
+//! read the live state, plan against it.
+
+use std::collections::BTreeMap;
+
+use super::{package as pkg, CommandError, Context};
+use crate::model::{App, ProviderId, Trigger};
+use crate::package::Artifact;
+use crate::plan::{self, LiveState, Plan};
+use crate::provider::aws::backend::{AwsBackend, Live};
+use crate::provider::{self, CodeDigests};
+
+/// A tokio runtime sized for a CLI: I/O-bound work on the machine's cores.
+pub fn runtime() -> Result<tokio::runtime::Runtime, CommandError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+                .min(4),
+        )
+        .enable_all()
+        .build()
+        .map_err(|e| CommandError::io("starting the async runtime", e))
+}
+
+/// Fails clearly for providers whose backend cannot talk to the cloud yet.
+pub fn require_backend(provider: ProviderId) -> Result<(), CommandError> {
+    match provider {
+        ProviderId::Aws => Ok(()),
+        ProviderId::Azure => Err(CommandError::usage(
+            "the Azure backend cannot talk to Azure yet; `plan --offline`, `validate` and `package` work for Azure",
+            Some("use `--provider aws`, or limit the manifest to AWS for now".to_string()),
+        )),
+    }
+}
+
+/// Builds every AWS package of the app; returns artifacts by function name.
+pub fn build_packages(
+    cx: &Context,
+    app: &App,
+    provider: ProviderId,
+) -> Result<BTreeMap<String, Artifact>, CommandError> {
+    let functions: Vec<_> = app.functions_for(provider).collect();
+    let bar = cx.printer.progress(functions.len() as u64, "packaging");
+    let mut out = BTreeMap::new();
+    for f in functions {
+        bar.set_message(format!("packaging {}", f.name));
+        let built = pkg::build_one(cx, app, provider, f)?;
+        out.insert(f.name.clone(), built.artifact);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(out)
+}
+
+/// Code identities as AWS reports them (base64 sha256 of the zip).
+pub fn aws_digests(artifacts: &BTreeMap<String, Artifact>) -> CodeDigests {
+    CodeDigests(
+        artifacts
+            .iter()
+            .map(|(k, a)| (k.clone(), a.sha256_base64.clone()))
+            .collect(),
+    )
+}
+
+/// Connects to AWS for `app`.
+pub async fn connect_aws(app: &App) -> Result<AwsBackend, CommandError> {
+    let settings = app.aws.clone().expect("provider is configured");
+    let clients = crate::provider::aws::backend::clients::connect(&settings).await?;
+    Ok(AwsBackend {
+        clients,
+        app: app.clone(),
+    })
+}
+
+/// The plan for `desired` against what was read.
+pub fn live_plan(app: &App, provider: ProviderId, digests: &CodeDigests, live: &Live) -> Plan {
+    let p = provider::for_id(provider);
+    let desired = p.desired(app, digests);
+    Plan {
+        app: app.name.clone(),
+        stage: app.stage.clone(),
+        provider,
+        target: p.target(app),
+        live: LiveState::Read,
+        changes: plan::diff(&desired, Some(&live.resources)),
+    }
+}
+
+/// One HTTP route's public URL.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RouteUrl {
+    pub function: String,
+    pub method: String,
+    pub url: String,
+}
+
+/// Invoke URLs of every HTTP route, from the API id AWS assigned.
+pub fn aws_urls(app: &App, api_id: Option<&str>, region: &str) -> Vec<RouteUrl> {
+    let Some(api_id) = api_id else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for f in app.functions_for(ProviderId::Aws) {
+        for t in &f.triggers {
+            if let Trigger::Http(h) = t {
+                for m in &h.methods {
+                    out.push(RouteUrl {
+                        function: f.name.clone(),
+                        method: m.clone(),
+                        url: format!(
+                            "https://{api_id}.execute-api.{region}.amazonaws.com/{}{}",
+                            app.stage, h.route
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    out
+}

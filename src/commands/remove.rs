@@ -1,0 +1,76 @@
+//! `fnctl remove`: delete what fnctl created for this app+stage, and nothing else.
+//!
+//! What to delete is found in the cloud (names and ownership tags), so it
+//! works from any machine and is safe to run twice: the second run finds
+//! nothing and succeeds.
+
+use serde_json::json;
+
+use super::live;
+use super::{CommandError, Context, ExitStatus};
+use crate::plan::{self, render, LiveState, Plan};
+use crate::project;
+use crate::provider;
+
+pub fn run(cx: &Context) -> Result<ExitStatus, CommandError> {
+    let project = project::load(cx)?;
+    for p in &project.providers {
+        live::require_backend(*p)?;
+    }
+    let app = &project.app;
+    let rt = live::runtime()?;
+    let mut results = Vec::new();
+    for provider in &project.providers {
+        let (removed, recorder) = rt.block_on(async {
+            let backend = live::connect_aws(app).await?;
+            let found = backend.read().await?;
+            let plan = Plan {
+                app: app.name.clone(),
+                stage: app.stage.clone(),
+                provider: *provider,
+                target: provider::for_id(*provider).target(app),
+                live: LiveState::Read,
+                changes: plan::diff(&[], Some(&found.resources)),
+            };
+            if !cx.printer.is_json() && !plan.changes.is_empty() {
+                cx.printer.status(&render::human_changes(&plan));
+            }
+            let printer = cx.printer.clone();
+            let progress = move |id: &plan::ResourceId, step: &str| {
+                if step != "done" {
+                    printer.status(&format!("  {step} {} {}", id.kind, id.name));
+                }
+            };
+            let applied = backend
+                .apply(&plan, &found, Default::default(), 1, &progress)
+                .await?;
+            let left = backend.read().await?;
+            if !left.resources.is_empty() {
+                let drift = left.resources.iter().map(|r| r.id.to_string()).collect();
+                return Err(crate::provider::aws::backend::AwsError::Verify { drift }.into());
+            }
+            Ok::<_, CommandError>((applied, backend.clients.recorder.clone()))
+        })?;
+        if !cx.printer.is_json() {
+            if removed.is_empty() {
+                cx.printer.data(&format!(
+                    "{provider}: nothing to remove for `{}` stage `{}`\n",
+                    app.name, app.stage
+                ));
+            } else {
+                cx.printer.data(&format!(
+                    "{provider}: removed {} resources of `{}` stage `{}`\n",
+                    removed.len(),
+                    app.name,
+                    app.stage
+                ));
+            }
+        }
+        results.push(json!({"provider": provider, "removed": removed, "mutating_calls": recorder.mutating().len()}));
+    }
+    if cx.printer.is_json() {
+        cx.printer
+            .json(&json!({"format_version": 1, "removals": results}));
+    }
+    Ok(ExitStatus::Success)
+}

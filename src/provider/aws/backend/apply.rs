@@ -1,0 +1,1462 @@
+//! Executing a plan on AWS.
+//!
+//! Apply does exactly what the plan lists, nothing more: no-ops make no
+//! call. Changes run in waves — each wave holds the changes whose
+//! dependencies are done — and a wave's changes run concurrently, bounded by
+//! a semaphore. Deletes run last, in the plan's (reverse-dependency) order,
+//! and skip what a parent's deletion already removes (an API's methods, a
+//! function's alias and permissions).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_sdk_lambda::error::ProvideErrorMetadata;
+use aws_sdk_lambda::primitives::Blob;
+use serde_json::Value;
+use tokio::sync::{Mutex, Semaphore};
+
+use super::read::{policy_document, DEPLOYMENT_PREFIX, INLINE_POLICY};
+use super::{api_error, arn, has_code, AwsBackend, AwsError, Live, LiveIds};
+use crate::package::Artifact;
+use crate::plan::{Action, Change, Plan, ResourceId};
+use crate::provider::aws::names;
+
+/// What happened to one resource.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Applied {
+    pub id: ResourceId,
+    pub action: Action,
+    pub millis: u128,
+}
+
+/// Reports progress of each change (`(resource, step)`), e.g. to a progress bar.
+pub type Progress = dyn Fn(&ResourceId, &str) + Send + Sync;
+
+/// How long a fresh role may be refused by Lambda ("cannot be assumed").
+const ROLE_PROPAGATION: Duration = Duration::from_secs(90);
+
+struct Shared {
+    ids: Mutex<LiveIds>,
+    artifacts: BTreeMap<String, Artifact>,
+}
+
+impl AwsBackend {
+    /// Applies `plan` (computed against `live`); `artifacts` by manifest function name.
+    pub async fn apply(
+        &self,
+        plan: &Plan,
+        live: &Live,
+        artifacts: BTreeMap<String, Artifact>,
+        concurrency: usize,
+        progress: &Progress,
+    ) -> Result<Vec<Applied>, AwsError> {
+        self.preflight(live)?;
+        let shared = Arc::new(Shared {
+            ids: Mutex::new(live.ids.clone()),
+            artifacts,
+        });
+        let todo: Vec<&Change> = plan
+            .changes
+            .iter()
+            .filter(|c| matches!(c.action, Action::Create | Action::Update))
+            .collect();
+        let pending_ids: BTreeSet<&ResourceId> = todo.iter().map(|c| &c.id).collect();
+        let mut done: BTreeSet<ResourceId> = BTreeSet::new();
+        let mut applied = Vec::new();
+        let semaphore = Arc::new(Semaphore::new(concurrency.max(1)));
+        let mut remaining = todo;
+        while !remaining.is_empty() {
+            let (ready, blocked): (Vec<&Change>, Vec<&Change>) =
+                remaining.into_iter().partition(|c| {
+                    c.depends_on
+                        .iter()
+                        .all(|d| done.contains(d) || !pending_ids.contains(d))
+                });
+            // A cycle cannot come from the providers; run the rest in order rather than hang.
+            let wave = if ready.is_empty() {
+                blocked.clone()
+            } else {
+                ready
+            };
+            remaining = if wave.len() == blocked.len()
+                && wave.iter().zip(&blocked).all(|(a, b)| a.id == b.id)
+            {
+                Vec::new()
+            } else {
+                blocked
+            };
+            let results = futures::future::join_all(wave.iter().map(|change| {
+                let semaphore = semaphore.clone();
+                let shared = shared.clone();
+                async move {
+                    let _permit = semaphore.acquire().await.expect("semaphore open");
+                    let started = Instant::now();
+                    progress(&change.id, action_word(change.action));
+                    self.apply_one(change, &shared).await?;
+                    progress(&change.id, "done");
+                    Ok::<Applied, AwsError>(Applied {
+                        id: change.id.clone(),
+                        action: change.action,
+                        millis: started.elapsed().as_millis(),
+                    })
+                }
+            }))
+            .await;
+            for r in results {
+                let a = r?;
+                done.insert(a.id.clone());
+                applied.push(a);
+            }
+        }
+
+        let deletes: Vec<&Change> = plan
+            .changes
+            .iter()
+            .filter(|c| c.action == Action::Delete)
+            .collect();
+        let deleted_apis = deletes.iter().any(|c| c.id.kind == "rest_api");
+        let deleted_functions: BTreeSet<String> = deletes
+            .iter()
+            .filter(|c| c.id.kind == "lambda_function")
+            .map(|c| c.id.name.clone())
+            .collect();
+        for change in deletes {
+            let covered = match change.id.kind.as_str() {
+                "api_resource" | "api_method" | "api_deployment" => deleted_apis,
+                "lambda_alias" | "lambda_permission" => deleted_functions
+                    .iter()
+                    .any(|f| change.id.name.starts_with(&format!("{f}:"))),
+                _ => false,
+            };
+            let started = Instant::now();
+            if !covered {
+                progress(&change.id, "deleting");
+                self.delete_one(change, &shared).await?;
+            }
+            progress(&change.id, "done");
+            applied.push(Applied {
+                id: change.id.clone(),
+                action: Action::Delete,
+                millis: started.elapsed().as_millis(),
+            });
+        }
+        Ok(applied)
+    }
+
+    /// Fails before any mutation when a bucket the app needs is missing.
+    fn preflight(&self, live: &Live) -> Result<(), AwsError> {
+        for f in self.app.functions_for(crate::model::ProviderId::Aws) {
+            for t in &f.triggers {
+                if let crate::model::Trigger::Storage(s) = t {
+                    if !s.create && !live.ids.existing_buckets.contains(&s.bucket) {
+                        return Err(AwsError::BucketMissing {
+                            bucket: s.bucket.clone(),
+                            function: f.name.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn apply_one(&self, change: &Change, shared: &Shared) -> Result<(), AwsError> {
+        let after = change
+            .after
+            .as_ref()
+            .expect("creates and updates carry attributes");
+        let name = change.id.name.as_str();
+        match change.id.kind.as_str() {
+            "iam_role" => self.put_role(change, after, shared).await,
+            "lambda_function" => self.put_function(change, after, shared).await,
+            "lambda_alias" => self.put_alias(change, name).await,
+            "lambda_permission" => self.put_permission(change, after, shared).await,
+            "rest_api" => self.put_rest_api(change, after, shared).await,
+            "api_resource" => self.put_api_resource(after, shared).await,
+            "api_method" => self.put_api_method(change, after, shared).await,
+            "api_deployment" => self.put_deployment(after, shared).await,
+            "api_key" => self.put_api_key(change, name, after).await,
+            "usage_plan" => self.put_usage_plan(change, name, shared).await,
+            "s3_bucket" => self.put_bucket(change, name, after).await,
+            "s3_notification" => self.put_notifications(name, after, shared).await,
+            "eventbridge_rule" => self.put_rule(change, after, shared).await,
+            other => unreachable!("the AWS provider never plans a `{other}`"),
+        }
+    }
+
+    async fn delete_one(&self, change: &Change, shared: &Shared) -> Result<(), AwsError> {
+        let name = change.id.name.as_str();
+        let c = &self.clients;
+        match change.id.kind.as_str() {
+            "iam_role" => self.delete_role(name).await,
+            "lambda_function" => {
+                match c.lambda.delete_function().function_name(name).send().await {
+                    Ok(_) => Ok(()),
+                    Err(e) if has_code(&e, &["ResourceNotFoundException"]) => Ok(()),
+                    Err(e) => Err(api_error("DeleteFunction", name, e)),
+                }
+            }
+            "lambda_alias" => {
+                let (function, alias) = name.rsplit_once(':').unwrap_or((name, ""));
+                match c
+                    .lambda
+                    .delete_alias()
+                    .function_name(function)
+                    .name(alias)
+                    .send()
+                    .await
+                {
+                    Ok(_) => Ok(()),
+                    Err(e) if has_code(&e, &["ResourceNotFoundException"]) => Ok(()),
+                    Err(e) => Err(api_error("DeleteAlias", name, e)),
+                }
+            }
+            "lambda_permission" => self.remove_permission(name).await,
+            "rest_api" => {
+                let id = shared.ids.lock().await.rest_api_id.clone();
+                match id {
+                    Some(id) => match c.apigw.delete_rest_api().rest_api_id(&id).send().await {
+                        Ok(_) => Ok(()),
+                        Err(e) if has_code(&e, &["NotFoundException"]) => Ok(()),
+                        Err(e) => Err(api_error("DeleteRestApi", name, e)),
+                    },
+                    None => Ok(()),
+                }
+            }
+            "api_method" => {
+                let before = change
+                    .before
+                    .as_ref()
+                    .expect("deletes carry the live attributes");
+                let (api, resource) = self
+                    .api_and_resource(before["path"].as_str().unwrap_or("/"), shared)
+                    .await?;
+                let method = before["http_method"].as_str().unwrap_or_default();
+                c.apigw
+                    .delete_method()
+                    .rest_api_id(&api)
+                    .resource_id(&resource)
+                    .http_method(method)
+                    .send()
+                    .await
+                    .map_err(|e| api_error("DeleteMethod", name, e))?;
+                Ok(())
+            }
+            "api_resource" => {
+                let before = change
+                    .before
+                    .as_ref()
+                    .expect("deletes carry the live attributes");
+                let (api, resource) = self
+                    .api_and_resource(before["path"].as_str().unwrap_or("/"), shared)
+                    .await?;
+                match c
+                    .apigw
+                    .delete_resource()
+                    .rest_api_id(&api)
+                    .resource_id(&resource)
+                    .send()
+                    .await
+                {
+                    Ok(_) => Ok(()),
+                    Err(e) if has_code(&e, &["NotFoundException"]) => Ok(()),
+                    Err(e) => Err(api_error("DeleteResource", name, e)),
+                }
+            }
+            "api_deployment" => {
+                let api = shared
+                    .ids
+                    .lock()
+                    .await
+                    .rest_api_id
+                    .clone()
+                    .unwrap_or_default();
+                match c
+                    .apigw
+                    .delete_stage()
+                    .rest_api_id(&api)
+                    .stage_name(&self.app.stage)
+                    .send()
+                    .await
+                {
+                    Ok(_) => Ok(()),
+                    Err(e) if has_code(&e, &["NotFoundException"]) => Ok(()),
+                    Err(e) => Err(api_error("DeleteStage", name, e)),
+                }
+            }
+            "s3_notification" => self.put_notifications(name, &BTreeMap::new(), shared).await,
+            "eventbridge_rule" => {
+                match c
+                    .events
+                    .remove_targets()
+                    .rule(name)
+                    .ids("fnctl")
+                    .send()
+                    .await
+                {
+                    Ok(_) => {}
+                    Err(e) if has_code(&e, &["ResourceNotFoundException"]) => return Ok(()),
+                    Err(e) => return Err(api_error("RemoveTargets", name, e)),
+                }
+                c.events
+                    .delete_rule()
+                    .name(name)
+                    .send()
+                    .await
+                    .map_err(|e| api_error("DeleteRule", name, e))?;
+                Ok(())
+            }
+            "s3_bucket" => self.delete_bucket_if_empty(name).await,
+            "api_key" | "usage_plan" => self.delete_key_or_plan(change).await,
+            other => unreachable!("the AWS provider never plans a `{other}`"),
+        }
+    }
+
+    // ---- IAM -------------------------------------------------------------
+
+    async fn put_role(
+        &self,
+        change: &Change,
+        after: &BTreeMap<String, Value>,
+        shared: &Shared,
+    ) -> Result<(), AwsError> {
+        let iam = &self.clients.iam;
+        let name = &change.id.name;
+        let principal = after["assume_role_principal"]
+            .as_str()
+            .unwrap_or("lambda.amazonaws.com");
+        let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": principal}, "Action": "sts:AssumeRole"}]}).to_string();
+        let changed =
+            |k: &str| change.action == Action::Create || change.changed.iter().any(|c| c == k);
+        if change.action == Action::Create {
+            let mut req = iam
+                .create_role()
+                .role_name(name)
+                .assume_role_policy_document(&trust)
+                .description("Execution role of an fnctl app; managed by fnctl");
+            for (k, v) in string_map(&after["tags"]) {
+                req = req.tags(
+                    aws_sdk_iam::types::Tag::builder()
+                        .key(k)
+                        .value(v)
+                        .build()
+                        .expect("key and value set"),
+                );
+            }
+            let role = match req.send().await {
+                Ok(out) => out.role.map(|r| r.arn),
+                // Created by an interrupted earlier run: converge instead of failing.
+                Err(e) if has_code(&e, &["EntityAlreadyExists"]) => iam
+                    .get_role()
+                    .role_name(name)
+                    .send()
+                    .await
+                    .ok()
+                    .and_then(|r| r.role)
+                    .map(|r| r.arn),
+                Err(e) => return Err(api_error("CreateRole", name, e)),
+            };
+            shared.ids.lock().await.role_arn = role;
+        } else {
+            if changed("assume_role_principal") {
+                iam.update_assume_role_policy()
+                    .role_name(name)
+                    .policy_document(&trust)
+                    .send()
+                    .await
+                    .map_err(|e| api_error("UpdateAssumeRolePolicy", name, e))?;
+            }
+            if changed("tags") {
+                let mut req = iam.tag_role().role_name(name);
+                for (k, v) in string_map(&after["tags"]) {
+                    req = req.tags(
+                        aws_sdk_iam::types::Tag::builder()
+                            .key(k)
+                            .value(v)
+                            .build()
+                            .expect("key and value set"),
+                    );
+                }
+                req.send()
+                    .await
+                    .map_err(|e| api_error("TagRole", name, e))?;
+            }
+        }
+        if changed("managed_policies") {
+            let want: BTreeSet<String> = string_list(&after["managed_policies"])
+                .into_iter()
+                .collect();
+            let have: BTreeSet<String> = change
+                .before
+                .as_ref()
+                .map(|b| string_list(&b["managed_policies"]).into_iter().collect())
+                .unwrap_or_default();
+            for arn in want.difference(&have) {
+                iam.attach_role_policy()
+                    .role_name(name)
+                    .policy_arn(arn)
+                    .send()
+                    .await
+                    .map_err(|e| api_error("AttachRolePolicy", name, e))?;
+            }
+            for arn in have.difference(&want) {
+                iam.detach_role_policy()
+                    .role_name(name)
+                    .policy_arn(arn)
+                    .send()
+                    .await
+                    .map_err(|e| api_error("DetachRolePolicy", name, e))?;
+            }
+        }
+        if changed("inline_statements") {
+            match policy_document(&self.app) {
+                Some(doc) => {
+                    iam.put_role_policy()
+                        .role_name(name)
+                        .policy_name(INLINE_POLICY)
+                        .policy_document(doc)
+                        .send()
+                        .await
+                        .map_err(|e| api_error("PutRolePolicy", name, e))?;
+                }
+                None if change.action == Action::Update => match iam
+                    .delete_role_policy()
+                    .role_name(name)
+                    .policy_name(INLINE_POLICY)
+                    .send()
+                    .await
+                {
+                    Ok(_) => {}
+                    Err(e) if has_code(&e, &["NoSuchEntity"]) => {}
+                    Err(e) => return Err(api_error("DeleteRolePolicy", name, e)),
+                },
+                None => {}
+            }
+        }
+        Ok(())
+    }
+
+    async fn delete_role(&self, name: &str) -> Result<(), AwsError> {
+        let iam = &self.clients.iam;
+        let attached = match iam
+            .list_attached_role_policies()
+            .role_name(name)
+            .send()
+            .await
+        {
+            Ok(a) => a,
+            Err(e) if has_code(&e, &["NoSuchEntity"]) => return Ok(()),
+            Err(e) => return Err(api_error("ListAttachedRolePolicies", name, e)),
+        };
+        for p in attached.attached_policies() {
+            if let Some(arn) = p.policy_arn() {
+                iam.detach_role_policy()
+                    .role_name(name)
+                    .policy_arn(arn)
+                    .send()
+                    .await
+                    .map_err(|e| api_error("DetachRolePolicy", name, e))?;
+            }
+        }
+        match iam
+            .delete_role_policy()
+            .role_name(name)
+            .policy_name(INLINE_POLICY)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if has_code(&e, &["NoSuchEntity"]) => {}
+            Err(e) => return Err(api_error("DeleteRolePolicy", name, e)),
+        }
+        match iam.delete_role().role_name(name).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if has_code(&e, &["NoSuchEntity"]) => Ok(()),
+            Err(e) => Err(api_error("DeleteRole", name, e)),
+        }
+    }
+
+    // ---- Lambda ------------------------------------------------------------
+
+    async fn role_arn(&self, shared: &Shared) -> Result<String, AwsError> {
+        if let Some(a) = shared.ids.lock().await.role_arn.clone() {
+            return Ok(a);
+        }
+        let name = names::role(&self.app);
+        let got = self
+            .clients
+            .iam
+            .get_role()
+            .role_name(&name)
+            .send()
+            .await
+            .map_err(|e| api_error("GetRole", &name, e))?;
+        let arn = got.role.map(|r| r.arn).unwrap_or_default();
+        shared.ids.lock().await.role_arn = Some(arn.clone());
+        Ok(arn)
+    }
+
+    async fn code_location(
+        &self,
+        function: &str,
+        shared: &Shared,
+    ) -> Result<aws_sdk_lambda::types::FunctionCode, AwsError> {
+        let artifact = shared
+            .artifacts
+            .get(function)
+            .ok_or_else(|| AwsError::Api {
+                operation: "Package",
+                resource: function.to_string(),
+                message: "no package was built for this function".into(),
+                hint: None,
+            })?;
+        let bytes = std::fs::read(&artifact.path).map_err(|e| AwsError::Api {
+            operation: "ReadPackage",
+            resource: artifact.path.display().to_string(),
+            message: e.to_string(),
+            hint: None,
+        })?;
+        if artifact.needs_s3_upload() {
+            let (bucket, key) = self.upload_artifact(function, artifact, bytes).await?;
+            return Ok(aws_sdk_lambda::types::FunctionCode::builder()
+                .s3_bucket(bucket)
+                .s3_key(key)
+                .build());
+        }
+        Ok(aws_sdk_lambda::types::FunctionCode::builder()
+            .zip_file(Blob::new(bytes))
+            .build())
+    }
+
+    /// Packages over Lambda's 50 MB inline limit go through an fnctl-owned
+    /// bucket, one per account and region, keyed by content hash.
+    async fn upload_artifact(
+        &self,
+        function: &str,
+        artifact: &Artifact,
+        bytes: Vec<u8>,
+    ) -> Result<(String, String), AwsError> {
+        let s3 = &self.clients.s3;
+        let account = self
+            .clients
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| api_error("GetCallerIdentity", "credentials", e))?
+            .account()
+            .unwrap_or_default()
+            .to_string();
+        let bucket = format!("fnctl-artifacts-{account}-{}", self.clients.region);
+        if s3.head_bucket().bucket(&bucket).send().await.is_err() {
+            let mut req = s3.create_bucket().bucket(&bucket);
+            if self.clients.region != "us-east-1" {
+                req = req.create_bucket_configuration(
+                    aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                        .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(
+                            self.clients.region.as_str(),
+                        ))
+                        .build(),
+                );
+            }
+            match req.send().await {
+                Ok(_) => {}
+                Err(e) if has_code(&e, &["BucketAlreadyOwnedByYou"]) => {}
+                Err(e) => return Err(api_error("CreateBucket", &bucket, e)),
+            }
+        }
+        let key = format!(
+            "{}/{}/{function}-{}.zip",
+            self.app.name, self.app.stage, artifact.sha256_hex
+        );
+        s3.put_object()
+            .bucket(&bucket)
+            .key(&key)
+            .body(bytes.into())
+            .send()
+            .await
+            .map_err(|e| api_error("PutObject", format!("s3://{bucket}/{key}"), e))?;
+        Ok((bucket, key))
+    }
+
+    async fn put_function(
+        &self,
+        change: &Change,
+        after: &BTreeMap<String, Value>,
+        shared: &Shared,
+    ) -> Result<(), AwsError> {
+        let lambda = &self.clients.lambda;
+        let name = change.id.name.as_str();
+        let function = change.function.as_deref().unwrap_or(name);
+        let f = self
+            .app
+            .functions
+            .get(function)
+            .expect("planned functions are in the manifest");
+        let env = aws_sdk_lambda::types::Environment::builder()
+            .set_variables(Some(
+                f.env
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.value.clone()))
+                    .collect(),
+            ))
+            .build();
+        let role = self.role_arn(shared).await?;
+        if change.action == Action::Create {
+            let started = Instant::now();
+            loop {
+                let req = lambda
+                    .create_function()
+                    .function_name(name)
+                    .runtime(aws_sdk_lambda::types::Runtime::from(
+                        after["runtime"].as_str().unwrap_or_default(),
+                    ))
+                    .handler(after["handler"].as_str().unwrap_or_default())
+                    .role(&role)
+                    .memory_size(f.memory_mb as i32)
+                    .timeout(f.timeout_s as i32)
+                    .environment(env.clone())
+                    .set_tags(Some(string_map(&after["tags"])))
+                    .code(self.code_location(function, shared).await?);
+                match req.send().await {
+                    Ok(_) => break,
+                    // IAM is eventually consistent: a fresh role is refused for a while.
+                    Err(e) if aws_message(&e).contains("cannot be assumed") => {
+                        if started.elapsed() > ROLE_PROPAGATION {
+                            return Err(api_error("CreateFunction", name, e));
+                        }
+                        tokio::time::sleep(Duration::from_secs(3)).await;
+                    }
+                    Err(e) if has_code(&e, &["ResourceConflictException"]) => break,
+                    Err(e) => return Err(api_error("CreateFunction", name, e)),
+                }
+            }
+            return self.wait_ready(name).await;
+        }
+        let changed = |k: &str| change.changed.iter().any(|c| c == k);
+        if changed("code") {
+            let code = self.code_location(function, shared).await?;
+            let mut req = lambda.update_function_code().function_name(name);
+            req = match (code.zip_file, code.s3_bucket, code.s3_key) {
+                (Some(zip), _, _) => req.zip_file(zip),
+                (None, Some(b), Some(k)) => req.s3_bucket(b).s3_key(k),
+                _ => req,
+            };
+            req.send()
+                .await
+                .map_err(|e| api_error("UpdateFunctionCode", name, e))?;
+            self.wait_ready(name).await?;
+        }
+        let config_fields = [
+            "runtime",
+            "handler",
+            "memory_size",
+            "timeout",
+            "environment",
+            "role",
+        ];
+        if config_fields.iter().any(|k| changed(k)) {
+            // Only the fields that differ are sent.
+            let mut req = lambda.update_function_configuration().function_name(name);
+            if changed("runtime") {
+                req = req.runtime(aws_sdk_lambda::types::Runtime::from(
+                    after["runtime"].as_str().unwrap_or_default(),
+                ));
+            }
+            if changed("handler") {
+                req = req.handler(after["handler"].as_str().unwrap_or_default());
+            }
+            if changed("memory_size") {
+                req = req.memory_size(f.memory_mb as i32);
+            }
+            if changed("timeout") {
+                req = req.timeout(f.timeout_s as i32);
+            }
+            if changed("environment") {
+                req = req.environment(env);
+            }
+            if changed("role") {
+                req = req.role(&role);
+            }
+            req.send()
+                .await
+                .map_err(|e| api_error("UpdateFunctionConfiguration", name, e))?;
+            self.wait_ready(name).await?;
+        }
+        if changed("tags") {
+            let arn =
+                arn::lambda_function(&self.clients.region, &shared.ids.lock().await.account, name);
+            lambda
+                .tag_resource()
+                .resource(&arn)
+                .set_tags(Some(string_map(&after["tags"])))
+                .send()
+                .await
+                .map_err(|e| api_error("TagResource", name, e))?;
+        }
+        Ok(())
+    }
+
+    /// Waits until the function accepts the next change (State Active,
+    /// LastUpdateStatus not InProgress).
+    async fn wait_ready(&self, name: &str) -> Result<(), AwsError> {
+        let deadline = Instant::now() + Duration::from_secs(300);
+        let mut delay = Duration::from_millis(200);
+        loop {
+            let conf = self
+                .clients
+                .lambda
+                .get_function_configuration()
+                .function_name(name)
+                .send()
+                .await
+                .map_err(|e| api_error("GetFunctionConfiguration", name, e))?;
+            let state = conf
+                .state()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_else(|| "Active".into());
+            let update = conf
+                .last_update_status()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_else(|| "Successful".into());
+            match (state.as_str(), update.as_str()) {
+                ("Failed", _) | (_, "Failed") => {
+                    let reason = conf
+                        .state_reason()
+                        .or(conf.last_update_status_reason())
+                        .unwrap_or("no reason given");
+                    return Err(AwsError::NotReady {
+                        function: name.into(),
+                        state: format!("{state}/{update}: {reason}"),
+                    });
+                }
+                ("Active", "Successful") => return Ok(()),
+                _ if Instant::now() > deadline => {
+                    return Err(AwsError::NotReady {
+                        function: name.into(),
+                        state: format!("still {state}/{update} after 5 minutes"),
+                    })
+                }
+                _ => {
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+
+    async fn put_alias(&self, change: &Change, name: &str) -> Result<(), AwsError> {
+        let lambda = &self.clients.lambda;
+        let (function, alias) = name.rsplit_once(':').unwrap_or((name, ""));
+        self.wait_ready(function).await?;
+        // Publishing is only reached when code or configuration changed, so
+        // no empty version is ever created.
+        let version = lambda
+            .publish_version()
+            .function_name(function)
+            .description("published by fnctl")
+            .send()
+            .await
+            .map_err(|e| api_error("PublishVersion", function, e))?;
+        let version = version.version().unwrap_or("$LATEST").to_string();
+        if change.action == Action::Create {
+            match lambda
+                .create_alias()
+                .function_name(function)
+                .name(alias)
+                .function_version(&version)
+                .send()
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(e) if !has_code(&e, &["ResourceConflictException", "ConflictException"]) => {
+                    return Err(api_error("CreateAlias", name, e))
+                }
+                Err(_) => {}
+            }
+        }
+        lambda
+            .update_alias()
+            .function_name(function)
+            .name(alias)
+            .function_version(&version)
+            .send()
+            .await
+            .map_err(|e| api_error("UpdateAlias", name, e))?;
+        Ok(())
+    }
+
+    fn full_source_arn(&self, source: &str, ids: &LiveIds) -> String {
+        let region = &self.clients.region;
+        if source.starts_with("execute-api:") {
+            return format!(
+                "arn:aws:execute-api:{region}:{}:{}/*",
+                ids.account,
+                ids.rest_api_id.clone().unwrap_or_default()
+            );
+        }
+        if let Some(rule) = source.strip_prefix("rule/") {
+            return format!("arn:aws:events:{region}:{}:rule/{rule}", ids.account);
+        }
+        source.to_string()
+    }
+
+    async fn put_permission(
+        &self,
+        change: &Change,
+        after: &BTreeMap<String, Value>,
+        shared: &Shared,
+    ) -> Result<(), AwsError> {
+        let name = change.id.name.as_str();
+        if change.action == Action::Update {
+            self.remove_permission(name).await?;
+        }
+        let (target, sid) = name.split_once('/').unwrap_or((name, ""));
+        let (function, alias) = target.rsplit_once(':').unwrap_or((target, ""));
+        let ids = shared.ids.lock().await.clone();
+        let source = after["source"].as_str().unwrap_or_default();
+        let mut req = self
+            .clients
+            .lambda
+            .add_permission()
+            .function_name(function)
+            .qualifier(alias)
+            .statement_id(sid)
+            .action(after["action"].as_str().unwrap_or("lambda:InvokeFunction"))
+            .principal(after["principal"].as_str().unwrap_or_default())
+            .source_arn(self.full_source_arn(source, &ids));
+        if source.starts_with("arn:aws:s3:::") {
+            // Bucket ARNs carry no account; without this any account's bucket of that name could invoke.
+            req = req.source_account(&ids.account);
+        }
+        match req.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if has_code(&e, &["ResourceConflictException"]) => Ok(()),
+            Err(e) => Err(api_error("AddPermission", name, e)),
+        }
+    }
+
+    async fn remove_permission(&self, name: &str) -> Result<(), AwsError> {
+        let (target, sid) = name.split_once('/').unwrap_or((name, ""));
+        let (function, alias) = target.rsplit_once(':').unwrap_or((target, ""));
+        match self
+            .clients
+            .lambda
+            .remove_permission()
+            .function_name(function)
+            .qualifier(alias)
+            .statement_id(sid)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if has_code(&e, &["ResourceNotFoundException"]) => Ok(()),
+            Err(e) => Err(api_error("RemovePermission", name, e)),
+        }
+    }
+
+    // ---- API Gateway -------------------------------------------------------
+
+    async fn put_rest_api(
+        &self,
+        change: &Change,
+        after: &BTreeMap<String, Value>,
+        shared: &Shared,
+    ) -> Result<(), AwsError> {
+        let apigw = &self.clients.apigw;
+        let name = change.id.name.as_str();
+        if change.action == Action::Create {
+            let endpoint = aws_sdk_apigateway::types::EndpointConfiguration::builder()
+                .types(aws_sdk_apigateway::types::EndpointType::Regional)
+                .build();
+            let out = apigw
+                .create_rest_api()
+                .name(name)
+                .description("managed by fnctl")
+                .endpoint_configuration(endpoint)
+                .set_tags(Some(string_map(&after["tags"])))
+                .send()
+                .await
+                .map_err(|e| api_error("CreateRestApi", name, e))?;
+            let id = out.id().unwrap_or_default().to_string();
+            let root = apigw
+                .get_resources()
+                .rest_api_id(&id)
+                .send()
+                .await
+                .map_err(|e| api_error("GetResources", name, e))?;
+            let mut ids = shared.ids.lock().await;
+            ids.rest_api_id = Some(id);
+            for r in root.items() {
+                if let (Some(p), Some(i)) = (r.path(), r.id()) {
+                    ids.resource_ids.insert(p.to_string(), i.to_string());
+                }
+            }
+            return Ok(());
+        }
+        let id = shared
+            .ids
+            .lock()
+            .await
+            .rest_api_id
+            .clone()
+            .unwrap_or_default();
+        if change.changed.iter().any(|c| c == "tags") {
+            let arn = format!("arn:aws:apigateway:{}::/restapis/{id}", self.clients.region);
+            apigw
+                .tag_resource()
+                .resource_arn(arn)
+                .set_tags(Some(string_map(&after["tags"])))
+                .send()
+                .await
+                .map_err(|e| api_error("TagResource", name, e))?;
+        }
+        Ok(())
+    }
+
+    async fn api_and_resource(
+        &self,
+        path: &str,
+        shared: &Shared,
+    ) -> Result<(String, String), AwsError> {
+        let ids = shared.ids.lock().await;
+        let api = ids.rest_api_id.clone().unwrap_or_default();
+        let resource = ids
+            .resource_ids
+            .get(path)
+            .cloned()
+            .ok_or_else(|| AwsError::Api {
+                operation: "ResolveResource",
+                resource: path.to_string(),
+                message: "the API resource for this path is unknown".into(),
+                hint: Some("run the deploy again".into()),
+            })?;
+        Ok((api, resource))
+    }
+
+    async fn put_api_resource(
+        &self,
+        after: &BTreeMap<String, Value>,
+        shared: &Shared,
+    ) -> Result<(), AwsError> {
+        let path = after["path"].as_str().unwrap_or_default();
+        let (api, parent) = self
+            .api_and_resource(after["parent"].as_str().unwrap_or("/"), shared)
+            .await?;
+        let part = path.rsplit('/').next().unwrap_or_default();
+        let out = self
+            .clients
+            .apigw
+            .create_resource()
+            .rest_api_id(&api)
+            .parent_id(&parent)
+            .path_part(part)
+            .send()
+            .await
+            .map_err(|e| api_error("CreateResource", path, e))?;
+        shared
+            .ids
+            .lock()
+            .await
+            .resource_ids
+            .insert(path.to_string(), out.id().unwrap_or_default().to_string());
+        Ok(())
+    }
+
+    async fn put_api_method(
+        &self,
+        change: &Change,
+        after: &BTreeMap<String, Value>,
+        shared: &Shared,
+    ) -> Result<(), AwsError> {
+        let apigw = &self.clients.apigw;
+        let path = after["path"].as_str().unwrap_or("/");
+        let method = after["http_method"].as_str().unwrap_or("ANY");
+        let (api, resource) = self.api_and_resource(path, shared).await?;
+        if change.action == Action::Update {
+            match apigw
+                .delete_method()
+                .rest_api_id(&api)
+                .resource_id(&resource)
+                .http_method(method)
+                .send()
+                .await
+            {
+                Ok(_) => {}
+                Err(e) if has_code(&e, &["NotFoundException"]) => {}
+                Err(e) => return Err(api_error("DeleteMethod", &change.id.name, e)),
+            }
+        }
+        apigw
+            .put_method()
+            .rest_api_id(&api)
+            .resource_id(&resource)
+            .http_method(method)
+            .authorization_type("NONE")
+            .api_key_required(after["api_key_required"].as_bool().unwrap_or(false))
+            .send()
+            .await
+            .map_err(|e| api_error("PutMethod", &change.id.name, e))?;
+        let target = after["integration"]["target"].as_str().unwrap_or_default();
+        let account = shared.ids.lock().await.account.clone();
+        let region = &self.clients.region;
+        let uri = format!(
+            "arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{}/invocations",
+            arn::lambda_function(region, &account, target)
+        );
+        apigw
+            .put_integration()
+            .rest_api_id(&api)
+            .resource_id(&resource)
+            .http_method(method)
+            .r#type(aws_sdk_apigateway::types::IntegrationType::AwsProxy)
+            .integration_http_method("POST")
+            .uri(uri)
+            .send()
+            .await
+            .map_err(|e| api_error("PutIntegration", &change.id.name, e))?;
+        Ok(())
+    }
+
+    async fn put_deployment(
+        &self,
+        after: &BTreeMap<String, Value>,
+        shared: &Shared,
+    ) -> Result<(), AwsError> {
+        let api = shared
+            .ids
+            .lock()
+            .await
+            .rest_api_id
+            .clone()
+            .unwrap_or_default();
+        let digest = after["routes_digest"].as_str().unwrap_or_default();
+        self.clients
+            .apigw
+            .create_deployment()
+            .rest_api_id(&api)
+            .stage_name(&self.app.stage)
+            .description(format!("{DEPLOYMENT_PREFIX}{digest}"))
+            .send()
+            .await
+            .map_err(|e| api_error("CreateDeployment", format!("{api}/{}", self.app.stage), e))?;
+        Ok(())
+    }
+
+    async fn put_api_key(
+        &self,
+        change: &Change,
+        name: &str,
+        after: &BTreeMap<String, Value>,
+    ) -> Result<(), AwsError> {
+        if change.action == Action::Create {
+            self.clients
+                .apigw
+                .create_api_key()
+                .name(name)
+                .enabled(true)
+                .set_tags(Some(string_map(&after["tags"])))
+                .send()
+                .await
+                .map_err(|e| api_error("CreateApiKey", name, e))?;
+        }
+        Ok(())
+    }
+
+    async fn put_usage_plan(
+        &self,
+        change: &Change,
+        name: &str,
+        shared: &Shared,
+    ) -> Result<(), AwsError> {
+        let apigw = &self.clients.apigw;
+        let api = shared
+            .ids
+            .lock()
+            .await
+            .rest_api_id
+            .clone()
+            .unwrap_or_default();
+        if change.action != Action::Create {
+            return Ok(());
+        }
+        let stage = aws_sdk_apigateway::types::ApiStage::builder()
+            .api_id(&api)
+            .stage(&self.app.stage)
+            .build();
+        let plan = apigw
+            .create_usage_plan()
+            .name(name)
+            .api_stages(stage)
+            .send()
+            .await
+            .map_err(|e| api_error("CreateUsagePlan", name, e))?;
+        let key_name = format!("{}-key", names::rest_api(&self.app));
+        let keys = apigw
+            .get_api_keys()
+            .name_query(&key_name)
+            .send()
+            .await
+            .map_err(|e| api_error("GetApiKeys", &key_name, e))?;
+        if let Some(key) = keys
+            .items()
+            .iter()
+            .find(|k| k.name() == Some(key_name.as_str()))
+        {
+            apigw
+                .create_usage_plan_key()
+                .usage_plan_id(plan.id().unwrap_or_default())
+                .key_id(key.id().unwrap_or_default())
+                .key_type("API_KEY")
+                .send()
+                .await
+                .map_err(|e| api_error("CreateUsagePlanKey", name, e))?;
+        }
+        Ok(())
+    }
+
+    async fn delete_key_or_plan(&self, change: &Change) -> Result<(), AwsError> {
+        let apigw = &self.clients.apigw;
+        let name = change.id.name.as_str();
+        if change.id.kind == "api_key" {
+            let keys = apigw
+                .get_api_keys()
+                .name_query(name)
+                .send()
+                .await
+                .map_err(|e| api_error("GetApiKeys", name, e))?;
+            for k in keys.items().iter().filter(|k| k.name() == Some(name)) {
+                apigw
+                    .delete_api_key()
+                    .api_key(k.id().unwrap_or_default())
+                    .send()
+                    .await
+                    .map_err(|e| api_error("DeleteApiKey", name, e))?;
+            }
+        } else {
+            let plans = apigw
+                .get_usage_plans()
+                .send()
+                .await
+                .map_err(|e| api_error("GetUsagePlans", name, e))?;
+            for p in plans.items().iter().filter(|p| p.name() == Some(name)) {
+                let id = p.id().unwrap_or_default();
+                let stages: Vec<String> = p
+                    .api_stages()
+                    .iter()
+                    .map(|s| {
+                        format!(
+                            "{}:{}",
+                            s.api_id().unwrap_or_default(),
+                            s.stage().unwrap_or_default()
+                        )
+                    })
+                    .collect();
+                if !stages.is_empty() {
+                    let ops: Vec<_> = stages
+                        .iter()
+                        .map(|s| {
+                            aws_sdk_apigateway::types::PatchOperation::builder()
+                                .op(aws_sdk_apigateway::types::Op::Remove)
+                                .path("/apiStages")
+                                .value(s)
+                                .build()
+                        })
+                        .collect();
+                    let _ = apigw
+                        .update_usage_plan()
+                        .usage_plan_id(id)
+                        .set_patch_operations(Some(ops))
+                        .send()
+                        .await;
+                }
+                apigw
+                    .delete_usage_plan()
+                    .usage_plan_id(id)
+                    .send()
+                    .await
+                    .map_err(|e| api_error("DeleteUsagePlan", name, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    // ---- S3 ----------------------------------------------------------------
+
+    async fn put_bucket(
+        &self,
+        change: &Change,
+        name: &str,
+        after: &BTreeMap<String, Value>,
+    ) -> Result<(), AwsError> {
+        let s3 = &self.clients.s3;
+        if change.action == Action::Create {
+            let mut req = s3.create_bucket().bucket(name);
+            if self.clients.region != "us-east-1" {
+                req = req.create_bucket_configuration(
+                    aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                        .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(
+                            self.clients.region.as_str(),
+                        ))
+                        .build(),
+                );
+            }
+            match req.send().await {
+                Ok(_) => {}
+                Err(e) if has_code(&e, &["BucketAlreadyOwnedByYou"]) => {}
+                Err(e) => {
+                    let mut err = api_error("CreateBucket", name, e);
+                    if let AwsError::Api { hint, message, .. } = &mut err {
+                        if message.contains("BucketAlreadyExists") {
+                            *hint = Some("bucket names are global and another account owns this one; choose another name".into());
+                        }
+                    }
+                    return Err(err);
+                }
+            }
+        }
+        // PutBucketTagging replaces the whole set: keep tags others added.
+        let mut tags: BTreeMap<String, String> =
+            match s3.get_bucket_tagging().bucket(name).send().await {
+                Ok(t) => t
+                    .tag_set()
+                    .iter()
+                    .map(|t| (t.key().to_string(), t.value().to_string()))
+                    .collect(),
+                Err(_) => BTreeMap::new(),
+            };
+        tags.extend(string_map(&after["tags"]));
+        let set: Vec<aws_sdk_s3::types::Tag> = tags
+            .into_iter()
+            .map(|(k, v)| {
+                aws_sdk_s3::types::Tag::builder()
+                    .key(k)
+                    .value(v)
+                    .build()
+                    .expect("key and value set")
+            })
+            .collect();
+        s3.put_bucket_tagging()
+            .bucket(name)
+            .tagging(
+                aws_sdk_s3::types::Tagging::builder()
+                    .set_tag_set(Some(set))
+                    .build()
+                    .expect("tag set given"),
+            )
+            .send()
+            .await
+            .map_err(|e| api_error("PutBucketTagging", name, e))?;
+        Ok(())
+    }
+
+    async fn delete_bucket_if_empty(&self, name: &str) -> Result<(), AwsError> {
+        let s3 = &self.clients.s3;
+        let objects = match s3.list_objects_v2().bucket(name).max_keys(1).send().await {
+            Ok(o) => o,
+            Err(e) if has_code(&e, &["NoSuchBucket"]) => return Ok(()),
+            Err(e) => return Err(api_error("ListObjectsV2", name, e)),
+        };
+        if objects.key_count().unwrap_or(0) > 0 {
+            return Err(AwsError::Api {
+                operation: "DeleteBucket",
+                resource: name.to_string(),
+                message: "the bucket still holds objects, and fnctl never deletes data".into(),
+                hint: Some(format!(
+                    "empty it (aws s3 rm s3://{name} --recursive) and run remove again"
+                )),
+            });
+        }
+        match s3.delete_bucket().bucket(name).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if has_code(&e, &["NoSuchBucket"]) => Ok(()),
+            Err(e) => Err(api_error("DeleteBucket", name, e)),
+        }
+    }
+
+    /// Replaces only fnctl's own Lambda notifications of this app+stage;
+    /// every other configuration on the bucket is written back unchanged.
+    async fn put_notifications(
+        &self,
+        bucket: &str,
+        after: &BTreeMap<String, Value>,
+        shared: &Shared,
+    ) -> Result<(), AwsError> {
+        use aws_sdk_s3::types::{
+            Event, FilterRule, FilterRuleName, LambdaFunctionConfiguration,
+            NotificationConfiguration, NotificationConfigurationFilter, S3KeyFilter,
+        };
+        let s3 = &self.clients.s3;
+        let current = self.bucket_notifications(bucket).await?;
+        let owned_prefix = format!("fnctl-{}-", names::prefix(&self.app));
+        let mut lambdas: Vec<LambdaFunctionConfiguration> = current
+            .lambda_function_configurations()
+            .iter()
+            .filter(|c| !c.id().is_some_and(|id| id.starts_with(&owned_prefix)))
+            .cloned()
+            .collect();
+        let account = shared.ids.lock().await.account.clone();
+        for conf in after
+            .get("owned_configurations")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let rules: Vec<FilterRule> = conf["filter"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|r| {
+                    FilterRule::builder()
+                        .name(FilterRuleName::from(r["name"].as_str().unwrap_or_default()))
+                        .value(r["value"].as_str().unwrap_or_default())
+                        .build()
+                })
+                .collect();
+            let mut b = LambdaFunctionConfiguration::builder()
+                .id(conf["id"].as_str().unwrap_or_default())
+                .lambda_function_arn(arn::lambda_function(
+                    &self.clients.region,
+                    &account,
+                    conf["function"].as_str().unwrap_or_default(),
+                ))
+                .set_events(Some(
+                    string_list(&conf["events"])
+                        .iter()
+                        .map(|e| Event::from(e.as_str()))
+                        .collect(),
+                ));
+            if !rules.is_empty() {
+                b = b.filter(
+                    NotificationConfigurationFilter::builder()
+                        .key(S3KeyFilter::builder().set_filter_rules(Some(rules)).build())
+                        .build(),
+                );
+            }
+            lambdas.push(b.build().map_err(|e| AwsError::Api {
+                operation: "PutBucketNotificationConfiguration",
+                resource: bucket.into(),
+                message: e.to_string(),
+                hint: None,
+            })?);
+        }
+        let config = NotificationConfiguration::builder()
+            .set_topic_configurations(Some(current.topic_configurations().to_vec()))
+            .set_queue_configurations(Some(current.queue_configurations().to_vec()))
+            .set_lambda_function_configurations(Some(lambdas))
+            .set_event_bridge_configuration(current.event_bridge_configuration().cloned())
+            .build();
+        s3.put_bucket_notification_configuration()
+            .bucket(bucket)
+            .notification_configuration(config)
+            .send()
+            .await
+            .map_err(|e| api_error("PutBucketNotificationConfiguration", bucket, e))?;
+        Ok(())
+    }
+
+    // ---- EventBridge ---------------------------------------------------------
+
+    async fn put_rule(
+        &self,
+        change: &Change,
+        after: &BTreeMap<String, Value>,
+        shared: &Shared,
+    ) -> Result<(), AwsError> {
+        let events = &self.clients.events;
+        let name = change.id.name.as_str();
+        let state = if after["state"] == "DISABLED" {
+            aws_sdk_eventbridge::types::RuleState::Disabled
+        } else {
+            aws_sdk_eventbridge::types::RuleState::Enabled
+        };
+        let mut req = events
+            .put_rule()
+            .name(name)
+            .schedule_expression(after["schedule_expression"].as_str().unwrap_or_default())
+            .state(state)
+            .description("schedule of an fnctl function");
+        let tags: Vec<aws_sdk_eventbridge::types::Tag> = string_map(&after["tags"])
+            .into_iter()
+            .map(|(k, v)| {
+                aws_sdk_eventbridge::types::Tag::builder()
+                    .key(k)
+                    .value(v)
+                    .build()
+                    .expect("key and value set")
+            })
+            .collect();
+        if change.action == Action::Create {
+            req = req.set_tags(Some(tags.clone()));
+        }
+        let out = req
+            .send()
+            .await
+            .map_err(|e| api_error("PutRule", name, e))?;
+        if change.action == Action::Update && change.changed.iter().any(|c| c == "tags") {
+            events
+                .tag_resource()
+                .resource_arn(out.rule_arn().unwrap_or_default())
+                .set_tags(Some(tags))
+                .send()
+                .await
+                .map_err(|e| api_error("TagResource", name, e))?;
+        }
+        if change.action == Action::Create || change.changed.iter().any(|c| c == "target") {
+            let account = shared.ids.lock().await.account.clone();
+            let target = aws_sdk_eventbridge::types::Target::builder()
+                .id("fnctl")
+                .arn(arn::lambda_function(
+                    &self.clients.region,
+                    &account,
+                    after["target"].as_str().unwrap_or_default(),
+                ))
+                .build()
+                .expect("id and arn set");
+            events
+                .put_targets()
+                .rule(name)
+                .targets(target)
+                .send()
+                .await
+                .map_err(|e| api_error("PutTargets", name, e))?;
+        }
+        Ok(())
+    }
+}
+
+fn action_word(a: Action) -> &'static str {
+    match a {
+        Action::Create => "creating",
+        Action::Update => "updating",
+        Action::Delete => "deleting",
+        Action::NoOp => "unchanged",
+    }
+}
+
+fn string_map(v: &Value) -> std::collections::HashMap<String, String> {
+    v.as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn string_list(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn aws_message<E: aws_sdk_lambda::error::ProvideErrorMetadata, R>(
+    e: &aws_sdk_lambda::error::SdkError<E, R>,
+) -> String {
+    e.message().unwrap_or_default().to_string()
+}

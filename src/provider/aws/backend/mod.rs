@@ -1,0 +1,234 @@
+//! The AWS backend: read what is deployed, apply a plan, verify, remove.
+//!
+//! Reading produces [`Resource`]s with exactly the attributes that
+//! [`super::resources::desired`] produces, so the provider-neutral
+//! [`crate::plan::diff`] can compare them; the cloud-side identifiers that
+//! apply needs (API ids, ARNs) are kept beside them in [`LiveIds`]. Nothing is
+//! stored locally: names and tags find everything again.
+
+pub mod apply;
+pub mod clients;
+pub mod read;
+
+use std::collections::BTreeMap;
+
+use aws_sdk_lambda::error::{DisplayErrorContext, ProvideErrorMetadata};
+
+pub use clients::{CallRecorder, Clients};
+
+use crate::model::App;
+use crate::plan::Resource;
+
+/// What was read from AWS.
+#[derive(Debug, Default, Clone)]
+pub struct Live {
+    pub resources: Vec<Resource>,
+    pub ids: LiveIds,
+}
+
+/// Cloud identifiers apply needs and names alone do not give.
+#[derive(Debug, Default, Clone)]
+pub struct LiveIds {
+    pub account: String,
+    pub role_arn: Option<String>,
+    pub rest_api_id: Option<String>,
+    /// API Gateway resource ids by path (`/` included).
+    pub resource_ids: BTreeMap<String, String>,
+    /// Buckets the manifest names that exist (whether fnctl created them or not).
+    pub existing_buckets: Vec<String>,
+}
+
+/// Why an AWS operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AwsError {
+    /// Credentials, region or endpoint problems.
+    #[error(transparent)]
+    Client(#[from] clients::ClientError),
+    /// An API call failed.
+    #[error("{operation} on `{resource}` failed: {message}")]
+    Api {
+        operation: &'static str,
+        resource: String,
+        message: String,
+        hint: Option<String>,
+    },
+    /// A storage trigger names a bucket that does not exist and is not fnctl's to create.
+    #[error("bucket `{bucket}` does not exist (it is used by a storage trigger of `{function}`)")]
+    BucketMissing { bucket: String, function: String },
+    /// After apply, AWS does not report what the plan asked for.
+    #[error("deploy finished but AWS does not report the expected state: {}", .drift.join("; "))]
+    Verify { drift: Vec<String> },
+    /// The request never got an answer: no credentials, no network.
+    #[error("{operation}: {reason}")]
+    Unreachable {
+        operation: &'static str,
+        reason: String,
+    },
+    /// A function did not become ready in time.
+    #[error("function `{function}` did not become ready: {state}")]
+    NotReady { function: String, state: String },
+}
+
+impl AwsError {
+    /// No credentials, or AWS cannot be reached at all (as opposed to AWS
+    /// answering with an error): `plan` then falls back to offline.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, AwsError::Client(_) | AwsError::Unreachable { .. })
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            AwsError::Api { hint, .. } => hint.clone(),
+            AwsError::BucketMissing { .. } => Some("create the bucket, or set `create = true` on the trigger so fnctl creates and owns it".into()),
+            AwsError::Verify { .. } => Some("run the deploy again; if it persists, `fnctl plan` shows what differs".into()),
+            _ => None,
+        }
+    }
+}
+
+/// Turns an SDK error into [`AwsError::Api`] with a hint for common causes.
+pub fn api_error<E>(
+    operation: &'static str,
+    resource: impl Into<String>,
+    err: aws_sdk_lambda::error::SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    if !matches!(
+        err,
+        aws_smithy_runtime_api::client::result::SdkError::ServiceError(_)
+            | aws_smithy_runtime_api::client::result::SdkError::ResponseError(_)
+    ) {
+        let full = DisplayErrorContext(&err).to_string();
+        let reason = if full.contains("no credentials found") {
+            "no AWS credentials found (environment, profile, SSO or instance role)".to_string()
+        } else {
+            full.lines().next().unwrap_or_default().to_string()
+        };
+        return AwsError::Unreachable { operation, reason };
+    }
+    let code = err.code().map(str::to_string);
+    let message = match (err.code(), err.message()) {
+        (Some(c), Some(m)) => format!("{c}: {m}"),
+        (Some(c), None) => c.to_string(),
+        // Drop the debug dump of the raw response the SDK appends.
+        _ => {
+            let full = DisplayErrorContext(&err).to_string();
+            full.split(" (ServiceError(")
+                .next()
+                .unwrap_or(&full)
+                .to_string()
+        }
+    };
+    let hint = match code.as_deref() {
+        Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation") => {
+            Some("the deploying identity lacks a permission; see docs/providers/aws.md for the policy fnctl needs".into())
+        }
+        Some("ExpiredToken" | "ExpiredTokenException" | "InvalidClientTokenId" | "UnrecognizedClientException") => {
+            Some("refresh your AWS credentials (aws sso login, or new keys)".into())
+        }
+        Some("TooManyRequestsException" | "ThrottlingException" | "Throttling") => Some("AWS is throttling; run the command again, it converges".into()),
+        _ => None,
+    };
+    AwsError::Api {
+        operation,
+        resource: resource.into(),
+        message,
+        hint,
+    }
+}
+
+/// True when `err` has one of `codes` (e.g. "not found" answers during reads).
+pub fn has_code<E: ProvideErrorMetadata, R>(
+    err: &aws_sdk_lambda::error::SdkError<E, R>,
+    codes: &[&str],
+) -> bool {
+    err.code().is_some_and(|c| codes.contains(&c))
+}
+
+/// Parsed pieces of the ARNs fnctl reads back.
+pub mod arn {
+    /// `arn:aws:lambda:r:acct:function:NAME[:QUALIFIER]` → `NAME[:QUALIFIER]`.
+    pub fn lambda_target(arn: &str) -> String {
+        match arn.split_once(":function:") {
+            Some((_, rest)) => rest.to_string(),
+            None => arn.to_string(),
+        }
+    }
+
+    /// The Lambda ARN inside an API Gateway integration URI.
+    pub fn integration_target(uri: &str) -> String {
+        let inner = uri.split("/functions/").nth(1).unwrap_or(uri);
+        lambda_target(inner.trim_end_matches("/invocations"))
+    }
+
+    /// Role name from its ARN (`arn:aws:iam::acct:role/path/NAME`).
+    pub fn role_name(arn: &str) -> String {
+        arn.rsplit('/').next().unwrap_or(arn).to_string()
+    }
+
+    pub fn lambda_function(region: &str, account: &str, name: &str) -> String {
+        format!("arn:aws:lambda:{region}:{account}:function:{name}")
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn parses_targets() {
+            assert_eq!(
+                lambda_target("arn:aws:lambda:us-east-1:1:function:shop-dev-a:dev"),
+                "shop-dev-a:dev"
+            );
+            assert_eq!(
+                integration_target("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:1:function:f:dev/invocations"),
+                "f:dev"
+            );
+            assert_eq!(
+                role_name("arn:aws:iam::1:role/x/shop-dev-lambda"),
+                "shop-dev-lambda"
+            );
+        }
+    }
+}
+
+/// Connected backend for one app+stage.
+pub struct AwsBackend {
+    pub clients: Clients,
+    pub app: App,
+}
+
+impl AwsBackend {
+    /// A bucket's notification configuration. An empty configuration comes
+    /// back from some S3-compatible servers (moto among them) as an empty
+    /// `<GetBucketNotificationResponse/>` element that the SDK cannot parse;
+    /// that answer means "no notifications" and is treated as such.
+    pub async fn bucket_notifications(&self, bucket: &str) -> Result<aws_sdk_s3::operation::get_bucket_notification_configuration::GetBucketNotificationConfigurationOutput, AwsError>{
+        match self
+            .clients
+            .s3
+            .get_bucket_notification_configuration()
+            .bucket(bucket)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out),
+            Err(e) => {
+                let empty = e.raw_response().is_some_and(|r| {
+                    r.status().is_success()
+                        && r.body().bytes().is_some_and(|b| {
+                            String::from_utf8_lossy(b).contains("<GetBucketNotificationResponse")
+                                && String::from_utf8_lossy(b).trim_end().ends_with("/>")
+                        })
+                });
+                if empty {
+                    Ok(aws_sdk_s3::operation::get_bucket_notification_configuration::GetBucketNotificationConfigurationOutput::builder().build())
+                } else {
+                    Err(api_error("GetBucketNotificationConfiguration", bucket, e))
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,728 @@
+//! Reading what fnctl owns for one app+stage, in the desired resources' terms.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{json, Value};
+
+use super::{api_error, arn, has_code, AwsBackend, AwsError, Live};
+use crate::model::{App, ProviderId, Trigger};
+use crate::plan::{Attrs, Resource};
+use crate::provider::aws::{names, resources};
+
+const NOT_FOUND: &[&str] = &[
+    "ResourceNotFoundException",
+    "NoSuchEntity",
+    "NotFoundException",
+    "NoSuchBucket",
+    "NoSuchTagSet",
+    "NoSuchTagSetError",
+];
+
+/// Keeps only the tag keys fnctl sets, so tags added by others never show
+/// up as a difference (and are never overwritten).
+fn owned_tags(live: &BTreeMap<String, String>, desired: &Value) -> Value {
+    let keys: BTreeSet<&str> = desired
+        .as_object()
+        .map(|m| m.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    json!(live
+        .iter()
+        .filter(|(k, _)| keys.contains(k.as_str()))
+        .collect::<BTreeMap<_, _>>())
+}
+
+fn attrs(pairs: Vec<(&str, Value)>) -> Attrs {
+    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+impl AwsBackend {
+    /// Reads every resource fnctl manages for this app+stage.
+    pub async fn read(&self) -> Result<Live, AwsError> {
+        let app = &self.app;
+        let c = &self.clients;
+        let mut live = Live::default();
+        let identity = c
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| api_error("GetCallerIdentity", "your AWS credentials", e))?;
+        live.ids.account = identity.account().unwrap_or_default().to_string();
+
+        self.read_role(&mut live).await?;
+        let functions = self.read_functions(&mut live).await?;
+        self.read_api(&mut live).await?;
+        self.read_buckets(&mut live, &functions).await?;
+        self.read_rules(&mut live).await?;
+        let _ = app;
+        Ok(live)
+    }
+
+    async fn read_role(&self, live: &mut Live) -> Result<(), AwsError> {
+        let app = &self.app;
+        let iam = &self.clients.iam;
+        let name = names::role(app);
+        let role = match iam.get_role().role_name(&name).send().await {
+            Ok(r) => r.role,
+            Err(e) if has_code(&e, NOT_FOUND) => return Ok(()),
+            Err(e) => return Err(api_error("GetRole", &name, e)),
+        };
+        let Some(role) = role else { return Ok(()) };
+        live.ids.role_arn = Some(role.arn().to_string());
+        let doc = role
+            .assume_role_policy_document()
+            .map(decode_policy)
+            .unwrap_or(Value::Null);
+        let principal = doc["Statement"][0]["Principal"]["Service"].clone();
+        let attached = iam
+            .list_attached_role_policies()
+            .role_name(&name)
+            .send()
+            .await
+            .map_err(|e| api_error("ListAttachedRolePolicies", &name, e))?;
+        let mut managed: Vec<String> = attached
+            .attached_policies()
+            .iter()
+            .filter_map(|p| p.policy_arn().map(str::to_string))
+            .collect();
+        managed.sort();
+        let statements = match iam
+            .get_role_policy()
+            .role_name(&name)
+            .policy_name(INLINE_POLICY)
+            .send()
+            .await
+        {
+            Ok(p) => statements_from(&decode_policy(p.policy_document())),
+            Err(e) if has_code(&e, NOT_FOUND) => json!([]),
+            Err(e) => return Err(api_error("GetRolePolicy", &name, e)),
+        };
+        let tags = iam
+            .list_role_tags()
+            .role_name(&name)
+            .send()
+            .await
+            .map_err(|e| api_error("ListRoleTags", &name, e))?;
+        let tags: BTreeMap<String, String> = tags
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect();
+        let mut r = Resource::new("iam_role", &name);
+        r.attrs = attrs(vec![
+            ("assume_role_principal", principal),
+            ("managed_policies", json!(managed)),
+            ("inline_statements", statements),
+            ("tags", owned_tags(&tags, &resources::tags(app, None))),
+        ]);
+        live.resources.push(r);
+        Ok(())
+    }
+
+    /// Functions named `{app}-{stage}-*` and tagged for this app+stage, with
+    /// their alias and fnctl's permission statements.
+    async fn read_functions(&self, live: &mut Live) -> Result<Vec<String>, AwsError> {
+        let app = &self.app;
+        let lambda = &self.clients.lambda;
+        let prefix = format!("{}-", names::prefix(app));
+        let mut candidates = Vec::new();
+        let mut pages = lambda.list_functions().into_paginator().items().send();
+        while let Some(item) = pages.next().await {
+            let f = item.map_err(|e| api_error("ListFunctions", &prefix, e))?;
+            if let Some(name) = f.function_name() {
+                if name.starts_with(&prefix) {
+                    candidates.push(name.to_string());
+                }
+            }
+        }
+        candidates.sort();
+        let mut found = Vec::new();
+        for name in candidates {
+            let got = match lambda.get_function().function_name(&name).send().await {
+                Ok(g) => g,
+                Err(e) if has_code(&e, NOT_FOUND) => continue,
+                Err(e) => return Err(api_error("GetFunction", &name, e)),
+            };
+            let tags: BTreeMap<String, String> = got
+                .tags()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .collect();
+            if tags.get("fnctl:app") != Some(&app.name)
+                || tags.get("fnctl:stage") != Some(&app.stage)
+            {
+                continue;
+            }
+            let fn_key = tags.get("fnctl:function").cloned();
+            let manifest_fn = fn_key.as_deref().and_then(|k| app.functions.get(k));
+            let secret_keys = manifest_fn.map(resources::secret_keys).unwrap_or_default();
+            let Some(conf) = got.configuration() else {
+                continue;
+            };
+            let env: BTreeMap<String, String> = conf
+                .environment()
+                .and_then(|e| e.variables())
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .collect();
+            let desired_env = manifest_fn.map(resources::env_values);
+            let env_attr = json!(resources::environment_view(
+                &env,
+                &secret_keys,
+                desired_env.as_ref()
+            ));
+            let role = conf.role().map(arn::role_name).unwrap_or_default();
+            let mut r = Resource::new("lambda_function", &name);
+            r.function = fn_key.clone();
+            r.attrs = attrs(vec![
+                (
+                    "runtime",
+                    json!(conf.runtime().map(|r| r.as_str()).unwrap_or_default()),
+                ),
+                ("handler", json!(conf.handler().unwrap_or_default())),
+                ("memory_size", json!(conf.memory_size().unwrap_or_default())),
+                ("timeout", json!(conf.timeout().unwrap_or_default())),
+                ("environment", env_attr),
+                ("code", json!(conf.code_sha256().unwrap_or_default())),
+                ("role", json!(role)),
+                (
+                    "tags",
+                    owned_tags(&tags, &resources::tags(app, fn_key.as_deref())),
+                ),
+            ]);
+            live.resources.push(r);
+            self.read_alias(live, &name, fn_key.as_deref()).await?;
+            self.read_permissions(live, &name, fn_key.as_deref())
+                .await?;
+            found.push(name);
+        }
+        Ok(found)
+    }
+
+    async fn read_alias(
+        &self,
+        live: &mut Live,
+        function: &str,
+        fn_key: Option<&str>,
+    ) -> Result<(), AwsError> {
+        let lambda = &self.clients.lambda;
+        let alias = names::alias(&self.app);
+        let got = match lambda
+            .get_alias()
+            .function_name(function)
+            .name(&alias)
+            .send()
+            .await
+        {
+            Ok(a) => a,
+            Err(e) if has_code(&e, NOT_FOUND) => return Ok(()),
+            Err(e) => return Err(api_error("GetAlias", format!("{function}:{alias}"), e)),
+        };
+        let version = got.function_version().unwrap_or("$LATEST").to_string();
+        let conf = lambda
+            .get_function_configuration()
+            .function_name(function)
+            .qualifier(&version)
+            .send()
+            .await
+            .map_err(|e| {
+                api_error(
+                    "GetFunctionConfiguration",
+                    format!("{function}:{version}"),
+                    e,
+                )
+            })?;
+        let env: BTreeMap<String, String> = conf
+            .environment()
+            .and_then(|e| e.variables())
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        let manifest_fn = fn_key.and_then(|k| self.app.functions.get(k));
+        let secret_keys = manifest_fn.map(resources::secret_keys).unwrap_or_default();
+        let desired_env = manifest_fn.map(resources::env_values);
+        let env = resources::environment_view(&env, &secret_keys, desired_env.as_ref());
+        let config = resources::config_digest(
+            function,
+            conf.runtime().map(|r| r.as_str()).unwrap_or_default(),
+            conf.handler().unwrap_or_default(),
+            conf.memory_size().unwrap_or_default().into(),
+            conf.timeout().unwrap_or_default().into(),
+            &env,
+            &conf.role().map(arn::role_name).unwrap_or_default(),
+        );
+        let mut r = Resource::new("lambda_alias", format!("{function}:{alias}"));
+        r.function = fn_key.map(str::to_string);
+        r.attrs = attrs(vec![
+            ("function", json!(function)),
+            (
+                "version",
+                json!({"code": conf.code_sha256().unwrap_or_default(), "config": config}),
+            ),
+        ]);
+        r.attrs.insert("published_version".into(), json!(version));
+        live.resources.push(r);
+        Ok(())
+    }
+
+    async fn read_permissions(
+        &self,
+        live: &mut Live,
+        function: &str,
+        fn_key: Option<&str>,
+    ) -> Result<(), AwsError> {
+        let alias = names::alias(&self.app);
+        let policy = match self
+            .clients
+            .lambda
+            .get_policy()
+            .function_name(function)
+            .qualifier(&alias)
+            .send()
+            .await
+        {
+            Ok(p) => p
+                .policy()
+                .map(|s| serde_json::from_str::<Value>(s).unwrap_or(Value::Null))
+                .unwrap_or(Value::Null),
+            Err(e) if has_code(&e, NOT_FOUND) => return Ok(()),
+            Err(e) => return Err(api_error("GetPolicy", format!("{function}:{alias}"), e)),
+        };
+        for st in policy["Statement"].as_array().into_iter().flatten() {
+            let Some(sid) = st["Sid"].as_str().filter(|s| s.starts_with("fnctl-")) else {
+                continue;
+            };
+            let source_arn = st["Condition"]["ArnLike"]["AWS:SourceArn"]
+                .as_str()
+                .unwrap_or_default();
+            let mut r = Resource::new("lambda_permission", format!("{function}:{alias}/{sid}"));
+            r.function = fn_key.map(str::to_string);
+            r.attrs = attrs(vec![
+                ("action", st["Action"].clone()),
+                ("principal", st["Principal"]["Service"].clone()),
+                ("source", json!(self.simplify_source(source_arn))),
+            ]);
+            live.resources.push(r);
+        }
+        Ok(())
+    }
+
+    /// The manifest-level form of a permission's source ARN (see `resources::permission`).
+    fn simplify_source(&self, source_arn: &str) -> String {
+        if source_arn.starts_with("arn:aws:execute-api:") {
+            return format!("execute-api:{}/*", names::rest_api(&self.app));
+        }
+        if let Some(rule) = source_arn.split(":rule/").nth(1) {
+            return format!("rule/{rule}");
+        }
+        source_arn.to_string()
+    }
+
+    async fn read_api(&self, live: &mut Live) -> Result<(), AwsError> {
+        let app = &self.app;
+        let apigw = &self.clients.apigw;
+        let name = names::rest_api(app);
+        let mut api = None;
+        let mut pages = apigw.get_rest_apis().into_paginator().items().send();
+        while let Some(item) = pages.next().await {
+            let a = item.map_err(|e| api_error("GetRestApis", &name, e))?;
+            let ours = a.name() == Some(name.as_str())
+                && a.tags().is_some_and(|t| {
+                    t.get("fnctl:app") == Some(&app.name)
+                        && t.get("fnctl:stage") == Some(&app.stage)
+                });
+            if ours {
+                api = Some(a);
+                break;
+            }
+        }
+        let Some(api) = api else { return Ok(()) };
+        let api_id = api.id().unwrap_or_default().to_string();
+        live.ids.rest_api_id = Some(api_id.clone());
+        let tags: BTreeMap<String, String> = api
+            .tags()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        let endpoint = api
+            .endpoint_configuration()
+            .and_then(|e| e.types().first())
+            .map(|t| t.as_str().to_string())
+            .unwrap_or_else(|| "EDGE".into());
+        let mut r = Resource::new("rest_api", &name);
+        r.attrs = attrs(vec![
+            ("endpoint_type", json!(endpoint)),
+            ("tags", owned_tags(&tags, &resources::tags(app, None))),
+        ]);
+        live.resources.push(r);
+
+        let mut items = Vec::new();
+        let mut pages = apigw
+            .get_resources()
+            .rest_api_id(&api_id)
+            .limit(500)
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(item) = pages.next().await {
+            items.push(item.map_err(|e| api_error("GetResources", &name, e))?);
+        }
+        let by_id: BTreeMap<String, String> = items
+            .iter()
+            .filter_map(|r| Some((r.id()?.to_string(), r.path()?.to_string())))
+            .collect();
+        for res in &items {
+            let (Some(id), Some(path)) = (res.id(), res.path()) else {
+                continue;
+            };
+            live.ids
+                .resource_ids
+                .insert(path.to_string(), id.to_string());
+            if path != "/" {
+                let parent = res
+                    .parent_id()
+                    .and_then(|p| by_id.get(p))
+                    .cloned()
+                    .unwrap_or_else(|| "/".into());
+                let mut r = Resource::new("api_resource", format!("{name}{path}"));
+                r.attrs = attrs(vec![("path", json!(path)), ("parent", json!(parent))]);
+                live.resources.push(r);
+            }
+            let methods: Vec<String> = res
+                .resource_methods()
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default();
+            for m in methods {
+                let got = apigw
+                    .get_method()
+                    .rest_api_id(&api_id)
+                    .resource_id(id)
+                    .http_method(&m)
+                    .send()
+                    .await
+                    .map_err(|e| api_error("GetMethod", format!("{m} {path}"), e))?;
+                let integration = got.method_integration().map(|i| {
+                    json!({
+                        "type": i.r#type().map(|t| t.as_str()).unwrap_or_default(),
+                        "http_method": i.http_method().unwrap_or_default(),
+                        "target": arn::integration_target(i.uri().unwrap_or_default()),
+                    })
+                });
+                let mut r = Resource::new("api_method", format!("{m} {name}{path}"));
+                r.function = integration
+                    .as_ref()
+                    .and_then(|i| i["target"].as_str())
+                    .and_then(|t| t.split(':').next())
+                    .and_then(|f| f.strip_prefix(&format!("{}-", names::prefix(app))))
+                    .map(str::to_string);
+                r.attrs = attrs(vec![
+                    ("http_method", json!(m)),
+                    ("path", json!(path)),
+                    (
+                        "authorization",
+                        json!(got.authorization_type().unwrap_or("NONE")),
+                    ),
+                    (
+                        "api_key_required",
+                        json!(got.api_key_required().unwrap_or(false)),
+                    ),
+                    ("integration", integration.unwrap_or(Value::Null)),
+                ]);
+                live.resources.push(r);
+            }
+        }
+
+        match apigw
+            .get_stage()
+            .rest_api_id(&api_id)
+            .stage_name(&app.stage)
+            .send()
+            .await
+        {
+            Ok(stage) => {
+                let deployment = stage.deployment_id().unwrap_or_default().to_string();
+                let got = apigw
+                    .get_deployment()
+                    .rest_api_id(&api_id)
+                    .deployment_id(&deployment)
+                    .send()
+                    .await
+                    .map_err(|e| api_error("GetDeployment", &deployment, e))?;
+                let digest = got
+                    .description()
+                    .and_then(|d| d.strip_prefix(DEPLOYMENT_PREFIX))
+                    .unwrap_or("(not deployed by fnctl)");
+                let mut r = Resource::new("api_deployment", format!("{name}/{}", app.stage));
+                r.attrs = attrs(vec![
+                    ("stage", json!(app.stage)),
+                    ("routes_digest", json!(digest)),
+                ]);
+                live.resources.push(r);
+            }
+            Err(e) if has_code(&e, NOT_FOUND) => {}
+            Err(e) => return Err(api_error("GetStage", format!("{name}/{}", app.stage), e)),
+        }
+
+        let key_name = format!("{name}-key");
+        let keys = apigw
+            .get_api_keys()
+            .name_query(&key_name)
+            .send()
+            .await
+            .map_err(|e| api_error("GetApiKeys", &key_name, e))?;
+        if let Some(key) = keys
+            .items()
+            .iter()
+            .find(|k| k.name() == Some(key_name.as_str()))
+        {
+            let tags: BTreeMap<String, String> = key
+                .tags()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .collect();
+            let mut r = Resource::new("api_key", &key_name);
+            r.attrs = attrs(vec![
+                ("enabled", json!(key.enabled())),
+                ("tags", owned_tags(&tags, &resources::tags(app, None))),
+            ]);
+            live.resources.push(r);
+        }
+        let plan_name = format!("{name}-usage");
+        let plans = apigw
+            .get_usage_plans()
+            .send()
+            .await
+            .map_err(|e| api_error("GetUsagePlans", &plan_name, e))?;
+        if let Some(plan) = plans
+            .items()
+            .iter()
+            .find(|p| p.name() == Some(plan_name.as_str()))
+        {
+            let stage = plan
+                .api_stages()
+                .first()
+                .filter(|s| s.api_id() == Some(api_id.as_str()))
+                .and_then(|s| s.stage())
+                .map(|s| format!("{name}/{s}"))
+                .unwrap_or_default();
+            let mut r = Resource::new("usage_plan", &plan_name);
+            r.attrs = attrs(vec![("api_stage", json!(stage))]);
+            live.resources.push(r);
+        }
+        Ok(())
+    }
+
+    async fn read_buckets(&self, live: &mut Live, _functions: &[String]) -> Result<(), AwsError> {
+        let app = &self.app;
+        let s3 = &self.clients.s3;
+        let mut buckets: BTreeMap<&str, bool> = BTreeMap::new();
+        for f in app.functions_for(ProviderId::Aws) {
+            for t in &f.triggers {
+                if let Trigger::Storage(s) = t {
+                    *buckets.entry(&s.bucket).or_default() |= s.create;
+                }
+            }
+        }
+        let owned_prefix = format!("fnctl-{}-", names::prefix(app));
+        for (bucket, created_by_fnctl) in buckets {
+            match s3.head_bucket().bucket(bucket).send().await {
+                Ok(_) => live.ids.existing_buckets.push(bucket.to_string()),
+                Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => continue,
+                Err(e) => return Err(api_error("HeadBucket", bucket, e)),
+            }
+            if created_by_fnctl {
+                let tags = match s3.get_bucket_tagging().bucket(bucket).send().await {
+                    Ok(t) => t
+                        .tag_set()
+                        .iter()
+                        .map(|t| (t.key().to_string(), t.value().to_string()))
+                        .collect(),
+                    Err(e) if has_code(&e, NOT_FOUND) => BTreeMap::new(),
+                    Err(e) => return Err(api_error("GetBucketTagging", bucket, e)),
+                };
+                let mut r = Resource::new("s3_bucket", bucket);
+                r.attrs = attrs(vec![(
+                    "tags",
+                    owned_tags(&tags, &resources::tags(app, None)),
+                )]);
+                live.resources.push(r);
+            }
+            let conf = self.bucket_notifications(bucket).await?;
+            let mut owned: Vec<Value> = conf
+                .lambda_function_configurations()
+                .iter()
+                .filter(|c| c.id().is_some_and(|id| id.starts_with(&owned_prefix)))
+                .map(|c| {
+                    let mut events: Vec<String> = c.events().iter().map(|e| e.as_str().to_string()).collect();
+                    events.sort();
+                    let mut filter: Vec<Value> = c
+                        .filter()
+                        .and_then(|f| f.key())
+                        .map(|k| k.filter_rules().iter().map(|r| json!({"name": r.name().map(|n| n.as_str().to_ascii_lowercase()).unwrap_or_default(), "value": r.value().unwrap_or_default()})).collect())
+                        .unwrap_or_default();
+                    filter.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+                    json!({"id": c.id().unwrap_or_default(), "function": arn::lambda_target(c.lambda_function_arn()), "events": events, "filter": filter})
+                })
+                .collect();
+            owned.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+            if !owned.is_empty() {
+                let mut r = Resource::new("s3_notification", bucket);
+                r.attrs = attrs(vec![("owned_configurations", json!(owned))]);
+                live.resources.push(r);
+            }
+        }
+        Ok(())
+    }
+
+    async fn read_rules(&self, live: &mut Live) -> Result<(), AwsError> {
+        let app = &self.app;
+        let events = &self.clients.events;
+        let prefix = format!("{}-", names::prefix(app));
+        let mut token = None;
+        loop {
+            let page = events
+                .list_rules()
+                .name_prefix(&prefix)
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| api_error("ListRules", &prefix, e))?;
+            for rule in page.rules() {
+                let (Some(name), Some(rule_arn)) = (rule.name(), rule.arn()) else {
+                    continue;
+                };
+                let tags = events
+                    .list_tags_for_resource()
+                    .resource_arn(rule_arn)
+                    .send()
+                    .await
+                    .map_err(|e| api_error("ListTagsForResource", name, e))?;
+                let tags: BTreeMap<String, String> = tags
+                    .tags()
+                    .iter()
+                    .map(|t| (t.key().to_string(), t.value().to_string()))
+                    .collect();
+                if tags.get("fnctl:app") != Some(&app.name)
+                    || tags.get("fnctl:stage") != Some(&app.stage)
+                {
+                    continue;
+                }
+                let targets = events
+                    .list_targets_by_rule()
+                    .rule(name)
+                    .send()
+                    .await
+                    .map_err(|e| api_error("ListTargetsByRule", name, e))?;
+                let target = targets
+                    .targets()
+                    .first()
+                    .map(|t| arn::lambda_target(t.arn()))
+                    .unwrap_or_default();
+                let fn_key = tags.get("fnctl:function").cloned();
+                let mut r = Resource::new("eventbridge_rule", name);
+                r.function = fn_key.clone();
+                r.attrs = attrs(vec![
+                    (
+                        "schedule_expression",
+                        json!(rule.schedule_expression().unwrap_or_default()),
+                    ),
+                    (
+                        "state",
+                        json!(rule.state().map(|s| s.as_str()).unwrap_or_default()),
+                    ),
+                    ("target", json!(target)),
+                    (
+                        "tags",
+                        owned_tags(&tags, &resources::tags(app, fn_key.as_deref())),
+                    ),
+                ]);
+                live.resources.push(r);
+            }
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Name of the inline policy holding the manifest's extra statements.
+pub const INLINE_POLICY: &str = "fnctl-statements";
+/// Deployment descriptions start with this, then the routes digest.
+pub const DEPLOYMENT_PREFIX: &str = "fnctl routes ";
+
+/// IAM returns policy documents URL-encoded.
+fn decode_policy(doc: &str) -> Value {
+    let decoded = percent_decode(doc);
+    serde_json::from_str(&decoded).unwrap_or(Value::Null)
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The inline policy as the manifest's statement list.
+fn statements_from(doc: &Value) -> Value {
+    let list: Vec<Value> = doc["Statement"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            let as_list = |v: &Value| match v {
+                Value::String(s) => json!([s]),
+                other => other.clone(),
+            };
+            json!({"effect": s["Effect"], "actions": as_list(&s["Action"]), "resources": as_list(&s["Resource"])})
+        })
+        .collect();
+    json!(list)
+}
+
+/// The manifest's statements as an IAM policy document.
+pub fn policy_document(app: &App) -> Option<String> {
+    let statements = &app.aws.as_ref()?.statements;
+    if statements.is_empty() {
+        return None;
+    }
+    let list: Vec<Value> = statements
+        .iter()
+        .map(|s| json!({"Effect": s.effect, "Action": s.actions, "Resource": s.resources}))
+        .collect();
+    Some(json!({"Version": "2012-10-17", "Statement": list}).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_url_encoded_policies() {
+        assert_eq!(percent_decode("%7B%22a%22%3A1%7D"), "{\"a\":1}");
+        assert_eq!(percent_decode("100%"), "100%");
+        let doc = decode_policy("%7B%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%22s3%3AGetObject%22%2C%22Resource%22%3A%22%2A%22%7D%5D%7D");
+        assert_eq!(
+            statements_from(&doc),
+            json!([{"effect": "Allow", "actions": ["s3:GetObject"], "resources": ["*"]}])
+        );
+    }
+}
