@@ -1,7 +1,9 @@
 //! Integration tests: the real `fnctl` binary against the examples, the
 //! templates and a corpus of malformed manifests.
 
+mod aws;
 mod cli;
 mod common;
 mod examples;
 mod malformed;
+mod moto;

@@ -27,6 +27,9 @@ use crate::provider::aws::names;
 pub struct Applied {
     pub id: ResourceId,
     pub action: Action,
+    /// For updates: the attributes that were changed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changed: Vec<String>,
     pub millis: u128,
 }
 
@@ -98,6 +101,7 @@ impl AwsBackend {
                     Ok::<Applied, AwsError>(Applied {
                         id: change.id.clone(),
                         action: change.action,
+                        changed: change.changed.clone(),
                         millis: started.elapsed().as_millis(),
                     })
                 }
@@ -138,6 +142,7 @@ impl AwsBackend {
             applied.push(Applied {
                 id: change.id.clone(),
                 action: Action::Delete,
+                changed: Vec::new(),
                 millis: started.elapsed().as_millis(),
             });
         }

@@ -1,0 +1,616 @@
+//! The AWS backend against moto: deploy, verify by direct API reads, no-op
+//! redeploy, targeted updates, foreign notifications, remove (twice).
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::common::{copy_tree, example, fnctl};
+use crate::moto::Moto;
+
+/// Runs fnctl against `moto` and returns (exit code, parsed JSON stdout, stderr).
+fn fnctl_json(moto: &Moto, manifest: &Path, args: &[&str]) -> (i32, Value, String) {
+    let mut cmd = fnctl();
+    for (k, v) in moto.env() {
+        cmd.env(k, v);
+    }
+    let out = cmd
+        .arg("--manifest")
+        .arg(manifest)
+        .args(args)
+        .args(["--output", "json"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let json = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\nstderr: {stderr}"));
+    (out.status.code().unwrap_or(-1), json, stderr)
+}
+
+fn project(example_name: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(example(example_name).parent().unwrap(), dir.path());
+    let manifest = dir.path().join("fnctl.toml");
+    (dir, manifest)
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn changes(doc: &Value) -> Vec<(String, String, Vec<String>)> {
+    doc["deployments"][0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let changed = c["changed"]
+                .as_array()
+                .map(|a| a.iter().map(|s| s.as_str().unwrap().to_string()).collect())
+                .unwrap_or_default();
+            (
+                c["action"].as_str().unwrap().to_string(),
+                format!(
+                    "{}.{}",
+                    c["id"]["kind"].as_str().unwrap(),
+                    c["id"]["name"].as_str().unwrap()
+                ),
+                changed,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn full_cycle_on_the_all_triggers_example() {
+    let moto = Moto::start();
+    let (dir, manifest) = project("all-triggers");
+
+    // 1. Deploy, then check what AWS reports, call by call.
+    let (code, doc, stderr) = fnctl_json(&moto, &manifest, &["deploy", "-p", "aws"]);
+    assert_eq!(code, 0, "{stderr}");
+    let d = &doc["deployments"][0];
+    assert_eq!(d["verified"], true);
+    assert_eq!(d["summary"]["create"], 20, "{doc:#}");
+    let urls: Vec<&str> = d["urls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["url"].as_str().unwrap())
+        .collect();
+    assert_eq!(urls.len(), 3);
+    assert!(
+        urls[0].ends_with(".execute-api.us-east-1.amazonaws.com/dev/orders"),
+        "{urls:?}"
+    );
+
+    rt().block_on(async {
+        let conf = moto.sdk_config().await;
+        let iam = aws_sdk_iam::Client::new(&conf);
+        let lambda = aws_sdk_lambda::Client::new(&conf);
+        let apigw = aws_sdk_apigateway::Client::new(&conf);
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&conf)
+                .force_path_style(true)
+                .build(),
+        );
+        let events = aws_sdk_eventbridge::Client::new(&conf);
+
+        let role = iam
+            .get_role()
+            .role_name("shop-dev-lambda")
+            .send()
+            .await
+            .unwrap()
+            .role
+            .unwrap();
+        let attached = iam
+            .list_attached_role_policies()
+            .role_name("shop-dev-lambda")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            attached
+                .attached_policies()
+                .iter()
+                .filter_map(|p| p.policy_arn())
+                .collect::<Vec<_>>(),
+            vec!["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]
+        );
+
+        let orders = lambda
+            .get_function()
+            .function_name("shop-dev-orders")
+            .send()
+            .await
+            .unwrap();
+        let c = orders.configuration().unwrap();
+        assert_eq!(c.runtime().unwrap().as_str(), "python3.12");
+        assert_eq!(c.handler(), Some("orders.handler"));
+        assert_eq!(c.memory_size(), Some(512));
+        assert_eq!(c.role(), Some(role.arn()));
+        let env = c.environment().unwrap().variables().unwrap();
+        assert_eq!(env.get("LOG_LEVEL").map(String::as_str), Some("info"));
+        assert_eq!(
+            env.get("PAYMENT_KEY").map(String::as_str),
+            Some("sk_test_local"),
+            "the secret is deployed, only never printed"
+        );
+        assert_eq!(
+            orders
+                .tags()
+                .unwrap()
+                .get("fnctl:function")
+                .map(String::as_str),
+            Some("orders")
+        );
+        let alias = lambda
+            .get_alias()
+            .function_name("shop-dev-orders")
+            .name("dev")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(alias.function_version(), Some("1"));
+
+        let api = apigw
+            .get_rest_apis()
+            .send()
+            .await
+            .unwrap()
+            .items()
+            .iter()
+            .find(|a| a.name() == Some("shop-dev"))
+            .cloned()
+            .unwrap();
+        let api_id = api.id().unwrap();
+        let resources = apigw
+            .get_resources()
+            .rest_api_id(api_id)
+            .send()
+            .await
+            .unwrap();
+        let mut paths: Vec<&str> = resources.items().iter().filter_map(|r| r.path()).collect();
+        paths.sort();
+        assert_eq!(paths, vec!["/", "/orders", "/orders/{id}"]);
+        let orders_id = resources
+            .items()
+            .iter()
+            .find(|r| r.path() == Some("/orders"))
+            .unwrap()
+            .id()
+            .unwrap();
+        for method in ["GET", "POST"] {
+            let m = apigw
+                .get_method()
+                .rest_api_id(api_id)
+                .resource_id(orders_id)
+                .http_method(method)
+                .send()
+                .await
+                .unwrap();
+            let i = m.method_integration().unwrap();
+            assert_eq!(i.r#type().unwrap().as_str(), "AWS_PROXY");
+            assert!(
+                i.uri()
+                    .unwrap()
+                    .ends_with(":function:shop-dev-orders:dev/invocations"),
+                "{:?}",
+                i.uri()
+            );
+        }
+        let stage = apigw
+            .get_stage()
+            .rest_api_id(api_id)
+            .stage_name("dev")
+            .send()
+            .await
+            .unwrap();
+        assert!(stage.deployment_id().is_some());
+
+        let policy: Value = serde_json::from_str(
+            lambda
+                .get_policy()
+                .function_name("shop-dev-orders")
+                .qualifier("dev")
+                .send()
+                .await
+                .unwrap()
+                .policy()
+                .unwrap(),
+        )
+        .unwrap();
+        let st = &policy["Statement"][0];
+        assert_eq!(st["Sid"], "fnctl-apigateway");
+        assert_eq!(st["Principal"]["Service"], "apigateway.amazonaws.com");
+        assert!(st["Condition"]["ArnLike"]["AWS:SourceArn"]
+            .as_str()
+            .unwrap()
+            .contains(api_id));
+
+        let notif = s3
+            .get_bucket_notification_configuration()
+            .bucket("shop-invoices")
+            .send()
+            .await
+            .unwrap();
+        let lc = &notif.lambda_function_configurations()[0];
+        assert_eq!(lc.id(), Some("fnctl-shop-dev-invoices-n0"));
+        assert!(lc
+            .lambda_function_arn()
+            .ends_with(":function:shop-dev-invoices:dev"));
+        let rules = lc.filter().unwrap().key().unwrap().filter_rules();
+        assert_eq!(
+            (
+                rules[0].name().unwrap().as_str().to_ascii_lowercase(),
+                rules[0].value()
+            ),
+            ("suffix".to_string(), Some(".pdf"))
+        );
+
+        let rule = events
+            .describe_rule()
+            .name("shop-dev-digest-s0")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(rule.schedule_expression(), Some("cron(0 7 ? * 2 *)"));
+        let targets = events
+            .list_targets_by_rule()
+            .rule("shop-dev-digest-s0")
+            .send()
+            .await
+            .unwrap();
+        assert!(targets.targets()[0]
+            .arn()
+            .ends_with(":function:shop-dev-digest:dev"));
+    });
+
+    // 2. Nothing changed: reads only.
+    let (code, doc, stderr) = fnctl_json(&moto, &manifest, &["deploy", "-p", "aws"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(doc["deployments"][0]["mutating_calls"], 0, "{doc:#}");
+    assert!(
+        doc["deployments"][0]["api_calls"].as_u64().unwrap() > 10,
+        "the recorder sees the reads"
+    );
+    assert_eq!(doc["deployments"][0]["summary"]["unchanged"], 20);
+
+    // 3. One function's code and another's memory: only those change.
+    std::fs::write(
+        dir.path().join("api/orders.py"),
+        "def handler(event, context):\n    return {\"statusCode\": 204}\n",
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(&manifest).unwrap().replace(
+        "handler = \"digest.run\"",
+        "handler = \"digest.run\"\nmemory = 1024",
+    );
+    std::fs::write(&manifest, text).unwrap();
+    let (code, doc, stderr) = fnctl_json(&moto, &manifest, &["deploy", "-p", "aws"]);
+    assert_eq!(code, 0, "{stderr}");
+    let mut got = changes(&doc);
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "update".to_string(),
+                "lambda_alias.shop-dev-digest:dev".to_string(),
+                vec!["version".to_string()]
+            ),
+            (
+                "update".to_string(),
+                "lambda_alias.shop-dev-orders:dev".to_string(),
+                vec!["version".to_string()]
+            ),
+            (
+                "update".to_string(),
+                "lambda_function.shop-dev-digest".to_string(),
+                vec!["memory_size".to_string()]
+            ),
+            (
+                "update".to_string(),
+                "lambda_function.shop-dev-orders".to_string(),
+                vec!["code".to_string()]
+            ),
+        ]
+    );
+    let mutating: u64 = doc["deployments"][0]["mutating_calls"].as_u64().unwrap();
+    assert_eq!(
+        mutating, 6,
+        "UpdateFunctionConfiguration, UpdateFunctionCode, 2x PublishVersion, 2x UpdateAlias"
+    );
+    rt().block_on(async {
+        let lambda = aws_sdk_lambda::Client::new(&moto.sdk_config().await);
+        let digest = lambda
+            .get_function_configuration()
+            .function_name("shop-dev-digest")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(digest.memory_size(), Some(1024));
+        let alias = lambda
+            .get_alias()
+            .function_name("shop-dev-orders")
+            .name("dev")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(alias.function_version(), Some("2"));
+    });
+
+    // 4. Remove: nothing of the app+stage is left; a second remove succeeds.
+    let (code, doc, stderr) = fnctl_json(&moto, &manifest, &["remove", "-p", "aws"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(doc["removals"][0]["removed"].as_array().unwrap().len(), 20);
+    rt().block_on(async {
+        let conf = moto.sdk_config().await;
+        let lambda = aws_sdk_lambda::Client::new(&conf);
+        let fns = lambda.list_functions().send().await.unwrap();
+        assert!(fns.functions().iter().all(|f| !f
+            .function_name()
+            .unwrap_or_default()
+            .starts_with("shop-dev-")));
+        let apis = aws_sdk_apigateway::Client::new(&conf)
+            .get_rest_apis()
+            .send()
+            .await
+            .unwrap();
+        assert!(apis.items().iter().all(|a| a.name() != Some("shop-dev")));
+        let rules = aws_sdk_eventbridge::Client::new(&conf)
+            .list_rules()
+            .name_prefix("shop-dev-")
+            .send()
+            .await
+            .unwrap();
+        assert!(rules.rules().is_empty());
+        assert!(aws_sdk_iam::Client::new(&conf)
+            .get_role()
+            .role_name("shop-dev-lambda")
+            .send()
+            .await
+            .is_err());
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&conf)
+                .force_path_style(true)
+                .build(),
+        );
+        assert!(
+            s3.head_bucket()
+                .bucket("shop-invoices")
+                .send()
+                .await
+                .is_err(),
+            "the empty bucket fnctl created is gone"
+        );
+    });
+    let (code, doc, _) = fnctl_json(&moto, &manifest, &["remove", "-p", "aws"]);
+    assert_eq!(code, 0);
+    assert_eq!(doc["removals"][0]["removed"].as_array().unwrap().len(), 0);
+}
+
+const SHARED_BUCKET_APP: &str = r#"
+[app]
+name = "tenant"
+runtime = "python3.12"
+
+[providers.aws]
+region = "us-east-1"
+
+[functions.ingest]
+handler = "app.handler"
+
+[[functions.ingest.triggers]]
+type = "storage"
+bucket = "shared-bucket"
+prefix = "tenant/"
+"#;
+
+#[test]
+fn foreign_notifications_survive_deploy_and_remove() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("fnctl.toml"), SHARED_BUCKET_APP).unwrap();
+    std::fs::write(
+        dir.path().join("app.py"),
+        "def handler(e, c):\n    return e\n",
+    )
+    .unwrap();
+    let manifest = dir.path().join("fnctl.toml");
+
+    // A bucket the app does not own, with someone else's notification.
+    rt().block_on(async {
+        let conf = moto.sdk_config().await;
+        let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&conf).force_path_style(true).build());
+        s3.create_bucket().bucket("shared-bucket").send().await.unwrap();
+        let iam = aws_sdk_iam::Client::new(&conf);
+        let role = iam
+            .create_role()
+            .role_name("other-role")
+            .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#)
+            .send()
+            .await
+            .unwrap();
+        let lambda = aws_sdk_lambda::Client::new(&conf);
+        let f = lambda
+            .create_function()
+            .function_name("other-team-fn")
+            .runtime(aws_sdk_lambda::types::Runtime::Python312)
+            .handler("x.y")
+            .role(role.role.unwrap().arn())
+            .code(aws_sdk_lambda::types::FunctionCode::builder().zip_file(aws_sdk_lambda::primitives::Blob::new(tiny_zip())).build())
+            .send()
+            .await
+            .unwrap();
+        let foreign = aws_sdk_s3::types::LambdaFunctionConfiguration::builder()
+            .id("other-team")
+            .lambda_function_arn(f.function_arn().unwrap())
+            .events(aws_sdk_s3::types::Event::S3ObjectCreated)
+            .build()
+            .unwrap();
+        s3.put_bucket_notification_configuration()
+            .bucket("shared-bucket")
+            .notification_configuration(aws_sdk_s3::types::NotificationConfiguration::builder().lambda_function_configurations(foreign).build())
+            .send()
+            .await
+            .unwrap();
+    });
+
+    let ids = |moto: &Moto| -> Vec<String> {
+        rt().block_on(async {
+            let conf = moto.sdk_config().await;
+            let s3 = aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(&conf)
+                    .force_path_style(true)
+                    .build(),
+            );
+            let n = s3
+                .get_bucket_notification_configuration()
+                .bucket("shared-bucket")
+                .send()
+                .await
+                .unwrap();
+            let mut ids: Vec<String> = n
+                .lambda_function_configurations()
+                .iter()
+                .filter_map(|c| c.id().map(str::to_string))
+                .collect();
+            ids.sort();
+            ids
+        })
+    };
+    let (code, _, stderr) = fnctl_json(&moto, &manifest, &["deploy"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(ids(&moto), vec!["fnctl-tenant-dev-ingest-n0", "other-team"]);
+    let (code, _, stderr) = fnctl_json(&moto, &manifest, &["remove"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        ids(&moto),
+        vec!["other-team"],
+        "the foreign notification is kept"
+    );
+    rt().block_on(async {
+        let conf = moto.sdk_config().await;
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&conf)
+                .force_path_style(true)
+                .build(),
+        );
+        assert!(
+            s3.head_bucket()
+                .bucket("shared-bucket")
+                .send()
+                .await
+                .is_ok(),
+            "a bucket fnctl did not create is never deleted"
+        );
+    });
+}
+
+#[test]
+fn missing_bucket_fails_before_any_change() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("fnctl.toml"), SHARED_BUCKET_APP).unwrap();
+    std::fs::write(
+        dir.path().join("app.py"),
+        "def handler(e, c):\n    return e\n",
+    )
+    .unwrap();
+    let (code, doc, _) = fnctl_json(&moto, &dir.path().join("fnctl.toml"), &["deploy"]);
+    assert_eq!(code, 1);
+    assert_eq!(doc["error"]["kind"], "aws");
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("bucket `shared-bucket` does not exist"),
+        "{doc}"
+    );
+    assert!(doc["error"]["help"]
+        .as_str()
+        .unwrap()
+        .contains("create = true"));
+    rt().block_on(async {
+        let iam = aws_sdk_iam::Client::new(&moto.sdk_config().await);
+        assert!(
+            iam.get_role()
+                .role_name("tenant-dev-lambda")
+                .send()
+                .await
+                .is_err(),
+            "nothing was created"
+        );
+    });
+}
+
+#[test]
+fn live_plan_shows_changed_fields_and_mutates_nothing() {
+    let moto = Moto::start();
+    let (_dir, manifest) = project("scheduled-job");
+    let (code, _, stderr) = fnctl_json(&moto, &manifest, &["deploy"]);
+    assert_eq!(code, 0, "{stderr}");
+    let text = std::fs::read_to_string(&manifest).unwrap().replace(
+        "schedule = \"rate(5 minutes)\"",
+        "schedule = \"rate(10 minutes)\"",
+    );
+    std::fs::write(&manifest, text).unwrap();
+    let (code, doc, stderr) = fnctl_json(&moto, &manifest, &["plan"]);
+    assert_eq!(code, 0, "{stderr}");
+    let plan = &doc["plans"][0];
+    assert_eq!(plan["live"]["status"], "read");
+    let updates: Vec<&Value> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] != "noop")
+        .collect();
+    assert_eq!(updates.len(), 1, "{plan:#}");
+    assert_eq!(updates[0]["id"]["name"], "reports-dev-heartbeat-s0");
+    assert_eq!(
+        updates[0]["changed"],
+        serde_json::json!(["schedule_expression"])
+    );
+    assert_eq!(
+        updates[0]["before"]["schedule_expression"],
+        "rate(5 minutes)"
+    );
+    assert_eq!(
+        updates[0]["after"]["schedule_expression"],
+        "rate(10 minutes)"
+    );
+    rt().block_on(async {
+        let events = aws_sdk_eventbridge::Client::new(&moto.sdk_config().await);
+        let rule = events
+            .describe_rule()
+            .name("reports-dev-heartbeat-s0")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            rule.schedule_expression(),
+            Some("rate(5 minutes)"),
+            "plan changed nothing"
+        );
+    });
+}
+
+/// A valid zip with one small file, for functions created by tests.
+fn tiny_zip() -> Vec<u8> {
+    use std::io::Write;
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut z = zip::ZipWriter::new(&mut buf);
+        z.start_file("x.py", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        z.write_all(b"def y(e, c):\n    return e\n").unwrap();
+        z.finish().unwrap();
+    }
+    buf.into_inner()
+}
