@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod events;
 pub mod manifest;
 pub mod model;
 pub mod output;

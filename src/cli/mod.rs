@@ -68,6 +68,12 @@ pub enum Command {
     Info,
     /// Delete everything fnctl created for this app and stage
     Remove,
+    /// Call a deployed function once (a smoke test for CI)
+    Invoke(InvokeArgs),
+    /// Show a deployed function's logs
+    Logs(LogsArgs),
+    /// Point the stage alias back at the previous version
+    Rollback(RollbackArgs),
     /// Print the manifest's JSON Schema (for editor completion)
     Schema,
 }
@@ -77,6 +83,42 @@ pub struct PlanArgs {
     /// Do not read the cloud: show everything as new (no credentials or network needed)
     #[arg(long)]
     pub offline: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InvokeArgs {
+    /// The function (its name in the manifest)
+    pub function: String,
+    /// The event: JSON, or @path to a JSON file
+    #[arg(long, conflicts_with = "event")]
+    pub data: Option<String>,
+    /// Send a realistic sample event built from the function's trigger
+    #[arg(long, value_enum)]
+    pub event: Option<crate::events::EventKind>,
+    /// Fail (exit 4) unless the response's statusCode is this
+    #[arg(long)]
+    pub expect_status: Option<u16>,
+    /// Fail (exit 4) unless the response body matches this regular expression
+    #[arg(long)]
+    pub expect_body: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LogsArgs {
+    /// The function (its name in the manifest)
+    pub function: String,
+    /// How far back to start: 30s, 10m, 2h, 1d
+    #[arg(long, default_value = "10m", value_parser = commands::logs::parse_since)]
+    pub since: u64,
+    /// Keep printing new lines until Ctrl-C
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RollbackArgs {
+    /// Only this function [default: every function]
+    pub function: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -149,6 +191,18 @@ pub fn main() -> ExitCode {
         Command::Deploy(a) => commands::deploy::run(&cx, a.concurrency as usize),
         Command::Info => commands::info::run(&cx),
         Command::Remove => commands::remove::run(&cx),
+        Command::Invoke(a) => commands::invoke::run(
+            &cx,
+            &commands::invoke::InvokeOptions {
+                function: a.function.clone(),
+                data: a.data.clone(),
+                event: a.event,
+                expect_status: a.expect_status,
+                expect_body: a.expect_body.clone(),
+            },
+        ),
+        Command::Logs(a) => commands::logs::run(&cx, &a.function, a.since, a.follow),
+        Command::Rollback(a) => commands::rollback::run(&cx, a.function.as_deref()),
         Command::Package(a) => commands::package::run(&cx, &a.functions),
         Command::Schema => commands::schema::run(&cx),
     };

@@ -7,10 +7,13 @@
 pub mod deploy;
 pub mod info;
 pub mod init;
+pub mod invoke;
 pub mod live;
+pub mod logs;
 pub mod package;
 pub mod plan;
 pub mod remove;
+pub mod rollback;
 pub mod schema;
 pub mod validate;
 
@@ -32,6 +35,8 @@ pub enum ExitStatus {
     Usage = 2,
     /// The manifest is invalid; every problem was printed.
     InvalidManifest = 3,
+    /// `invoke`: the function raised an error, or an `--expect-*` check failed.
+    FunctionFailed = 4,
 }
 
 /// Everything a command needs from the global flags.

@@ -614,3 +614,191 @@ fn tiny_zip() -> Vec<u8> {
     }
     buf.into_inner()
 }
+
+/// Queues the next results of Invoke in moto (its Lambda runs no code).
+/// The queue is per region: the python-http-api example deploys to eu-west-1.
+fn queue_invoke_results(moto: &Moto, region: &str, results: &[&str]) {
+    let body = serde_json::json!({"results": results, "region": region}).to_string();
+    crate::moto::post_json(
+        &format!("{}/moto-api/static/lambda-simple/response", moto.endpoint),
+        &body,
+    )
+    .unwrap();
+}
+
+#[test]
+fn invoke_is_a_smoke_test_gate_and_rollback_repoints_the_alias() {
+    let moto = Moto::start();
+    let (dir, manifest) = project("python-http-api");
+    let (code, _, stderr) = fnctl_json(&moto, &manifest, &["deploy", "-p", "aws"]);
+    assert_eq!(code, 0, "{stderr}");
+
+    // The sample event reaches the function (moto echoes it back).
+    let (code, doc, stderr) = fnctl_json(
+        &moto,
+        &manifest,
+        &["invoke", "get-user", "-p", "aws", "--event", "http"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let echoed: Value =
+        serde_json::from_str(doc["invocation"]["payload"].as_str().unwrap()).unwrap();
+    assert_eq!(echoed["pathParameters"]["id"], "123");
+    assert_eq!(echoed["httpMethod"], "GET");
+    assert_eq!(echoed["resource"], "/users/{id}");
+
+    queue_invoke_results(
+        &moto,
+        "eu-west-1",
+        &[r#"{"statusCode": 200, "body": "{\"name\": \"Ada\"}"}"#],
+    );
+    let (code, doc, _) = fnctl_json(
+        &moto,
+        &manifest,
+        &[
+            "invoke",
+            "get-user",
+            "-p",
+            "aws",
+            "--data",
+            "{}",
+            "--expect-status",
+            "200",
+            "--expect-body",
+            "Ada",
+        ],
+    );
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(doc["ok"], true);
+
+    queue_invoke_results(
+        &moto,
+        "eu-west-1",
+        &[r#"{"statusCode": 500, "body": "boom"}"#],
+    );
+    let (code, doc, _) = fnctl_json(
+        &moto,
+        &manifest,
+        &[
+            "invoke",
+            "get-user",
+            "-p",
+            "aws",
+            "--data",
+            "{}",
+            "--expect-status",
+            "200",
+            "--expect-body",
+            "Ada",
+        ],
+    );
+    assert_eq!(code, 4, "a failed expectation exits 4");
+    assert_eq!(
+        doc["failures"],
+        serde_json::json!([
+            "expected status 200, got 500",
+            "the body does not match /Ada/"
+        ])
+    );
+
+    let (code, _, _) = fnctl_json(
+        &moto,
+        &manifest,
+        &["invoke", "get-user", "-p", "aws", "--event", "storage"],
+    );
+    assert_eq!(code, 2, "no storage trigger to build a sample from");
+
+    // Rollback: nothing before version 1; after a code change, back to 1.
+    let (code, doc, _) = fnctl_json(&moto, &manifest, &["rollback", "list-users", "-p", "aws"]);
+    assert_eq!(code, 1);
+    assert!(doc["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("nothing to roll back to"));
+    std::fs::write(
+        dir.path().join("src/users.py"),
+        std::fs::read_to_string(dir.path().join("src/users.py")).unwrap() + "\n# v2\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = fnctl_json(&moto, &manifest, &["deploy", "-p", "aws"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, doc, stderr) =
+        fnctl_json(&moto, &manifest, &["rollback", "list-users", "-p", "aws"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(doc["rollbacks"][0]["from_version"], "2");
+    assert_eq!(doc["rollbacks"][0]["to_version"], "1");
+    // The alias now lags the manifest's code, so plan proposes moving it forward.
+    let (_, plan, _) = fnctl_json(&moto, &manifest, &["plan", "-p", "aws"]);
+    let pending: Vec<&str> = plan["plans"][0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] != "noop")
+        .map(|c| c["id"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(pending, vec!["users-api-dev-list-users:dev"]);
+}
+
+#[test]
+fn logs_prints_the_function_log_lines() {
+    let moto = Moto::start();
+    let (_dir, manifest) = project("scheduled-job");
+    rt().block_on(async {
+        let logs = aws_sdk_cloudwatchlogs::Client::new(&moto.sdk_config().await);
+        let group = "/aws/lambda/reports-dev-heartbeat";
+        logs.create_log_group()
+            .log_group_name(group)
+            .send()
+            .await
+            .unwrap();
+        logs.create_log_stream()
+            .log_group_name(group)
+            .log_stream_name("s1")
+            .send()
+            .await
+            .unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+        let events = ["first line", "second line"]
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                    .timestamp(now - 1000 + i as i64)
+                    .message(*m)
+                    .build()
+                    .unwrap()
+            })
+            .collect::<Vec<_>>();
+        logs.put_log_events()
+            .log_group_name(group)
+            .log_stream_name("s1")
+            .set_log_events(Some(events))
+            .send()
+            .await
+            .unwrap();
+    });
+    let mut cmd = fnctl();
+    for (k, v) in moto.env() {
+        cmd.env(k, v);
+    }
+    let out = cmd
+        .arg("--manifest")
+        .arg(&manifest)
+        .args(["logs", "heartbeat", "--since", "5m"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(
+        lines[0].ends_with(" first line") && lines[1].ends_with(" second line"),
+        "{text}"
+    );
+}

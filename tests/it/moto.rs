@@ -100,6 +100,11 @@ impl Drop for Moto {
     }
 }
 
+/// POSTs JSON to a moto control endpoint.
+pub fn post_json(url: &str, body: &str) -> std::io::Result<()> {
+    post(url, body)
+}
+
 /// A minimal HTTP/1.1 POST with a JSON body (no client library needed for one call).
 fn post(url: &str, body: &str) -> std::io::Result<()> {
     use std::io::{Read, Write};

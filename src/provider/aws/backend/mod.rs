@@ -8,6 +8,7 @@
 
 pub mod apply;
 pub mod clients;
+pub mod ops;
 pub mod read;
 
 use std::collections::BTreeMap;

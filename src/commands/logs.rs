@@ -1,0 +1,94 @@
+//! `fnctl logs FN`: a function's log lines, optionally followed.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::invoke::single_provider;
+use super::live;
+use super::{CommandError, Context, ExitStatus};
+use crate::project;
+
+/// Parses `10m`, `2h`, `30s`, `1d` into seconds.
+pub fn parse_since(s: &str) -> Result<u64, String> {
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration such as 10m, 2h or 1d"))?;
+    let factor = match unit {
+        "s" => 1,
+        "m" | "" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("unknown unit in `{s}`: use s, m, h or d")),
+    };
+    Ok(n * factor)
+}
+
+pub fn run(
+    cx: &Context,
+    function: &str,
+    since_secs: u64,
+    follow: bool,
+) -> Result<ExitStatus, CommandError> {
+    let project = project::load(cx)?;
+    let provider = single_provider(cx, &project.providers)?;
+    live::require_backend(provider)?;
+    let app = &project.app;
+    if !app.functions.contains_key(function) {
+        return Err(CommandError::usage(
+            format!("no function named `{function}`"),
+            None,
+        ));
+    }
+    let rt = live::runtime()?;
+    rt.block_on(async {
+        let backend = live::connect_aws(app).await?;
+        let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+        let mut start = now_ms - (since_secs as i64) * 1000;
+        let mut seen = BTreeSet::new();
+        loop {
+            let lines = backend.logs(function, start, &mut seen).await?;
+            for l in &lines {
+                start = start.max(l.timestamp_ms);
+                if cx.printer.is_json() {
+                    cx.printer.data(&format!("{}\n", json!({"timestamp_ms": l.timestamp_ms, "stream": l.stream, "message": l.message})));
+                } else {
+                    cx.printer.data(&format!("{} {}\n", format_time(l.timestamp_ms), l.message));
+                }
+            }
+            if !follow {
+                break;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                _ = tokio::signal::ctrl_c() => break,
+            }
+        }
+        Ok::<_, CommandError>(())
+    })?;
+    Ok(ExitStatus::Success)
+}
+
+/// `HH:MM:SS` in UTC: enough to read a tail, no date library needed.
+fn format_time(ms: i64) -> String {
+    let secs = ms.div_euclid(1000).rem_euclid(86_400);
+    format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_since("10m"), Ok(600));
+        assert_eq!(parse_since("2h"), Ok(7200));
+        assert_eq!(parse_since("30s"), Ok(30));
+        assert_eq!(parse_since("1d"), Ok(86_400));
+        assert!(parse_since("ten").is_err());
+        assert!(parse_since("5y").is_err());
+        assert_eq!(format_time(3_723_000), "01:02:03");
+    }
+}

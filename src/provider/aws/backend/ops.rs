@@ -1,0 +1,180 @@
+//! Operations on deployed functions: invoke, logs, rollback.
+
+use std::collections::BTreeSet;
+
+use aws_sdk_lambda::primitives::Blob;
+use base64::Engine;
+
+use super::{api_error, has_code, AwsBackend, AwsError};
+use crate::provider::aws::names;
+
+/// What an invocation returned.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Invocation {
+    pub function: String,
+    pub status_code: i32,
+    /// Set when the handler raised (Lambda's `FunctionError`).
+    pub function_error: Option<String>,
+    pub payload: String,
+    /// The last 4 KB of the invocation's log, when Lambda returned it.
+    pub log_tail: Option<String>,
+    pub executed_version: Option<String>,
+}
+
+/// One log line.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LogLine {
+    pub timestamp_ms: i64,
+    pub stream: String,
+    pub message: String,
+    #[serde(skip)]
+    pub id: String,
+}
+
+/// A rollback's effect.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Rollback {
+    pub function: String,
+    pub from_version: String,
+    pub to_version: String,
+}
+
+impl AwsBackend {
+    /// Invokes the stage alias of a manifest function synchronously.
+    pub async fn invoke(&self, function: &str, payload: &str) -> Result<Invocation, AwsError> {
+        let name = names::function(&self.app, function);
+        let out = self
+            .clients
+            .lambda
+            .invoke()
+            .function_name(&name)
+            .qualifier(names::alias(&self.app))
+            .log_type(aws_sdk_lambda::types::LogType::Tail)
+            .payload(Blob::new(payload.as_bytes().to_vec()))
+            .send()
+            .await
+            .map_err(|e| {
+                let mut err = api_error("Invoke", &name, e);
+                if let AwsError::Api { message, hint, .. } = &mut err {
+                    if message.contains("ResourceNotFound") {
+                        *hint = Some("deploy first: `fnctl deploy`".into());
+                    }
+                }
+                err
+            })?;
+        let log_tail = out
+            .log_result()
+            .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+            .map(|b| String::from_utf8_lossy(&b).into_owned());
+        Ok(Invocation {
+            function: function.to_string(),
+            status_code: out.status_code(),
+            function_error: out.function_error().map(str::to_string),
+            payload: out
+                .payload()
+                .map(|p| String::from_utf8_lossy(p.as_ref()).into_owned())
+                .unwrap_or_default(),
+            log_tail,
+            executed_version: out.executed_version().map(str::to_string),
+        })
+    }
+
+    /// Log events of a function since `start_ms`, oldest first, skipping `seen` ids.
+    pub async fn logs(
+        &self,
+        function: &str,
+        start_ms: i64,
+        seen: &mut BTreeSet<String>,
+    ) -> Result<Vec<LogLine>, AwsError> {
+        let group = names::log_group(&self.app, function);
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = match self
+                .clients
+                .logs
+                .filter_log_events()
+                .log_group_name(&group)
+                .start_time(start_ms)
+                .set_next_token(token.clone())
+                .send()
+                .await
+            {
+                Ok(p) => p,
+                // No log group yet: the function has not logged anything.
+                Err(e) if has_code(&e, &["ResourceNotFoundException"]) => return Ok(out),
+                Err(e) => return Err(api_error("FilterLogEvents", &group, e)),
+            };
+            for ev in page.events() {
+                let id = ev.event_id().unwrap_or_default().to_string();
+                if !seen.insert(id.clone()) {
+                    continue;
+                }
+                out.push(LogLine {
+                    timestamp_ms: ev.timestamp().unwrap_or_default(),
+                    stream: ev.log_stream_name().unwrap_or_default().to_string(),
+                    message: ev.message().unwrap_or_default().trim_end().to_string(),
+                    id,
+                });
+            }
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+        out.sort_by_key(|l| l.timestamp_ms);
+        Ok(out)
+    }
+
+    /// Points the stage alias of `function` at the version before the current one.
+    pub async fn rollback(&self, function: &str) -> Result<Rollback, AwsError> {
+        let lambda = &self.clients.lambda;
+        let name = names::function(&self.app, function);
+        let alias = names::alias(&self.app);
+        let current = lambda
+            .get_alias()
+            .function_name(&name)
+            .name(&alias)
+            .send()
+            .await
+            .map_err(|e| api_error("GetAlias", format!("{name}:{alias}"), e))?;
+        let current: u64 = current
+            .function_version()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let mut versions = Vec::new();
+        let mut pages = lambda
+            .list_versions_by_function()
+            .function_name(&name)
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(v) = pages.next().await {
+            let v = v.map_err(|e| api_error("ListVersionsByFunction", &name, e))?;
+            if let Some(n) = v.version().and_then(|s| s.parse::<u64>().ok()) {
+                versions.push(n);
+            }
+        }
+        let Some(previous) = versions.into_iter().filter(|v| *v < current).max() else {
+            return Err(AwsError::Api {
+                operation: "Rollback",
+                resource: format!("{name}:{alias}"),
+                message: format!("version {current} is the oldest published version; there is nothing to roll back to"),
+                hint: None,
+            });
+        };
+        lambda
+            .update_alias()
+            .function_name(&name)
+            .name(&alias)
+            .function_version(previous.to_string())
+            .send()
+            .await
+            .map_err(|e| api_error("UpdateAlias", format!("{name}:{alias}"), e))?;
+        Ok(Rollback {
+            function: function.to_string(),
+            from_version: current.to_string(),
+            to_version: previous.to_string(),
+        })
+    }
+}
