@@ -115,6 +115,13 @@ pub enum PackageError {
         link: String,
         target: PathBuf,
     },
+    /// A symlink leads to a file fnctl never packages (`.env`, `.git/`).
+    #[error("function `{function}`: `{link}` is a symlink to `{}`, which is never packaged (it may hold secrets); remove the link or add it to `exclude`", .target.display())]
+    SymlinkToExcluded {
+        function: String,
+        link: String,
+        target: PathBuf,
+    },
     /// A symlink points nowhere (or in a loop).
     #[error("function `{function}`: `{link}` is a broken symlink ({reason}); fix or remove it, or add it to `exclude`")]
     BrokenSymlink {
@@ -134,6 +141,14 @@ pub enum PackageError {
     /// A file name that is not UTF-8 cannot be stored portably.
     #[error("function `{function}`: the file name {} is not valid UTF-8; rename it", .path.display())]
     NonUtf8Path { function: String, path: PathBuf },
+    /// Two sources would write the same path into the zip.
+    #[error("function `{function}`: `{path}` would be packaged twice (from {} and {}); rename one or exclude it", .first.display(), .second.display())]
+    Duplicate {
+        function: String,
+        path: String,
+        first: PathBuf,
+        second: PathBuf,
+    },
     /// A glob in include/exclude did not compile.
     #[error("function `{function}`: `{glob}` is not a valid glob: {reason}")]
     Glob {

@@ -57,7 +57,16 @@ pub fn collect(spec: &PackageSpec) -> Result<Vec<Entry>, PackageError> {
         }
     }
     entries.sort_by(|a, b| a.zip_path.cmp(&b.zip_path));
-    entries.dedup_by(|a, b| a.zip_path == b.zip_path);
+    // A project file and a vendored dependency at the same path: one would
+    // silently shadow the other in the function, so refuse.
+    if let Some(pair) = entries.windows(2).find(|w| w[0].zip_path == w[1].zip_path) {
+        return Err(PackageError::Duplicate {
+            function: spec.function.clone(),
+            path: pair[0].zip_path.clone(),
+            first: pair[0].disk_path.clone(),
+            second: pair[1].disk_path.clone(),
+        });
+    }
     Ok(entries)
 }
 
@@ -125,6 +134,20 @@ fn walk(
         // Anything reached through a link (the file itself or a parent
         // directory) must resolve inside the root.
         let resolved = check_inside(function, &canonical_root, path, &rel)?;
+        // A link must not smuggle in what is never packaged (`cfg -> .env`).
+        if resolved
+            .file_name()
+            .is_some_and(|n| always_excluded(&n.to_string_lossy(), false))
+            || resolved
+                .components()
+                .any(|c| matches!(c.as_os_str().to_str(), Some(".git" | ".fnctl")))
+        {
+            return Err(PackageError::SymlinkToExcluded {
+                function: function.to_string(),
+                link: rel,
+                target: resolved,
+            });
+        }
         let meta = std::fs::metadata(&resolved).map_err(|source| PackageError::Read {
             function: function.to_string(),
             path: rel.clone(),
@@ -392,5 +415,40 @@ mod tests {
         );
         assert!(e[1].executable);
         assert!(!e[2].executable);
+    }
+}
+
+#[cfg(test)]
+mod more_tests {
+    use super::super::testutil::{spec, write};
+    use super::super::ExtraDir;
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_to_a_never_packaged_file_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        write(d.path(), ".env", "SECRET=1");
+        std::os::unix::fs::symlink(d.path().join(".env"), d.path().join("cfg")).unwrap();
+        let err = collect(&spec(d.path())).unwrap_err().to_string();
+        assert!(
+            err.contains("`cfg` is a symlink to") && err.contains("never packaged"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_same_path_from_two_sources_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let deps = tempfile::tempdir().unwrap();
+        write(d.path(), "six.py", "mine");
+        write(deps.path(), "six.py", "vendored");
+        let mut s = spec(d.path());
+        s.extra_dirs.push(ExtraDir {
+            dir: deps.path().to_path_buf(),
+            prefix: String::new(),
+        });
+        let err = collect(&s).unwrap_err().to_string();
+        assert!(err.contains("`six.py` would be packaged twice"), "{err}");
     }
 }
