@@ -55,6 +55,37 @@ impl AwsBackend {
         progress: &Progress,
     ) -> Result<Vec<Applied>, AwsError> {
         self.preflight(live)?;
+        // Ctrl-C lets the calls in flight finish, then stops before the next
+        // wave: the cloud is left consistent and a rerun completes the plan.
+        let interrupted = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let watcher = {
+            let flag = interrupted.clone();
+            tokio::spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                    eprintln!("interrupted: finishing the changes in flight (Ctrl-C again to stop at once)");
+                    if tokio::signal::ctrl_c().await.is_ok() {
+                        std::process::exit(130);
+                    }
+                }
+            })
+        };
+        let result = self
+            .apply_waves(plan, live, artifacts, concurrency, progress, &interrupted)
+            .await;
+        watcher.abort();
+        result
+    }
+
+    async fn apply_waves(
+        &self,
+        plan: &Plan,
+        live: &Live,
+        artifacts: BTreeMap<String, Artifact>,
+        concurrency: usize,
+        progress: &Progress,
+        interrupted: &std::sync::atomic::AtomicBool,
+    ) -> Result<Vec<Applied>, AwsError> {
         let shared = Arc::new(Shared {
             ids: Mutex::new(live.ids.clone()),
             artifacts,
@@ -70,6 +101,12 @@ impl AwsBackend {
         let semaphore = Arc::new(Semaphore::new(concurrency.max(1)));
         let mut remaining = todo;
         while !remaining.is_empty() {
+            if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(AwsError::Interrupted {
+                    done: applied.len(),
+                    left: remaining.len(),
+                });
+            }
             let (ready, blocked): (Vec<&Change>, Vec<&Change>) =
                 remaining.into_iter().partition(|c| {
                     c.depends_on

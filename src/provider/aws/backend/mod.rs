@@ -65,6 +65,9 @@ pub enum AwsError {
         operation: &'static str,
         reason: String,
     },
+    /// Ctrl-C: the changes in flight finished, the rest did not start.
+    #[error("interrupted after {done} changes ({left} not started)")]
+    Interrupted { done: usize, left: usize },
     /// A function did not become ready in time.
     #[error("function `{function}` did not become ready: {state}")]
     NotReady { function: String, state: String },
@@ -82,6 +85,7 @@ impl AwsError {
             AwsError::Api { hint, .. } => hint.clone(),
             AwsError::BucketMissing { .. } => Some("create the bucket, or set `create = true` on the trigger so fnctl creates and owns it".into()),
             AwsError::Verify { .. } => Some("run the deploy again; if it persists, `fnctl plan` shows what differs".into()),
+            AwsError::Interrupted { .. } => Some("run the same command again to finish; it picks up from what AWS reports".into()),
             _ => None,
         }
     }
