@@ -17,7 +17,7 @@ use serde_json::Value;
 use tokio::sync::{Mutex, Semaphore};
 
 use super::read::{policy_document, DEPLOYMENT_PREFIX, INLINE_POLICY};
-use super::{api_error, arn, has_code, AwsBackend, AwsError, Live, LiveIds};
+use super::{api_error, arn, gone_ok, has_code, AwsBackend, AwsError, Live, LiveIds};
 use crate::package::Artifact;
 use crate::plan::{Action, Change, Plan, ResourceId};
 use crate::provider::aws::names;
@@ -232,37 +232,36 @@ impl AwsBackend {
         let c = &self.clients;
         match change.id.kind.as_str() {
             "iam_role" => self.delete_role(name).await,
-            "lambda_function" => {
-                match c.lambda.delete_function().function_name(name).send().await {
-                    Ok(_) => Ok(()),
-                    Err(e) if has_code(&e, &["ResourceNotFoundException"]) => Ok(()),
-                    Err(e) => Err(api_error("DeleteFunction", name, e)),
-                }
-            }
+            "lambda_function" => gone_ok(
+                c.lambda.delete_function().function_name(name).send().await,
+                &["ResourceNotFoundException"],
+                "DeleteFunction",
+                name,
+            ),
             "lambda_alias" => {
                 let (function, alias) = name.rsplit_once(':').unwrap_or((name, ""));
-                match c
-                    .lambda
-                    .delete_alias()
-                    .function_name(function)
-                    .name(alias)
-                    .send()
-                    .await
-                {
-                    Ok(_) => Ok(()),
-                    Err(e) if has_code(&e, &["ResourceNotFoundException"]) => Ok(()),
-                    Err(e) => Err(api_error("DeleteAlias", name, e)),
-                }
+                gone_ok(
+                    c.lambda
+                        .delete_alias()
+                        .function_name(function)
+                        .name(alias)
+                        .send()
+                        .await,
+                    &["ResourceNotFoundException"],
+                    "DeleteAlias",
+                    name,
+                )
             }
             "lambda_permission" => self.remove_permission(name).await,
             "rest_api" => {
                 let id = shared.ids.lock().await.rest_api_id.clone();
                 match id {
-                    Some(id) => match c.apigw.delete_rest_api().rest_api_id(&id).send().await {
-                        Ok(_) => Ok(()),
-                        Err(e) if has_code(&e, &["NotFoundException"]) => Ok(()),
-                        Err(e) => Err(api_error("DeleteRestApi", name, e)),
-                    },
+                    Some(id) => gone_ok(
+                        c.apigw.delete_rest_api().rest_api_id(&id).send().await,
+                        &["NotFoundException"],
+                        "DeleteRestApi",
+                        name,
+                    ),
                     None => Ok(()),
                 }
             }
@@ -293,18 +292,17 @@ impl AwsBackend {
                 let (api, resource) = self
                     .api_and_resource(before["path"].as_str().unwrap_or("/"), shared)
                     .await?;
-                match c
-                    .apigw
-                    .delete_resource()
-                    .rest_api_id(&api)
-                    .resource_id(&resource)
-                    .send()
-                    .await
-                {
-                    Ok(_) => Ok(()),
-                    Err(e) if has_code(&e, &["NotFoundException"]) => Ok(()),
-                    Err(e) => Err(api_error("DeleteResource", name, e)),
-                }
+                gone_ok(
+                    c.apigw
+                        .delete_resource()
+                        .rest_api_id(&api)
+                        .resource_id(&resource)
+                        .send()
+                        .await,
+                    &["NotFoundException"],
+                    "DeleteResource",
+                    name,
+                )
             }
             "api_deployment" => {
                 let api = shared
@@ -314,18 +312,17 @@ impl AwsBackend {
                     .rest_api_id
                     .clone()
                     .unwrap_or_default();
-                match c
-                    .apigw
-                    .delete_stage()
-                    .rest_api_id(&api)
-                    .stage_name(&self.app.stage)
-                    .send()
-                    .await
-                {
-                    Ok(_) => Ok(()),
-                    Err(e) if has_code(&e, &["NotFoundException"]) => Ok(()),
-                    Err(e) => Err(api_error("DeleteStage", name, e)),
-                }
+                gone_ok(
+                    c.apigw
+                        .delete_stage()
+                        .rest_api_id(&api)
+                        .stage_name(&self.app.stage)
+                        .send()
+                        .await,
+                    &["NotFoundException"],
+                    "DeleteStage",
+                    name,
+                )
             }
             "s3_notification" => self.put_notifications(name, &BTreeMap::new(), shared).await,
             "eventbridge_rule" => {
@@ -512,11 +509,12 @@ impl AwsBackend {
             Err(e) if has_code(&e, &["NoSuchEntity"]) => {}
             Err(e) => return Err(api_error("DeleteRolePolicy", name, e)),
         }
-        match iam.delete_role().role_name(name).send().await {
-            Ok(_) => Ok(()),
-            Err(e) if has_code(&e, &["NoSuchEntity"]) => Ok(()),
-            Err(e) => Err(api_error("DeleteRole", name, e)),
-        }
+        gone_ok(
+            iam.delete_role().role_name(name).send().await,
+            &["NoSuchEntity"],
+            "DeleteRole",
+            name,
+        )
     }
 
     // ---- Lambda ------------------------------------------------------------
@@ -872,30 +870,30 @@ impl AwsBackend {
             // Bucket ARNs carry no account; without this any account's bucket of that name could invoke.
             req = req.source_account(&ids.account);
         }
-        match req.send().await {
-            Ok(_) => Ok(()),
-            Err(e) if has_code(&e, &["ResourceConflictException"]) => Ok(()),
-            Err(e) => Err(api_error("AddPermission", name, e)),
-        }
+        gone_ok(
+            req.send().await,
+            &["ResourceConflictException"],
+            "AddPermission",
+            name,
+        )
     }
 
     async fn remove_permission(&self, name: &str) -> Result<(), AwsError> {
         let (target, sid) = name.split_once('/').unwrap_or((name, ""));
         let (function, alias) = target.rsplit_once(':').unwrap_or((target, ""));
-        match self
-            .clients
-            .lambda
-            .remove_permission()
-            .function_name(function)
-            .qualifier(alias)
-            .statement_id(sid)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if has_code(&e, &["ResourceNotFoundException"]) => Ok(()),
-            Err(e) => Err(api_error("RemovePermission", name, e)),
-        }
+        gone_ok(
+            self.clients
+                .lambda
+                .remove_permission()
+                .function_name(function)
+                .qualifier(alias)
+                .statement_id(sid)
+                .send()
+                .await,
+            &["ResourceNotFoundException"],
+            "RemovePermission",
+            name,
+        )
     }
 
     // ---- API Gateway -------------------------------------------------------
@@ -1310,11 +1308,12 @@ impl AwsBackend {
                 )),
             });
         }
-        match s3.delete_bucket().bucket(name).send().await {
-            Ok(_) => Ok(()),
-            Err(e) if has_code(&e, &["NoSuchBucket"]) => Ok(()),
-            Err(e) => Err(api_error("DeleteBucket", name, e)),
-        }
+        gone_ok(
+            s3.delete_bucket().bucket(name).send().await,
+            &["NoSuchBucket"],
+            "DeleteBucket",
+            name,
+        )
     }
 
     /// Replaces only fnctl's own Lambda notifications of this app+stage;

@@ -237,3 +237,21 @@ impl AwsBackend {
         }
     }
 }
+
+/// The result of a delete-like call where "already gone" (one of `missing`)
+/// counts as success: removing twice, or after an interrupted run, converges.
+pub fn gone_ok<T, E>(
+    result: Result<T, aws_sdk_lambda::error::SdkError<E, aws_smithy_runtime_api::http::Response>>,
+    missing: &[&str],
+    operation: &'static str,
+    resource: &str,
+) -> Result<(), AwsError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if has_code(&e, missing) => Ok(()),
+        Err(e) => Err(api_error(operation, resource.to_string(), e)),
+    }
+}
