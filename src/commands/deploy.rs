@@ -12,22 +12,9 @@ use super::live::{self, RouteUrl};
 use super::{CommandError, Context, ExitStatus};
 use crate::model::ProviderId;
 use crate::plan::{self, render, Action};
-use crate::project;
 
 pub fn run(cx: &Context, concurrency: usize) -> Result<ExitStatus, CommandError> {
-    let project = project::load(cx)?;
-    if project.providers.is_empty() {
-        return Err(CommandError::usage(
-            format!(
-                "{} configures no provider to deploy to",
-                project.source.name()
-            ),
-            Some("add `[providers.aws]`".to_string()),
-        ));
-    }
-    for p in &project.providers {
-        live::require_backend(*p)?;
-    }
+    let project = live::load_for_cloud(cx)?;
     let app = &project.app;
     let rt = live::runtime()?;
     let mut results = Vec::new();

@@ -4,13 +4,9 @@ use serde_json::{json, Value};
 
 use super::live;
 use super::{CommandError, Context, ExitStatus};
-use crate::project;
 
 pub fn run(cx: &Context) -> Result<ExitStatus, CommandError> {
-    let project = project::load(cx)?;
-    for p in &project.providers {
-        live::require_backend(*p)?;
-    }
+    let project = live::load_for_cloud(cx)?;
     let app = &project.app;
     let rt = live::runtime()?;
     let (found, region) = rt.block_on(async {

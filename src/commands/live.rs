@@ -35,6 +35,22 @@ pub fn require_backend(provider: ProviderId) -> Result<(), CommandError> {
     }
 }
 
+/// Loads the project for a command that talks to the cloud: at least one
+/// provider, and a backend for each.
+pub fn load_for_cloud(cx: &Context) -> Result<crate::project::Project, CommandError> {
+    let project = crate::project::load(cx)?;
+    if project.providers.is_empty() {
+        return Err(CommandError::usage(
+            format!("{} configures no provider", project.source.name()),
+            Some("add `[providers.aws]`".to_string()),
+        ));
+    }
+    for p in &project.providers {
+        require_backend(*p)?;
+    }
+    Ok(project)
+}
+
 /// Builds every AWS package of the app; returns artifacts by function name.
 pub fn build_packages(
     cx: &Context,

@@ -9,14 +9,10 @@ use serde_json::json;
 use super::live;
 use super::{CommandError, Context, ExitStatus};
 use crate::plan::{self, render, LiveState, Plan};
-use crate::project;
 use crate::provider;
 
 pub fn run(cx: &Context) -> Result<ExitStatus, CommandError> {
-    let project = project::load(cx)?;
-    for p in &project.providers {
-        live::require_backend(*p)?;
-    }
+    let project = live::load_for_cloud(cx)?;
     let app = &project.app;
     let rt = live::runtime()?;
     let mut results = Vec::new();

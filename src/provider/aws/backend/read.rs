@@ -160,13 +160,7 @@ impl AwsBackend {
             let Some(conf) = got.configuration() else {
                 continue;
             };
-            let env: BTreeMap<String, String> = conf
-                .environment()
-                .and_then(|e| e.variables())
-                .cloned()
-                .unwrap_or_default()
-                .into_iter()
-                .collect();
+            let env = env_of(conf.environment());
             let desired_env = manifest_fn.map(resources::env_values);
             let env_attr = json!(resources::environment_view(
                 &env,
@@ -234,13 +228,7 @@ impl AwsBackend {
                     e,
                 )
             })?;
-        let env: BTreeMap<String, String> = conf
-            .environment()
-            .and_then(|e| e.variables())
-            .cloned()
-            .unwrap_or_default()
-            .into_iter()
-            .collect();
+        let env = env_of(conf.environment());
         let manifest_fn = fn_key.and_then(|k| self.app.functions.get(k));
         let secret_keys = manifest_fn.map(resources::secret_keys).unwrap_or_default();
         let desired_env = manifest_fn.map(resources::env_values);
@@ -650,6 +638,15 @@ impl AwsBackend {
         }
         Ok(())
     }
+}
+
+/// A function's environment variables as Lambda reports them.
+fn env_of(env: Option<&aws_sdk_lambda::types::EnvironmentResponse>) -> BTreeMap<String, String> {
+    env.and_then(|e| e.variables())
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .collect()
 }
 
 /// Name of the inline policy holding the manifest's extra statements.
