@@ -70,8 +70,8 @@ pub fn sample(
 
 fn sample_value(name: &str) -> String {
     match name {
-        "id" => "123".into(),
-        n if n.ends_with("id") || n.ends_with("Id") => "123".into(),
+        "id" => "1".into(),
+        n if n.ends_with("id") || n.ends_with("Id") => "1".into(),
         n => format!("sample-{n}"),
     }
 }
@@ -198,9 +198,9 @@ mod tests {
             span: 0..0,
         };
         let e = http_event(&app(), &h, "123456789012");
-        assert_eq!(e["path"], "/users/123/files/a/b.txt");
+        assert_eq!(e["path"], "/users/1/files/a/b.txt");
         assert_eq!(e["resource"], "/users/{id}/files/{path+}");
-        assert_eq!(e["pathParameters"], json!({"id": "123", "path": "a/b.txt"}));
+        assert_eq!(e["pathParameters"], json!({"id": "1", "path": "a/b.txt"}));
         assert_eq!(e["requestContext"]["stage"], "dev");
         assert_eq!(e["body"], Value::Null);
     }

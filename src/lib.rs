@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod commands;
 pub mod events;
+pub mod local;
 pub mod manifest;
 pub mod model;
 pub mod output;

@@ -101,6 +101,9 @@ pub struct InvokeArgs {
     /// Fail (exit 4) unless the response body matches this regular expression
     #[arg(long)]
     pub expect_body: Option<String>,
+    /// Run the function on this machine (official runtime clients, no cloud)
+    #[arg(long)]
+    pub local: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -199,6 +202,7 @@ pub fn main() -> ExitCode {
                 event: a.event,
                 expect_status: a.expect_status,
                 expect_body: a.expect_body.clone(),
+                local: a.local,
             },
         ),
         Command::Logs(a) => commands::logs::run(&cx, &a.function, a.since, a.follow),

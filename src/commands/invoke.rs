@@ -21,12 +21,29 @@ pub struct InvokeOptions {
     pub event: Option<EventKind>,
     pub expect_status: Option<u16>,
     pub expect_body: Option<String>,
+    /// Run on this machine through the embedded Runtime API instead of the cloud.
+    pub local: bool,
+}
+
+/// What an invocation gave back, wherever it ran.
+#[derive(Debug, serde::Serialize)]
+struct Result_ {
+    payload: String,
+    function_error: Option<String>,
+    logs: Vec<String>,
+    duration_ms: Option<u128>,
 }
 
 pub fn run(cx: &Context, opts: &InvokeOptions) -> Result<ExitStatus, CommandError> {
     let project = project::load(cx)?;
-    let provider = single_provider(cx, &project.providers)?;
-    live::require_backend(provider)?;
+    let provider = if opts.local {
+        None
+    } else {
+        Some(single_provider(cx, &project.providers)?)
+    };
+    if let Some(p) = provider {
+        live::require_backend(p)?;
+    }
     let app = &project.app;
     let Some(f) = app.functions.get(&opts.function) else {
         let names: Vec<&str> = app.functions.keys().map(String::as_str).collect();
@@ -45,13 +62,54 @@ pub fn run(cx: &Context, opts: &InvokeOptions) -> Result<ExitStatus, CommandErro
         })?),
         None => None,
     };
+    let sample = |region: &str, account: &str| -> Result<String, CommandError> {
+        match (&opts.data, opts.event) {
+            (Some(d), _) => read_data(d),
+            (None, Some(kind)) => events::sample(app, f, kind, region, account)
+                .map(|e| e.to_string())
+                .map_err(|e| {
+                    CommandError::usage(e.to_string(), Some("pass --data instead".to_string()))
+                }),
+            (None, None) => Ok("{}".to_string()),
+        }
+    };
     let rt = live::runtime()?;
-    let invocation = rt.block_on(async {
-        let backend = live::connect_aws(app).await?;
-        let payload = match (&opts.data, opts.event) {
-            (Some(d), _) => read_data(d)?,
-            (None, Some(kind)) => {
-                let account = backend
+    let invocation: Result_ = if opts.local {
+        let region = app
+            .aws
+            .as_ref()
+            .and_then(|a| a.region.clone())
+            .unwrap_or_else(|| "us-east-1".into());
+        let payload = sample(&region, "000000000000")?;
+        let run = rt.block_on(crate::local::invoke_once(app, f, payload.into_bytes()))?;
+        let (payload, function_error) = match run.outcome {
+            Some(crate::local::Outcome::Response(b)) => {
+                (String::from_utf8_lossy(&b).into_owned(), None)
+            }
+            Some(crate::local::Outcome::Error { error_type, body }) => (
+                String::from_utf8_lossy(&body).into_owned(),
+                Some(error_type),
+            ),
+            Some(crate::local::Outcome::InitError { error_type, body }) => (
+                String::from_utf8_lossy(&body).into_owned(),
+                Some(format!("init: {error_type}")),
+            ),
+            None => (
+                String::new(),
+                Some(format!("timed out after {} s", f.timeout_s)),
+            ),
+        };
+        Result_ {
+            payload,
+            function_error,
+            logs: run.logs,
+            duration_ms: Some(run.duration.as_millis()),
+        }
+    } else {
+        let remote = rt.block_on(async {
+            let backend = live::connect_aws(app).await?;
+            let account = match opts.event {
+                Some(_) => backend
                     .clients
                     .sts
                     .get_caller_identity()
@@ -59,20 +117,25 @@ pub fn run(cx: &Context, opts: &InvokeOptions) -> Result<ExitStatus, CommandErro
                     .await
                     .ok()
                     .and_then(|i| i.account)
-                    .unwrap_or_else(|| "123456789012".into());
-                let event = events::sample(app, f, kind, &backend.clients.region, &account)
-                    .map_err(|e| {
-                        CommandError::usage(e.to_string(), Some("pass --data instead".to_string()))
-                    })?;
-                event.to_string()
-            }
-            (None, None) => "{}".to_string(),
-        };
-        backend
-            .invoke(&opts.function, &payload)
-            .await
-            .map_err(CommandError::from)
-    })?;
+                    .unwrap_or_else(|| "123456789012".into()),
+                None => String::new(),
+            };
+            let payload = sample(&backend.clients.region, &account)?;
+            backend
+                .invoke(&opts.function, &payload)
+                .await
+                .map_err(CommandError::from)
+        })?;
+        Result_ {
+            payload: remote.payload,
+            function_error: remote.function_error,
+            logs: remote
+                .log_tail
+                .map(|t| t.lines().map(str::to_string).collect())
+                .unwrap_or_default(),
+            duration_ms: None,
+        }
+    };
 
     let parsed: Option<Value> = serde_json::from_str(&invocation.payload).ok();
     let status = parsed
@@ -107,13 +170,19 @@ pub fn run(cx: &Context, opts: &InvokeOptions) -> Result<ExitStatus, CommandErro
         }
     }
     if cx.printer.is_json() {
-        cx.printer.json(&json!({"provider": provider, "invocation": invocation, "status": status, "ok": failures.is_empty(), "failures": failures}));
+        let place = provider.map(|p| p.as_str()).unwrap_or("local");
+        cx.printer.json(&json!({"provider": place, "function": opts.function, "invocation": invocation, "status": status, "ok": failures.is_empty(), "failures": failures}));
     } else {
-        cx.printer
-            .data(&format!("{}\n", pretty(&invocation.payload)));
-        if let Some(tail) = &invocation.log_tail {
+        if !invocation.payload.is_empty() {
             cx.printer
-                .status(&format!("--- log tail ---\n{}", tail.trim_end()));
+                .data(&format!("{}\n", pretty(&invocation.payload)));
+        }
+        if !invocation.logs.is_empty() {
+            cx.printer
+                .status(&format!("--- logs ---\n{}", invocation.logs.join("\n")));
+        }
+        if let Some(ms) = invocation.duration_ms {
+            cx.printer.status(&format!("duration: {ms} ms"));
         }
         for f in &failures {
             cx.printer.error(f);

@@ -73,6 +73,9 @@ pub enum CommandError {
     /// An AWS call failed.
     #[error(transparent)]
     Aws(#[from] crate::provider::aws::backend::AwsError),
+    /// A local runtime could not start.
+    #[error(transparent)]
+    Local(#[from] crate::local::WorkerError),
 }
 
 impl From<crate::provider::aws::backend::clients::ClientError> for CommandError {
@@ -105,7 +108,8 @@ impl CommandError {
             CommandError::Load(LoadError::Read { .. })
             | CommandError::Package(_)
             | CommandError::Io { .. }
-            | CommandError::Aws(_) => ExitStatus::Failure,
+            | CommandError::Aws(_)
+            | CommandError::Local(_) => ExitStatus::Failure,
         }
     }
 
@@ -119,6 +123,7 @@ impl CommandError {
             CommandError::Package(_) => "package",
             CommandError::Io { .. } => "io",
             CommandError::Aws(_) => "aws",
+            CommandError::Local(_) => "local_runtime",
         }
     }
 
@@ -129,6 +134,7 @@ impl CommandError {
                 Some("run `fnctl init` to create one, or pass `--manifest PATH`".into())
             }
             CommandError::Aws(e) => e.hint(),
+            CommandError::Local(e) => e.hint(),
             _ => None,
         }
     }

@@ -642,7 +642,7 @@ fn invoke_is_a_smoke_test_gate_and_rollback_repoints_the_alias() {
     assert_eq!(code, 0, "{stderr}");
     let echoed: Value =
         serde_json::from_str(doc["invocation"]["payload"].as_str().unwrap()).unwrap();
-    assert_eq!(echoed["pathParameters"]["id"], "123");
+    assert_eq!(echoed["pathParameters"]["id"], "1");
     assert_eq!(echoed["httpMethod"], "GET");
     assert_eq!(echoed["resource"], "/users/{id}");
 

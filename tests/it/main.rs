@@ -5,5 +5,6 @@ mod aws;
 mod cli;
 mod common;
 mod examples;
+mod local;
 mod malformed;
 mod moto;

@@ -1,0 +1,236 @@
+//! A function's runtime process, started against the embedded Runtime API.
+//!
+//! Each language uses AWS's own runtime interface client, so the handler is
+//! loaded and called exactly as on Lambda: Python through `awslambdaric`,
+//! Node through `aws-lambda-ric`, `provided` through the `bootstrap`
+//! executable itself. Output is captured line by line and kept for the
+//! caller (prefixed with the function name where several share a terminal).
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::model::{App, Function, Language};
+
+/// Why a worker could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    /// The interpreter or runtime client is not installed.
+    #[error("{what} is not available ({detail})")]
+    Missing {
+        what: String,
+        detail: String,
+        install: String,
+    },
+    /// The process could not be spawned.
+    #[error("cannot start `{program}` for function `{function}`: {source}")]
+    Spawn {
+        program: String,
+        function: String,
+        source: std::io::Error,
+    },
+}
+
+impl WorkerError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            WorkerError::Missing { install, .. } => Some(install.clone()),
+            WorkerError::Spawn { .. } => None,
+        }
+    }
+}
+
+/// The Python interpreter for local runs: `FNCTL_PYTHON`, else `python3`.
+pub fn python() -> PathBuf {
+    let p = std::env::var_os("FNCTL_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "python3".into());
+    // The worker runs in the function's directory: a relative path given
+    // by the user (`.venv/bin/python`) is relative to where fnctl started.
+    if p.is_relative() && p.components().count() > 1 {
+        if let Ok(cwd) = std::env::current_dir() {
+            return cwd.join(p);
+        }
+    }
+    p
+}
+
+/// A running runtime process.
+pub struct Worker {
+    child: Child,
+    logs: Arc<Mutex<Vec<String>>>,
+}
+
+impl Worker {
+    /// Checks that the runtime client for `f` is installed, with an exact fix when not.
+    pub async fn check(f: &Function) -> Result<(), WorkerError> {
+        match f.runtime.language() {
+            Language::Python => {
+                let py = python();
+                let out = Command::new(&py)
+                    .args(["-c", "import awslambdaric"])
+                    .output()
+                    .await;
+                match out {
+                    Ok(o) if o.status.success() => Ok(()),
+                    Ok(_) => Err(WorkerError::Missing {
+                        what: format!("the Python runtime client (awslambdaric) for {}", py.display()),
+                        detail: "import failed".into(),
+                        install: format!("run `{} -m pip install awslambdaric`, or set FNCTL_PYTHON to an interpreter that has it", py.display()),
+                    }),
+                    Err(e) => Err(WorkerError::Missing {
+                        what: format!("Python ({})", py.display()),
+                        detail: e.to_string(),
+                        install: "install Python 3 and `pip install awslambdaric`, or set FNCTL_PYTHON".into(),
+                    }),
+                }
+            }
+            Language::Node => {
+                if node_ric(f).is_some() {
+                    Ok(())
+                } else {
+                    Err(WorkerError::Missing {
+                        what: "the Node runtime client (aws-lambda-ric)".into(),
+                        detail: format!("no node_modules/.bin/aws-lambda-ric under {}", f.source.display()),
+                        install: format!("run `npm install --save-dev aws-lambda-ric` in {}, or set FNCTL_NODE_RIC", f.source.display()),
+                    })
+                }
+            }
+            Language::Binary => {
+                let exe = f.source.join(&f.handler);
+                if exe.is_file() {
+                    Ok(())
+                } else {
+                    Err(WorkerError::Missing {
+                        what: format!("the executable `{}`", f.handler),
+                        detail: format!("{} does not exist", exe.display()),
+                        install: "build it first (for Rust: `cargo lambda build` or `cargo build --release` and copy the binary as `bootstrap`)".into(),
+                    })
+                }
+            }
+        }
+    }
+
+    /// Starts the runtime for `f`, polling `runtime_api` (`host:port`).
+    pub fn spawn(
+        app: &App,
+        f: &Function,
+        runtime_api: &str,
+        prefix_logs: bool,
+    ) -> Result<Worker, WorkerError> {
+        let (program, args): (PathBuf, Vec<String>) = match f.runtime.language() {
+            Language::Python => (
+                python(),
+                vec!["-m".into(), "awslambdaric".into(), f.handler.clone()],
+            ),
+            Language::Node => (
+                node_ric(f).unwrap_or_else(|| "aws-lambda-ric".into()),
+                vec![f.handler.clone()],
+            ),
+            Language::Binary => (f.source.join(&f.handler), vec![]),
+        };
+        let region = app
+            .aws
+            .as_ref()
+            .and_then(|a| a.region.clone())
+            .unwrap_or_else(|| "us-east-1".into());
+        let name = crate::provider::aws::names::function(app, &f.name);
+        let mut cmd = Command::new(&program);
+        cmd.args(&args)
+            .current_dir(&f.source)
+            .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
+            .env("_HANDLER", &f.handler)
+            .env("LAMBDA_TASK_ROOT", &f.source)
+            .env("AWS_LAMBDA_FUNCTION_NAME", &name)
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", f.memory_mb.to_string())
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
+            .env("AWS_REGION", &region)
+            .env("AWS_DEFAULT_REGION", &region)
+            .env(
+                "AWS_EXECUTION_ENV",
+                format!("AWS_Lambda_{}", f.runtime.id().replace('.', "")),
+            )
+            .env("PYTHONUNBUFFERED", "1")
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .envs(f.env.iter().map(|(k, v)| (k.clone(), v.value.clone())))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = cmd.spawn().map_err(|source| WorkerError::Spawn {
+            program: program.display().to_string(),
+            function: f.name.clone(),
+            source,
+        })?;
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let prefix = if prefix_logs {
+            format!("[{}] ", f.name)
+        } else {
+            String::new()
+        };
+        for stream in [
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let logs = logs.clone();
+            let prefix = prefix.clone();
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stream).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    logs.lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(format!("{prefix}{line}"));
+                }
+            });
+        }
+        Ok(Worker { child, logs })
+    }
+
+    /// Everything the process printed so far, and clears the buffer.
+    pub fn take_logs(&self) -> Vec<String> {
+        std::mem::take(&mut *self.logs.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// True while the process runs.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Stops the process (its pipes are drained by then).
+    pub async fn stop(mut self) -> Vec<String> {
+        let _ = self.child.kill().await;
+        // Give the readers a moment to collect the last lines.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        self.take_logs()
+    }
+}
+
+/// The Node runtime client: `FNCTL_NODE_RIC`, or the project's own install.
+fn node_ric(f: &Function) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("FNCTL_NODE_RIC") {
+        return Some(PathBuf::from(p));
+    }
+    let mut dir = Some(f.source.as_path());
+    while let Some(d) = dir {
+        let candidate = d.join("node_modules/.bin/aws-lambda-ric");
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+        dir = d.parent();
+    }
+    None
+}

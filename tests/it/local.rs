@@ -1,0 +1,113 @@
+//! `invoke --local`: handlers run by AWS's own Python runtime client
+//! (awslambdaric, installed by .ci/run into .venv-test) against fnctl's
+//! embedded Runtime API.
+
+use serde_json::Value;
+
+use crate::common::{fnctl, repo};
+
+fn invoke(function: &str, extra: &[&str]) -> (i32, Value, String) {
+    let out = fnctl()
+        .env("FNCTL_PYTHON", repo().join(".venv-test/bin/python"))
+        .arg("--manifest")
+        .arg(repo().join("tests/fixtures/local/fnctl.toml"))
+        .args(["invoke", function, "--local", "--output", "json"])
+        .args(extra)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let doc = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"));
+    (
+        out.status.code().unwrap_or(-1),
+        doc,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_handler_gets_the_sample_event_env_and_context() {
+    let (code, doc, stderr) = invoke(
+        "echo",
+        &[
+            "--event",
+            "http",
+            "--expect-status",
+            "200",
+            "--expect-body",
+            "\"greeting\": \"hello\"",
+        ],
+    );
+    assert_eq!(code, 0, "{doc:#}\n{stderr}");
+    let payload: Value =
+        serde_json::from_str(doc["invocation"]["payload"].as_str().unwrap()).unwrap();
+    let body: Value = serde_json::from_str(payload["body"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        body["name"], "sample-name",
+        "path parameter from the sample event"
+    );
+    assert_eq!(body["function"], "localtest-dev-echo");
+    assert_eq!(
+        body["remaining_ms_positive"], true,
+        "the deadline header reached the context"
+    );
+    let logs: Vec<&str> = doc["invocation"]["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("echo called for sample-name")),
+        "{logs:?}"
+    );
+}
+
+#[test]
+fn a_raising_handler_exits_4_with_its_error_type() {
+    let (code, doc, _) = invoke("boom", &["--data", "{}"]);
+    assert_eq!(code, 4);
+    assert_eq!(doc["invocation"]["function_error"], "ValueError");
+    assert!(doc["invocation"]["payload"]
+        .as_str()
+        .unwrap()
+        .contains("this handler always fails"));
+}
+
+#[test]
+fn a_handler_that_cannot_load_is_an_init_error() {
+    let (code, doc, _) = invoke("missing", &[]);
+    assert_eq!(code, 4);
+    let err = doc["invocation"]["function_error"].as_str().unwrap();
+    assert!(err.starts_with("init: Runtime."), "{err}");
+}
+
+#[test]
+fn the_manifest_timeout_is_enforced() {
+    let started = std::time::Instant::now();
+    let (code, doc, _) = invoke("slow", &[]);
+    assert_eq!(code, 4);
+    assert_eq!(doc["invocation"]["function_error"], "timed out after 1 s");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "the worker was stopped, not waited for"
+    );
+}
+
+#[test]
+fn a_missing_runtime_client_says_what_to_install() {
+    let out = fnctl()
+        .env("FNCTL_PYTHON", "/nonexistent/python3")
+        .arg("--manifest")
+        .arg(repo().join("tests/fixtures/local/fnctl.toml"))
+        .args(["invoke", "echo", "--local"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("Python (/nonexistent/python3) is not available"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("pip install awslambdaric"), "{stderr}");
+}
