@@ -594,6 +594,82 @@ impl fmt::Display for Schedule {
     }
 }
 
+impl Schedule {
+    /// The next time the schedule fires strictly after `after` (Unix
+    /// seconds, UTC); rates count from `started`. Used by the local host.
+    pub fn next_after(&self, after: u64, started: u64) -> Option<u64> {
+        match self {
+            Schedule::Rate(r) => {
+                let period = u64::from(r.value)
+                    * match r.unit {
+                        RateUnit::Minute => 60,
+                        RateUnit::Hour => 3600,
+                        RateUnit::Day => 86_400,
+                    };
+                let elapsed = after.saturating_sub(started);
+                Some(started + (elapsed / period + 1) * period)
+            }
+            Schedule::Cron(c) => c.next_after(after),
+        }
+    }
+}
+
+impl Cron {
+    /// The next matching minute strictly after `after`, within a year
+    /// (expressions like `0 0 31 2 *` never match: `None`).
+    pub fn next_after(&self, after: u64) -> Option<u64> {
+        let (minutes, hours) = (self.minute.values(0, 59), self.hour.values(0, 23));
+        let (doms, months, dows) = (
+            self.day_of_month.values(1, 31),
+            self.month.values(1, 12),
+            self.day_of_week.values(0, 7),
+        );
+        let dom_any = self.day_of_month.is_any();
+        let dow_any = self.day_of_week.is_any();
+        let first_day = after / 86_400;
+        for day in first_day..first_day + 366 * 4 {
+            let (_, month, dom) = civil_from_days(day as i64);
+            let dow = ((day + 4) % 7) as u8;
+            if !months.contains(&month) {
+                continue;
+            }
+            // Standard cron: when both day fields are restricted, either may match.
+            let day_ok = match (dom_any, dow_any) {
+                (true, true) => true,
+                (false, true) => doms.contains(&dom),
+                (true, false) => dows.contains(&dow),
+                (false, false) => doms.contains(&dom) || dows.contains(&dow),
+            };
+            if !day_ok {
+                continue;
+            }
+            for &h in &hours {
+                for &m in &minutes {
+                    let t = day * 86_400 + u64::from(h) * 3600 + u64::from(m) * 60;
+                    if t > after {
+                        return Some(t);
+                    }
+                }
+            }
+        }
+        None
+    }
+}
+
+/// (year, month 1-12, day 1-31) of a day count since 1970-01-01, after
+/// Howard Hinnant's `civil_from_days`.
+fn civil_from_days(z: i64) -> (i64, u8, u8) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u8;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
 /// Compact text for a sorted set of values: runs of three or more become
 /// ranges (`1-5`), the rest a list. Never produces a wrapping range.
 pub fn compact(values: &[u8]) -> String {
@@ -736,6 +812,45 @@ mod tests {
         assert!(error("0 0 * * 99999999999999")
             .message
             .contains("out of range"));
+    }
+
+    #[test]
+    fn next_occurrences() {
+        // 2026-11-24 (a Tuesday) 12:00:00 UTC.
+        let t0: u64 = 1_795_521_600;
+        assert_eq!(civil_from_days((t0 / 86_400) as i64), (2026, 11, 24));
+        let next = |s: &str| parse(s).next_after(t0, t0).unwrap();
+        assert_eq!(next("*/15 * * * *"), t0 + 15 * 60);
+        assert_eq!(
+            next("30 2 * * *"),
+            t0 + 14 * 3600 + 30 * 60,
+            "02:30 tomorrow"
+        );
+        assert_eq!(
+            next("0 9 * * MON"),
+            t0 + 6 * 86_400 - 3 * 3600,
+            "next Monday 09:00"
+        );
+        assert_eq!(
+            next("0 0 1 * *"),
+            t0 + 6 * 86_400 + 12 * 3600,
+            "December 1st"
+        );
+        assert_eq!(
+            next("0 0 1 * MON"),
+            t0 + 6 * 86_400 - 12 * 3600,
+            "either day field: Monday the 30th comes first"
+        );
+        assert_eq!(next("rate(5 minutes)"), t0 + 300);
+        assert_eq!(
+            parse("rate(1 hour)").next_after(t0 + 10, t0),
+            Some(t0 + 3600)
+        );
+        assert_eq!(
+            parse("0 0 31 2 *").next_after(t0, t0),
+            None,
+            "February 31st never comes"
+        );
     }
 
     #[test]
