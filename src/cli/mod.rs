@@ -68,8 +68,10 @@ pub enum Command {
     Info,
     /// Delete everything fnctl created for this app and stage
     Remove,
-    /// Call a deployed function once (a smoke test for CI)
+    /// Call a deployed function once (a smoke test for CI), or run it locally
     Invoke(InvokeArgs),
+    /// Serve the app on 127.0.0.1: HTTP routes, schedules, storage folders, hot reload
+    Dev(DevArgs),
     /// Show a deployed function's logs
     Logs(LogsArgs),
     /// Point the stage alias back at the previous version
@@ -104,6 +106,19 @@ pub struct InvokeArgs {
     /// Run the function on this machine (official runtime clients, no cloud)
     #[arg(long)]
     pub local: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DevArgs {
+    /// Port on 127.0.0.1 (0 picks a free one)
+    #[arg(long, default_value_t = 3000)]
+    pub port: u16,
+    /// Warm workers per function at most (requests beyond wait)
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub max_workers: u16,
+    /// Do not reload when the manifest or code changes
+    #[arg(long)]
+    pub no_watch: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -205,6 +220,7 @@ pub fn main() -> ExitCode {
                 local: a.local,
             },
         ),
+        Command::Dev(a) => commands::dev::run(&cx, a.port, a.max_workers as usize, !a.no_watch),
         Command::Logs(a) => commands::logs::run(&cx, &a.function, a.since, a.follow),
         Command::Rollback(a) => commands::rollback::run(&cx, a.function.as_deref()),
         Command::Package(a) => commands::package::run(&cx, &a.functions),

@@ -5,6 +5,7 @@
 //! [`crate::cli`]) and never render errors (that is [`crate::output::errors`]).
 
 pub mod deploy;
+pub mod dev;
 pub mod info;
 pub mod init;
 pub mod invoke;

@@ -5,7 +5,9 @@
 //! local invocation starts a worker, sends one event, waits for the answer
 //! within the manifest's timeout, and stops the worker.
 
+pub mod dev;
 pub mod http;
+pub mod pool;
 pub mod runtime_api;
 pub mod worker;
 

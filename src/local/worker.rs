@@ -210,6 +210,11 @@ impl Worker {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// The process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// Stops the process (its pipes are drained by then).
     pub async fn stop(mut self) -> Vec<String> {
         let _ = self.child.kill().await;

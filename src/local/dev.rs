@@ -1,0 +1,508 @@
+//! `fnctl dev`: the whole app on 127.0.0.1, with the events the clouds send.
+//!
+//! - HTTP routes are served with API Gateway proxy-event semantics;
+//! - schedules fire on time, and on demand with
+//!   `POST /_fnctl/schedule/{function}`;
+//! - a directory per bucket (`.fnctl/buckets/NAME/`) stands in for object
+//!   storage: files created or deleted there fire storage events, filtered
+//!   by the trigger's prefix and suffix;
+//! - warm workers per function serve requests in parallel (bounded);
+//! - a change to the manifest or the code reloads the app;
+//! - Ctrl-C stops the server and every worker.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, Path as UrlPath, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use serde_json::{json, Value};
+use tokio::sync::RwLock;
+
+use super::http::{self, RouteTable};
+use super::pool::Pool;
+use super::runtime_api::Outcome;
+use super::worker::WorkerError;
+use crate::model::{App, StorageEvent, Trigger};
+
+/// Settings of the local host.
+#[derive(Debug, Clone)]
+pub struct DevOptions {
+    pub port: u16,
+    /// Workers per function at most.
+    pub max_workers: usize,
+    /// Directory holding one sub-directory per bucket.
+    pub buckets_dir: PathBuf,
+    /// Reload when the manifest or code changes.
+    pub watch: bool,
+}
+
+/// Loads the app again (on a change); errors are printed, the old app stays.
+pub type Loader = Arc<dyn Fn() -> Result<App, String> + Send + Sync>;
+
+struct Served {
+    app: App,
+    routes: RouteTable,
+    pools: BTreeMap<String, Arc<Pool>>,
+}
+
+#[derive(Clone)]
+struct Dev {
+    served: Arc<RwLock<Served>>,
+    started: u64,
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+async fn pools_for(app: &App, max: usize) -> Result<BTreeMap<String, Arc<Pool>>, WorkerError> {
+    let mut pools = BTreeMap::new();
+    for f in app.functions.values() {
+        pools.insert(f.name.clone(), Pool::new(app, f, max).await?);
+    }
+    Ok(pools)
+}
+
+/// Runs until Ctrl-C; `ready` receives the bound address once listening.
+pub async fn serve(
+    app: App,
+    loader: Loader,
+    opts: DevOptions,
+    ready: impl FnOnce(SocketAddr, &App),
+) -> Result<(), WorkerError> {
+    let pools = pools_for(&app, opts.max_workers).await?;
+    let dev = Dev {
+        served: Arc::new(RwLock::new(Served {
+            routes: RouteTable::new(&app),
+            app: app.clone(),
+            pools,
+        })),
+        started: unix_now(),
+    };
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", opts.port))
+        .await
+        .map_err(|source| WorkerError::Spawn {
+            program: format!("the HTTP server on 127.0.0.1:{}", opts.port),
+            function: "(all)".into(),
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| WorkerError::Spawn {
+        program: "the HTTP server".into(),
+        function: "(all)".into(),
+        source,
+    })?;
+    let router = Router::new()
+        .route("/_fnctl/schedule/{function}", post(fire_schedule))
+        .fallback(handle)
+        .with_state(dev.clone());
+
+    let mut background = Vec::new();
+    background.push(tokio::spawn(schedules(dev.clone())));
+    background.push(tokio::spawn(buckets(dev.clone(), opts.buckets_dir.clone())));
+    if opts.watch {
+        background.push(tokio::spawn(reload(dev.clone(), loader, opts.max_workers)));
+    }
+    ready(addr, &app);
+    let server = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal());
+    let _ = server.await;
+    for task in background {
+        task.abort();
+    }
+    let served = dev.served.read().await;
+    for pool in served.pools.values() {
+        pool.shutdown().await;
+    }
+    Ok(())
+}
+
+async fn handle(
+    State(dev): State<Dev>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let started = Instant::now();
+    let (matched, pool, stage) = {
+        let served = dev.served.read().await;
+        match served.routes.find(method.as_str(), uri.path()) {
+            Ok(m) => {
+                let pool = served.pools.get(&m.function).cloned();
+                (m, pool, served.app.stage.clone())
+            }
+            Err(exists) => {
+                let (status, msg) = if exists {
+                    (StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")
+                } else {
+                    (StatusCode::NOT_FOUND, "Missing Authentication Token")
+                };
+                eprintln!("{method} {} -> {}", uri.path(), status.as_u16());
+                return (
+                    status,
+                    [("content-type", "application/json")],
+                    json!({"message": msg}).to_string(),
+                )
+                    .into_response();
+            }
+        }
+    };
+    let Some(pool) = pool else {
+        return (StatusCode::BAD_GATEWAY, "no worker pool").into_response();
+    };
+    let req = http::Request {
+        method: method.to_string(),
+        path: uri.path().to_string(),
+        query: uri.query().map(str::to_string),
+        headers: headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body: body.to_vec(),
+        source_ip: peer.ip().to_string(),
+    };
+    let request_id = format!(
+        "{:016x}",
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+    );
+    let event = http::to_event(&req, &matched, &stage, &request_id);
+    let response = match pool.invoke(event.to_string().into_bytes()).await {
+        Ok(Some(Outcome::Response(payload))) => http::from_payload(&payload),
+        Ok(Some(Outcome::Error { .. } | Outcome::InitError { .. })) | Err(_) => {
+            http::from_payload(b"null")
+        }
+        Ok(None) => http::Response {
+            status: 504,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: br#"{"message": "Endpoint request timed out"}"#.to_vec(),
+        },
+    };
+    eprintln!(
+        "{method} {} -> {} {} ({} ms)",
+        uri.path(),
+        matched.function,
+        response.status,
+        started.elapsed().as_millis()
+    );
+    let mut builder = Response::builder().status(response.status);
+    for (k, v) in &response.headers {
+        builder = builder.header(k, v);
+    }
+    builder
+        .body(Body::from(response.body))
+        .unwrap_or_else(|_| StatusCode::BAD_GATEWAY.into_response())
+}
+
+/// Ctrl-C, or SIGTERM from a process manager.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Runs a function once with an event, printing what happened.
+async fn run_event(pool: &Pool, what: &str, event: Value) -> Option<Outcome> {
+    let outcome = match pool.invoke(event.to_string().into_bytes()).await {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("[{}] {what}: {e}", pool.function().name);
+            return None;
+        }
+    };
+    let result = match &outcome {
+        Some(Outcome::Response(_)) => "ok".to_string(),
+        Some(Outcome::Error { error_type, .. }) => format!("error {error_type}"),
+        Some(Outcome::InitError { error_type, .. }) => format!("init error {error_type}"),
+        None => "timed out".to_string(),
+    };
+    eprintln!("[{}] {what} -> {result}", pool.function().name);
+    outcome
+}
+
+async fn fire_schedule(State(dev): State<Dev>, UrlPath(function): UrlPath<String>) -> Response {
+    let (pool, event) = {
+        let served = dev.served.read().await;
+        let Some(f) = served.app.functions.get(&function) else {
+            return (StatusCode::NOT_FOUND, format!("no function `{function}`\n")).into_response();
+        };
+        let Ok(event) = crate::events::sample(
+            &served.app,
+            f,
+            crate::events::EventKind::Schedule,
+            "local",
+            "000000000000",
+        ) else {
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("function `{function}` has no schedule trigger\n"),
+            )
+                .into_response();
+        };
+        (served.pools.get(&function).cloned(), event)
+    };
+    let Some(pool) = pool else {
+        return StatusCode::BAD_GATEWAY.into_response();
+    };
+    match run_event(&pool, "schedule (on demand)", event).await {
+        Some(Outcome::Response(payload)) => (StatusCode::OK, payload).into_response(),
+        Some(Outcome::Error { body, .. } | Outcome::InitError { body, .. }) => {
+            (StatusCode::BAD_GATEWAY, body).into_response()
+        }
+        None => StatusCode::GATEWAY_TIMEOUT.into_response(),
+    }
+}
+
+/// Fires every enabled schedule on time.
+async fn schedules(dev: Dev) {
+    loop {
+        let now = unix_now();
+        let mut due: Vec<(u64, String, usize)> = Vec::new();
+        {
+            let served = dev.served.read().await;
+            for f in served.app.functions.values() {
+                for (i, t) in f.triggers.iter().enumerate() {
+                    if let Trigger::Schedule(s) = t {
+                        if let (true, Some(next)) =
+                            (s.enabled, s.schedule.next_after(now, dev.started))
+                        {
+                            due.push((next, f.name.clone(), i));
+                        }
+                    }
+                }
+            }
+        }
+        let Some(&(next, _, _)) = due.iter().min_by_key(|d| d.0) else {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            continue;
+        };
+        // Wake at least every few seconds so a reload's new schedules count.
+        let wait = next.saturating_sub(unix_now()).min(5);
+        tokio::time::sleep(Duration::from_secs(wait.max(1))).await;
+        if unix_now() < next {
+            continue;
+        }
+        for (_, function, index) in due.into_iter().filter(|d| d.0 == next) {
+            let (pool, event) = {
+                let served = dev.served.read().await;
+                let Some(f) = served.app.functions.get(&function) else {
+                    continue;
+                };
+                (
+                    served.pools.get(&function).cloned(),
+                    crate::events::schedule_event(&served.app, f, index, "local", "000000000000"),
+                )
+            };
+            if let Some(pool) = pool {
+                tokio::spawn(async move {
+                    run_event(&pool, "schedule", event).await;
+                });
+            }
+        }
+    }
+}
+
+/// Relative path → (size, modified) of every file under `dir`.
+fn snapshot(dir: &Path) -> BTreeMap<String, (u64, SystemTime)> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            let Ok(meta) = e.metadata() else { continue };
+            if meta.is_dir() {
+                stack.push(p);
+            } else if let Ok(rel) = p.strip_prefix(dir) {
+                let key = rel.to_string_lossy().replace('\\', "/");
+                out.insert(key, (meta.len(), meta.modified().unwrap_or(UNIX_EPOCH)));
+            }
+        }
+    }
+    out
+}
+
+/// Watches a directory per bucket and fires storage events for changes.
+async fn buckets(dev: Dev, root: PathBuf) {
+    let mut known: BTreeMap<String, BTreeMap<String, (u64, SystemTime)>> = BTreeMap::new();
+    loop {
+        let triggers: Vec<(String, crate::model::StorageTrigger)> = {
+            let served = dev.served.read().await;
+            served
+                .app
+                .functions
+                .values()
+                .flat_map(|f| {
+                    f.triggers.iter().filter_map(move |t| {
+                        if let Trigger::Storage(s) = t {
+                            Some((f.name.clone(), s.clone()))
+                        } else {
+                            None
+                        }
+                    })
+                })
+                .collect()
+        };
+        let mut bucket_names: Vec<&str> = triggers.iter().map(|(_, s)| s.bucket.as_str()).collect();
+        bucket_names.sort();
+        bucket_names.dedup();
+        for bucket in bucket_names {
+            let dir = root.join(bucket);
+            let _ = std::fs::create_dir_all(&dir);
+            let now = snapshot(&dir);
+            let Some(before) = known.insert(bucket.to_string(), now.clone()) else {
+                continue;
+            };
+            let mut changes: Vec<(String, StorageEvent, u64)> = Vec::new();
+            for (key, (size, modified)) in &now {
+                if before.get(key).is_none_or(|b| b != &(*size, *modified)) {
+                    changes.push((key.clone(), StorageEvent::Created, *size));
+                }
+            }
+            for key in before.keys().filter(|k| !now.contains_key(*k)) {
+                changes.push((key.clone(), StorageEvent::Deleted, 0));
+            }
+            for (key, kind, size) in changes {
+                for (function, s) in triggers.iter().filter(|(_, s)| s.bucket == bucket) {
+                    let wanted = s.events.contains(&kind)
+                        && s.prefix.as_deref().is_none_or(|p| key.starts_with(p))
+                        && s.suffix.as_deref().is_none_or(|x| key.ends_with(x));
+                    if !wanted {
+                        continue;
+                    }
+                    let mut event = crate::events::storage_event(s, "local");
+                    let record = &mut event["Records"][0];
+                    record["eventName"] = json!(if kind == StorageEvent::Created {
+                        "ObjectCreated:Put"
+                    } else {
+                        "ObjectRemoved:Delete"
+                    });
+                    record["s3"]["object"]["key"] = json!(percent_encoding::utf8_percent_encode(
+                        &key,
+                        percent_encoding::NON_ALPHANUMERIC
+                    )
+                    .to_string()
+                    .replace("%2F", "/"));
+                    record["s3"]["object"]["size"] = json!(size);
+                    let pool = dev.served.read().await.pools.get(function).cloned();
+                    if let Some(pool) = pool {
+                        let what = format!(
+                            "{} s3://{bucket}/{key}",
+                            if kind == StorageEvent::Created {
+                                "created"
+                            } else {
+                                "deleted"
+                            }
+                        );
+                        tokio::spawn(async move {
+                            run_event(&pool, &what, event).await;
+                        });
+                    }
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// A cheap fingerprint of the manifest and every function's code.
+fn fingerprint(app: &App) -> Vec<(String, u64, SystemTime)> {
+    let mut out = Vec::new();
+    let mut dirs: Vec<&Path> = app.functions.values().map(|f| f.source.as_path()).collect();
+    dirs.sort();
+    dirs.dedup();
+    if let Ok(m) = std::fs::metadata(&app.manifest_path) {
+        out.push((
+            app.manifest_path.display().to_string(),
+            m.len(),
+            m.modified().unwrap_or(UNIX_EPOCH),
+        ));
+    }
+    for d in dirs {
+        for (k, (len, modified)) in snapshot(d) {
+            if k.starts_with(".fnctl/")
+                || k.contains("__pycache__")
+                || k.starts_with(".git/")
+                || k.starts_with("node_modules/")
+            {
+                continue;
+            }
+            out.push((format!("{}/{k}", d.display()), len, modified));
+        }
+    }
+    out
+}
+
+/// Reloads the app and restarts its workers when files change.
+async fn reload(dev: Dev, loader: Loader, max_workers: usize) {
+    let mut last = fingerprint(&dev.served.read().await.app);
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = fingerprint(&dev.served.read().await.app);
+        if now == last {
+            continue;
+        }
+        last = now;
+        match loader() {
+            Err(errors) => eprintln!(
+                "fnctl dev: the manifest has errors; still serving the previous version\n{errors}"
+            ),
+            Ok(app) => match pools_for(&app, max_workers).await {
+                Err(e) => eprintln!("fnctl dev: cannot start the new version: {e}"),
+                Ok(pools) => {
+                    let old = {
+                        let mut served = dev.served.write().await;
+                        let old = std::mem::replace(&mut served.pools, pools);
+                        served.routes = RouteTable::new(&app);
+                        served.app = app;
+                        old
+                    };
+                    for p in old.values() {
+                        p.shutdown().await;
+                    }
+                    eprintln!("fnctl dev: reloaded");
+                    last = fingerprint(&dev.served.read().await.app);
+                }
+            },
+        }
+    }
+}
