@@ -290,6 +290,21 @@ async fn fire_schedule(State(dev): State<Dev>, UrlPath(function): UrlPath<String
     }
 }
 
+/// Object keys in S3 event records are URL-encoded (space as `+`), as S3
+/// sends them; handlers written for S3 decode them.
+fn s3_event_key(key: &str) -> String {
+    const KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~')
+        .remove(b'/')
+        .remove(b' ');
+    percent_encoding::utf8_percent_encode(key, KEEP)
+        .to_string()
+        .replace(' ', "+")
+}
+
 /// Fires every enabled schedule on time.
 async fn schedules(dev: Dev) {
     loop {
@@ -416,12 +431,7 @@ async fn buckets(dev: Dev, root: PathBuf) {
                     } else {
                         "ObjectRemoved:Delete"
                     });
-                    record["s3"]["object"]["key"] = json!(percent_encoding::utf8_percent_encode(
-                        &key,
-                        percent_encoding::NON_ALPHANUMERIC
-                    )
-                    .to_string()
-                    .replace("%2F", "/"));
+                    record["s3"]["object"]["key"] = json!(s3_event_key(&key));
                     record["s3"]["object"]["size"] = json!(size);
                     let pool = dev.served.read().await.pools.get(function).cloned();
                     if let Some(pool) = pool {
@@ -504,5 +514,17 @@ async fn reload(dev: Dev, loader: Loader, max_workers: usize) {
                 }
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_keys_are_encoded_like_s3() {
+        assert_eq!(s3_event_key("in/a.txt"), "in/a.txt");
+        assert_eq!(s3_event_key("in/my file (1).txt"), "in/my+file+%281%29.txt");
+        assert_eq!(s3_event_key("ünï/x"), "%C3%BCn%C3%AF/x");
     }
 }

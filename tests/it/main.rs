@@ -4,6 +4,7 @@
 mod aws;
 mod cli;
 mod common;
+mod dev;
 mod examples;
 mod local;
 mod malformed;
