@@ -106,6 +106,10 @@ pub struct InvokeArgs {
     /// Run the function on this machine (official runtime clients, no cloud)
     #[arg(long)]
     pub local: bool,
+    /// With --local: run it as that cloud would (azure: through the generated
+    /// Azure Functions adapter, with Microsoft's azure-functions package)
+    #[arg(long = "as", value_name = "PROVIDER", requires = "local", value_parser = parse_provider)]
+    pub run_as: Option<ProviderId>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -218,6 +222,7 @@ pub fn main() -> ExitCode {
                 expect_status: a.expect_status,
                 expect_body: a.expect_body.clone(),
                 local: a.local,
+                run_as: a.run_as,
             },
         ),
         Command::Dev(a) => commands::dev::run(&cx, a.port, a.max_workers as usize, !a.no_watch),

@@ -23,6 +23,8 @@ pub struct InvokeOptions {
     pub expect_body: Option<String>,
     /// Run on this machine through the embedded Runtime API instead of the cloud.
     pub local: bool,
+    /// With `local`: `Azure` runs the generated Azure entry instead.
+    pub run_as: Option<ProviderId>,
 }
 
 /// What an invocation gave back, wherever it ran.
@@ -81,7 +83,15 @@ pub fn run(cx: &Context, opts: &InvokeOptions) -> Result<ExitStatus, CommandErro
             .and_then(|a| a.region.clone())
             .unwrap_or_else(|| "us-east-1".into());
         let payload = sample(&region, "000000000000")?;
-        let run = rt.block_on(crate::local::invoke_once(app, f, payload.into_bytes()))?;
+        let run = if opts.run_as == Some(ProviderId::Azure) {
+            rt.block_on(crate::local::azure::invoke_once(
+                app,
+                f,
+                payload.into_bytes(),
+            ))?
+        } else {
+            rt.block_on(crate::local::invoke_once(app, f, payload.into_bytes()))?
+        };
         let (payload, function_error) = match run.outcome {
             Some(crate::local::Outcome::Response(b)) => {
                 (String::from_utf8_lossy(&b).into_owned(), None)
@@ -170,7 +180,11 @@ pub fn run(cx: &Context, opts: &InvokeOptions) -> Result<ExitStatus, CommandErro
         }
     }
     if cx.printer.is_json() {
-        let place = provider.map(|p| p.as_str()).unwrap_or("local");
+        let place = match (provider, opts.run_as) {
+            (Some(p), _) => p.as_str(),
+            (None, Some(ProviderId::Azure)) => "local-azure",
+            (None, _) => "local",
+        };
         cx.printer.json(&json!({"provider": place, "function": opts.function, "invocation": invocation, "status": status, "ok": failures.is_empty(), "failures": failures}));
     } else {
         if !invocation.payload.is_empty() {

@@ -57,8 +57,11 @@ pub fn run(cx: &Context, only: &[String]) -> Result<ExitStatus, CommandError> {
     } else {
         project.providers.clone()
     };
+    // AWS: one zip per function. Azure: one zip per Function App, which
+    // holds every function of the app.
     let jobs: Vec<(ProviderId, &Function)> = providers
         .iter()
+        .filter(|p| **p == ProviderId::Aws)
         .flat_map(|p| {
             app.functions
                 .values()
@@ -68,11 +71,23 @@ pub fn run(cx: &Context, only: &[String]) -> Result<ExitStatus, CommandError> {
         })
         .collect();
 
-    let bar = cx.printer.progress(jobs.len() as u64, "packaging");
+    let azure = providers.contains(&ProviderId::Azure)
+        && app
+            .functions_for(ProviderId::Azure)
+            .any(|f| only.is_empty() || only.contains(&f.name));
+
+    let bar = cx
+        .printer
+        .progress(jobs.len() as u64 + u64::from(azure), "packaging");
     let mut built = Vec::new();
     for (provider, f) in jobs {
         bar.set_message(format!("{provider}/{}", f.name));
         built.push(build_one(cx, app, provider, f)?);
+        bar.inc(1);
+    }
+    if azure {
+        bar.set_message("azure/app");
+        built.push(build_azure_app(cx, app)?);
         bar.inc(1);
     }
     bar.finish_and_clear();
@@ -182,4 +197,132 @@ pub fn build_one(
         }),
         artifact,
     })
+}
+
+/// Builds the Function App's package: the generated host files and entries,
+/// every function's own files under `fnctl_code/<function>/`, and the
+/// vendored Python requirements of all functions where the host looks.
+pub fn build_azure_app(cx: &Context, app: &App) -> Result<Built, CommandError> {
+    use crate::provider::azure::{names, package as layout};
+    let Some(az) = &app.azure else {
+        return Err(CommandError::usage(
+            "the manifest has no [providers.azure] section",
+            Some("add one, or pass --provider aws".to_string()),
+        ));
+    };
+    let site = names::function_app(app, az);
+    let functions: Vec<&Function> = app.functions_for(ProviderId::Azure).collect();
+    if let Some(f) = functions
+        .iter()
+        .find(|f| f.runtime.language() != Language::Python)
+    {
+        return Err(CommandError::usage(
+            format!(
+                "function `{}` ({}): fnctl's Azure adapter exists for Python only so far",
+                f.name, f.runtime
+            ),
+            Some("deploy it to AWS only with `providers = [\"aws\"]`".to_string()),
+        ));
+    }
+    let build = app.root.join(".fnctl/build/azure");
+    let generated = build.join("generated");
+    let io = |what: String| move |e: std::io::Error| CommandError::io(what, e);
+    if generated.exists() {
+        std::fs::remove_dir_all(&generated)
+            .map_err(io(format!("clearing {}", generated.display())))?;
+    }
+    for g in layout::generated_files(app, &|f: &Function| layout::code_path(f)) {
+        let path = generated.join(&g.path);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
+        }
+        std::fs::write(&path, g.contents).map_err(io(format!("writing {}", path.display())))?;
+    }
+    let mut entries = package::collect_tree(&site, &generated, "")?;
+    for f in &functions {
+        let spec = project::package_spec(app, &f.name).expect("function exists");
+        let prefix = layout::code_path(f);
+        entries.extend(package::collect(&spec)?.into_iter().map(|mut e| {
+            e.zip_path = format!("{prefix}/{}", e.zip_path);
+            e
+        }));
+    }
+    if let Some(requirements) = azure_requirements(app, &functions, &build)? {
+        cx.printer
+            .detail("vendoring Python dependencies of the Azure app");
+        let runtime = functions[0].runtime;
+        let dir = deps::vendor_python(
+            &requirements,
+            runtime.version(),
+            deps::Arch::X86_64,
+            &app.root.join(CACHE_DIR),
+            &deps::Tool::python_pip(),
+            &[],
+        )?;
+        entries.extend(package::collect_tree(&site, &dir, layout::PYTHON_PACKAGES)?);
+    }
+    let entries = package::sorted_unique(&site, entries)?;
+    let out = app
+        .root
+        .join(DIST_DIR)
+        .join(ProviderId::Azure.as_str())
+        .join(format!("{site}.zip"));
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
+    }
+    let artifact = package::build_entries(&site, &entries, &out, package::default_threads())?;
+    Ok(Built {
+        provider: ProviderId::Azure,
+        function: site,
+        path: artifact.path.clone(),
+        bytes: artifact.zipped_bytes,
+        unzipped_bytes: artifact.unzipped_bytes,
+        files: artifact.files,
+        sha256: artifact.sha256_hex.clone(),
+        upload: None,
+        artifact,
+    })
+}
+
+/// The requirements of every Azure function as one file: one Function App
+/// has one Python environment. With a single `requirements.txt` it is used
+/// as is; several are merged (unique lines, in order) into the build dir.
+fn azure_requirements(
+    app: &App,
+    functions: &[&Function],
+    build: &std::path::Path,
+) -> Result<Option<PathBuf>, CommandError> {
+    let mut files: Vec<PathBuf> = functions
+        .iter()
+        .map(|f| f.source.join("requirements.txt"))
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    files.dedup();
+    match files.len() {
+        0 => Ok(None),
+        1 => Ok(files.pop()),
+        _ => {
+            let mut lines: Vec<String> = Vec::new();
+            for p in &files {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| CommandError::io(format!("reading {}", p.display()), e))?;
+                for line in text.lines().map(str::trim) {
+                    if !line.is_empty()
+                        && !line.starts_with('#')
+                        && !lines.iter().any(|l| l == line)
+                    {
+                        lines.push(line.to_string());
+                    }
+                }
+            }
+            let merged = build.join("requirements.txt");
+            std::fs::create_dir_all(build)
+                .map_err(|e| CommandError::io(format!("creating {}", build.display()), e))?;
+            std::fs::write(&merged, lines.join("\n") + "\n")
+                .map_err(|e| CommandError::io(format!("writing {}", merged.display()), e))?;
+            let _ = app;
+            Ok(Some(merged))
+        }
+    }
 }

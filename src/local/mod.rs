@@ -5,6 +5,7 @@
 //! local invocation starts a worker, sends one event, waits for the answer
 //! within the manifest's timeout, and stops the worker.
 
+pub mod azure;
 pub mod dev;
 pub mod http;
 pub mod pool;

@@ -29,7 +29,7 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 
 pub use limits::{check_unzipped, human_size, Limits, AWS_DIRECT_UPLOAD_MAX, AWS_UNZIPPED_MAX};
-pub use select::collect;
+pub use select::{collect, collect_tree, sorted_unique};
 
 /// What to package for one function.
 #[derive(Debug, Clone)]
@@ -237,10 +237,14 @@ fn read_err(function: &str, e: &Entry, source: std::io::Error) -> PackageError {
 
 /// Collects, then zips to `out` atomically, using every core.
 pub fn build(spec: &PackageSpec, out: &Path) -> Result<Artifact, PackageError> {
-    let threads = std::thread::available_parallelism()
+    build_with_threads(spec, out, default_threads())
+}
+
+/// One compression worker per core.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism()
         .map(|n| n.get())
-        .unwrap_or(1);
-    build_with_threads(spec, out, threads)
+        .unwrap_or(1)
 }
 
 /// [`build`] with an explicit worker count (the output does not depend on it).
@@ -250,15 +254,25 @@ pub fn build_with_threads(
     threads: usize,
 ) -> Result<Artifact, PackageError> {
     let entries = collect(spec)?;
-    zipper::write_zip(&spec.function, &entries, out, threads)?;
+    build_entries(&spec.function, &entries, out, threads)
+}
+
+/// Zips entries already collected (and sorted by [`select::sorted_unique`]).
+pub fn build_entries(
+    function: &str,
+    entries: &[Entry],
+    out: &Path,
+    threads: usize,
+) -> Result<Artifact, PackageError> {
+    zipper::write_zip(function, entries, out, threads)?;
     let bytes = std::fs::read(out).map_err(|e| PackageError::Write {
-        function: spec.function.clone(),
+        function: function.to_string(),
         path: out.to_path_buf(),
         reason: e.to_string(),
     })?;
     let digest = Sha256::digest(&bytes);
     Ok(Artifact {
-        function: spec.function.clone(),
+        function: function.to_string(),
         path: out.to_path_buf(),
         zipped_bytes: bytes.len() as u64,
         unzipped_bytes: entries.iter().map(|e| e.size).sum(),

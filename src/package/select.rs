@@ -56,18 +56,37 @@ pub fn collect(spec: &PackageSpec) -> Result<Vec<Entry>, PackageError> {
             e.executable = true;
         }
     }
+    sorted_unique(&spec.function, entries)
+}
+
+/// Sorts entries by zip path and refuses a path packaged twice: a project
+/// file and a vendored dependency at the same path would silently shadow
+/// each other in the function.
+pub fn sorted_unique(function: &str, mut entries: Vec<Entry>) -> Result<Vec<Entry>, PackageError> {
     entries.sort_by(|a, b| a.zip_path.cmp(&b.zip_path));
-    // A project file and a vendored dependency at the same path: one would
-    // silently shadow the other in the function, so refuse.
     if let Some(pair) = entries.windows(2).find(|w| w[0].zip_path == w[1].zip_path) {
         return Err(PackageError::Duplicate {
-            function: spec.function.clone(),
+            function: function.to_string(),
             path: pair[0].zip_path.clone(),
             first: pair[0].disk_path.clone(),
             second: pair[1].disk_path.clone(),
         });
     }
     Ok(entries)
+}
+
+/// Every file under `dir`, placed under `prefix`, without ignore rules or
+/// globs: for trees fnctl made itself (generated files, vendored packages).
+pub fn collect_tree(function: &str, dir: &Path, prefix: &str) -> Result<Vec<Entry>, PackageError> {
+    let spec = PackageSpec {
+        function: function.to_string(),
+        root: dir.to_path_buf(),
+        include: Vec::new(),
+        exclude: Vec::new(),
+        executables: Vec::new(),
+        extra_dirs: Vec::new(),
+    };
+    walk(&spec, dir, prefix, false, |_| true)
 }
 
 fn walk(
@@ -139,6 +158,8 @@ fn walk(
             .file_name()
             .is_some_and(|n| always_excluded(&n.to_string_lossy(), false))
             || resolved
+                .strip_prefix(&canonical_root)
+                .unwrap_or(&resolved)
                 .components()
                 .any(|c| matches!(c.as_os_str().to_str(), Some(".git" | ".fnctl")))
         {

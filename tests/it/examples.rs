@@ -120,7 +120,38 @@ fn packaging_is_deterministic_and_keeps_only_the_selected_files() {
 
     let doc: serde_json::Value = serde_json::from_str(&first).unwrap();
     let artifacts = doc["artifacts"].as_array().unwrap();
-    assert_eq!(artifacts.len(), 6, "3 functions x 2 providers");
+    assert_eq!(
+        artifacts.len(),
+        4,
+        "one zip per function for AWS, one per Function App for Azure"
+    );
+    let azure: Vec<&serde_json::Value> = artifacts
+        .iter()
+        .filter(|a| a["provider"] == "azure")
+        .collect();
+    assert_eq!(azure.len(), 1);
+    let azure_zip = std::path::PathBuf::from(azure[0]["path"].as_str().unwrap());
+    let mut app_zip = zip::ZipArchive::new(std::fs::File::open(&azure_zip).unwrap()).unwrap();
+    let app_names: Vec<String> = app_zip
+        .file_names()
+        .map(|n| n.unwrap().to_string())
+        .collect();
+    assert!(
+        app_names.contains(&"host.json".to_string()),
+        "{app_names:?}"
+    );
+    assert!(
+        app_names.contains(&"fnctl_code/orders/orders.py".to_string()),
+        "{app_names:?}"
+    );
+    assert!(
+        !app_names.iter().any(|n| n.ends_with(".env")),
+        ".env is never packaged: {app_names:?}"
+    );
+    assert_eq!(
+        app_zip.by_name("host.json").unwrap().unix_mode().unwrap() & 0o777,
+        0o644
+    );
     let mut zip = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
     let names: Vec<String> = zip.file_names().map(|n| n.unwrap().to_string()).collect();
     assert_eq!(names, vec!["orders.py"], ".env is never packaged");

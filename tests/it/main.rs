@@ -9,3 +9,4 @@ mod examples;
 mod local;
 mod malformed;
 mod moto;
+mod portable;

@@ -15,7 +15,21 @@ pub fn check(app: &App) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let Some(az) = &app.azure else { return out };
     let mut first: Option<(&str, crate::model::Runtime)> = None;
+    // App settings are shared by every function of a Function App.
+    let mut env_seen: std::collections::BTreeMap<&str, (&str, &str)> = Default::default();
     for f in app.functions_for(ProviderId::Azure) {
+        for (key, value) in &f.env {
+            match env_seen.get(key.as_str()) {
+                None => {
+                    env_seen.insert(key, (&f.name, &value.value));
+                }
+                Some((other, v)) if *v != value.value => out.push(
+                    Diagnostic::new(f.name_span.clone(), format!("function `{}` sets env `{key}` to another value than `{other}` does; on Azure all functions of an app share one set of app settings", f.name))
+                        .with_help(format!("use one value for `{key}` in both functions (for example in `[app] env`), or rename one of them")),
+                ),
+                Some(_) => {}
+            }
+        }
         if f.runtime.language() == Language::Binary {
             out.push(
                 Diagnostic::new(f.name_span.clone(), format!("function `{}` uses runtime `provided`, which Azure Functions cannot run", f.name))
@@ -111,6 +125,45 @@ pub fn check_container_name(name: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn conflicting_env_values_are_reported_once_without_values() {
+        let text = r#"
+[app]
+name = "shop"
+runtime = "python3.12"
+[providers.azure]
+subscription = "00000000-0000-0000-0000-000000000000"
+resource_group = "rg"
+location = "westeurope"
+[functions.a]
+handler = "app.handler"
+env = { MODE = "fast", SHARED = "x" }
+[functions.b]
+handler = "app.handler"
+env = { MODE = { value = "s3cret-slow", secret = true }, SHARED = "x" }
+"#;
+        let source = crate::manifest::Source::new(std::path::Path::new("fnctl.toml"), text);
+        let env: std::collections::BTreeMap<String, String> = Default::default();
+        let app = crate::manifest::load_source(
+            &source,
+            &crate::manifest::LoadOptions {
+                stage: "dev",
+                env: &env,
+                check_files: false,
+            },
+        )
+        .unwrap();
+        let diags = check(&app);
+        assert_eq!(
+            diags.len(),
+            1,
+            "{:?}",
+            diags.iter().map(|d| &d.message).collect::<Vec<_>>()
+        );
+        assert!(diags[0].message.contains("`MODE`"));
+        assert!(!diags[0].message.contains("s3cret"));
+    }
 
     #[test]
     fn container_names() {

@@ -6,6 +6,7 @@
 
 pub mod checks;
 pub mod names;
+pub mod package;
 pub mod resources;
 pub mod schedule;
 

@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::{names, schedule};
+use super::{names, package};
 use crate::model::route::{Route, Segment};
 use crate::model::{
-    App, AzurePlan, Function, HttpAuth, Language, ProviderId, Runtime, StorageTrigger, Trigger,
+    App, AzurePlan, Function, Language, ProviderId, Runtime, StorageTrigger, Trigger,
 };
 use crate::plan::Resource;
 use crate::provider::CodeDigests;
@@ -64,26 +64,6 @@ fn tags(app: &App) -> Value {
     t.insert("fnctl-stage".into(), app.stage.clone());
     t.insert("managed-by".into(), "fnctl".into());
     json!(t)
-}
-
-/// The binding fnctl generates for one trigger, summarised for the plan.
-fn binding(t: &Trigger) -> Value {
-    match t {
-        Trigger::Http(h) => json!({
-            "type": "httpTrigger",
-            "route": route_template(&h.route),
-            "methods": if h.methods == ["ANY"] { json!(null) } else { json!(h.methods.iter().map(|m| m.to_ascii_lowercase()).collect::<Vec<_>>()) },
-            "authLevel": match h.auth { HttpAuth::None => "anonymous", HttpAuth::Key => "function" },
-        }),
-        Trigger::Storage(s) => {
-            json!({"type": "blobTrigger", "path": blob_path(s), "source": "EventGrid"})
-        }
-        Trigger::Schedule(s) => json!({
-            "type": "timerTrigger",
-            "schedule": schedule::to_ncrontab(&s.schedule).map_err(|e| e.reason).unwrap_or_else(|e| e),
-            "disabled": !s.enabled,
-        }),
-    }
 }
 
 pub fn desired(app: &App, code: &CodeDigests) -> Vec<Resource> {
@@ -213,17 +193,19 @@ pub fn desired(app: &App, code: &CodeDigests) -> Vec<Resource> {
         )
         .depends_on(&app_settings.id);
 
-    let fn_resources: Vec<Resource> = functions
-        .iter()
-        .map(|f| {
-            Resource::new("function", format!("{site_name}/{}", f.name))
-                .for_function(&f.name)
-                .attr(
-                    "bindings",
-                    json!(f.triggers.iter().map(binding).collect::<Vec<_>>()),
-                )
-                .attr("timeout_s", f.timeout_s)
-                .depends_on(&package.id)
+    // One Azure function per (manifest function, trigger): what function.json
+    // holds and what the Functions host lists.
+    let fn_resources: Vec<Resource> = package::azure_functions(app)
+        .into_iter()
+        .map(|af| {
+            let mut r = Resource::new("function", format!("{site_name}/{}", af.name))
+                .for_function(&af.function.name)
+                .attr("handler", af.function.handler.clone())
+                .attr("binding", package::trigger_binding(app, af.trigger));
+            if let Trigger::Schedule(s) = af.trigger {
+                r = r.attr("disabled", !s.enabled);
+            }
+            r.depends_on(&package.id)
         })
         .collect();
 

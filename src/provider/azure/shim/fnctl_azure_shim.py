@@ -101,6 +101,8 @@ class Function:
         if self._handler is not None:
             return self._handler
         module_name, _, attr = self.handler_spec.rpartition(".")
+        # Like awslambdaric, `dir/module.fn` imports `dir.module`.
+        module_name = module_name.replace("/", ".")
         if not module_name or not attr:
             raise ImportError("handler %r is not `module.function`" % self.handler_spec)
         code_dir = self._code_dir()

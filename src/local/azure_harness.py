@@ -1,0 +1,155 @@
+"""Runs one generated Azure Functions entry the way the Python worker calls it.
+
+Used by `fnctl invoke --local --as azure`. Arguments: the staged app
+directory, the Azure function name, and a result file. The AWS-shaped event
+arrives on stdin and is turned into the Azure input (an `HttpRequest`, a blob
+`InputStream` or a `TimerRequest` from Microsoft's azure-functions package);
+the generated entry turns it back into the AWS event for the handler. The
+outcome is written to the result file as JSON:
+{"payload": ...} or {"error": {"errorType": ..., "errorMessage": ...}}.
+"""
+
+import base64
+import importlib.util
+import json
+import logging
+import os
+import sys
+import threading
+import traceback
+import urllib.parse
+import uuid
+
+import azure.functions as func
+# The concrete input types the worker builds (azure.functions exports the
+# abstract ones at its top level, for annotations).
+from azure.functions.blob import InputStream
+from azure.functions.timer import TimerRequest
+
+
+class Context(func.Context):
+    def __init__(self, name, directory):
+        self._id = str(uuid.uuid4())
+        self._name = name
+        self._dir = directory
+        self._tls = threading.local()
+
+    @property
+    def invocation_id(self):
+        return self._id
+
+    @property
+    def function_name(self):
+        return self._name
+
+    @property
+    def function_directory(self):
+        return self._dir
+
+    @property
+    def thread_local_storage(self):
+        return self._tls
+
+    @property
+    def trace_context(self):
+        return None
+
+    @property
+    def retry_context(self):
+        return None
+
+
+class Recorder(logging.Handler):
+    """Remembers what the shim reports as an error (a raising HTTP handler
+    becomes a 502 response, as behind API Gateway)."""
+
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+def http_request(event):
+    query = event.get("multiValueQueryStringParameters") or {
+        k: [v] for k, v in (event.get("queryStringParameters") or {}).items()
+    }
+    qs = urllib.parse.urlencode([(k, v) for k, vs in query.items() for v in vs])
+    url = "http://localhost" + (event.get("path") or "/") + ("?" + qs if qs else "")
+    body = event.get("body")
+    if body is None:
+        data = b""
+    elif event.get("isBase64Encoded"):
+        data = base64.b64decode(body)
+    else:
+        data = body.encode("utf-8")
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    return func.HttpRequest(
+        method=event.get("httpMethod", "GET"),
+        url=url,
+        headers=headers,
+        params={k: v[-1] for k, v in query.items()},
+        route_params=event.get("pathParameters") or {},
+        body=data,
+    )
+
+
+def blob_stream(event):
+    s3 = event["Records"][0]["s3"]
+    key = urllib.parse.unquote_plus(s3["object"]["key"])
+    name = "%s/%s" % (s3["bucket"]["name"], key)
+    return InputStream(
+        data=b"",
+        name=name,
+        length=s3["object"].get("size", 0),
+        uri="http://127.0.0.1:10000/devstoreaccount1/" + urllib.parse.quote(name),
+    )
+
+
+def main():
+    app_dir, function, result_file = sys.argv[1:4]
+    event = json.load(sys.stdin)
+    sys.path.insert(0, app_dir)
+    recorder = Recorder()
+    logging.getLogger("fnctl").addHandler(recorder)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+    directory = os.path.join(app_dir, function)
+    try:
+        spec = importlib.util.spec_from_file_location(
+            "__app__." + function.replace("-", "_"), os.path.join(directory, "__init__.py")
+        )
+        entry = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(entry)
+        with open(os.path.join(directory, "function.json")) as fh:
+            trigger = json.load(fh)["bindings"][0]["type"]
+        ctx = Context(function, directory)
+        if trigger == "httpTrigger":
+            response = entry.main(http_request(event), ctx)
+            body = response.get_body()
+            try:
+                text, is_b64 = body.decode("utf-8"), False
+            except UnicodeDecodeError:
+                text, is_b64 = base64.b64encode(body).decode("ascii"), True
+            payload = {
+                "statusCode": response.status_code,
+                "headers": dict(response.headers),
+                "body": text,
+                "isBase64Encoded": is_b64,
+            }
+        elif trigger == "blobTrigger":
+            payload = entry.main(blob_stream(event), ctx)
+        else:
+            payload = entry.main(TimerRequest(past_due=False), ctx)
+        result = {"payload": payload}
+        if recorder.messages:
+            result["error"] = {"errorType": "HandlerError", "errorMessage": recorder.messages[0]}
+    except Exception as e:  # the handler raised (blob, timer) or failed to load
+        traceback.print_exc()
+        result = {"error": {"errorType": type(e).__name__, "errorMessage": str(e)}}
+    with open(result_file, "w") as fh:
+        json.dump(result, fh)
+
+
+if __name__ == "__main__":
+    main()

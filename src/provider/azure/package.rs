@@ -1,0 +1,367 @@
+//! The layout of an Azure Functions package, generated from the manifest.
+//!
+//! A Function App holds every function of the app, so Azure gets one zip per
+//! app+stage (AWS gets one per function). Its layout is the Functions host's
+//! "function.json" model, where bindings are data fnctl can generate:
+//!
+//! ```text
+//! host.json                           extension bundle, empty route prefix, timeout
+//! fnctl_azure_shim.py                 the adapter: Azure inputs <-> AWS-shaped events
+//! <azure function>/function.json      one trigger binding (+ the HTTP output)
+//! <azure function>/__init__.py        generated entry: calls the shim for that trigger
+//! fnctl_code/<function>/...           the function's own files, as packaged for AWS
+//! .python_packages/lib/site-packages  vendored requirements (where the host looks)
+//! ```
+//!
+//! An Azure function has exactly one trigger, so a manifest function with
+//! several triggers becomes several Azure functions sharing one code copy
+//! ([`azure_functions`] names them). The handler itself is untouched: the
+//! shim builds the event AWS would send and calls `handler(event, context)`.
+
+use serde_json::{json, Value};
+
+use super::{resources, schedule};
+use crate::model::{App, AzurePlan, Function, HttpAuth, Language, ProviderId, Trigger};
+
+/// The adapter every Python package carries (see docs/portable-handlers.md).
+pub const PYTHON_SHIM: &str = include_str!("shim/fnctl_azure_shim.py");
+/// Its file name at the package root.
+pub const PYTHON_SHIM_FILE: &str = "fnctl_azure_shim.py";
+/// Where each function's own files go inside the package.
+pub const CODE_DIR: &str = "fnctl_code";
+/// Where the Python worker looks for vendored packages.
+pub const PYTHON_PACKAGES: &str = ".python_packages/lib/site-packages";
+
+/// A file fnctl writes into the package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeneratedFile {
+    /// `/`-separated path inside the package.
+    pub path: String,
+    pub contents: String,
+}
+
+/// One Azure function: a manifest function bound to one of its triggers.
+#[derive(Debug, Clone)]
+pub struct AzureFunction<'a> {
+    /// The Azure function name (also its folder).
+    pub name: String,
+    pub function: &'a Function,
+    pub trigger: &'a Trigger,
+}
+
+/// The binding name of each trigger kind, as the entry's parameter is named.
+fn binding_name(t: &Trigger) -> &'static str {
+    match t {
+        Trigger::Http(_) => "req",
+        Trigger::Storage(_) => "blob",
+        Trigger::Schedule(_) => "timer",
+    }
+}
+
+fn kind(t: &Trigger) -> &'static str {
+    match t {
+        Trigger::Http(_) => "http",
+        Trigger::Storage(_) => "blob",
+        Trigger::Schedule(_) => "timer",
+    }
+}
+
+/// Every Azure function of the app: a manifest function with one trigger
+/// keeps its name; with several, each trigger gets `<name>-<kind>` (and a
+/// number when a kind repeats). Functions without triggers have nothing to
+/// bind on Azure and are left out.
+pub fn azure_functions(app: &App) -> Vec<AzureFunction<'_>> {
+    let mut out = Vec::new();
+    for f in app.functions_for(ProviderId::Azure) {
+        if f.triggers.len() == 1 {
+            out.push(AzureFunction {
+                name: f.name.clone(),
+                function: f,
+                trigger: &f.triggers[0],
+            });
+            continue;
+        }
+        for (i, t) in f.triggers.iter().enumerate() {
+            let same_kind: Vec<usize> = f
+                .triggers
+                .iter()
+                .enumerate()
+                .filter(|(_, o)| kind(o) == kind(t))
+                .map(|(j, _)| j)
+                .collect();
+            let name = if same_kind.len() == 1 {
+                format!("{}-{}", f.name, kind(t))
+            } else {
+                let n = same_kind.iter().position(|j| *j == i).unwrap_or(0) + 1;
+                format!("{}-{}{n}", f.name, kind(t))
+            };
+            out.push(AzureFunction {
+                name,
+                function: f,
+                trigger: t,
+            });
+        }
+    }
+    out
+}
+
+/// `host.json`: the extension bundle (blob and timer triggers live there), no
+/// `api/` route prefix so paths match the manifest, and the longest timeout of
+/// any function (the host has one timeout for the whole app).
+pub fn host_json(app: &App) -> String {
+    let timeout = app
+        .functions_for(ProviderId::Azure)
+        .map(|f| f.timeout_s)
+        .max()
+        .unwrap_or(30);
+    let doc = json!({
+        "version": "2.0",
+        "extensionBundle": {
+            "id": "Microsoft.Azure.Functions.ExtensionBundle",
+            "version": "[4.*, 5.0.0)"
+        },
+        "extensions": {"http": {"routePrefix": ""}},
+        "functionTimeout": format!("{:02}:{:02}:{:02}", timeout / 3600, timeout / 60 % 60, timeout % 60),
+    });
+    pretty(&doc)
+}
+
+/// The trigger binding in `function.json`.
+pub fn trigger_binding(app: &App, t: &Trigger) -> Value {
+    let plan = app.azure.as_ref().map_or(AzurePlan::Flex, |a| a.plan);
+    match t {
+        Trigger::Http(h) => {
+            let mut b = json!({
+                "type": "httpTrigger",
+                "direction": "in",
+                "name": binding_name(t),
+                "authLevel": match h.auth { HttpAuth::None => "anonymous", HttpAuth::Key => "function" },
+                "route": resources::route_template(&h.route),
+            });
+            if h.methods != ["ANY"] {
+                b["methods"] = json!(h
+                    .methods
+                    .iter()
+                    .map(|m| m.to_ascii_lowercase())
+                    .collect::<Vec<_>>());
+            }
+            b
+        }
+        Trigger::Storage(s) => json!({
+            "type": "blobTrigger",
+            "direction": "in",
+            "name": binding_name(t),
+            "path": resources::blob_path(s),
+            "connection": "AzureWebJobsStorage",
+            // Flex Consumption only supports the Event Grid source; classic
+            // plans poll the container logs.
+            "source": if plan == AzurePlan::Flex { "EventGrid" } else { "LogsAndContainerScan" },
+        }),
+        Trigger::Schedule(s) => json!({
+            "type": "timerTrigger",
+            "direction": "in",
+            "name": binding_name(t),
+            // Checked by `checks`; an untranslatable schedule never gets here.
+            "schedule": schedule::to_ncrontab(&s.schedule).unwrap_or_default(),
+            "runOnStartup": false,
+            "useMonitor": true,
+        }),
+    }
+}
+
+/// `<azure function>/function.json`.
+pub fn function_json(app: &App, af: &AzureFunction) -> String {
+    let mut bindings = vec![trigger_binding(app, af.trigger)];
+    if let Trigger::Http(_) = af.trigger {
+        bindings.push(json!({"type": "http", "direction": "out", "name": "$return"}));
+    }
+    let mut doc = json!({
+        "scriptFile": "__init__.py",
+        "entryPoint": "main",
+        "bindings": bindings,
+    });
+    if let Trigger::Schedule(s) = af.trigger {
+        if !s.enabled {
+            doc["disabled"] = json!(true);
+        }
+    }
+    pretty(&doc)
+}
+
+/// `<azure function>/__init__.py`: builds the shim's `Function` and calls the
+/// method for its trigger. `code` is where the function's files are, relative
+/// to the package root (or absolute, for local runs).
+pub fn python_entry(app: &App, af: &AzureFunction, code: &str) -> String {
+    let f = af.function;
+    let s = |v: &str| serde_json::to_string(v).unwrap_or_default();
+    let route = match af.trigger {
+        Trigger::Http(h) => s(&h.route.to_string()),
+        _ => "None".to_string(),
+    };
+    let (param, annotation, ret, method) = match af.trigger {
+        Trigger::Http(_) => ("req", "func.HttpRequest", " -> func.HttpResponse", "http"),
+        Trigger::Storage(_) => ("blob", "func.InputStream", " -> None", "blob"),
+        Trigger::Schedule(_) => ("timer", "func.TimerRequest", " -> None", "timer"),
+    };
+    let ret_kw = if method == "http" { "return " } else { "" };
+    format!(
+        "# Generated by fnctl for function {name} of app {app} (stage {stage}).\n\
+         # It runs the AWS-shaped handler {handler} through fnctl_azure_shim;\n\
+         # fnctl rewrites this file on every package.\n\
+         import azure.functions as func\n\
+         \n\
+         import fnctl_azure_shim\n\
+         \n\
+         _function = fnctl_azure_shim.Function(\n\
+         \x20   name={name},\n\
+         \x20   app={app},\n\
+         \x20   stage={stage},\n\
+         \x20   code={code},\n\
+         \x20   handler={handler},\n\
+         \x20   memory_mb={memory},\n\
+         \x20   timeout_s={timeout},\n\
+         \x20   route={route},\n\
+         )\n\
+         \n\
+         \n\
+         def main({param}: {annotation}, context: func.Context){ret}:\n\
+         \x20   {ret_kw}_function.{method}({param}, context)\n",
+        name = s(&f.name),
+        app = s(&app.name),
+        stage = s(&app.stage),
+        code = s(code),
+        handler = s(&f.handler),
+        memory = f.memory_mb,
+        timeout = f.timeout_s,
+    )
+}
+
+/// Where `f`'s files go inside the package.
+pub fn code_path(f: &Function) -> String {
+    format!("{CODE_DIR}/{}", f.name)
+}
+
+/// Every generated file of the package. `code` says where each function's
+/// files are (the package path, or the source directory for local runs).
+pub fn generated_files(app: &App, code: &dyn Fn(&Function) -> String) -> Vec<GeneratedFile> {
+    let mut out = vec![GeneratedFile {
+        path: "host.json".into(),
+        contents: host_json(app),
+    }];
+    let functions = azure_functions(app);
+    if functions
+        .iter()
+        .any(|af| af.function.runtime.language() == Language::Python)
+    {
+        out.push(GeneratedFile {
+            path: PYTHON_SHIM_FILE.into(),
+            contents: PYTHON_SHIM.into(),
+        });
+    }
+    for af in &functions {
+        out.push(GeneratedFile {
+            path: format!("{}/function.json", af.name),
+            contents: function_json(app, af),
+        });
+        if af.function.runtime.language() == Language::Python {
+            out.push(GeneratedFile {
+                path: format!("{}/__init__.py", af.name),
+                contents: python_entry(app, af, &code(af.function)),
+            });
+        }
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out
+}
+
+fn pretty(v: &Value) -> String {
+    let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(toml: &str) -> App {
+        let source = crate::manifest::Source::new(std::path::Path::new("fnctl.toml"), toml);
+        let env: std::collections::BTreeMap<String, String> = Default::default();
+        crate::manifest::load_source(
+            &source,
+            &crate::manifest::LoadOptions {
+                stage: "dev",
+                env: &env,
+                check_files: false,
+            },
+        )
+        .unwrap()
+    }
+
+    const BASE: &str = r#"
+[app]
+name = "shop"
+runtime = "python3.12"
+[providers.azure]
+subscription = "00000000-0000-0000-0000-000000000000"
+resource_group = "rg"
+location = "westeurope"
+"#;
+
+    #[test]
+    fn one_trigger_keeps_the_name_several_get_suffixes() {
+        let a = app(&format!(
+            r#"{BASE}
+[functions.api]
+handler = "app.handler"
+timeout = 90
+triggers = [{{ type = "http", path = "/orders/{{id}}", method = "GET" }}]
+[functions.job]
+handler = "app.handler"
+triggers = [
+  {{ type = "schedule", schedule = "rate(5 minutes)" }},
+  {{ type = "schedule", schedule = "0 3 * * *", enabled = false }},
+  {{ type = "http", path = "/job", method = "POST", auth = "key" }},
+]
+"#
+        ));
+        let names: Vec<String> = azure_functions(&a).into_iter().map(|f| f.name).collect();
+        assert_eq!(names, ["api", "job-timer1", "job-timer2", "job-http"]);
+
+        let files = generated_files(&a, &code_path);
+        let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+        assert!(paths.contains(&"host.json") && paths.contains(&PYTHON_SHIM_FILE));
+        let get = |p: &str| {
+            serde_json::from_str::<Value>(&files.iter().find(|f| f.path == p).unwrap().contents)
+                .unwrap()
+        };
+        assert_eq!(get("host.json")["functionTimeout"], "00:01:30");
+        let api = get("api/function.json");
+        assert_eq!(api["bindings"][0]["route"], "orders/{id}");
+        assert_eq!(api["bindings"][0]["methods"], json!(["get"]));
+        assert_eq!(api["bindings"][0]["authLevel"], "anonymous");
+        assert_eq!(api["bindings"][1]["name"], "$return");
+        assert_eq!(
+            get("job-http/function.json")["bindings"][0]["authLevel"],
+            "function"
+        );
+        let t1 = get("job-timer1/function.json");
+        assert_eq!(t1["bindings"][0]["schedule"], "0 */5 * * * *");
+        assert!(t1.get("disabled").is_none());
+        let t2 = get("job-timer2/function.json");
+        assert_eq!(t2["bindings"][0]["schedule"], "0 0 3 * * *");
+        assert_eq!(t2["disabled"], true);
+
+        let entry = &files
+            .iter()
+            .find(|f| f.path == "api/__init__.py")
+            .unwrap()
+            .contents;
+        assert!(entry.contains("code=\"fnctl_code/api\""), "{entry}");
+        assert!(entry.contains(
+            "def main(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:"
+        ));
+        assert!(entry.contains("return _function.http(req, context)"));
+        assert!(entry.contains("route=\"/orders/{id}\""));
+    }
+}
