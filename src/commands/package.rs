@@ -212,18 +212,6 @@ pub fn build_azure_app(cx: &Context, app: &App) -> Result<Built, CommandError> {
     };
     let site = names::function_app(app, az);
     let functions: Vec<&Function> = app.functions_for(ProviderId::Azure).collect();
-    if let Some(f) = functions
-        .iter()
-        .find(|f| f.runtime.language() != Language::Python)
-    {
-        return Err(CommandError::usage(
-            format!(
-                "function `{}` ({}): fnctl's Azure adapter exists for Python only so far",
-                f.name, f.runtime
-            ),
-            Some("deploy it to AWS only with `providers = [\"aws\"]`".to_string()),
-        ));
-    }
     let build = app.root.join(".fnctl/build/azure");
     let generated = build.join("generated");
     let io = |what: String| move |e: std::io::Error| CommandError::io(what, e);
@@ -239,13 +227,37 @@ pub fn build_azure_app(cx: &Context, app: &App) -> Result<Built, CommandError> {
         std::fs::write(&path, g.contents).map_err(io(format!("writing {}", path.display())))?;
     }
     let mut entries = package::collect_tree(&site, &generated, "")?;
+    let cache = app.root.join(CACHE_DIR);
     for f in &functions {
-        let spec = project::package_spec(app, &f.name).expect("function exists");
+        let mut spec = project::package_spec(app, &f.name).expect("function exists");
         let prefix = layout::code_path(f);
+        if f.runtime.language() == Language::Node && f.source.join("package.json").is_file() {
+            cx.printer.detail(&format!(
+                "installing production Node dependencies of `{}`",
+                f.name
+            ));
+            let dir = deps::vendor_node(&f.source, &cache, &deps::Tool::npm())?;
+            spec.exclude.push("node_modules/**".into());
+            spec.extra_dirs.push(ExtraDir {
+                dir: dir.join("node_modules"),
+                prefix: "node_modules".into(),
+            });
+        }
         entries.extend(package::collect(&spec)?.into_iter().map(|mut e| {
             e.zip_path = format!("{prefix}/{}", e.zip_path);
             e
         }));
+    }
+    if generated.join("package.json").is_file() {
+        // The generated Node app needs @azure/functions at the package root.
+        cx.printer
+            .detail("installing @azure/functions for the Azure Node app");
+        let dir = deps::vendor_node(&generated, &cache, &deps::Tool::npm())?;
+        entries.extend(package::collect_tree(
+            &site,
+            &dir.join("node_modules"),
+            "node_modules",
+        )?);
     }
     if let Some(requirements) = azure_requirements(app, &functions, &build)? {
         cx.printer
@@ -255,7 +267,7 @@ pub fn build_azure_app(cx: &Context, app: &App) -> Result<Built, CommandError> {
             &requirements,
             runtime.version(),
             deps::Arch::X86_64,
-            &app.root.join(CACHE_DIR),
+            &cache,
             &deps::Tool::python_pip(),
             &[],
         )?;
@@ -294,6 +306,7 @@ fn azure_requirements(
 ) -> Result<Option<PathBuf>, CommandError> {
     let mut files: Vec<PathBuf> = functions
         .iter()
+        .filter(|f| f.runtime.language() == Language::Python)
         .map(|f| f.source.join("requirements.txt"))
         .filter(|p| p.is_file())
         .collect();

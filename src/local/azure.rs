@@ -20,8 +20,10 @@ use super::worker::{python, WorkerError};
 use super::LocalRun;
 use crate::model::{App, Function, Language, Trigger};
 use crate::provider::azure::package as layout;
+use std::path::PathBuf;
 
 const HARNESS: &str = include_str!("azure_harness.py");
+const NODE_HARNESS: &str = include_str!("azure_harness.js");
 
 /// Which of `f`'s triggers an AWS-shaped event stands for.
 fn trigger_for<'a>(f: &'a Function, event: &Value) -> Result<&'a Trigger, String> {
@@ -57,28 +59,44 @@ pub async fn invoke_once(app: &App, f: &Function, event: Vec<u8>) -> Result<Loca
         detail,
         install: install.to_string(),
     };
-    if f.runtime.language() != Language::Python {
+    let node = f.runtime.language() == Language::Node;
+    if f.runtime.language() == Language::Binary {
         return Err(missing(
-            format!(
-                "{} is not supported by fnctl's Azure adapter yet",
-                f.runtime
-            ),
+            "`provided` binaries cannot run on Azure Functions".into(),
             "run it without --as azure",
         ));
     }
-    let py = python();
-    let check = Command::new(&py)
-        .args(["-c", "import azure.functions"])
-        .output()
-        .await;
-    if !matches!(check, Ok(ref o) if o.status.success()) {
-        return Err(WorkerError::Missing {
-            what: format!("Microsoft's azure-functions package for {}", py.display()),
-            detail: "import failed".into(),
-            install: format!(
-                "run `{} -m pip install azure-functions`, or set FNCTL_PYTHON to an interpreter that has it",
-                py.display()
-            ),
+    let program: PathBuf = if node { "node".into() } else { python() };
+    let probe = if node {
+        Command::new(&program)
+            .args(["-e", "process.exit(0)"])
+            .output()
+            .await
+    } else {
+        Command::new(&program)
+            .args(["-c", "import azure.functions"])
+            .output()
+            .await
+    };
+    if !matches!(probe, Ok(ref o) if o.status.success()) {
+        return Err(if node {
+            WorkerError::Missing {
+                what: "Node.js (`node`)".into(),
+                detail: "not found".into(),
+                install: "install Node.js 20 or later".into(),
+            }
+        } else {
+            WorkerError::Missing {
+                what: format!(
+                    "Microsoft's azure-functions package for {}",
+                    program.display()
+                ),
+                detail: "import failed".into(),
+                install: format!(
+                    "run `{} -m pip install azure-functions`, or set FNCTL_PYTHON to an interpreter that has it",
+                    program.display()
+                ),
+            }
         });
     }
     let parsed: Value = serde_json::from_slice(&event)
@@ -101,7 +119,7 @@ pub async fn invoke_once(app: &App, f: &Function, event: Vec<u8>) -> Result<Loca
         })?;
 
     let spawn_err = |source: std::io::Error| WorkerError::Spawn {
-        program: py.display().to_string(),
+        program: program.display().to_string(),
         function: f.name.clone(),
         source,
     };
@@ -109,7 +127,13 @@ pub async fn invoke_once(app: &App, f: &Function, event: Vec<u8>) -> Result<Loca
         .prefix("fnctl-azure-")
         .tempdir()
         .map_err(spawn_err)?;
-    let code = |func: &Function| func.source.display().to_string();
+    // Absolute, so the entries find the code wherever the stage is.
+    let code = |func: &Function| {
+        std::fs::canonicalize(&func.source)
+            .unwrap_or_else(|_| func.source.clone())
+            .display()
+            .to_string()
+    };
     for g in layout::generated_files(app, &code) {
         let path = stage.path().join(&g.path);
         if let Some(dir) = path.parent() {
@@ -117,12 +141,29 @@ pub async fn invoke_once(app: &App, f: &Function, event: Vec<u8>) -> Result<Loca
         }
         std::fs::write(&path, g.contents).map_err(spawn_err)?;
     }
-    let harness = stage.path().join("fnctl_azure_harness.py");
-    std::fs::write(&harness, HARNESS).map_err(spawn_err)?;
+    let harness = if node {
+        // The generated app needs @azure/functions beside it, as in the package.
+        let vendored = crate::package::deps::vendor_node(
+            stage.path(),
+            &app.root.join(crate::commands::package::CACHE_DIR),
+            &crate::package::deps::Tool::npm(),
+        )
+        .map_err(|e| missing(e.to_string(), "check that npm can reach its registry"))?;
+        let modules = std::fs::canonicalize(vendored.join("node_modules")).map_err(spawn_err)?;
+        std::os::unix::fs::symlink(modules, stage.path().join("node_modules"))
+            .map_err(spawn_err)?;
+        let h = stage.path().join("fnctl_azure_harness.js");
+        std::fs::write(&h, NODE_HARNESS).map_err(spawn_err)?;
+        h
+    } else {
+        let h = stage.path().join("fnctl_azure_harness.py");
+        std::fs::write(&h, HARNESS).map_err(spawn_err)?;
+        h
+    };
     let result_file = stage.path().join("result.json");
 
     let started = Instant::now();
-    let mut child = Command::new(&py)
+    let mut child = Command::new(&program)
         .arg(&harness)
         .arg(stage.path())
         .arg(&azure_name)

@@ -322,3 +322,213 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+// ---- Node: the handler called directly (as Lambda's Node runtime calls it)
+// and through the generated @azure/functions app.
+
+const NODE_DIRECT: &str = r#"
+const [file, name] = process.argv.slice(1);
+const event = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+const fn = require(file)[name];
+const deadline = Date.now() + 10000;
+const context = { functionName: 'portable-node-dev-' + name, awsRequestId: 'direct',
+  getRemainingTimeInMillis: () => deadline - Date.now() };
+const done = (v) => process.stdout.write(JSON.stringify(v === undefined ? null : v));
+const r = fn.length >= 3
+  ? new Promise((ok, no) => fn(event, context, (e, v) => (e ? no(e) : ok(v))))
+  : Promise.resolve(fn(event, context));
+r.then(done, (e) => { console.error(e); process.exit(4); });
+"#;
+
+fn node_fixture() -> std::path::PathBuf {
+    repo().join("tests/fixtures/portable-node")
+}
+
+/// The Node handler called directly with `event`: (payload, observation).
+fn node_direct(function: &str, event: &Value) -> (Value, Option<Value>) {
+    use std::io::Write;
+    let observe = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new("node")
+        .args(["-e", NODE_DIRECT])
+        .arg(node_fixture().join("src/handlers.js"))
+        .arg(function)
+        .env("OBSERVE_DIR", observe.path())
+        .env("GREETING", "hello")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(event.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "direct call of {function} failed");
+    let observed = std::fs::read_dir(observe.path())
+        .unwrap()
+        .next()
+        .map(|e| serde_json::from_slice(&std::fs::read(e.unwrap().path()).unwrap()).unwrap());
+    (serde_json::from_slice(&out.stdout).unwrap(), observed)
+}
+
+fn node_azure(function: &str, event: &Value) -> Run {
+    let observe = tempfile::tempdir().unwrap();
+    let out = fnctl()
+        .env("OBSERVE_DIR", observe.path())
+        .arg("--manifest")
+        .arg(node_fixture().join("fnctl.toml"))
+        .args([
+            "invoke", function, "--local", "--as", "azure", "--output", "json", "--data",
+        ])
+        .arg(event.to_string())
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    let observed = std::fs::read_dir(observe.path())
+        .unwrap()
+        .next()
+        .map(|e| serde_json::from_slice(&std::fs::read(e.unwrap().path()).unwrap()).unwrap());
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        doc,
+        observed,
+    }
+}
+
+fn node_both(function: &str, event: Value) -> (Value, Run) {
+    let (direct, seen_direct) = node_direct(function, &event);
+    let azure = node_azure(function, &event);
+    assert_eq!(azure.code, 0, "Azure path: {:#}", azure.doc);
+    assert!(seen_direct.is_some(), "the handler ran on the direct path");
+    assert_eq!(
+        seen_direct, azure.observed,
+        "the Node handler saw a different event through the Azure adapter"
+    );
+    (direct, azure)
+}
+
+#[test]
+fn node_http_events_and_responses_agree() {
+    let mut get = http_event("GET", "/items/42", "/items/{id}", json!({"id": "42"}));
+    get["queryStringParameters"] = json!({"tag": "b"});
+    get["multiValueQueryStringParameters"] = json!({"tag": ["a", "b"]});
+    let (direct, azure) = node_both("api", get);
+    let z = payload(&azure);
+    assert_eq!(direct["statusCode"], z["statusCode"]);
+    assert_eq!(direct["body"], z["body"]);
+
+    let mut binary = http_event("POST", "/items/7", "/items/{id}", json!({"id": "7"}));
+    binary["headers"] = json!({"content-type": "application/octet-stream"});
+    binary["body"] = json!("AP8QgA==");
+    binary["isBase64Encoded"] = json!(true);
+    let (_, azure) = node_both("api", binary);
+    assert_eq!(azure.observed.unwrap()["body"], json!([0, 255, 16, 128]));
+
+    let (direct, azure) = node_both(
+        "api",
+        http_event(
+            "GET",
+            "/files/docs/report.bin",
+            "/files/{path+}",
+            json!({"path": "docs/report.bin"}),
+        ),
+    );
+    assert_eq!(direct["body"], "AP8Q");
+    assert_eq!(
+        payload(&azure)["body"],
+        "AP8Q",
+        "decoded to bytes by the adapter"
+    );
+    assert_eq!(payload(&azure)["isBase64Encoded"], true);
+}
+
+#[test]
+fn node_storage_schedule_and_errors_agree() {
+    let storage = json!({"Records": [{
+        "eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+        "s3": {"bucket": {"name": "incoming"},
+               "object": {"key": "in/my+report%282%29.csv", "size": 12}}
+    }]});
+    let (_, azure) = node_both("upload", storage);
+    assert_eq!(azure.observed.unwrap()["key"], "in/my+report%282%29.csv");
+
+    let tick = json!({"version": "0", "id": "e", "detail-type": "Scheduled Event",
+        "source": "aws.events", "time": "2026-01-01T00:00:00Z", "resources": [], "detail": {}});
+    node_both("tick", tick);
+
+    let broken = node_azure(
+        "broken",
+        &http_event("GET", "/broken", "/broken", Value::Null),
+    );
+    assert_eq!(broken.code, 4, "{:#}", broken.doc);
+    assert!(broken.doc["invocation"]["logs"]
+        .to_string()
+        .contains("broken on purpose"));
+}
+
+#[test]
+fn the_packaged_node_app_runs_from_its_own_files() {
+    let project = tempfile::tempdir().unwrap();
+    copy_dir(&node_fixture(), project.path());
+    let out = fnctl()
+        .current_dir(project.path())
+        .args(["package", "--provider", "azure", "--output", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let zip_path = doc["artifacts"][0]["path"].as_str().unwrap().to_string();
+    let unpacked = tempfile::tempdir().unwrap();
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
+    archive.extract(unpacked.path()).unwrap();
+    for expected in [
+        "host.json",
+        "package.json",
+        "fnctl_azure_app.js",
+        "fnctl_azure_shim.js",
+        "node_modules/@azure/functions/package.json",
+        "fnctl_code/api/handlers.js",
+    ] {
+        assert!(
+            unpacked.path().join(expected).is_file(),
+            "{expected} missing"
+        );
+    }
+    assert!(
+        !unpacked.path().join("api/function.json").exists(),
+        "the v4 model declares bindings in code"
+    );
+    drop(project);
+
+    use std::io::Write;
+    let result = unpacked.path().join("result.json");
+    let mut child = std::process::Command::new("node")
+        .arg(repo().join("src/local/azure_harness.js"))
+        .arg(unpacked.path())
+        .arg("api-http1")
+        .arg(&result)
+        .env("GREETING", "from-settings")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let event = http_event("GET", "/items/5", "/items/{id}", json!({"id": "5"}));
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(event.to_string().as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let outcome: Value = serde_json::from_slice(&std::fs::read(&result).unwrap()).unwrap();
+    assert_eq!(outcome["payload"]["statusCode"], 200, "{outcome:#}");
+    let body: Value = serde_json::from_str(outcome["payload"]["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["pathParameters"], json!({"id": "5"}));
+    assert_eq!(body["greeting"], "from-settings");
+}
