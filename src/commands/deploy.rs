@@ -19,6 +19,10 @@ pub fn run(cx: &Context, concurrency: usize) -> Result<ExitStatus, CommandError>
     let rt = live::runtime()?;
     let mut results = Vec::new();
     for provider in &project.providers {
+        if *provider == ProviderId::Azure {
+            results.push(deploy_azure(cx, app, &rt)?);
+            continue;
+        }
         let started = Instant::now();
         let artifacts = live::build_packages(cx, app, *provider)?;
         let digests = live::aws_digests(&artifacts);
@@ -29,7 +33,7 @@ pub fn run(cx: &Context, concurrency: usize) -> Result<ExitStatus, CommandError>
                 app.name, app.stage, backend.clients.region
             ));
             let before = backend.read().await?;
-            let plan = live::live_plan(app, *provider, &digests, &before);
+            let plan = live::live_plan(app, *provider, &digests, &before.resources);
             if !plan.is_noop() && !cx.printer.is_json() {
                 cx.printer.status(&render::human_changes(&plan));
             }
@@ -56,7 +60,7 @@ pub fn run(cx: &Context, concurrency: usize) -> Result<ExitStatus, CommandError>
                 .await?;
             // Verify: what AWS reports now must match the plan exactly.
             let after = backend.read().await?;
-            let check = live::live_plan(app, *provider, &digests, &after);
+            let check = live::live_plan(app, *provider, &digests, &after.resources);
             let drift: Vec<String> = check
                 .changes
                 .iter()
@@ -124,4 +128,88 @@ fn print_summary(
         text.push_str(&format!("  {:<7} {}  ({})\n", u.method, u.url, u.function));
     }
     cx.printer.data(&text);
+}
+
+/// The Azure deploy: one package for the Function App, the plan against
+/// what Azure reports, apply, read again and verify.
+fn deploy_azure(
+    cx: &Context,
+    app: &crate::model::App,
+    rt: &tokio::runtime::Runtime,
+) -> Result<serde_json::Value, CommandError> {
+    use crate::provider::azure::backend::{apply::PackageUpload, AzureBackend, AzureError};
+    let started = Instant::now();
+    let digests = crate::project::code_digests(app)?;
+    let built = super::package::build_azure_app(cx, app)?;
+    let (plan, applied, urls, calls) = rt.block_on(async {
+        let backend = AzureBackend::connect(app)?;
+        cx.printer.status(&format!(
+            "reading what is deployed for `{}` (stage `{}`) in {}",
+            app.name,
+            app.stage,
+            backend.target()
+        ));
+        let before = backend.read().await?;
+        let plan = live::live_plan(app, ProviderId::Azure, &digests, &before.resources);
+        if !plan.is_noop() && !cx.printer.is_json() {
+            cx.printer.status(&render::human_changes(&plan));
+        }
+        let needs_code = plan
+            .changes
+            .iter()
+            .any(|c| c.id.kind == "function_package" && c.action != Action::NoOp);
+        let upload = if needs_code {
+            let zip = std::fs::read(&built.path)
+                .map_err(|e| CommandError::io(format!("reading {}", built.path.display()), e))?;
+            Some(PackageUpload {
+                zip,
+                digest: crate::provider::azure::resources::package_digest(app, &digests),
+            })
+        } else {
+            None
+        };
+        let printer = cx.printer.clone();
+        let progress = move |id: &plan::ResourceId, step: &str| {
+            if step != "done" {
+                printer.status(&format!("  {step} {} {}", id.kind, id.name));
+            }
+        };
+        let applied = backend.apply(&plan, &before, upload, &progress).await?;
+        let after = backend.read().await?;
+        let check = live::live_plan(app, ProviderId::Azure, &digests, &after.resources);
+        let drift: Vec<String> = check
+            .changes
+            .iter()
+            .filter(|c| c.action != Action::NoOp)
+            .map(|c| format!("{} {} ({})", c.action.symbol(), c.id, c.changed.join(", ")))
+            .collect();
+        if !drift.is_empty() {
+            return Err(AzureError::Verify { drift }.into());
+        }
+        let urls = live::azure_urls(app, after.host.as_deref());
+        Ok::<_, CommandError>((plan, applied, urls, backend.arm.calls.clone()))
+    })?;
+    if !cx.printer.is_json() {
+        print_summary(
+            cx,
+            ProviderId::Azure,
+            &plan,
+            &urls,
+            calls.mutating().len(),
+            started.elapsed().as_secs_f64(),
+        );
+    }
+    Ok(json!({
+        "provider": ProviderId::Azure,
+        "app": app.name,
+        "stage": app.stage,
+        "target": plan.target,
+        "summary": plan.summary(),
+        "changes": applied,
+        "urls": urls,
+        "api_calls": calls.total(),
+        "mutating_calls": calls.mutating().len(),
+        "duration_ms": started.elapsed().as_millis(),
+        "verified": true,
+    }))
 }

@@ -9,6 +9,13 @@ pub fn run(cx: &Context) -> Result<ExitStatus, CommandError> {
     let project = live::load_for_cloud(cx)?;
     let app = &project.app;
     let rt = live::runtime()?;
+    if project.providers == [crate::model::ProviderId::Azure] {
+        return azure_info(cx, app, &rt);
+    }
+    if project.providers.contains(&crate::model::ProviderId::Azure) {
+        cx.printer
+            .warn("showing AWS; pass --provider azure for the Azure deployment");
+    }
     let (found, region) = rt.block_on(async {
         let backend = live::connect_aws(app).await?;
         let found = backend.read().await?;
@@ -91,6 +98,81 @@ pub fn run(cx: &Context) -> Result<ExitStatus, CommandError> {
             "  bucket {}: {} notification(s)\n",
             s["bucket"].as_str().unwrap_or_default(),
             s["notifications"].as_array().map(Vec::len).unwrap_or(0)
+        ));
+    }
+    for u in &urls {
+        text.push_str(&format!("  {:<7} {}\n", u.method, u.url));
+    }
+    cx.printer.data(&text);
+    Ok(ExitStatus::Success)
+}
+
+/// What is deployed on Azure: the Function App, its functions and URLs.
+fn azure_info(
+    cx: &Context,
+    app: &crate::model::App,
+    rt: &tokio::runtime::Runtime,
+) -> Result<ExitStatus, CommandError> {
+    let (found, target) = rt.block_on(async {
+        let backend = crate::provider::azure::backend::AzureBackend::connect(app)?;
+        let found = backend.read().await?;
+        Ok::<_, CommandError>((found, backend.target()))
+    })?;
+    let site = found.resources.iter().find(|r| r.id.kind == "function_app");
+    let functions: Vec<Value> = found
+        .resources
+        .iter()
+        .filter(|r| r.id.kind == "function")
+        .map(|r| {
+            json!({
+                "function": r.function,
+                "name": r.id.name.rsplit('/').next(),
+                "binding": r.attrs.get("binding"),
+                "disabled": r.attrs.get("disabled"),
+            })
+        })
+        .collect();
+    let urls = live::azure_urls(app, found.host.as_deref());
+    if cx.printer.is_json() {
+        cx.printer.json(&json!({
+            "provider": "azure", "app": app.name, "stage": app.stage, "target": target,
+            "deployed": site.is_some(),
+            "function_app": site.map(|s| s.id.name.clone()),
+            "runtime": site.map(|s| s.attrs["runtime"].clone()),
+            "package": found.package_digest,
+            "functions": functions, "urls": urls,
+        }));
+        return Ok(ExitStatus::Success);
+    }
+    let mut text = format!(
+        "azure ({target}): app `{}`, stage `{}`\n",
+        app.name, app.stage
+    );
+    match site {
+        None => text.push_str("  nothing deployed\n"),
+        Some(s) => text.push_str(&format!(
+            "  Function App {}  {} {}\n",
+            s.id.name,
+            s.attrs["runtime"]["name"].as_str().unwrap_or("?"),
+            s.attrs["runtime"]["version"].as_str().unwrap_or("?")
+        )),
+    }
+    for f in &functions {
+        let b = &f["binding"];
+        let what = match b["type"].as_str().unwrap_or_default() {
+            "httpTrigger" => format!("http /{}", b["route"].as_str().unwrap_or_default()),
+            "blobTrigger" => format!("blob {}", b["path"].as_str().unwrap_or_default()),
+            "timerTrigger" => format!("timer {}", b["schedule"].as_str().unwrap_or_default()),
+            other => other.to_string(),
+        };
+        text.push_str(&format!(
+            "  {}  {what}{}\n",
+            f["name"].as_str().unwrap_or_default(),
+            if f["disabled"] == true {
+                " (disabled)"
+            } else {
+                ""
+            }
         ));
     }
     for u in &urls {

@@ -7,7 +7,7 @@ use super::{package as pkg, CommandError, Context};
 use crate::model::{App, ProviderId, Trigger};
 use crate::package::Artifact;
 use crate::plan::{self, LiveState, Plan};
-use crate::provider::aws::backend::{AwsBackend, Live};
+use crate::provider::aws::backend::AwsBackend;
 use crate::provider::{self, CodeDigests};
 
 /// A tokio runtime sized for a CLI: I/O-bound work on the machine's cores.
@@ -24,13 +24,15 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, CommandError> {
         .map_err(|e| CommandError::io("starting the async runtime", e))
 }
 
-/// Fails clearly for providers whose backend cannot talk to the cloud yet.
+/// Fails clearly for the commands the Azure backend does not offer yet
+/// (`invoke`, `logs`, `rollback`); `deploy`, `plan`, `info` and `remove`
+/// work on both clouds.
 pub fn require_backend(provider: ProviderId) -> Result<(), CommandError> {
     match provider {
         ProviderId::Aws => Ok(()),
         ProviderId::Azure => Err(CommandError::usage(
-            "the Azure backend cannot talk to Azure yet; `plan --offline`, `validate` and `package` work for Azure",
-            Some("use `--provider aws`, or limit the manifest to AWS for now".to_string()),
+            "this command does not work on Azure yet; `deploy`, `plan`, `info` and `remove` do, and `invoke --local --as azure` runs a function through the Azure adapter",
+            Some("use `--provider aws` for this command".to_string()),
         )),
     }
 }
@@ -44,9 +46,6 @@ pub fn load_for_cloud(cx: &Context) -> Result<crate::project::Project, CommandEr
             format!("{} configures no provider", project.source.name()),
             Some("add `[providers.aws]`".to_string()),
         ));
-    }
-    for p in &project.providers {
-        require_backend(*p)?;
     }
     Ok(project)
 }
@@ -91,7 +90,12 @@ pub async fn connect_aws(app: &App) -> Result<AwsBackend, CommandError> {
 }
 
 /// The plan for `desired` against what was read.
-pub fn live_plan(app: &App, provider: ProviderId, digests: &CodeDigests, live: &Live) -> Plan {
+pub fn live_plan(
+    app: &App,
+    provider: ProviderId,
+    digests: &CodeDigests,
+    live: &[crate::plan::Resource],
+) -> Plan {
     let p = provider::for_id(provider);
     let desired = p.desired(app, digests);
     Plan {
@@ -100,7 +104,7 @@ pub fn live_plan(app: &App, provider: ProviderId, digests: &CodeDigests, live: &
         provider,
         target: p.target(app),
         live: LiveState::Read,
-        changes: plan::diff(&desired, Some(&live.resources)),
+        changes: plan::diff(&desired, Some(live)),
     }
 }
 
@@ -110,6 +114,30 @@ pub struct RouteUrl {
     pub function: String,
     pub method: String,
     pub url: String,
+}
+
+/// URLs of every HTTP route of the Function App (no `api/` prefix: the
+/// generated host.json clears it).
+pub fn azure_urls(app: &App, host: Option<&str>) -> Vec<RouteUrl> {
+    let (Some(host), Some(az)) = (host, app.azure.as_ref()) else {
+        return Vec::new();
+    };
+    let base = crate::provider::azure::backend::paths::app_base(az, host);
+    let mut out = Vec::new();
+    for f in app.functions_for(ProviderId::Azure) {
+        for t in &f.triggers {
+            if let Trigger::Http(h) = t {
+                for m in &h.methods {
+                    out.push(RouteUrl {
+                        function: f.name.clone(),
+                        method: m.clone(),
+                        url: format!("{base}{}", h.route),
+                    });
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Invoke URLs of every HTTP route, from the API id AWS assigned.

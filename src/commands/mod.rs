@@ -77,6 +77,9 @@ pub enum CommandError {
     /// A local runtime could not start.
     #[error(transparent)]
     Local(#[from] crate::local::WorkerError),
+    /// An Azure call failed.
+    #[error(transparent)]
+    Azure(#[from] crate::provider::azure::backend::AzureError),
 }
 
 impl From<crate::provider::aws::backend::clients::ClientError> for CommandError {
@@ -110,6 +113,7 @@ impl CommandError {
             | CommandError::Package(_)
             | CommandError::Io { .. }
             | CommandError::Aws(_)
+            | CommandError::Azure(_)
             | CommandError::Local(_) => ExitStatus::Failure,
         }
     }
@@ -124,6 +128,7 @@ impl CommandError {
             CommandError::Package(_) => "package",
             CommandError::Io { .. } => "io",
             CommandError::Aws(_) => "aws",
+            CommandError::Azure(_) => "azure",
             CommandError::Local(_) => "local_runtime",
         }
     }
@@ -135,6 +140,7 @@ impl CommandError {
                 Some("run `fnctl init` to create one, or pass `--manifest PATH`".into())
             }
             CommandError::Aws(e) => e.hint(),
+            CommandError::Azure(e) => e.hint(),
             CommandError::Local(e) => e.hint(),
             _ => None,
         }

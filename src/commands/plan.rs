@@ -34,11 +34,12 @@ pub fn run(cx: &Context, offline: bool) -> Result<ExitStatus, CommandError> {
                 &project::code_digests(app)?,
                 "--offline was given".into(),
             ),
+            ProviderId::Azure if !offline => azure_plan(cx, app)?,
             ProviderId::Azure => offline_plan(
                 app,
                 *p,
                 &project::code_digests(app)?,
-                "the azure backend does not read live state yet".into(),
+                "--offline was given".into(),
             ),
         };
         plans.push(plan);
@@ -63,7 +64,12 @@ fn aws_plan(cx: &Context, app: &App) -> Result<Plan, CommandError> {
         backend.read().await.map_err(CommandError::from)
     });
     match read {
-        Ok(found) => Ok(live::live_plan(app, ProviderId::Aws, &digests, &found)),
+        Ok(found) => Ok(live::live_plan(
+            app,
+            ProviderId::Aws,
+            &digests,
+            &found.resources,
+        )),
         Err(CommandError::Aws(e)) if e.is_unreachable() => {
             cx.printer.warn(&format!(
                 "could not read AWS ({e}); showing an offline plan"
@@ -76,6 +82,36 @@ fn aws_plan(cx: &Context, app: &App) -> Result<Plan, CommandError> {
             ))
         }
         Err(e) => Err(e),
+    }
+}
+
+/// Reads Azure and plans against it, falling back to offline like AWS.
+fn azure_plan(cx: &Context, app: &App) -> Result<Plan, CommandError> {
+    let digests = project::code_digests(app)?;
+    let rt = live::runtime()?;
+    let read = rt.block_on(async {
+        let backend = crate::provider::azure::backend::AzureBackend::connect(app)?;
+        backend.read().await
+    });
+    match read {
+        Ok(found) => Ok(live::live_plan(
+            app,
+            ProviderId::Azure,
+            &digests,
+            &found.resources,
+        )),
+        Err(e) if e.is_unreachable() => {
+            cx.printer.warn(&format!(
+                "could not read Azure ({e}); showing an offline plan"
+            ));
+            Ok(offline_plan(
+                app,
+                ProviderId::Azure,
+                &digests,
+                format!("Azure could not be read: {e}"),
+            ))
+        }
+        Err(e) => Err(e.into()),
     }
 }
 

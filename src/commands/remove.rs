@@ -17,6 +17,38 @@ pub fn run(cx: &Context) -> Result<ExitStatus, CommandError> {
     let rt = live::runtime()?;
     let mut results = Vec::new();
     for provider in &project.providers {
+        if *provider == crate::model::ProviderId::Azure {
+            let (removed, mutating) = rt.block_on(async {
+                let backend = crate::provider::azure::backend::AzureBackend::connect(app)?;
+                let printer = cx.printer.clone();
+                let progress = move |id: &plan::ResourceId, step: &str| {
+                    if step != "done" {
+                        printer.status(&format!("  {step} {} {}", id.kind, id.name));
+                    }
+                };
+                let removed = backend.remove(&progress).await?;
+                Ok::<_, CommandError>((removed, backend.arm.calls.mutating().len()))
+            })?;
+            if !cx.printer.is_json() {
+                cx.printer.data(&if removed.is_empty() {
+                    format!(
+                        "{provider}: nothing to remove for `{}` stage `{}`\n",
+                        app.name, app.stage
+                    )
+                } else {
+                    format!(
+                        "{provider}: removed {} resources of `{}` stage `{}`\n",
+                        removed.len(),
+                        app.name,
+                        app.stage
+                    )
+                });
+            }
+            results.push(
+                json!({"provider": provider, "removed": removed, "mutating_calls": mutating}),
+            );
+            continue;
+        }
         let (removed, recorder) = rt.block_on(async {
             let backend = live::connect_aws(app).await?;
             let found = backend.read().await?;

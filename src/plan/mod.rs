@@ -105,6 +105,16 @@ impl Action {
             Action::NoOp => "=",
         }
     }
+
+    /// The verb for progress lines and machine output.
+    pub fn verb(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Delete => "delete",
+            Action::NoOp => "keep",
+        }
+    }
 }
 
 /// One entry of a plan.

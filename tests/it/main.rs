@@ -1,7 +1,9 @@
 //! Integration tests: the real `fnctl` binary against the examples, the
 //! templates and a corpus of malformed manifests.
 
+mod arm;
 mod aws;
+mod azure;
 mod cli;
 mod common;
 mod dev;

@@ -4,6 +4,7 @@
 //! language worker, so some rules (a single runtime, one memory size) are
 //! app-wide here; [`checks`] reports them against the manifest.
 
+pub mod backend;
 pub mod checks;
 pub mod names;
 pub mod package;

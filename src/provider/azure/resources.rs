@@ -58,12 +58,130 @@ pub fn instance_memory(max_function_mb: u32) -> Option<u32> {
         .find(|m| *m >= max_function_mb)
 }
 
-fn tags(app: &App) -> Value {
+pub fn tags(app: &App) -> Value {
     let mut t: BTreeMap<String, String> = app.tags.clone();
     t.insert("fnctl-app".into(), app.name.clone());
     t.insert("fnctl-stage".into(), app.stage.clone());
     t.insert("managed-by".into(), "fnctl".into());
     json!(t)
+}
+
+/// The binding fields that define a trigger, as the Functions host lists
+/// them back; the rest of function.json is fnctl's own plumbing.
+pub fn binding_summary(binding: &Value) -> Value {
+    let mut out = serde_json::Map::new();
+    for key in ["type", "route", "methods", "authLevel", "path", "schedule"] {
+        if let Some(v) = binding.get(key) {
+            let v = if key == "methods" {
+                // The host may list methods in any order and case.
+                let mut m: Vec<String> = v
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(str::to_ascii_lowercase)
+                    .collect();
+                m.sort();
+                json!(m)
+            } else {
+                v.clone()
+            };
+            out.insert(key.to_string(), v);
+        }
+    }
+    Value::Object(out)
+}
+
+/// The identity of the Function App's package: every function's code digest
+/// and every file fnctl generates (so a new adapter version redeploys).
+pub fn package_digest(app: &App, code: &CodeDigests) -> String {
+    let mut h = Sha256::new();
+    for f in app.functions_for(ProviderId::Azure) {
+        h.update(format!("{}={}\n", f.name, code.get(&f.name)));
+    }
+    for g in package::generated_files(app, &package::code_path) {
+        h.update(format!("{}\0", g.path));
+        h.update(Sha256::digest(g.contents.as_bytes()));
+    }
+    format!("sha256:{}", hex::encode(h.finalize()))
+}
+
+/// What an app setting fnctl owns should hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SettingValue {
+    /// The app's storage account connection string (holds a key).
+    ConnectionString,
+    /// A read-only SAS URL of the package blob (classic Consumption).
+    PackageUrl,
+    /// A secret env value: compared, never shown.
+    Secret(String),
+    Plain(String),
+}
+
+impl SettingValue {
+    /// As a plan shows it.
+    pub fn display(&self, storage_account: &str) -> String {
+        match self {
+            SettingValue::ConnectionString => {
+                format!("(connection string of {storage_account})")
+            }
+            SettingValue::PackageUrl => "(read-only SAS URL of the package blob)".into(),
+            SettingValue::Secret(_) => crate::model::REDACTED.into(),
+            SettingValue::Plain(v) => v.clone(),
+        }
+    }
+}
+
+/// Every app setting fnctl owns: the platform's, the manifest's env (one set
+/// for the whole Function App), and switches for disabled Node timers.
+pub fn desired_settings(app: &App) -> BTreeMap<String, SettingValue> {
+    let mut settings = BTreeMap::new();
+    let Some(az) = &app.azure else {
+        return settings;
+    };
+    let functions: Vec<&Function> = app.functions_for(ProviderId::Azure).collect();
+    settings.insert("AzureWebJobsStorage".into(), SettingValue::ConnectionString);
+    if az.plan == AzurePlan::Flex {
+        settings.insert(
+            "DEPLOYMENT_STORAGE_CONNECTION_STRING".into(),
+            SettingValue::ConnectionString,
+        );
+    } else {
+        settings.insert(
+            "FUNCTIONS_EXTENSION_VERSION".into(),
+            SettingValue::Plain("~4".into()),
+        );
+        if let Some((n, _)) = functions.first().and_then(|f| runtime(f.runtime)) {
+            settings.insert(
+                "FUNCTIONS_WORKER_RUNTIME".into(),
+                SettingValue::Plain(n.into()),
+            );
+        }
+        settings.insert("WEBSITE_RUN_FROM_PACKAGE".into(), SettingValue::PackageUrl);
+    }
+    for f in &functions {
+        for (k, v) in &f.env {
+            let value = if v.secret {
+                SettingValue::Secret(v.value.clone())
+            } else {
+                SettingValue::Plain(v.value.clone())
+            };
+            settings.insert(k.clone(), value);
+        }
+    }
+    // Node's v4 model has no disabled flag in code: the documented app
+    // setting turns a function off.
+    for af in package::azure_functions(app) {
+        if let Trigger::Schedule(s) = af.trigger {
+            if !s.enabled && af.function.runtime.language() == Language::Node {
+                settings.insert(
+                    format!("AzureWebJobs.{}.Disabled", af.name),
+                    SettingValue::Plain("true".into()),
+                );
+            }
+        }
+    }
+    settings
 }
 
 pub fn desired(app: &App, code: &CodeDigests) -> Vec<Resource> {
@@ -143,47 +261,18 @@ pub fn desired(app: &App, code: &CodeDigests) -> Vec<Resource> {
             );
     }
 
-    let mut settings: BTreeMap<String, String> = BTreeMap::new();
-    settings.insert(
-        "AzureWebJobsStorage".into(),
-        format!("(connection string of {sa_name})"),
-    );
-    if az.plan == AzurePlan::Flex {
-        settings.insert(
-            "DEPLOYMENT_STORAGE_CONNECTION_STRING".into(),
-            format!("(connection string of {sa_name})"),
-        );
-    } else {
-        settings.insert("FUNCTIONS_EXTENSION_VERSION".into(), "~4".into());
-        if let Some((n, _)) = first_runtime {
-            settings.insert("FUNCTIONS_WORKER_RUNTIME".into(), n.into());
-        }
-        settings.insert(
-            "WEBSITE_RUN_FROM_PACKAGE".into(),
-            "(read-only SAS URL of the package blob)".into(),
-        );
-    }
-    // Secret values appear only as "(sensitive)"; the backend compares the
-    // real values privately when it reads the live settings.
-    for f in &functions {
-        for (k, v) in &f.env {
-            settings.insert(k.clone(), v.display().to_string());
-        }
-    }
+    let settings: BTreeMap<String, String> = desired_settings(app)
+        .into_iter()
+        .map(|(k, v)| (k, v.display(&sa_name)))
+        .collect();
     let app_settings = Resource::new("app_settings", &site_name)
         .attr("owned", json!(settings))
         .attr("others", "kept as found")
         .depends_on(&site.id);
 
-    let mut package_hasher = Sha256::new();
-    for f in &functions {
-        package_hasher.update(format!("{}={}\n", f.name, code.get(&f.name)));
-    }
+    let package_digest = package_digest(app, code);
     let package = Resource::new("function_package", &site_name)
-        .attr(
-            "code_digest",
-            format!("sha256:{}", hex::encode(package_hasher.finalize())),
-        )
+        .attr("code_digest", package_digest)
         .attr(
             "deploy",
             match az.plan {
@@ -200,8 +289,10 @@ pub fn desired(app: &App, code: &CodeDigests) -> Vec<Resource> {
         .map(|af| {
             let mut r = Resource::new("function", format!("{site_name}/{}", af.name))
                 .for_function(&af.function.name)
-                .attr("handler", af.function.handler.clone())
-                .attr("binding", package::trigger_binding(app, af.trigger));
+                .attr(
+                    "binding",
+                    binding_summary(&package::trigger_binding(app, af.trigger)),
+                );
             if let Trigger::Schedule(s) = af.trigger {
                 r = r.attr("disabled", !s.enabled);
             }

@@ -1,0 +1,447 @@
+//! Applies an Azure plan: ARM PUTs in dependency order, the merged app
+//! settings, then the package through one-deploy.
+//!
+//! Every step is a create-or-replace, so an interrupted deploy converges when
+//! run again. The chain is sequential by nature (resource group → storage →
+//! plan → app → settings → code); what could run side by side (trigger
+//! containers) is too small to be worth it.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use super::{
+    paths, AzureBackend, AzureError, Live, API_RESOURCES, API_STORAGE, API_WEB, PACKAGE_TAG,
+};
+use crate::model::{AzurePlan, ProviderId};
+use crate::plan::{Action, Plan, ResourceId};
+use crate::provider::azure::names;
+use crate::provider::azure::resources::{self, SettingValue};
+
+/// The app setting listing the keys fnctl set, so a key removed from the
+/// manifest is removed from the app while keys set by hand are kept.
+pub const OWNED_SETTINGS: &str = "FNCTL_OWNED_SETTINGS";
+
+/// The code to publish when the plan says so.
+pub struct PackageUpload {
+    pub zip: Vec<u8>,
+    pub digest: String,
+}
+
+/// One change as made.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Applied {
+    pub action: &'static str,
+    pub kind: String,
+    pub name: String,
+}
+
+/// Kinds in the order they are applied.
+const ORDER: &[&str] = &[
+    "resource_group",
+    "storage_account",
+    "blob_container",
+    "app_service_plan",
+    "function_app",
+    "app_settings",
+    "function_package",
+    "function",
+];
+
+impl AzureBackend {
+    /// Executes the plan's changes.
+    pub async fn apply(
+        &self,
+        plan: &Plan,
+        live: &Live,
+        upload: Option<PackageUpload>,
+        progress: &(dyn Fn(&ResourceId, &str) + Send + Sync),
+    ) -> Result<Vec<Applied>, AzureError> {
+        let az = &self.settings;
+        if az.plan == AzurePlan::Consumption {
+            return Err(AzureError::Config {
+                reason: "deploying to classic Consumption (plan = \"consumption\") is not supported yet; use plan = \"flex\" (Flex Consumption, Microsoft's recommended plan)".into(),
+            });
+        }
+        let mut changes: Vec<_> = plan
+            .changes
+            .iter()
+            .filter(|c| c.action != Action::NoOp)
+            .collect();
+        changes.sort_by_key(|c| {
+            ORDER
+                .iter()
+                .position(|k| *k == c.id.kind)
+                .unwrap_or(ORDER.len())
+        });
+        let mut applied = Vec::new();
+        let mut scm_host = live.scm_host.clone();
+        let mut upload = upload;
+        for change in changes {
+            let id = &change.id;
+            progress(id, change.action.verb());
+            match (id.kind.as_str(), change.action) {
+                ("function", _) => {
+                    // Functions come with the package; verify checks them.
+                }
+                ("blob_container", Action::Delete) => {
+                    // Containers may hold data: fnctl never deletes one.
+                    continue;
+                }
+                (_, Action::Delete) => {
+                    // Only functions and containers can disappear from a
+                    // plan without the app itself going (that is `remove`).
+                }
+                ("resource_group", _) => {
+                    self.arm
+                        .put(
+                            &paths::resource_group(az),
+                            API_RESOURCES,
+                            &json!({"location": az.location, "tags": resources::tags(&self.app)}),
+                        )
+                        .await?;
+                }
+                ("storage_account", _) => {
+                    self.arm
+                        .put(
+                            &paths::storage_account(&self.app, az),
+                            API_STORAGE,
+                            &json!({
+                                "location": az.location,
+                                "kind": "StorageV2",
+                                "sku": {"name": "Standard_LRS"},
+                                "tags": resources::tags(&self.app),
+                                "properties": {
+                                    "minimumTlsVersion": "TLS1_2",
+                                    "allowBlobPublicAccess": false,
+                                    "supportsHttpsTrafficOnly": true,
+                                },
+                            }),
+                        )
+                        .await?;
+                }
+                ("blob_container", _) => {
+                    let container = id.name.rsplit('/').next().unwrap_or_default();
+                    self.arm
+                        .put(
+                            &paths::container(&self.app, az, container),
+                            API_STORAGE,
+                            &json!({"properties": {"publicAccess": "None"}}),
+                        )
+                        .await?;
+                }
+                ("app_service_plan", _) => {
+                    self.arm
+                        .put(
+                            &paths::plan(&self.app, az),
+                            API_WEB,
+                            &json!({
+                                "location": az.location,
+                                "kind": "functionapp",
+                                "sku": {"name": "FC1", "tier": "FlexConsumption"},
+                                "properties": {"reserved": true},
+                                "tags": resources::tags(&self.app),
+                            }),
+                        )
+                        .await?;
+                }
+                ("function_app", _) => {
+                    let site = self.put_site(live).await?;
+                    scm_host = site_scm_host(&site).or(scm_host);
+                }
+                ("app_settings", _) => {
+                    self.put_settings().await?;
+                }
+                ("function_package", _) => {
+                    let Some(up) = upload.take() else {
+                        return Err(AzureError::Config {
+                            reason: "internal: the plan deploys code but no package was built"
+                                .into(),
+                        });
+                    };
+                    let Some(scm) = scm_host.clone() else {
+                        return Err(AzureError::Deploy {
+                            site: names::function_app(&self.app, az),
+                            message: "Azure reports no scm host for the app".into(),
+                        });
+                    };
+                    self.publish(&scm, up.zip).await?;
+                    self.tag_package(&up.digest).await?;
+                }
+                _ => {}
+            }
+            progress(id, "done");
+            applied.push(Applied {
+                action: change.action.verb(),
+                kind: id.kind.clone(),
+                name: id.name.clone(),
+            });
+        }
+        Ok(applied)
+    }
+
+    /// The storage account's connection string (holds a key: never printed).
+    async fn connection_string(&self) -> Result<String, AzureError> {
+        let az = &self.settings;
+        let keys = self
+            .arm
+            .post(
+                &format!("{}/listKeys", paths::storage_account(&self.app, az)),
+                API_STORAGE,
+                None,
+            )
+            .await?;
+        let key = keys
+            .pointer("/keys/0/value")
+            .and_then(Value::as_str)
+            .ok_or_else(|| AzureError::Config {
+                reason: "the storage account returned no keys".into(),
+            })?;
+        let account = names::storage_account(&self.app, az);
+        Ok(match &az.endpoints.storage {
+            Some(blob) => format!(
+                "DefaultEndpointsProtocol=http;AccountName={account};AccountKey={key};BlobEndpoint={}",
+                blob.trim_end_matches('/')
+            ),
+            None => format!(
+                "DefaultEndpointsProtocol=https;AccountName={account};AccountKey={key};EndpointSuffix=core.windows.net"
+            ),
+        })
+    }
+
+    /// Every app setting after the merge: what is there, with fnctl's keys
+    /// set and the keys fnctl set before but no longer wants removed.
+    async fn merged_settings(&self) -> Result<BTreeMap<String, String>, AzureError> {
+        let az = &self.settings;
+        let site_name = names::function_app(&self.app, az);
+        let found = self
+            .web
+            .web_apps_client()
+            .list_application_settings(&az.resource_group, &site_name, &az.subscription)
+            .await
+            .map(|d| {
+                d.properties
+                    .as_ref()
+                    .and_then(Value::as_object)
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                    .collect::<BTreeMap<_, _>>()
+            })
+            .unwrap_or_default();
+        self.merge_into(found).await
+    }
+
+    async fn merge_into(
+        &self,
+        mut settings: BTreeMap<String, String>,
+    ) -> Result<BTreeMap<String, String>, AzureError> {
+        let desired = resources::desired_settings(&self.app);
+        if let Some(before) = settings.get(OWNED_SETTINGS).cloned() {
+            for key in before.split(',').filter(|k| !k.is_empty()) {
+                if !desired.contains_key(key) {
+                    settings.remove(key);
+                }
+            }
+        }
+        let mut connection = None;
+        for (key, value) in &desired {
+            let v = match value {
+                SettingValue::ConnectionString => {
+                    if connection.is_none() {
+                        connection = Some(self.connection_string().await?);
+                    }
+                    connection.clone().unwrap_or_default()
+                }
+                SettingValue::PackageUrl => continue,
+                SettingValue::Secret(v) | SettingValue::Plain(v) => v.clone(),
+            };
+            settings.insert(key.clone(), v);
+        }
+        settings.insert(
+            OWNED_SETTINGS.into(),
+            desired.keys().cloned().collect::<Vec<_>>().join(","),
+        );
+        Ok(settings)
+    }
+
+    /// PUT of the app settings (the API replaces the whole set: merged first).
+    async fn put_settings(&self) -> Result<(), AzureError> {
+        let az = &self.settings;
+        let site_name = names::function_app(&self.app, az);
+        let settings = self.merged_settings().await?;
+        let mut dict = azure_mgmt_web::package_2024_04::models::StringDictionary::new();
+        dict.properties = Some(json!(settings));
+        self.web
+            .web_apps_client()
+            .update_application_settings(&az.resource_group, &site_name, dict, &az.subscription)
+            .await
+            .map_err(|e| super::read::web_error("update app settings", &site_name, e))?;
+        Ok(())
+    }
+
+    /// PUT of the Function App with Flex Consumption's functionAppConfig.
+    async fn put_site(&self, live: &Live) -> Result<Value, AzureError> {
+        let app = &self.app;
+        let az = &self.settings;
+        let functions: Vec<_> = app.functions_for(ProviderId::Azure).collect();
+        let (runtime_name, runtime_version) = functions
+            .first()
+            .and_then(|f| resources::runtime(f.runtime))
+            .unwrap_or(("python", "3.12"));
+        let max_memory = functions.iter().map(|f| f.memory_mb).max().unwrap_or(512);
+        let memory = resources::instance_memory(max_memory).unwrap_or(2048);
+        // A PUT replaces the app settings too: send the merged set so nothing
+        // set by hand is lost.
+        let settings = self.merge_into(live.app_settings.clone()).await?;
+        let mut tags = resources::tags(app);
+        if let Some(d) = &live.package_digest {
+            tags[PACKAGE_TAG] = json!(d);
+        }
+        let plan_id = format!(
+            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Web/serverfarms/{}",
+            az.subscription,
+            az.resource_group,
+            names::plan(app)
+        );
+        let body = json!({
+            "location": az.location,
+            "kind": "functionapp,linux",
+            "tags": tags,
+            "properties": {
+                "serverFarmId": plan_id,
+                "reserved": true,
+                "httpsOnly": true,
+                "siteConfig": {
+                    "appSettings": settings.iter().map(|(k, v)| json!({"name": k, "value": v})).collect::<Vec<_>>(),
+                    "minTlsVersion": "1.2",
+                    "ftpsState": "Disabled",
+                },
+                "functionAppConfig": {
+                    "deployment": {"storage": {
+                        "type": "blobContainer",
+                        "value": paths::deployment_container_url(app, az),
+                        "authentication": {
+                            "type": "StorageAccountConnectionString",
+                            "storageAccountConnectionStringName": "DEPLOYMENT_STORAGE_CONNECTION_STRING",
+                        },
+                    }},
+                    "runtime": {"name": runtime_name, "version": runtime_version},
+                    "scaleAndConcurrency": {
+                        "maximumInstanceCount": az.maximum_instances,
+                        "instanceMemoryMB": memory,
+                    },
+                },
+            },
+        });
+        self.arm.put(&paths::site(app, az), API_WEB, &body).await
+    }
+
+    /// Records the deployed package's digest on the app (Tags API, merge).
+    async fn tag_package(&self, digest: &str) -> Result<(), AzureError> {
+        let path = format!(
+            "{}/providers/Microsoft.Resources/tags/default",
+            paths::site(&self.app, &self.settings)
+        );
+        self.arm
+            .request(
+                azure_core::Method::Patch,
+                &path,
+                API_RESOURCES,
+                &json!({"operation": "Merge", "properties": {"tags": {PACKAGE_TAG: digest}}}),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes what fnctl created for the app+stage: the Function App, its
+    /// plan and storage account, and the resource group only when fnctl
+    /// created it and nothing else lives in it. Safe to repeat.
+    pub async fn remove(
+        &self,
+        progress: &(dyn Fn(&ResourceId, &str) + Send + Sync),
+    ) -> Result<Vec<Applied>, AzureError> {
+        let app = &self.app;
+        let az = &self.settings;
+        let mut removed = Vec::new();
+        let Some(rg) = self
+            .arm
+            .get(&paths::resource_group(az), API_RESOURCES)
+            .await?
+        else {
+            return Ok(removed);
+        };
+        let steps: [(&str, String, String, &str); 3] = [
+            (
+                "function_app",
+                names::function_app(app, az),
+                paths::site(app, az),
+                API_WEB,
+            ),
+            (
+                "app_service_plan",
+                names::plan(app),
+                paths::plan(app, az),
+                API_WEB,
+            ),
+            (
+                "storage_account",
+                names::storage_account(app, az),
+                paths::storage_account(app, az),
+                API_STORAGE,
+            ),
+        ];
+        for (kind, name, path, api) in steps {
+            let Some(found) = self.arm.get(&path, api).await? else {
+                continue;
+            };
+            if !super::read::owned_by(&found, app) {
+                // Not ours: leave it.
+                continue;
+            }
+            let id = ResourceId::new(kind, &name);
+            progress(&id, "delete");
+            self.arm.delete(&path, api).await?;
+            progress(&id, "done");
+            removed.push(Applied {
+                action: "delete",
+                kind: kind.into(),
+                name,
+            });
+        }
+        if super::read::owned_by(&rg, app) {
+            let listing = self
+                .arm
+                .get(
+                    &format!("{}/resources", paths::resource_group(az)),
+                    API_RESOURCES,
+                )
+                .await?
+                .unwrap_or(Value::Null);
+            let others = listing["value"].as_array().map_or(0, Vec::len);
+            if others == 0 {
+                let id = ResourceId::new("resource_group", &az.resource_group);
+                progress(&id, "delete");
+                self.arm
+                    .delete(&paths::resource_group(az), API_RESOURCES)
+                    .await?;
+                progress(&id, "done");
+                removed.push(Applied {
+                    action: "delete",
+                    kind: "resource_group".into(),
+                    name: az.resource_group.clone(),
+                });
+            }
+        }
+        Ok(removed)
+    }
+}
+
+fn site_scm_host(site: &Value) -> Option<String> {
+    site.pointer("/properties/enabledHostNames")
+        .and_then(Value::as_array)?
+        .iter()
+        .filter_map(Value::as_str)
+        .find(|h| h.contains(".scm."))
+        .map(str::to_string)
+}

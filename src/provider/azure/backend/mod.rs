@@ -1,0 +1,163 @@
+//! The Azure backend: read what is deployed, apply a plan, publish the
+//! package, verify, remove.
+//!
+//! Like the AWS backend, reading yields [`Resource`]s with exactly the
+//! attributes [`super::resources::desired`] produces, so the provider-neutral
+//! diff decides what to do. Control-plane resources are ARM PUTs (create or
+//! replace, so a retried or repeated apply converges); the code goes through
+//! one-deploy on the app's scm host. Everything fnctl creates carries the
+//! `fnctl-app` / `fnctl-stage` / `managed-by` tags; nothing is stored locally.
+
+pub mod apply;
+pub mod arm;
+pub mod credential;
+pub mod paths;
+pub mod read;
+pub mod scm;
+
+use std::sync::Arc;
+
+use crate::model::{App, AzureSettings};
+use crate::plan::Resource;
+
+pub use arm::{Arm, CallLog};
+
+/// API versions, matching the published specs fnctl was written against.
+pub const API_RESOURCES: &str = "2021-04-01";
+pub const API_STORAGE: &str = "2023-05-01";
+pub const API_WEB: &str = "2024-04-01";
+
+/// The tag on the Function App that records the deployed package's digest,
+/// so an unchanged package is not uploaded again.
+pub const PACKAGE_TAG: &str = "fnctl-package";
+
+/// Why an Azure operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AzureError {
+    /// No usable identity.
+    #[error("no Azure credentials: {reason}")]
+    Credentials { reason: String },
+    /// A setting or endpoint cannot be used.
+    #[error("{reason}")]
+    Config { reason: String },
+    /// ARM (or the scm host) answered with an error.
+    #[error("{operation} {resource} failed ({status} {code}): {message}")]
+    Arm {
+        operation: &'static str,
+        resource: String,
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// The request never got an answer.
+    #[error("cannot reach {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    /// A long-running operation did not finish in time.
+    #[error("{operation} did not finish in time")]
+    Timeout { operation: String },
+    /// One-deploy reported a failed deployment.
+    #[error("deploying the package to `{site}` failed: {message}")]
+    Deploy { site: String, message: String },
+    /// After apply, Azure does not report what the plan asked for.
+    #[error("deploy finished but Azure does not report the expected state: {}", .drift.join("; "))]
+    Verify { drift: Vec<String> },
+    /// A resource with fnctl's name exists but belongs to something else.
+    #[error("{kind} `{name}` exists but was not created by fnctl for this app and stage")]
+    NotOwned { kind: &'static str, name: String },
+}
+
+impl AzureError {
+    /// No credentials or no network: `plan` then falls back to offline.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(
+            self,
+            AzureError::Credentials { .. } | AzureError::Unreachable { .. }
+        )
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            AzureError::Credentials { .. } => Some(format!(
+                "sign in with `az login`, set AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET for a service principal, or set {}",
+                credential::TOKEN_ENV
+            )),
+            AzureError::Arm { status: 401 | 403, .. } => Some(
+                "the identity needs Contributor on the resource group (and Storage Blob Data Owner for Flex deployment storage); see docs/providers/azure.md".into(),
+            ),
+            AzureError::Arm { code, .. } if code == "SubscriptionNotFound" => {
+                Some("check `subscription` in [providers.azure]".into())
+            }
+            AzureError::Verify { .. } | AzureError::Timeout { .. } => Some(
+                "run the deploy again; it continues from what Azure reports".into(),
+            ),
+            AzureError::NotOwned { .. } => Some(
+                "rename the app or stage, or remove the other resource; fnctl does not take over what it did not create".into(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// What was read from Azure.
+#[derive(Debug, Default, Clone)]
+pub struct Live {
+    pub resources: Vec<Resource>,
+    /// The site's default host and scm host, when it exists.
+    pub host: Option<String>,
+    pub scm_host: Option<String>,
+    /// Every app setting as found (values stay in memory, never printed).
+    pub app_settings: std::collections::BTreeMap<String, String>,
+    /// Whether the resource group existed before (fnctl never deletes one it
+    /// did not create).
+    pub resource_group_owned: bool,
+    /// The digest of the package last deployed (the site's tag).
+    pub package_digest: Option<String>,
+}
+
+/// A connected Azure backend for one app+stage.
+#[derive(Clone)]
+pub struct AzureBackend {
+    pub arm: Arm,
+    pub web: azure_mgmt_web::package_2024_04::Client,
+    pub app: App,
+    pub settings: AzureSettings,
+}
+
+impl AzureBackend {
+    /// Builds clients from the credential chain and the manifest's endpoints.
+    pub fn connect(app: &App) -> Result<Self, AzureError> {
+        let settings = app.azure.clone().ok_or_else(|| AzureError::Config {
+            reason: "the manifest has no [providers.azure] section".into(),
+        })?;
+        let credential = credential::default_chain()?;
+        let endpoint = settings
+            .endpoints
+            .arm
+            .clone()
+            .unwrap_or_else(|| "https://management.azure.com".into());
+        let url = azure_core::Url::parse(&endpoint).map_err(|e| AzureError::Config {
+            reason: format!("endpoints.arm `{endpoint}` is not a URL: {e}"),
+        })?;
+        let arm = Arm::new(url.clone(), Arc::clone(&credential));
+        let web = azure_mgmt_web::package_2024_04::Client::builder(credential)
+            .endpoint(url)
+            .build()
+            .map_err(|e| AzureError::Config {
+                reason: e.to_string(),
+            })?;
+        Ok(AzureBackend {
+            arm,
+            web,
+            app: app.clone(),
+            settings,
+        })
+    }
+
+    /// Where an operation's log lines come from, for messages.
+    pub fn target(&self) -> String {
+        format!(
+            "{}/{}",
+            self.settings.location, self.settings.resource_group
+        )
+    }
+}

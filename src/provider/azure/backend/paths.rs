@@ -1,0 +1,76 @@
+//! ARM resource paths for an app+stage, from the names in [`super::super::names`].
+
+use crate::model::{App, AzureSettings};
+use crate::provider::azure::names;
+
+/// `/subscriptions/{sub}/resourcegroups/{rg}`
+pub fn resource_group(az: &AzureSettings) -> String {
+    format!(
+        "/subscriptions/{}/resourcegroups/{}",
+        az.subscription, az.resource_group
+    )
+}
+
+pub fn storage_account(app: &App, az: &AzureSettings) -> String {
+    format!(
+        "{}/providers/Microsoft.Storage/storageAccounts/{}",
+        resource_group(az),
+        names::storage_account(app, az)
+    )
+}
+
+pub fn container(app: &App, az: &AzureSettings, container: &str) -> String {
+    format!(
+        "{}/blobServices/default/containers/{container}",
+        storage_account(app, az)
+    )
+}
+
+pub fn plan(app: &App, az: &AzureSettings) -> String {
+    format!(
+        "{}/providers/Microsoft.Web/serverfarms/{}",
+        resource_group(az),
+        names::plan(app)
+    )
+}
+
+pub fn site(app: &App, az: &AzureSettings) -> String {
+    format!(
+        "{}/providers/Microsoft.Web/sites/{}",
+        resource_group(az),
+        names::function_app(app, az)
+    )
+}
+
+/// The blob container URL Flex Consumption deploys from: the public blob
+/// endpoint, or `endpoints.storage` (path-style, as emulators serve it).
+pub fn deployment_container_url(app: &App, az: &AzureSettings) -> String {
+    let sa = names::storage_account(app, az);
+    match &az.endpoints.storage {
+        Some(base) => format!(
+            "{}/{}",
+            base.trim_end_matches('/'),
+            names::DEPLOYMENT_CONTAINER
+        ),
+        None => format!(
+            "https://{sa}.blob.core.windows.net/{}",
+            names::DEPLOYMENT_CONTAINER
+        ),
+    }
+}
+
+/// The base URL of the scm host (`endpoints.scm` overrides it).
+pub fn scm_base(az: &AzureSettings, scm_host: &str) -> String {
+    match &az.endpoints.scm {
+        Some(base) => base.trim_end_matches('/').to_string(),
+        None => format!("https://{scm_host}"),
+    }
+}
+
+/// The base URL of the app's own host (`endpoints.app` overrides it).
+pub fn app_base(az: &AzureSettings, host: &str) -> String {
+    match &az.endpoints.app {
+        Some(base) => base.trim_end_matches('/').to_string(),
+        None => format!("https://{host}"),
+    }
+}

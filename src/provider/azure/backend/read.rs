@@ -1,0 +1,357 @@
+//! Reads what fnctl owns for an app+stage from Azure, as plan resources with
+//! the attributes [`crate::provider::azure::resources::desired`] produces.
+
+use std::collections::BTreeMap;
+
+use futures::StreamExt;
+use serde_json::{json, Value};
+
+use super::{
+    paths, AzureBackend, AzureError, Live, API_RESOURCES, API_STORAGE, API_WEB, PACKAGE_TAG,
+};
+use crate::model::{AzurePlan, ProviderId, Trigger};
+use crate::plan::Resource;
+use crate::provider::aws::resources::REDACTED_CHANGED;
+use crate::provider::azure::{names, package, resources};
+
+/// ARM reports locations normalised (`West Europe` → `westeurope`).
+pub fn normalise_location(l: &str) -> String {
+    l.chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_lowercase()
+}
+
+fn tags_of(v: &Value) -> BTreeMap<String, String> {
+    v.get("tags")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| k.as_str() != PACKAGE_TAG)
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+        .collect()
+}
+
+/// True when the resource carries this app+stage's ownership tags.
+pub fn owned_by(v: &Value, app: &crate::model::App) -> bool {
+    let t = tags_of(v);
+    t.get("managed-by").map(String::as_str) == Some("fnctl")
+        && t.get("fnctl-app") == Some(&app.name)
+        && t.get("fnctl-stage") == Some(&app.stage)
+}
+
+impl AzureBackend {
+    /// Everything fnctl owns for the app+stage, as Azure reports it now.
+    pub async fn read(&self) -> Result<Live, AzureError> {
+        let app = &self.app;
+        let az = &self.settings;
+        let mut live = Live::default();
+        let Some(rg) = self
+            .arm
+            .get(&paths::resource_group(az), API_RESOURCES)
+            .await?
+        else {
+            return Ok(live);
+        };
+        live.resource_group_owned = owned_by(&rg, app);
+        live.resources
+            .push(Resource::new("resource_group", &az.resource_group).attr(
+                "location",
+                normalise_location(rg["location"].as_str().unwrap_or_default()),
+            ));
+        // The manifest's location, normalised the same way, is what desired
+        // holds; compare like with like.
+        let sa_name = names::storage_account(app, az);
+        if let Some(sa) = self
+            .arm
+            .get(&paths::storage_account(app, az), API_STORAGE)
+            .await?
+        {
+            if !owned_by(&sa, app) {
+                return Err(AzureError::NotOwned {
+                    kind: "storage account",
+                    name: sa_name,
+                });
+            }
+            live.resources.push(
+                Resource::new("storage_account", &sa_name)
+                    .attr("kind", sa["kind"].clone())
+                    .attr(
+                        "sku",
+                        sa.pointer("/sku/name").cloned().unwrap_or(Value::Null),
+                    )
+                    .attr(
+                        "location",
+                        normalise_location(sa["location"].as_str().unwrap_or_default()),
+                    )
+                    .attr("tags", json!(tags_of(&sa))),
+            );
+            let mut containers = vec![names::DEPLOYMENT_CONTAINER.to_string()];
+            for f in app.functions_for(ProviderId::Azure) {
+                for t in &f.triggers {
+                    if let Trigger::Storage(s) = t {
+                        if s.create && !containers.contains(&s.bucket) {
+                            containers.push(s.bucket.clone());
+                        }
+                    }
+                }
+            }
+            for c in containers {
+                if self
+                    .arm
+                    .get(&paths::container(app, az, &c), API_STORAGE)
+                    .await?
+                    .is_some()
+                {
+                    live.resources
+                        .push(Resource::new("blob_container", format!("{sa_name}/{c}")));
+                }
+            }
+        }
+        if let Some(plan) = self.arm.get(&paths::plan(app, az), API_WEB).await? {
+            live.resources.push(
+                Resource::new("app_service_plan", names::plan(app))
+                    .attr(
+                        "sku",
+                        plan.pointer("/sku/name").cloned().unwrap_or(Value::Null),
+                    )
+                    .attr(
+                        "tier",
+                        plan.pointer("/sku/tier").cloned().unwrap_or(Value::Null),
+                    )
+                    .attr(
+                        "linux",
+                        plan.pointer("/properties/reserved")
+                            .and_then(Value::as_bool)
+                            .unwrap_or(false),
+                    )
+                    .attr("tags", json!(tags_of(&plan))),
+            );
+        }
+        let site_name = names::function_app(app, az);
+        let Some(site) = self.arm.get(&paths::site(app, az), API_WEB).await? else {
+            return Ok(live);
+        };
+        if !owned_by(&site, app) {
+            return Err(AzureError::NotOwned {
+                kind: "Function App",
+                name: site_name,
+            });
+        }
+        let props = &site["properties"];
+        let hosts: Vec<String> = props["enabledHostNames"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect();
+        live.scm_host = hosts.iter().find(|h| h.contains(".scm.")).cloned();
+        live.host = props["defaultHostName"]
+            .as_str()
+            .map(str::to_string)
+            .or_else(|| hosts.iter().find(|h| !h.contains(".scm.")).cloned());
+        let config = &props["functionAppConfig"];
+        let plan_name = props["serverFarmId"]
+            .as_str()
+            .and_then(|id| id.rsplit('/').next())
+            .unwrap_or_default()
+            .to_string();
+        let runtime = match config.get("runtime") {
+            Some(r) if r.is_object() => json!({"name": r["name"], "version": r["version"]}),
+            _ => Value::Null,
+        };
+        let mut site_res = Resource::new("function_app", &site_name)
+            .attr("kind", site["kind"].clone())
+            .attr("plan", plan_name)
+            .attr("runtime", runtime)
+            .attr("tags", json!(tags_of(&site)));
+        if az.plan == AzurePlan::Flex {
+            // Shown like desired when it is the URL fnctl sets, else as found.
+            let expected = paths::deployment_container_url(app, az);
+            let deployment = config
+                .pointer("/deployment/storage/value")
+                .and_then(Value::as_str)
+                .map(|url| {
+                    if url.trim_end_matches('/') == expected {
+                        format!("{sa_name}/{}", names::DEPLOYMENT_CONTAINER)
+                    } else {
+                        url.to_string()
+                    }
+                });
+            site_res = site_res
+                .attr(
+                    "instance_memory_mb",
+                    config
+                        .pointer("/scaleAndConcurrency/instanceMemoryMB")
+                        .cloned()
+                        .unwrap_or(Value::Null),
+                )
+                .attr(
+                    "maximum_instance_count",
+                    config
+                        .pointer("/scaleAndConcurrency/maximumInstanceCount")
+                        .cloned()
+                        .unwrap_or(Value::Null),
+                )
+                .attr("deployment_storage", json!(deployment));
+        }
+        live.resources.push(site_res);
+
+        // App settings: through azure_mgmt_web (StringDictionary parses fine).
+        let settings = self
+            .web
+            .web_apps_client()
+            .list_application_settings(&az.resource_group, &site_name, &az.subscription)
+            .await
+            .map_err(|e| web_error("list app settings", &site_name, e))?;
+        live.app_settings = settings
+            .properties
+            .as_ref()
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+            .collect();
+        live.resources.push(
+            Resource::new("app_settings", &site_name)
+                .attr("owned", json!(self.owned_settings_view(&live.app_settings)))
+                .attr("others", "kept as found"),
+        );
+
+        live.package_digest = site
+            .pointer(&format!("/tags/{PACKAGE_TAG}"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        if let Some(digest) = live.package_digest.as_deref() {
+            live.resources.push(
+                Resource::new("function_package", &site_name)
+                    .attr("code_digest", digest)
+                    .attr(
+                        "deploy",
+                        match az.plan {
+                            AzurePlan::Flex => "one-deploy (/api/publish)",
+                            AzurePlan::Consumption => "run-from-package + sync triggers",
+                        },
+                    ),
+            );
+        }
+
+        // Functions as the host lists them.
+        let mut stream = self
+            .web
+            .web_apps_client()
+            .list_functions(&az.resource_group, &site_name, &az.subscription)
+            .into_stream();
+        let by_name: BTreeMap<String, String> = package::azure_functions(app)
+            .into_iter()
+            .map(|af| (af.name, af.function.name.clone()))
+            .collect();
+        while let Some(page) = stream.next().await {
+            let page = page.map_err(|e| web_error("list functions", &site_name, e))?;
+            for envelope in page.value {
+                let full = envelope
+                    .proxy_only_resource
+                    .name
+                    .clone()
+                    .unwrap_or_default();
+                let name = full.rsplit('/').next().unwrap_or_default().to_string();
+                let props = envelope.properties.unwrap_or_default();
+                let binding = props
+                    .config
+                    .as_ref()
+                    .and_then(|c| c.get("bindings"))
+                    .and_then(Value::as_array)
+                    .and_then(|b| {
+                        b.iter()
+                            .find(|b| b["type"].as_str().is_some_and(|t| t.ends_with("Trigger")))
+                    })
+                    .map(resources::binding_summary)
+                    .unwrap_or(Value::Null);
+                let mut r = Resource::new("function", format!("{site_name}/{name}"))
+                    .attr("binding", binding.clone());
+                if let Some(f) = by_name.get(&name) {
+                    r = r.for_function(f);
+                }
+                if binding["type"] == "timerTrigger" {
+                    let disabled = props.is_disabled.unwrap_or(false)
+                        || live
+                            .app_settings
+                            .get(&format!("AzureWebJobs.{name}.Disabled"))
+                            .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
+                    r = r.attr("disabled", disabled);
+                }
+                live.resources.push(r);
+            }
+        }
+        Ok(live)
+    }
+
+    /// The live values of the settings fnctl owns, shown the way the plan
+    /// shows them: connection strings by account, secrets only as
+    /// "(sensitive)" or "(sensitive, changed)".
+    pub fn owned_settings_view(
+        &self,
+        found: &BTreeMap<String, String>,
+    ) -> BTreeMap<String, String> {
+        let app = &self.app;
+        let az = &self.settings;
+        let sa = names::storage_account(app, az);
+        let desired = resources::desired_settings(app);
+        let desired_keys: Vec<String> = desired.keys().cloned().collect();
+        let mut out = BTreeMap::new();
+        for (key, want) in desired {
+            let Some(have) = found.get(&key) else {
+                continue;
+            };
+            let shown = match want {
+                resources::SettingValue::ConnectionString => {
+                    if have.contains(&format!("AccountName={sa};")) {
+                        format!("(connection string of {sa})")
+                    } else {
+                        "(connection string of another account)".to_string()
+                    }
+                }
+                resources::SettingValue::PackageUrl => {
+                    "(read-only SAS URL of the package blob)".to_string()
+                }
+                resources::SettingValue::Secret(real) => {
+                    if *have == real {
+                        crate::model::REDACTED.to_string()
+                    } else {
+                        REDACTED_CHANGED.to_string()
+                    }
+                }
+                resources::SettingValue::Plain(_) => have.clone(),
+            };
+            out.insert(key, shown);
+        }
+        // Keys fnctl set before and the manifest no longer has: they show
+        // as a change, and the next deploy removes them.
+        if let Some(before) = found.get(super::apply::OWNED_SETTINGS) {
+            for key in before.split(',').filter(|k| !k.is_empty()) {
+                if !desired_keys.iter().any(|k| k == key) && found.contains_key(key) {
+                    out.insert(key.to_string(), "(removed from the manifest)".into());
+                }
+            }
+        }
+        out
+    }
+}
+
+/// An azure_mgmt_web error as [`AzureError`].
+pub fn web_error(operation: &'static str, site: &str, e: azure_core::Error) -> AzureError {
+    match e.as_http_error() {
+        Some(h) => AzureError::Arm {
+            operation,
+            resource: site.to_string(),
+            status: u16::from(h.status()),
+            code: h.error_code().unwrap_or_default().to_string(),
+            message: h.error_message().unwrap_or_default().to_string(),
+        },
+        None => AzureError::Unreachable {
+            url: site.to_string(),
+            reason: e.to_string().lines().next().unwrap_or_default().to_string(),
+        },
+    }
+}

@@ -1,0 +1,922 @@
+//! A stateful stand-in for Azure Resource Manager and a Function App's scm
+//! host, on loopback, for the Azure backend tests.
+//!
+//! Written from the published REST specs (Microsoft.Resources 2021-04-01,
+//! Microsoft.Storage 2023-05-01, Microsoft.Web 2024-04-01) and their
+//! examples: the same paths and api-versions, the same long-running
+//! operation shapes (storage account create answers 202 with an empty body
+//! and `Location`; site create answers 202 with `Azure-AsyncOperation`),
+//! ARM's error body `{"error": {"code", "message"}}`, and the checks the real
+//! service makes that would catch fnctl's mistakes (wrong api-version,
+//! missing required fields, a site on a plan that does not exist, a Flex
+//! site without `functionAppConfig`, a missing bearer token). One-deploy on
+//! the scm host unpacks the zip and registers the functions its
+//! `function.json` files declare, as the Functions host would list them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use serde_json::{json, Value};
+
+pub const TOKEN: &str = "fnctl-test-token";
+
+#[derive(Default)]
+pub struct World {
+    pub resource_groups: BTreeMap<String, Value>,
+    pub storage_accounts: BTreeMap<String, Value>,
+    pub containers: BTreeSet<(String, String)>,
+    pub plans: BTreeMap<String, Value>,
+    pub sites: BTreeMap<String, Site>,
+    /// Long-running operations: id -> (polls before done, final body).
+    operations: BTreeMap<String, (u32, Value)>,
+    /// Every request: "METHOD /path".
+    pub log: Vec<String>,
+    next_id: u64,
+}
+
+#[derive(Default, Clone)]
+pub struct Site {
+    pub body: Value,
+    pub settings: BTreeMap<String, String>,
+    /// Functions as the host lists them: name -> function.json.
+    pub functions: BTreeMap<String, Value>,
+    /// The last package published.
+    pub package: Option<Vec<u8>>,
+    pub deployments: BTreeMap<String, u32>,
+}
+
+pub struct ArmServer {
+    pub url: String,
+    pub world: Arc<Mutex<World>>,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+    _thread: std::thread::JoinHandle<()>,
+}
+
+impl ArmServer {
+    pub fn start() -> ArmServer {
+        let world = Arc::new(Mutex::new(World::default()));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel::<SocketAddr>();
+        let w = world.clone();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                addr_tx.send(listener.local_addr().unwrap()).unwrap();
+                let app = Router::new().fallback(handle).with_state(w);
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = rx.await;
+                    })
+                    .await
+                    .unwrap();
+            });
+        });
+        let addr = addr_rx.recv().unwrap();
+        ArmServer {
+            url: format!("http://{addr}"),
+            world,
+            _shutdown: tx,
+            _thread: thread,
+        }
+    }
+
+    /// Requests that change something (what a no-op redeploy must not send).
+    pub fn mutating_requests(&self) -> Vec<String> {
+        self.world
+            .lock()
+            .unwrap()
+            .log
+            .iter()
+            .filter(|l| {
+                let (m, p) = l.split_once(' ').unwrap();
+                match m {
+                    "GET" => false,
+                    "POST" => {
+                        let last = p.rsplit('/').next().unwrap_or("").to_ascii_lowercase();
+                        !last.starts_with("list")
+                    }
+                    _ => true,
+                }
+            })
+            .cloned()
+            .collect()
+    }
+
+    pub fn clear_log(&self) {
+        self.world.lock().unwrap().log.clear();
+    }
+}
+
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        [("content-type", "application/json")],
+        json!({"error": {"code": code, "message": message}}).to_string(),
+    )
+        .into_response()
+}
+
+fn ok(status: StatusCode, body: &Value) -> Response {
+    (
+        status,
+        [("content-type", "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// What a request is about, from its path (matched case-insensitively, as
+/// ARM does; names keep their case).
+enum Target {
+    ResourceGroup { rg: String },
+    GroupResources { rg: String },
+    Storage { rg: String, sa: String },
+    StorageKeys { sa: String },
+    Container { sa: String, c: String },
+    Plan { rg: String, plan: String },
+    Site { rg: String, site: String },
+    SiteTags { site: String },
+    SettingsList { site: String },
+    Settings { site: String },
+    Functions { site: String },
+    HostKeys { site: String },
+    Operation { id: String },
+    Location { id: String },
+    Publish,
+    Deployment { id: String },
+    Unknown,
+}
+
+fn target(path: &str) -> (Target, Option<&'static str>) {
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let lower: Vec<String> = parts.iter().map(|p| p.to_ascii_lowercase()).collect();
+    let l: Vec<&str> = lower.iter().map(String::as_str).collect();
+    let s = |i: usize| parts[i].to_string();
+    match l.as_slice() {
+        ["api", "publish"] => (Target::Publish, None),
+        ["api", "deployments", _] => (Target::Deployment { id: s(2) }, None),
+        ["operations", _] => (Target::Operation { id: s(1) }, None),
+        ["locations", _] => (Target::Location { id: s(1) }, None),
+        ["subscriptions", _, "resourcegroups", _] => {
+            (Target::ResourceGroup { rg: s(3) }, Some("2021-04-01"))
+        }
+        ["subscriptions", _, "resourcegroups", _, "resources"] => {
+            (Target::GroupResources { rg: s(3) }, Some("2021-04-01"))
+        }
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.storage", "storageaccounts", _] => {
+            (Target::Storage { rg: s(3), sa: s(7) }, Some("2023-05-01"))
+        }
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.storage", "storageaccounts", _, "listkeys"] => {
+            (Target::StorageKeys { sa: s(7) }, Some("2023-05-01"))
+        }
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.storage", "storageaccounts", _, "blobservices", "default", "containers", _] => {
+            (Target::Container { sa: s(7), c: s(11) }, Some("2023-05-01"))
+        }
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.web", "serverfarms", _] => {
+            (
+                Target::Plan {
+                    rg: s(3),
+                    plan: s(7),
+                },
+                Some("2024-04-01"),
+            )
+        }
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.web", "sites", _] => (
+            Target::Site {
+                rg: s(3),
+                site: s(7),
+            },
+            Some("2024-04-01"),
+        ),
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.web", "sites", _, "providers", "microsoft.resources", "tags", "default"] => {
+            (Target::SiteTags { site: s(7) }, Some("2021-04-01"))
+        }
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.web", "sites", _, "config", "appsettings", "list"] => {
+            (Target::SettingsList { site: s(7) }, Some("2024-04-01"))
+        }
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.web", "sites", _, "config", "appsettings"] => {
+            (Target::Settings { site: s(7) }, Some("2024-04-01"))
+        }
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.web", "sites", _, "functions"] => {
+            (Target::Functions { site: s(7) }, Some("2024-04-01"))
+        }
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.web", "sites", _, "host", "default", "listkeys"] => {
+            (Target::HostKeys { site: s(7) }, Some("2024-04-01"))
+        }
+        _ => (Target::Unknown, None),
+    }
+}
+
+fn query_param(uri: &Uri, key: &str) -> Option<String> {
+    uri.query()?.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k == key).then(|| v.to_string())
+    })
+}
+
+async fn handle(
+    State(world): State<Arc<Mutex<World>>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_string();
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1")
+        .to_string();
+    let mut w = world.lock().unwrap();
+    w.log.push(format!("{method} {path}"));
+    if headers.get("authorization").and_then(|h| h.to_str().ok())
+        != Some(&format!("Bearer {TOKEN}"))
+    {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "AuthenticationFailed",
+            "Authentication failed. The 'Authorization' header is missing or invalid.",
+        );
+    }
+    let (t, api) = target(&path);
+    if let Some(want) = api {
+        match query_param(&uri, "api-version") {
+            None => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "MissingApiVersionParameter",
+                    "The api-version query parameter (?api-version=) is required for all requests.",
+                )
+            }
+            Some(v) if v != want => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidApiVersionParameter",
+                    &format!(
+                        "The api-version '{v}' is invalid. The supported versions are '{want}'."
+                    ),
+                )
+            }
+            Some(_) => {}
+        }
+    }
+    let json_body: Value = if body.is_empty() {
+        Value::Null
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(v) => v,
+            Err(_) if matches!(t, Target::Publish) => Value::Null,
+            Err(e) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidRequestContent",
+                    &format!("The request content was invalid and could not be deserialized: {e}"),
+                )
+            }
+        }
+    };
+    let base = format!("http://{host}");
+    w.dispatch(t, &method, &path, &json_body, &body, &base)
+}
+
+fn require_str<'a>(body: &'a Value, pointer: &str) -> Result<&'a str, Box<Response>> {
+    body.pointer(pointer)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            Box::new(error(
+                StatusCode::BAD_REQUEST,
+                "MissingRequiredProperty",
+                &format!(
+                    "The required property '{}' is missing from the request.",
+                    pointer.trim_start_matches('/').replace('/', ".")
+                ),
+            ))
+        })
+}
+
+macro_rules! tri {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(r) => return *r,
+        }
+    };
+}
+
+impl World {
+    fn new_id(&mut self) -> String {
+        self.next_id += 1;
+        format!("op{:04}", self.next_id)
+    }
+
+    fn rg_exists(&self, rg: &str) -> bool {
+        self.resource_groups.contains_key(&rg.to_ascii_lowercase())
+    }
+
+    fn no_rg(rg: &str) -> Response {
+        error(
+            StatusCode::NOT_FOUND,
+            "ResourceGroupNotFound",
+            &format!("Resource group '{rg}' could not be found."),
+        )
+    }
+
+    fn dispatch(
+        &mut self,
+        t: Target,
+        method: &Method,
+        path: &str,
+        body: &Value,
+        raw: &Bytes,
+        base: &str,
+    ) -> Response {
+        match (t, method.as_str()) {
+            (Target::ResourceGroup { rg }, "PUT") => {
+                let location = tri!(require_str(body, "/location"));
+                let existed = self.rg_exists(&rg);
+                let doc = json!({
+                    "id": path, "name": rg, "type": "Microsoft.Resources/resourceGroups",
+                    "location": location.to_ascii_lowercase().replace(' ', ""),
+                    "tags": body.get("tags").cloned().unwrap_or(json!({})),
+                    "properties": {"provisioningState": "Succeeded"},
+                });
+                self.resource_groups
+                    .insert(rg.to_ascii_lowercase(), doc.clone());
+                ok(
+                    if existed {
+                        StatusCode::OK
+                    } else {
+                        StatusCode::CREATED
+                    },
+                    &doc,
+                )
+            }
+            (Target::ResourceGroup { rg }, "GET") => {
+                match self.resource_groups.get(&rg.to_ascii_lowercase()) {
+                    Some(doc) => ok(StatusCode::OK, doc),
+                    None => Self::no_rg(&rg),
+                }
+            }
+            (Target::ResourceGroup { rg }, "DELETE") => {
+                if self
+                    .resource_groups
+                    .remove(&rg.to_ascii_lowercase())
+                    .is_none()
+                {
+                    return Self::no_rg(&rg);
+                }
+                self.storage_accounts.retain(|_, v| v["rg"] != json!(rg));
+                self.plans.retain(|_, v| v["rg"] != json!(rg));
+                self.sites.retain(|_, s| s.body["rg"] != json!(rg));
+                let id = self.new_id();
+                self.operations.insert(id.clone(), (1, Value::Null));
+                (
+                    StatusCode::ACCEPTED,
+                    [
+                        ("location", format!("{base}/locations/{id}")),
+                        ("retry-after", "0".to_string()),
+                    ],
+                )
+                    .into_response()
+            }
+            (Target::GroupResources { rg }, "GET") => {
+                if !self.rg_exists(&rg) {
+                    return Self::no_rg(&rg);
+                }
+                let mut value = Vec::new();
+                for (n, v) in &self.storage_accounts {
+                    if v["rg"] == json!(rg) {
+                        value.push(json!({"name": n, "type": "Microsoft.Storage/storageAccounts"}));
+                    }
+                }
+                for (n, v) in &self.plans {
+                    if v["rg"] == json!(rg) {
+                        value.push(json!({"name": n, "type": "Microsoft.Web/serverfarms"}));
+                    }
+                }
+                for (n, s) in &self.sites {
+                    if s.body["rg"] == json!(rg) {
+                        value.push(json!({"name": n, "type": "Microsoft.Web/sites"}));
+                    }
+                }
+                ok(StatusCode::OK, &json!({"value": value}))
+            }
+            (Target::Storage { rg, sa }, "PUT") => {
+                if !self.rg_exists(&rg) {
+                    return Self::no_rg(&rg);
+                }
+                if !(3..=24).contains(&sa.len())
+                    || !sa
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+                {
+                    return error(StatusCode::BAD_REQUEST, "AccountNameInvalid", &format!("{sa} is not a valid storage account name. Storage account name must be between 3 and 24 characters in length and use numbers and lower-case letters only."));
+                }
+                let location = tri!(require_str(body, "/location"));
+                let kind = tri!(require_str(body, "/kind"));
+                let sku = tri!(require_str(body, "/sku/name"));
+                let doc = json!({
+                    "id": path, "name": sa, "type": "Microsoft.Storage/storageAccounts",
+                    "location": location, "kind": kind, "sku": {"name": sku, "tier": "Standard"},
+                    "tags": body.get("tags").cloned().unwrap_or(json!({})),
+                    "properties": {"provisioningState": "Succeeded",
+                        "primaryEndpoints": {"blob": format!("https://{sa}.blob.core.windows.net/")}},
+                    "rg": rg,
+                });
+                let existed = self
+                    .storage_accounts
+                    .insert(sa.clone(), doc.clone())
+                    .is_some();
+                if existed {
+                    return ok(StatusCode::OK, &strip(&doc));
+                }
+                // Create: 202, empty body, Location to poll (as the spec's example).
+                let id = self.new_id();
+                self.operations.insert(id.clone(), (1, strip(&doc)));
+                (
+                    StatusCode::ACCEPTED,
+                    [
+                        ("location", format!("{base}/locations/{id}")),
+                        ("retry-after", "0".to_string()),
+                    ],
+                )
+                    .into_response()
+            }
+            (Target::Storage { sa, .. }, "GET") => match self.storage_accounts.get(&sa) {
+                Some(d) => ok(StatusCode::OK, &strip(d)),
+                None => error(
+                    StatusCode::NOT_FOUND,
+                    "ResourceNotFound",
+                    &format!(
+                        "The Resource 'Microsoft.Storage/storageAccounts/{sa}' was not found."
+                    ),
+                ),
+            },
+            (Target::Storage { sa, .. }, "DELETE") => {
+                let existed = self.storage_accounts.remove(&sa).is_some();
+                self.containers.retain(|(a, _)| *a != sa);
+                if existed {
+                    StatusCode::OK.into_response()
+                } else {
+                    StatusCode::NO_CONTENT.into_response()
+                }
+            }
+            (Target::StorageKeys { sa }, "POST") => {
+                if !self.storage_accounts.contains_key(&sa) {
+                    return error(
+                        StatusCode::NOT_FOUND,
+                        "ResourceNotFound",
+                        "storage account not found",
+                    );
+                }
+                ok(
+                    StatusCode::OK,
+                    &json!({"keys": [
+                    {"keyName": "key1", "value": format!("{sa}-key1-c2VjcmV0a2V5"), "permissions": "FULL"},
+                    {"keyName": "key2", "value": format!("{sa}-key2-c2VjcmV0a2V5"), "permissions": "FULL"}]}),
+                )
+            }
+            (Target::Container { sa, c }, "PUT") => {
+                if !self.storage_accounts.contains_key(&sa) {
+                    return error(
+                        StatusCode::NOT_FOUND,
+                        "ResourceNotFound",
+                        "storage account not found",
+                    );
+                }
+                let created = self.containers.insert((sa.clone(), c.clone()));
+                ok(
+                    if created {
+                        StatusCode::CREATED
+                    } else {
+                        StatusCode::OK
+                    },
+                    &json!({"id": path, "name": c, "type": "Microsoft.Storage/storageAccounts/blobServices/containers",
+                        "properties": {"publicAccess": body.pointer("/properties/publicAccess").cloned().unwrap_or(json!("None"))}}),
+                )
+            }
+            (Target::Container { sa, c }, "GET") => {
+                if self.containers.contains(&(sa.clone(), c.clone())) {
+                    ok(
+                        StatusCode::OK,
+                        &json!({"id": path, "name": c, "properties": {}}),
+                    )
+                } else {
+                    error(
+                        StatusCode::NOT_FOUND,
+                        "ContainerNotFound",
+                        "The specified container does not exist.",
+                    )
+                }
+            }
+            (Target::Container { sa, c }, "DELETE") => {
+                self.containers.remove(&(sa, c));
+                StatusCode::OK.into_response()
+            }
+            (Target::Plan { rg, plan }, "PUT") => {
+                if !self.rg_exists(&rg) {
+                    return Self::no_rg(&rg);
+                }
+                let location = tri!(require_str(body, "/location"));
+                let sku = tri!(require_str(body, "/sku/name"));
+                let doc = json!({
+                    "id": path, "name": plan, "type": "Microsoft.Web/serverfarms", "location": location,
+                    "kind": body.get("kind").cloned().unwrap_or(json!("app")),
+                    "sku": {"name": sku, "tier": body.pointer("/sku/tier").cloned().unwrap_or(Value::Null)},
+                    "tags": body.get("tags").cloned().unwrap_or(json!({})),
+                    "properties": {"reserved": body.pointer("/properties/reserved").cloned().unwrap_or(json!(false)), "provisioningState": "Succeeded", "status": "Ready"},
+                    "rg": rg,
+                });
+                self.plans.insert(plan.clone(), doc.clone());
+                ok(StatusCode::OK, &strip(&doc))
+            }
+            (Target::Plan { plan, .. }, "GET") => match self.plans.get(&plan) {
+                Some(d) => ok(StatusCode::OK, &strip(d)),
+                None => error(
+                    StatusCode::NOT_FOUND,
+                    "ResourceNotFound",
+                    &format!("The Resource 'Microsoft.Web/serverfarms/{plan}' was not found."),
+                ),
+            },
+            (Target::Plan { plan, .. }, "DELETE") => {
+                if self.sites.values().any(|s| {
+                    s.body["properties"]["serverFarmId"]
+                        .as_str()
+                        .is_some_and(|id| id.ends_with(&format!("/{plan}")))
+                }) {
+                    return error(
+                        StatusCode::CONFLICT,
+                        "ServerFarmInUse",
+                        "The plan has apps; delete them first.",
+                    );
+                }
+                self.plans.remove(&plan);
+                StatusCode::OK.into_response()
+            }
+            (Target::Site { rg, site }, "PUT") => self.put_site(&rg, &site, path, body, base),
+            (Target::Site { site, .. }, "GET") => match self.sites.get(&site) {
+                Some(s) => ok(StatusCode::OK, &strip(&s.body)),
+                None => error(
+                    StatusCode::NOT_FOUND,
+                    "ResourceNotFound",
+                    &format!("The Resource 'Microsoft.Web/sites/{site}' was not found."),
+                ),
+            },
+            (Target::Site { site, .. }, "DELETE") => {
+                if self.sites.remove(&site).is_some() {
+                    StatusCode::OK.into_response()
+                } else {
+                    StatusCode::NO_CONTENT.into_response()
+                }
+            }
+            (Target::SiteTags { site }, "PATCH") => {
+                let Some(s) = self.sites.get_mut(&site) else {
+                    return error(StatusCode::NOT_FOUND, "ResourceNotFound", "site not found");
+                };
+                if body["operation"] != "Merge"
+                    && body["operation"] != "Replace"
+                    && body["operation"] != "Delete"
+                {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        "InvalidTagOperation",
+                        "operation must be Merge, Replace or Delete",
+                    );
+                }
+                let tags = body
+                    .pointer("/properties/tags")
+                    .and_then(Value::as_object)
+                    .cloned()
+                    .unwrap_or_default();
+                let current = s.body["tags"].as_object_mut().unwrap();
+                if body["operation"] == "Replace" {
+                    current.clear();
+                }
+                for (k, v) in tags {
+                    current.insert(k, v);
+                }
+                let all = s.body["tags"].clone();
+                ok(
+                    StatusCode::OK,
+                    &json!({"id": format!("{path}"), "name": "default", "properties": {"tags": all}}),
+                )
+            }
+            (Target::SettingsList { site }, "POST") => match self.sites.get(&site) {
+                Some(s) => ok(StatusCode::OK, &settings_doc(&site, &s.settings)),
+                None => error(StatusCode::NOT_FOUND, "ResourceNotFound", "site not found"),
+            },
+            (Target::Settings { site }, "PUT") => {
+                let Some(s) = self.sites.get_mut(&site) else {
+                    return error(StatusCode::NOT_FOUND, "ResourceNotFound", "site not found");
+                };
+                let Some(props) = body.get("properties").and_then(Value::as_object) else {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        "MissingRequiredProperty",
+                        "The required property 'properties' is missing from the request.",
+                    );
+                };
+                s.settings = props
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                    .collect();
+                ok(StatusCode::OK, &settings_doc(&site, &s.settings))
+            }
+            (Target::Functions { site }, "GET") => match self.sites.get(&site) {
+                Some(s) => {
+                    let value: Vec<Value> = s.functions.iter().map(|(name, config)| json!({
+                        "id": format!("{path}/{name}"), "name": format!("{site}/{name}"),
+                        "type": "Microsoft.Web/sites/functions",
+                        "properties": {"name": name, "config": config, "language": "python",
+                            "isDisabled": config.get("disabled").and_then(Value::as_bool).unwrap_or(false),
+                            "invoke_url_template": format!("https://{site}.azurewebsites.net/{}", config.pointer("/bindings/0/route").and_then(Value::as_str).unwrap_or(""))},
+                    })).collect();
+                    ok(StatusCode::OK, &json!({"value": value}))
+                }
+                None => error(StatusCode::NOT_FOUND, "ResourceNotFound", "site not found"),
+            },
+            (Target::HostKeys { site }, "POST") => match self.sites.get(&site) {
+                Some(_) => ok(
+                    StatusCode::OK,
+                    &json!({"masterKey": "master-secret-key", "functionKeys": {"default": "function-secret-key"}, "systemKeys": {}}),
+                ),
+                None => error(StatusCode::NOT_FOUND, "ResourceNotFound", "site not found"),
+            },
+            (Target::Operation { id }, "GET") => match self.operations.get_mut(&id) {
+                Some((left, _)) if *left > 0 => {
+                    *left -= 1;
+                    (
+                        StatusCode::OK,
+                        [("retry-after", "0")],
+                        json!({"status": "InProgress"}).to_string(),
+                    )
+                        .into_response()
+                }
+                Some(_) => ok(StatusCode::OK, &json!({"status": "Succeeded"})),
+                None => error(
+                    StatusCode::NOT_FOUND,
+                    "OperationNotFound",
+                    "no such operation",
+                ),
+            },
+            (Target::Location { id }, "GET") => match self.operations.get_mut(&id) {
+                Some((left, _)) if *left > 0 => {
+                    *left -= 1;
+                    (StatusCode::ACCEPTED, [("retry-after", "0")]).into_response()
+                }
+                Some((_, done)) if done.is_null() => StatusCode::NO_CONTENT.into_response(),
+                Some((_, done)) => ok(StatusCode::OK, &done.clone()),
+                None => error(
+                    StatusCode::NOT_FOUND,
+                    "OperationNotFound",
+                    "no such operation",
+                ),
+            },
+            (Target::Publish, "POST") => self.publish(raw),
+            (Target::Deployment { id }, "GET") => {
+                let Some(site) = self.sites.values_mut().find(|s| {
+                    s.deployments.contains_key(&id) || (id == "latest" && !s.deployments.is_empty())
+                }) else {
+                    return error(StatusCode::NOT_FOUND, "NotFound", "no such deployment");
+                };
+                let key = if id == "latest" {
+                    site.deployments
+                        .keys()
+                        .next_back()
+                        .cloned()
+                        .unwrap_or_default()
+                } else {
+                    id.clone()
+                };
+                let Some(state) = site.deployments.get_mut(&key) else {
+                    return error(StatusCode::NOT_FOUND, "NotFound", "no such deployment");
+                };
+                if *state == 1 {
+                    *state = 4;
+                    return ok(
+                        StatusCode::OK,
+                        &json!({"id": id, "status": 1, "complete": false, "status_text": "Building"}),
+                    );
+                }
+                let status = *state;
+                ok(
+                    StatusCode::OK,
+                    &json!({"id": id, "status": status, "complete": true,
+                    "status_text": if status == 3 { "the package has no host.json" } else { "" }}),
+                )
+            }
+            _ => error(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                &format!("no such API in the test server: {method} {path}"),
+            ),
+        }
+    }
+
+    fn put_site(&mut self, rg: &str, site: &str, path: &str, body: &Value, base: &str) -> Response {
+        if !self.rg_exists(rg) {
+            return Self::no_rg(rg);
+        }
+        let location = tri!(require_str(body, "/location"));
+        let farm = tri!(require_str(body, "/properties/serverFarmId"));
+        let plan_name = farm.rsplit('/').next().unwrap_or_default();
+        let Some(plan) = self.plans.get(plan_name) else {
+            return error(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                &format!("Server farm with name {plan_name} not found."),
+            );
+        };
+        let settings: BTreeMap<String, String> = body
+            .pointer("/properties/siteConfig/appSettings")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|s| {
+                Some((
+                    s["name"].as_str()?.to_string(),
+                    s["value"].as_str().unwrap_or_default().to_string(),
+                ))
+            })
+            .collect();
+        let config = body
+            .pointer("/properties/functionAppConfig")
+            .cloned()
+            .unwrap_or(Value::Null);
+        if plan["sku"]["name"] == "FC1" {
+            // Flex Consumption: functionAppConfig is required and checked.
+            tri!(require_str(
+                body,
+                "/properties/functionAppConfig/deployment/storage/type"
+            ));
+            tri!(require_str(
+                body,
+                "/properties/functionAppConfig/deployment/storage/value"
+            ));
+            let auth = tri!(require_str(
+                body,
+                "/properties/functionAppConfig/deployment/storage/authentication/type"
+            ));
+            tri!(require_str(
+                body,
+                "/properties/functionAppConfig/runtime/name"
+            ));
+            tri!(require_str(
+                body,
+                "/properties/functionAppConfig/runtime/version"
+            ));
+            if auth == "StorageAccountConnectionString" {
+                let name = tri!(require_str(body, "/properties/functionAppConfig/deployment/storage/authentication/storageAccountConnectionStringName"));
+                let existing = self
+                    .sites
+                    .get(site)
+                    .map(|s| s.settings.contains_key(name))
+                    .unwrap_or(false);
+                if !settings.contains_key(name) && !existing {
+                    return error(StatusCode::BAD_REQUEST, "BadRequest", &format!("The app setting '{name}' named by functionAppConfig.deployment.storage.authentication does not exist."));
+                }
+            }
+            let memory = config
+                .pointer("/scaleAndConcurrency/instanceMemoryMB")
+                .and_then(Value::as_u64)
+                .unwrap_or(2048);
+            if ![512, 2048, 4096].contains(&memory) {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    &format!("instanceMemoryMB {memory} is not supported; use 512, 2048 or 4096."),
+                );
+            }
+            let max = config
+                .pointer("/scaleAndConcurrency/maximumInstanceCount")
+                .and_then(Value::as_u64)
+                .unwrap_or(100);
+            if !(1..=1000).contains(&max) {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    "maximumInstanceCount must be between 1 and 1000.",
+                );
+            }
+            if settings.contains_key("FUNCTIONS_WORKER_RUNTIME")
+                || settings.contains_key("WEBSITE_RUN_FROM_PACKAGE")
+            {
+                return error(StatusCode::BAD_REQUEST, "BadRequest", "FUNCTIONS_WORKER_RUNTIME and WEBSITE_RUN_FROM_PACKAGE are not supported on Flex Consumption.");
+            }
+        }
+        let doc = json!({
+            "id": path, "name": site, "type": "Microsoft.Web/sites", "location": location,
+            "kind": body.get("kind").cloned().unwrap_or(json!("app")),
+            "tags": body.get("tags").cloned().unwrap_or(json!({})),
+            "properties": {
+                "state": "Running", "enabled": true, "usageState": "Normal", "availabilityState": "Normal",
+                "defaultHostName": format!("{site}.azurewebsites.net"),
+                "hostNames": [format!("{site}.azurewebsites.net")],
+                "enabledHostNames": [format!("{site}.azurewebsites.net"), format!("{site}.scm.azurewebsites.net")],
+                "serverFarmId": farm, "reserved": true, "httpsOnly": true,
+                "functionAppConfig": config,
+                "siteConfig": {"linuxFxVersion": "", "appSettings": null},
+                "provisioningState": "Succeeded",
+            },
+            "rg": rg,
+        });
+        let existed = self.sites.contains_key(site);
+        let entry = self.sites.entry(site.to_string()).or_default();
+        entry.body = doc.clone();
+        if body.pointer("/properties/siteConfig/appSettings").is_some() {
+            entry.settings = settings;
+        }
+        if existed {
+            return ok(StatusCode::OK, &strip(&doc));
+        }
+        let id = self.new_id();
+        self.operations.insert(id.clone(), (1, Value::Null));
+        (
+            StatusCode::ACCEPTED,
+            [
+                (
+                    "azure-asyncoperation",
+                    format!("{base}/operations/{id}?api-version=2024-04-01"),
+                ),
+                ("retry-after", "0".to_string()),
+            ],
+            strip(&doc).to_string(),
+        )
+            .into_response()
+    }
+
+    /// One-deploy: the only site takes the package; functions are what its
+    /// function.json files declare. A package without host.json fails (status 3).
+    fn publish(&mut self, raw: &Bytes) -> Response {
+        if self.sites.len() != 1 {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                "the test server serves one site's scm host",
+            );
+        }
+        let id = format!("dep{:04}", self.next_id + 1);
+        self.next_id += 1;
+        let site = self.sites.values_mut().next().unwrap();
+        let mut functions = BTreeMap::new();
+        let mut ok_package = false;
+        if let Ok(mut zip) = zip::ZipArchive::new(std::io::Cursor::new(raw.to_vec())) {
+            for i in 0..zip.len() {
+                let mut f = zip.by_index(i).unwrap();
+                let name = f.name().map(|n| n.to_string()).unwrap_or_default();
+                if name == "host.json" {
+                    ok_package = true;
+                }
+                if let Some(func) = name.strip_suffix("/function.json") {
+                    if !func.contains('/') {
+                        let mut text = String::new();
+                        f.read_to_string(&mut text).unwrap();
+                        functions.insert(
+                            func.to_string(),
+                            serde_json::from_str(&text).unwrap_or(Value::Null),
+                        );
+                    }
+                }
+            }
+        }
+        if ok_package {
+            site.functions = functions;
+            site.package = Some(raw.to_vec());
+            site.deployments.insert(id.clone(), 1);
+        } else {
+            site.deployments.insert(id.clone(), 3);
+        }
+        (
+            StatusCode::ACCEPTED,
+            [("content-type", "application/json")],
+            json!(id).to_string(),
+        )
+            .into_response()
+    }
+}
+
+fn settings_doc(site: &str, settings: &BTreeMap<String, String>) -> Value {
+    json!({"id": format!("/sites/{site}/config/appsettings"), "name": "appsettings",
+        "type": "Microsoft.Web/sites/config", "properties": settings})
+}
+
+/// The stored document without the server's bookkeeping.
+fn strip(doc: &Value) -> Value {
+    let mut d = doc.clone();
+    if let Some(o) = d.as_object_mut() {
+        o.remove("rg");
+    }
+    d
+}

@@ -1,0 +1,256 @@
+//! The Azure backend against the ARM + scm test server ([`super::arm`]): a
+//! full cycle of deploy, verification by reading the server's state,
+//! a no-op redeploy with zero mutating requests, targeted changes that keep
+//! settings set by hand, live plan, info, and remove (twice).
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::arm::{ArmServer, TOKEN};
+use crate::common::{fnctl, repo};
+
+/// A copy of the portable Python fixture whose Azure endpoints point at `server`.
+fn project(server: &ArmServer) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&repo().join("tests/fixtures/portable"), dir.path());
+    let manifest = dir.path().join("fnctl.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let text = text.replace(
+        "location = \"westeurope\"\n",
+        &format!(
+            "location = \"westeurope\"\nendpoints = {{ arm = \"{u}\", scm = \"{u}\", app = \"{u}\", storage = \"{u}/devstoreaccount1\" }}\n",
+            u = server.url
+        ),
+    );
+    std::fs::write(&manifest, text).unwrap();
+    dir
+}
+
+fn run(dir: &Path, args: &[&str]) -> (i32, Value, String) {
+    let out = fnctl()
+        .current_dir(dir)
+        .env("FNCTL_AZURE_ACCESS_TOKEN", TOKEN)
+        .args(["--provider", "azure", "--output", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let doc = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    (out.status.code().unwrap_or(-1), doc, stderr)
+}
+
+#[test]
+fn deploy_verify_noop_change_and_remove_cycle() {
+    let server = ArmServer::start();
+    let dir = project(&server);
+
+    // 1. Deploy into an empty subscription.
+    let (code, doc, stderr) = run(dir.path(), &["deploy"]);
+    assert_eq!(code, 0, "{stderr}\n{doc:#}");
+    let d = &doc["deployments"][0];
+    assert_eq!(d["provider"], "azure");
+    assert_eq!(d["verified"], true);
+    let urls: Vec<String> = d["urls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["url"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        urls.contains(&format!("{}/items/{{id}}", server.url)),
+        "{urls:?}"
+    );
+
+    // 2. What the server holds is exactly what fnctl should have created.
+    {
+        let w = server.world.lock().unwrap();
+        let rg = &w.resource_groups["portable-rg"];
+        assert_eq!(rg["tags"]["managed-by"], "fnctl");
+        assert_eq!(w.storage_accounts.len(), 1);
+        let (sa_name, sa) = w.storage_accounts.iter().next().unwrap();
+        assert!(sa_name.starts_with("fnportabledev"), "{sa_name}");
+        assert_eq!(sa["kind"], "StorageV2");
+        assert_eq!(sa["tags"]["fnctl-app"], "portable");
+        assert!(w
+            .containers
+            .contains(&(sa_name.clone(), "app-package".into())));
+        let plan = w.plans.values().next().unwrap();
+        assert_eq!(plan["sku"]["name"], "FC1");
+        assert_eq!(plan["properties"]["reserved"], true);
+        assert_eq!(w.sites.len(), 1);
+        let site = w.sites.values().next().unwrap();
+        let cfg = &site.body["properties"]["functionAppConfig"];
+        assert_eq!(site.body["kind"], "functionapp,linux");
+        assert_eq!(cfg["runtime"]["name"], "python");
+        assert_eq!(cfg["runtime"]["version"], "3.12");
+        assert_eq!(cfg["scaleAndConcurrency"]["instanceMemoryMB"], 512);
+        assert_eq!(
+            cfg["deployment"]["storage"]["value"],
+            format!("{}/devstoreaccount1/app-package", server.url)
+        );
+        assert!(site.settings["AzureWebJobsStorage"].contains(&format!("AccountName={sa_name};")));
+        assert_eq!(site.settings["GREETING"], "hello");
+        assert!(site.body["tags"]["fnctl-package"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:"));
+        let names: Vec<&String> = site.functions.keys().collect();
+        assert_eq!(
+            names,
+            ["api-http1", "api-http2", "broken", "tick", "upload"],
+            "one Azure function per trigger"
+        );
+        assert_eq!(
+            site.functions["api-http1"]["bindings"][0]["route"],
+            "items/{id}"
+        );
+        assert_eq!(
+            site.functions["tick"]["bindings"][0]["schedule"],
+            "0 */5 * * * *"
+        );
+        assert_eq!(
+            site.functions["upload"]["bindings"][0]["path"],
+            "incoming/in/{name}"
+        );
+        let zip = site.package.clone().unwrap();
+        let archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
+        assert!(archive
+            .file_names()
+            .any(|n| n.unwrap() == "fnctl_code/api/handlers.py"));
+    }
+    // Secrets of the storage account never reach the output.
+    assert!(!stderr.contains("key1-c2VjcmV0a2V5"), "{stderr}");
+    assert!(!doc.to_string().contains("key1-c2VjcmV0a2V5"));
+
+    // 3. Someone sets an app setting by hand; an unchanged redeploy makes no
+    //    mutating call and keeps it.
+    {
+        let mut w = server.world.lock().unwrap();
+        let site = w.sites.values_mut().next().unwrap();
+        site.settings.insert("SET_BY_HAND".into(), "keep me".into());
+    }
+    server.clear_log();
+    let (code, doc, stderr) = run(dir.path(), &["deploy"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(doc["deployments"][0]["mutating_calls"], 0, "{doc:#}");
+    assert_eq!(server.mutating_requests(), Vec::<String>::new());
+
+    let (code, doc, _) = run(dir.path(), &["plan"]);
+    assert_eq!(code, 0);
+    assert_eq!(doc["plans"][0]["live"]["status"], "read", "{doc:#}");
+    assert_eq!(doc["plans"][0]["summary"]["create"], 0, "{doc:#}");
+    assert_eq!(doc["plans"][0]["summary"]["update"], 0, "{doc:#}");
+
+    // 4. A code change publishes the package and records it; nothing else.
+    let handlers = dir.path().join("src/handlers.py");
+    let mut code_text = std::fs::read_to_string(&handlers).unwrap();
+    code_text.push_str("\n# a change\n");
+    std::fs::write(&handlers, code_text).unwrap();
+    server.clear_log();
+    let (code, _, stderr) = run(dir.path(), &["deploy"]);
+    assert_eq!(code, 0, "{stderr}");
+    let mutating = server.mutating_requests();
+    assert_eq!(mutating.len(), 2, "{mutating:?}");
+    assert!(mutating[0].starts_with("POST /api/publish"), "{mutating:?}");
+    assert!(mutating[1].ends_with("/tags/default"), "{mutating:?}");
+
+    // 5. An env change updates only the settings, keeping the hand-set one.
+    let manifest = dir.path().join("fnctl.toml");
+    let text = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .replace("GREETING = \"hello\"", "GREETING = \"bonjour\"");
+    std::fs::write(&manifest, text).unwrap();
+    server.clear_log();
+    let (code, _, stderr) = run(dir.path(), &["deploy"]);
+    assert_eq!(code, 0, "{stderr}");
+    let mutating = server.mutating_requests();
+    assert_eq!(mutating.len(), 1, "{mutating:?}");
+    assert!(mutating[0].ends_with("/config/appsettings"), "{mutating:?}");
+    {
+        let w = server.world.lock().unwrap();
+        let site = w.sites.values().next().unwrap();
+        assert_eq!(site.settings["GREETING"], "bonjour");
+        assert_eq!(site.settings["SET_BY_HAND"], "keep me");
+    }
+
+    // 6. info reads it back from Azure.
+    let (code, doc, stderr) = run(dir.path(), &["info"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(doc["deployed"], true);
+    assert_eq!(doc["functions"].as_array().unwrap().len(), 5, "{doc:#}");
+
+    // 7. remove deletes what fnctl made; the second run finds nothing.
+    let (code, doc, stderr) = run(dir.path(), &["remove"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!doc["removals"][0]["removed"].as_array().unwrap().is_empty());
+    {
+        let w = server.world.lock().unwrap();
+        assert!(w.sites.is_empty());
+        assert!(w.plans.is_empty());
+        assert!(w.storage_accounts.is_empty());
+        assert!(
+            w.resource_groups.is_empty(),
+            "fnctl created the group and it is empty"
+        );
+    }
+    let (code, doc, stderr) = run(dir.path(), &["remove"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(doc["removals"][0]["removed"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn a_resource_group_fnctl_did_not_create_is_kept_with_its_other_resources() {
+    let server = ArmServer::start();
+    let dir = project(&server);
+    {
+        let mut w = server.world.lock().unwrap();
+        w.resource_groups.insert(
+            "portable-rg".into(),
+            serde_json::json!({"name": "portable-rg", "location": "westeurope", "tags": {}}),
+        );
+    }
+    let (code, _, stderr) = run(dir.path(), &["deploy"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = run(dir.path(), &["remove"]);
+    assert_eq!(code, 0, "{stderr}");
+    let w = server.world.lock().unwrap();
+    assert!(w.sites.is_empty());
+    assert!(
+        w.resource_groups.contains_key("portable-rg"),
+        "not fnctl's to delete"
+    );
+}
+
+#[test]
+fn without_credentials_the_error_says_how_to_sign_in() {
+    let server = ArmServer::start();
+    let dir = project(&server);
+    let out = fnctl()
+        .current_dir(dir.path())
+        .env("FNCTL_AZURE_ACCESS_TOKEN", "wrong-token")
+        .args(["--provider", "azure", "deploy"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("AuthenticationFailed"), "{stderr}");
+    assert!(stderr.contains("Contributor"), "{stderr}");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            if entry.file_name() == ".fnctl" {
+                continue;
+            }
+            std::fs::create_dir_all(&target).unwrap();
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
