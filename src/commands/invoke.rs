@@ -34,6 +34,9 @@ struct Result_ {
     function_error: Option<String>,
     logs: Vec<String>,
     duration_ms: Option<u128>,
+    /// What the cloud said instead of a result (Azure's asynchronous runs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
 }
 
 pub fn run(cx: &Context, opts: &InvokeOptions) -> Result<ExitStatus, CommandError> {
@@ -43,8 +46,8 @@ pub fn run(cx: &Context, opts: &InvokeOptions) -> Result<ExitStatus, CommandErro
     } else {
         Some(single_provider(cx, &project.providers)?)
     };
-    if let Some(p) = provider {
-        live::require_backend(p)?;
+    if let Some(ProviderId::Aws) = provider {
+        live::require_backend(ProviderId::Aws)?;
     }
     let app = &project.app;
     let Some(f) = app.functions.get(&opts.function) else {
@@ -114,6 +117,32 @@ pub fn run(cx: &Context, opts: &InvokeOptions) -> Result<ExitStatus, CommandErro
             function_error,
             logs: run.logs,
             duration_ms: Some(run.duration.as_millis()),
+            note: None,
+        }
+    } else if provider == Some(ProviderId::Azure) {
+        let payload = sample(
+            app.azure
+                .as_ref()
+                .map(|a| a.location.as_str())
+                .unwrap_or("azure"),
+            "000000000000",
+        )?;
+        let remote = rt.block_on(async {
+            let backend = crate::provider::azure::backend::AzureBackend::connect(app)?;
+            backend
+                .invoke(&opts.function, &payload)
+                .await
+                .map_err(CommandError::from)
+        })?;
+        if let Some(note) = &remote.note {
+            cx.printer.status(note);
+        }
+        Result_ {
+            payload: remote.payload,
+            function_error: remote.function_error,
+            logs: Vec::new(),
+            duration_ms: None,
+            note: remote.note,
         }
     } else {
         let remote = rt.block_on(async {
@@ -144,6 +173,7 @@ pub fn run(cx: &Context, opts: &InvokeOptions) -> Result<ExitStatus, CommandErro
                 .map(|t| t.lines().map(str::to_string).collect())
                 .unwrap_or_default(),
             duration_ms: None,
+            note: None,
         }
     };
 

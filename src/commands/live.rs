@@ -25,13 +25,12 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, CommandError> {
 }
 
 /// Fails clearly for the commands the Azure backend does not offer yet
-/// (`invoke`, `logs`, `rollback`); `deploy`, `plan`, `info` and `remove`
-/// work on both clouds.
+/// (`logs`, `rollback`); the others work on both clouds.
 pub fn require_backend(provider: ProviderId) -> Result<(), CommandError> {
     match provider {
         ProviderId::Aws => Ok(()),
         ProviderId::Azure => Err(CommandError::usage(
-            "this command does not work on Azure yet; `deploy`, `plan`, `info` and `remove` do, and `invoke --local --as azure` runs a function through the Azure adapter",
+            "this command does not work on Azure yet; `deploy`, `plan`, `info`, `invoke` and `remove` do",
             Some("use `--provider aws` for this command".to_string()),
         )),
     }

@@ -38,6 +38,8 @@ pub struct World {
     operations: BTreeMap<String, (u32, Value)>,
     /// Every request: "METHOD /path".
     pub log: Vec<String>,
+    /// Runs started through the admin endpoint: (function, harness outcome).
+    pub admin_runs: Vec<(String, Value)>,
     next_id: u64,
 }
 
@@ -240,8 +242,20 @@ async fn handle(
         .to_string();
     let mut w = world.lock().unwrap();
     w.log.push(format!("{method} {path}"));
-    if headers.get("authorization").and_then(|h| h.to_str().ok())
-        != Some(&format!("Bearer {TOKEN}"))
+    let app_call = !["/subscriptions/", "/api/", "/operations/", "/locations/"]
+        .iter()
+        .any(|p| path.starts_with(p));
+    if app_call && headers.get("authorization").is_some() {
+        // fnctl must never hand its ARM token to the app's code.
+        return error(
+            StatusCode::BAD_REQUEST,
+            "TokenLeak",
+            "an Authorization header reached the app host",
+        );
+    }
+    if !app_call
+        && headers.get("authorization").and_then(|h| h.to_str().ok())
+            != Some(&format!("Bearer {TOKEN}"))
     {
         return error(
             StatusCode::UNAUTHORIZED,
@@ -287,7 +301,10 @@ async fn handle(
         }
     };
     let base = format!("http://{host}");
-    w.dispatch(t, &method, &path, &json_body, &body, &base)
+    let query = uri.query().unwrap_or("").to_string();
+    w.dispatch(
+        t, &method, &path, &query, &headers, &json_body, &body, &base,
+    )
 }
 
 fn require_str<'a>(body: &'a Value, pointer: &str) -> Result<&'a str, Box<Response>> {
@@ -333,11 +350,14 @@ impl World {
         )
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn dispatch(
         &mut self,
         t: Target,
         method: &Method,
         path: &str,
+        query: &str,
+        headers: &HeaderMap,
         body: &Value,
         raw: &Bytes,
         base: &str,
@@ -717,12 +737,128 @@ impl World {
                     "status_text": if status == 3 { "the package has no host.json" } else { "" }}),
                 )
             }
+            (Target::Unknown, _) if !path.starts_with("/subscriptions/") => {
+                self.call_app(method, path, query, headers, raw)
+            }
             _ => error(
                 StatusCode::NOT_FOUND,
                 "NotFound",
                 &format!("no such API in the test server: {method} {path}"),
             ),
         }
+    }
+
+    /// The app's own host: HTTP functions by route, and the admin endpoint
+    /// that starts a non-HTTP function. Functions really run: the deployed
+    /// package is unpacked and its generated entry executed by the harness
+    /// (Microsoft's azure-functions types), with the app settings as its
+    /// environment, as the Functions host would.
+    fn call_app(
+        &mut self,
+        method: &Method,
+        path: &str,
+        query: &str,
+        headers: &HeaderMap,
+        raw: &Bytes,
+    ) -> Response {
+        let Some(site) = self.sites.values().find(|s| s.package.is_some()).cloned() else {
+            return error(StatusCode::NOT_FOUND, "NotFound", "no app is deployed");
+        };
+        let key = headers
+            .get("x-functions-key")
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
+        if let Some(name) = path.strip_prefix("/admin/functions/") {
+            if key != "master-secret-key" {
+                return StatusCode::UNAUTHORIZED.into_response();
+            }
+            let input: Value = serde_json::from_slice(raw).unwrap_or(Value::Null);
+            let event: Value = input["input"]
+                .as_str()
+                .and_then(|s| serde_json::from_str(s).ok())
+                .unwrap_or(Value::Null);
+            let outcome = run_function(&site, name, &event);
+            self.admin_runs.push((name.to_string(), outcome));
+            return StatusCode::ACCEPTED.into_response();
+        }
+        let parts: Vec<&str> = path
+            .trim_matches('/')
+            .split('/')
+            .filter(|p| !p.is_empty())
+            .collect();
+        for (name, config) in &site.functions {
+            let b = &config["bindings"][0];
+            if b["type"] != "httpTrigger" {
+                continue;
+            }
+            let methods: Vec<String> = b["methods"]
+                .as_array()
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|x| x.as_str())
+                        .map(str::to_ascii_uppercase)
+                        .collect()
+                })
+                .unwrap_or_default();
+            if !methods.is_empty() && !methods.contains(&method.as_str().to_string()) {
+                continue;
+            }
+            let Some(params) = match_route(b["route"].as_str().unwrap_or(""), &parts) else {
+                continue;
+            };
+            if b["authLevel"] == "function"
+                && key != "function-secret-key"
+                && key != "master-secret-key"
+            {
+                return StatusCode::UNAUTHORIZED.into_response();
+            }
+            let mut multi: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for kv in query.split('&').filter(|p| !p.is_empty()) {
+                let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+                multi
+                    .entry(k.to_string())
+                    .or_default()
+                    .push(v.replace('+', " "));
+            }
+            let hdrs: BTreeMap<String, String> = headers
+                .iter()
+                .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+                .collect();
+            let event = json!({
+                "resource": format!("/{}", b["route"].as_str().unwrap_or("")),
+                "path": path, "httpMethod": method.as_str(), "headers": hdrs,
+                "multiValueQueryStringParameters": if multi.is_empty() { Value::Null } else { json!(multi) },
+                "pathParameters": if params.is_empty() { Value::Null } else { json!(params) },
+                "body": if raw.is_empty() { Value::Null } else { json!(String::from_utf8_lossy(raw)) },
+                "isBase64Encoded": false,
+            });
+            let outcome = run_function(&site, name, &event);
+            let p = &outcome["payload"];
+            if p.is_null() {
+                return error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "FunctionFailed",
+                    &outcome.to_string(),
+                );
+            }
+            let status =
+                StatusCode::from_u16(p["statusCode"].as_u64().unwrap_or(500) as u16).unwrap();
+            let ct = p["headers"]["content-type"]
+                .as_str()
+                .unwrap_or("text/plain")
+                .to_string();
+            return (
+                status,
+                [("content-type", ct)],
+                p["body"].as_str().unwrap_or("").to_string(),
+            )
+                .into_response();
+        }
+        error(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            "no function has this route",
+        )
     }
 
     fn put_site(&mut self, rg: &str, site: &str, path: &str, body: &Value, base: &str) -> Response {
@@ -919,4 +1055,61 @@ fn strip(doc: &Value) -> Value {
         o.remove("rg");
     }
     d
+}
+
+/// Matches a Functions route template (`items/{id}`, `files/{*path}`).
+fn match_route(template: &str, parts: &[&str]) -> Option<BTreeMap<String, String>> {
+    let tpl: Vec<&str> = template.split('/').filter(|p| !p.is_empty()).collect();
+    let mut params = BTreeMap::new();
+    for (i, seg) in tpl.iter().enumerate() {
+        if let Some(name) = seg.strip_prefix("{*").and_then(|s| s.strip_suffix('}')) {
+            if i >= parts.len() {
+                return None;
+            }
+            params.insert(name.to_string(), parts[i..].join("/"));
+            return Some(params);
+        }
+        let part = parts.get(i)?;
+        if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            params.insert(name.to_string(), part.to_string());
+        } else if !seg.eq_ignore_ascii_case(part) {
+            return None;
+        }
+    }
+    (tpl.len() == parts.len()).then_some(params)
+}
+
+/// Runs one function of the deployed package through the harness.
+fn run_function(site: &Site, name: &str, event: &Value) -> Value {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let mut zip =
+        zip::ZipArchive::new(std::io::Cursor::new(site.package.clone().unwrap())).unwrap();
+    zip.extract(dir.path()).unwrap();
+    let result = dir.path().join("result.json");
+    let repo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut child = std::process::Command::new(repo.join(".venv-test/bin/python"))
+        .arg(repo.join("src/local/azure_harness.py"))
+        .arg(dir.path())
+        .arg(name)
+        .arg(&result)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(site.settings.iter())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(event.to_string().as_bytes())
+        .unwrap();
+    child.wait().unwrap();
+    std::fs::read(&result)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(Value::Null)
 }

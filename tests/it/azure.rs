@@ -181,7 +181,42 @@ fn deploy_verify_noop_change_and_remove_cycle() {
     assert_eq!(doc["deployed"], true);
     assert_eq!(doc["functions"].as_array().unwrap().len(), 5, "{doc:#}");
 
-    // 7. remove deletes what fnctl made; the second run finds nothing.
+    // 7. invoke: HTTP functions over their URL (the server runs the
+    //    deployed package), others through the admin endpoint.
+    let (code, doc, stderr) = run(
+        dir.path(),
+        &[
+            "invoke",
+            "api",
+            "--event",
+            "http",
+            "--expect-status",
+            "200",
+            "--expect-body",
+            "\"greeting\": \"bonjour\"",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}\n{doc:#}");
+    let (code, doc, _) = run(dir.path(), &["invoke", "broken", "--event", "http"]);
+    assert_eq!(code, 4, "a raising handler answers 502: {doc:#}");
+    assert_eq!(doc["status"], 502);
+    let (code, doc, stderr) = run(dir.path(), &["invoke", "tick", "--event", "schedule"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        doc["invocation"]["note"]
+            .as_str()
+            .unwrap()
+            .contains("asynchronously"),
+        "{doc:#}"
+    );
+    {
+        let w = server.world.lock().unwrap();
+        let (name, outcome) = w.admin_runs.last().unwrap();
+        assert_eq!(name, "tick");
+        assert!(outcome.get("error").is_none(), "{outcome:#}");
+    }
+
+    // 8. remove deletes what fnctl made; the second run finds nothing.
     let (code, doc, stderr) = run(dir.path(), &["remove"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(!doc["removals"][0]["removed"].as_array().unwrap().is_empty());

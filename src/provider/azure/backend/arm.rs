@@ -98,6 +98,8 @@ pub struct Arm {
     pub calls: CallLog,
     /// How long to wait between polls when the service does not say.
     pub poll_interval: Duration,
+    /// A bare HTTP client for calls to the app itself.
+    plain: Arc<dyn azure_core::HttpClient>,
 }
 
 impl std::fmt::Debug for Arm {
@@ -135,6 +137,7 @@ impl Arm {
             scope,
             calls: CallLog::default(),
             poll_interval: Duration::from_secs(2),
+            plain: azure_core::new_http_client(),
         }
     }
 
@@ -212,6 +215,61 @@ impl Arm {
                 }
             },
         };
+        let (status, headers, body) = resp.deconstruct();
+        let body = body
+            .collect()
+            .await
+            .map_err(|e| AzureError::Unreachable {
+                url: redact_url(&url),
+                reason: first_line(&e.to_string()),
+            })?
+            .to_vec();
+        Ok(Reply {
+            status: u16::from(status),
+            headers,
+            body,
+        })
+    }
+
+    /// A request to the app itself (its HTTP functions, its admin
+    /// endpoint): no ARM token, no retries, and error statuses come back
+    /// as replies, because they are the function's answer.
+    pub async fn send_plain(
+        &self,
+        method: &str,
+        url: Url,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    ) -> Result<Reply, AzureError> {
+        let method = match method.to_ascii_uppercase().as_str() {
+            "GET" => Method::Get,
+            "POST" => Method::Post,
+            "PUT" => Method::Put,
+            "PATCH" => Method::Patch,
+            "DELETE" => Method::Delete,
+            "HEAD" => Method::Head,
+            "OPTIONS" => Method::Options,
+            other => {
+                return Err(AzureError::Config {
+                    reason: format!("unsupported HTTP method {other}"),
+                })
+            }
+        };
+        let mut req = Request::new(url.clone(), method);
+        for (k, v) in headers {
+            req.insert_header(HeaderName::from(k), v);
+        }
+        if !body.is_empty() {
+            req.set_body(body);
+        }
+        let resp = self
+            .plain
+            .execute_request(&req)
+            .await
+            .map_err(|e| AzureError::Unreachable {
+                url: redact_url(&url),
+                reason: first_line(&e.to_string()),
+            })?;
         let (status, headers, body) = resp.deconstruct();
         let body = body
             .collect()

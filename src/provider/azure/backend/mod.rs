@@ -11,6 +11,7 @@
 pub mod apply;
 pub mod arm;
 pub mod credential;
+pub mod ops;
 pub mod paths;
 pub mod read;
 pub mod scm;
