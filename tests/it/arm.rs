@@ -40,6 +40,12 @@ pub struct World {
     pub log: Vec<String>,
     /// Runs started through the admin endpoint: (function, harness outcome).
     pub admin_runs: Vec<(String, Value)>,
+    /// Injected faults: the next request whose "METHOD /path" contains the
+    /// text is answered with the status (429 and 503 with `Retry-After: 0`),
+    /// once per entry.
+    pub faults: Vec<(String, u16)>,
+    /// Fail the next one-deploy with status 3, once.
+    pub fail_next_deployment: bool,
     next_id: u64,
 }
 
@@ -242,6 +248,17 @@ async fn handle(
         .to_string();
     let mut w = world.lock().unwrap();
     w.log.push(format!("{method} {path}"));
+    let line = format!("{method} {path}");
+    if let Some(i) = w.faults.iter().position(|(m, _)| line.contains(m.as_str())) {
+        let (_, status) = w.faults.remove(i);
+        return (
+            StatusCode::from_u16(status).unwrap(),
+            [("retry-after", "0"), ("content-type", "application/json")],
+            json!({"error": {"code": "InjectedFault", "message": "injected by the test"}})
+                .to_string(),
+        )
+            .into_response();
+    }
     let app_call = !["/subscriptions/", "/api/", "/operations/", "/locations/"]
         .iter()
         .any(|p| path.starts_with(p));
@@ -1005,6 +1022,7 @@ impl World {
         }
         let id = format!("dep{:04}", self.next_id + 1);
         self.next_id += 1;
+        let fail = ok_deploy_flag(&mut self.fail_next_deployment);
         let site = self.sites.values_mut().next().unwrap();
         let mut functions = BTreeMap::new();
         let mut ok_package = false;
@@ -1014,6 +1032,11 @@ impl World {
                 let name = f.name().map(|n| n.to_string()).unwrap_or_default();
                 if name == "host.json" {
                     ok_package = true;
+                }
+                if name == "fnctl_azure_app.js" {
+                    let mut text = String::new();
+                    f.read_to_string(&mut text).unwrap();
+                    functions.extend(node_registrations(&text));
                 }
                 if let Some(func) = name.strip_suffix("/function.json") {
                     if !func.contains('/') {
@@ -1027,7 +1050,9 @@ impl World {
                 }
             }
         }
-        if ok_package {
+        if ok_package && fail {
+            site.deployments.insert(id.clone(), 3);
+        } else if ok_package {
             site.functions = functions;
             site.package = Some(raw.to_vec());
             site.deployments.insert(id.clone(), 1);
@@ -1088,8 +1113,17 @@ fn run_function(site: &Site, name: &str, event: &Value) -> Value {
     zip.extract(dir.path()).unwrap();
     let result = dir.path().join("result.json");
     let repo = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let mut child = std::process::Command::new(repo.join(".venv-test/bin/python"))
-        .arg(repo.join("src/local/azure_harness.py"))
+    let node = dir.path().join("fnctl_azure_app.js").is_file();
+    let (program, harness) = if node {
+        ("node".into(), repo.join("src/local/azure_harness.js"))
+    } else {
+        (
+            repo.join(".venv-test/bin/python"),
+            repo.join("src/local/azure_harness.py"),
+        )
+    };
+    let mut child = std::process::Command::new::<std::path::PathBuf>(program)
+        .arg(harness)
         .arg(dir.path())
         .arg(name)
         .arg(&result)
@@ -1112,4 +1146,44 @@ fn run_function(site: &Site, name: &str, event: &Value) -> Value {
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or(Value::Null)
+}
+
+fn ok_deploy_flag(flag: &mut bool) -> bool {
+    std::mem::take(flag)
+}
+
+/// Functions a Node (v4 model) app registers, as the host lists them: read
+/// from the generated registration module (`app.http("name", {...}, ...)`).
+fn node_registrations(text: &str) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    for line in text.lines() {
+        let Some((kind, rest)) = line.strip_prefix("app.").and_then(|l| l.split_once('(')) else {
+            continue;
+        };
+        let Some((name, options)) = rest.split_once(", ") else {
+            continue;
+        };
+        let Some(options) = options.split(", \"handler\"").next() else {
+            continue;
+        };
+        let name: String = serde_json::from_str(name).unwrap();
+        let mut binding: Value = serde_json::from_str(&format!("{options}}}")).unwrap();
+        let trigger = match kind {
+            "http" => "httpTrigger",
+            "storageBlob" => "blobTrigger",
+            "timer" => "timerTrigger",
+            _ => continue,
+        };
+        binding["type"] = json!(trigger);
+        binding["direction"] = json!("in");
+        if let Some(m) = binding.get("methods").and_then(Value::as_array).cloned() {
+            binding["methods"] = json!(m
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_ascii_lowercase)
+                .collect::<Vec<_>>());
+        }
+        out.insert(name, json!({"bindings": [binding]}));
+    }
+    out
 }

@@ -12,8 +12,12 @@ use crate::common::{fnctl, repo};
 
 /// A copy of the portable Python fixture whose Azure endpoints point at `server`.
 fn project(server: &ArmServer) -> tempfile::TempDir {
+    project_from(server, "tests/fixtures/portable")
+}
+
+fn project_from(server: &ArmServer, fixture: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    copy_dir(&repo().join("tests/fixtures/portable"), dir.path());
+    copy_dir(&repo().join(fixture), dir.path());
     let manifest = dir.path().join("fnctl.toml");
     let text = std::fs::read_to_string(&manifest).unwrap();
     let text = text.replace(
@@ -288,4 +292,84 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), &target).unwrap();
         }
     }
+}
+
+#[test]
+fn throttling_and_transient_errors_are_retried_and_a_failed_deployment_converges_on_rerun() {
+    let server = ArmServer::start();
+    let dir = project(&server);
+    {
+        let mut w = server.world.lock().unwrap();
+        w.faults = vec![
+            ("GET /subscriptions".into(), 429),
+            ("PUT /subscriptions".into(), 503),
+            ("/config/appsettings/list".into(), 500),
+            ("/providers/Microsoft.Web/sites/".into(), 429),
+        ];
+        w.fail_next_deployment = true;
+    }
+    // The package deployment fails (status 3): the deploy says so.
+    let (code, doc, stderr) = run(dir.path(), &["deploy"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(doc["error"]["kind"], "azure", "{doc:#}");
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("deploying the package"),
+        "{doc:#}"
+    );
+    assert!(
+        server.world.lock().unwrap().faults.is_empty(),
+        "every injected fault was hit and retried"
+    );
+    // Run again: it picks up from what Azure reports and finishes.
+    server.clear_log();
+    let (code, doc, stderr) = run(dir.path(), &["deploy"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(doc["deployments"][0]["verified"], true);
+    let mutating = server.mutating_requests();
+    assert!(
+        mutating
+            .iter()
+            .all(|m| m.starts_with("POST /api/publish") || m.ends_with("/tags/default")),
+        "only the package is redone: {mutating:?}"
+    );
+    let (code, doc, _) = run(dir.path(), &["deploy"]);
+    assert_eq!(code, 0);
+    assert_eq!(doc["deployments"][0]["mutating_calls"], 0);
+}
+
+#[test]
+fn a_node_app_deploys_registers_its_functions_and_answers() {
+    let server = ArmServer::start();
+    let dir = project_from(&server, "tests/fixtures/portable-node");
+    let (code, doc, stderr) = run(dir.path(), &["deploy"]);
+    assert_eq!(code, 0, "{stderr}\n{doc:#}");
+    {
+        let w = server.world.lock().unwrap();
+        let site = w.sites.values().next().unwrap();
+        assert_eq!(
+            site.body["properties"]["functionAppConfig"]["runtime"]["name"],
+            "node"
+        );
+        let names: Vec<&String> = site.functions.keys().collect();
+        assert_eq!(
+            names,
+            ["api-http1", "api-http2", "broken", "tick", "upload"]
+        );
+        let zip = site.package.clone().unwrap();
+        let archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
+        assert!(archive
+            .file_names()
+            .any(|n| n.unwrap() == "node_modules/@azure/functions/package.json"));
+    }
+    let (code, doc, stderr) = run(
+        dir.path(),
+        &["invoke", "api", "--event", "http", "--expect-status", "200"],
+    );
+    assert_eq!(code, 0, "{stderr}\n{doc:#}");
+    let (code, doc, _) = run(dir.path(), &["deploy"]);
+    assert_eq!(code, 0);
+    assert_eq!(doc["deployments"][0]["mutating_calls"], 0);
 }
