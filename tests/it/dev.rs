@@ -18,12 +18,20 @@ struct Dev {
 
 impl Dev {
     fn start() -> Dev {
+        Dev::start_fixture("tests/fixtures/dev")
+    }
+
+    fn start_fixture(fixture: &str) -> Dev {
         let dir = tempfile::tempdir().unwrap();
-        copy_tree(&repo().join("tests/fixtures/dev"), dir.path());
+        copy_tree(&repo().join(fixture), dir.path());
         let mut child = Command::new(assert_cmd::cargo::cargo_bin("fnctl"))
             .current_dir(dir.path())
             .args(["dev", "--port", "0"])
             .env("FNCTL_PYTHON", repo().join(".venv-test/bin/python"))
+            .env(
+                "FNCTL_NODE_RIC",
+                repo().join(".node-test/node_modules/.bin/aws-lambda-ric"),
+            )
             .env("DEVTEST_EVENTS", dir.path().join("events.log"))
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
@@ -300,4 +308,19 @@ fn code_changes_reload_and_sigint_stops_every_worker() {
             "worker {pid} is still running"
         );
     }
+}
+
+#[test]
+fn node_functions_are_served_by_aws_lambda_ric_workers() {
+    let mut dev = Dev::start_fixture("tests/fixtures/portable-node");
+    let (status, body) = dev.get_json("/items/7?tag=a&tag=b");
+    assert_eq!(status, 200, "{body:#}");
+    assert_eq!(body["pathParameters"]["id"], "7");
+    assert_eq!(body["multiQuery"]["tag"], serde_json::json!(["a", "b"]));
+    assert_eq!(body["greeting"], "hello");
+    let (status, _, _) = dev.request("GET", "/broken", &[], b"");
+    assert_eq!(status, 502, "a raising handler is API Gateway's 502");
+    let (status, _) = dev.get_json("/items/8");
+    assert_eq!(status, 200, "the host keeps serving after an error");
+    assert!(dev.interrupt().success());
 }

@@ -111,3 +111,65 @@ fn a_missing_runtime_client_says_what_to_install() {
     );
     assert!(stderr.contains("pip install awslambdaric"), "{stderr}");
 }
+
+/// Node handlers under AWS's own Node runtime client (aws-lambda-ric,
+/// installed by .ci/run into .node-test), against the embedded Runtime API.
+fn invoke_node(function: &str, extra: &[&str]) -> (i32, Value, String) {
+    let observe = tempfile::tempdir().unwrap();
+    let out = fnctl()
+        .env(
+            "FNCTL_NODE_RIC",
+            repo().join(".node-test/node_modules/.bin/aws-lambda-ric"),
+        )
+        .env("OBSERVE_DIR", observe.path())
+        .arg("--manifest")
+        .arg(repo().join("tests/fixtures/portable-node/fnctl.toml"))
+        .args(["invoke", function, "--local", "--output", "json"])
+        .args(extra)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let doc = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"));
+    (
+        out.status.code().unwrap_or(-1),
+        doc,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn node_handlers_run_under_aws_lambda_ric() {
+    let (code, doc, stderr) = invoke_node(
+        "api",
+        &[
+            "--event",
+            "http",
+            "--expect-status",
+            "200",
+            "--expect-body",
+            "\"greeting\":\"hello\"",
+        ],
+    );
+    assert_eq!(code, 0, "{doc:#}\n{stderr}");
+    let logs = doc["invocation"]["logs"].to_string();
+    assert!(
+        logs.contains("Executing 'handlers.api'"),
+        "the RIC ran it: {logs}"
+    );
+
+    // A callback-style handler with an S3 event.
+    let (code, doc, stderr) = invoke_node("upload", &["--event", "storage"]);
+    assert_eq!(code, 0, "{doc:#}\n{stderr}");
+    let payload: Value =
+        serde_json::from_str(doc["invocation"]["payload"].as_str().unwrap()).unwrap();
+    assert_eq!(payload["bucket"], "incoming");
+    assert_eq!(payload["eventName"], "ObjectCreated:Put");
+
+    // A raising handler: the RIC reports the error, fnctl exits 4.
+    let (code, doc, _) = invoke_node("broken", &["--event", "http"]);
+    assert_eq!(code, 4, "{doc:#}");
+    assert!(doc["invocation"]["payload"]
+        .as_str()
+        .unwrap()
+        .contains("broken on purpose"));
+}
