@@ -41,4 +41,9 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
-ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler)
+server.daemon_threads = True  # exit promptly on a signal, open connections or not
+try:
+    server.serve_forever()
+except KeyboardInterrupt:
+    pass

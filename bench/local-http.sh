@@ -53,14 +53,14 @@ run_case() {   # name conns url -> table row
 }
 
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; }
+cleanup() { for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done; for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
 dev_port=$(free_port)
 (cd bench/hello && FNCTL_PYTHON="$py" exec "$fnctl" -q dev --port "$dev_port" --no-watch --max-workers 4 >/dev/null 2>&1) &
 pids+=($!)
 base_port=$(free_port)
-"$py" bench/baseline_server.py "$base_port" bench/hello &
+"$py" bench/baseline_server.py "$base_port" bench/hello 2>/dev/null &
 pids+=($!)
 wait_port "$dev_port" || { echo "fnctl dev did not start" >&2; exit 1; }
 wait_port "$base_port" || { echo "baseline did not start" >&2; exit 1; }

@@ -37,24 +37,7 @@ pub fn run(cx: &Context, concurrency: usize) -> Result<ExitStatus, CommandError>
             if !plan.is_noop() && !cx.printer.is_json() {
                 cx.printer.status(&render::human_changes(&plan));
             }
-            let bar = cx.printer.progress(
-                plan.changes
-                    .iter()
-                    .filter(|c| c.action != Action::NoOp)
-                    .count() as u64,
-                "applying",
-            );
-            let printer = cx.printer.clone();
-            let interactive = !bar.is_hidden();
-            let progress = move |id: &plan::ResourceId, step: &str| {
-                if step == "done" {
-                    bar.inc(1);
-                } else if interactive {
-                    bar.set_message(format!("{step} {id}"));
-                } else {
-                    printer.status(&format!("  {step} {} {}", id.kind, id.name));
-                }
-            };
+            let progress = progress_reporter(cx, &plan);
             let applied = backend
                 .apply(&plan, &before, artifacts, concurrency, &progress)
                 .await?;
@@ -107,6 +90,32 @@ pub fn run(cx: &Context, concurrency: usize) -> Result<ExitStatus, CommandError>
             .json(&json!({"format_version": 1, "deployments": results}));
     }
     Ok(ExitStatus::Success)
+}
+
+/// The live progress of an apply, shared by both clouds: a bar with the
+/// current step on a terminal, one plain line per step otherwise.
+fn progress_reporter(
+    cx: &Context,
+    plan: &plan::Plan,
+) -> impl Fn(&plan::ResourceId, &str) + Send + Sync + 'static {
+    let bar = cx.printer.progress(
+        plan.changes
+            .iter()
+            .filter(|c| c.action != Action::NoOp)
+            .count() as u64,
+        "applying",
+    );
+    let printer = cx.printer.clone();
+    let interactive = !bar.is_hidden();
+    move |id: &plan::ResourceId, step: &str| {
+        if step == "done" {
+            bar.inc(1);
+        } else if interactive {
+            bar.set_message(format!("{step} {id}"));
+        } else {
+            printer.status(&format!("  {step} {} {}", id.kind, id.name));
+        }
+    }
 }
 
 fn print_summary(
@@ -168,12 +177,7 @@ fn deploy_azure(
         } else {
             None
         };
-        let printer = cx.printer.clone();
-        let progress = move |id: &plan::ResourceId, step: &str| {
-            if step != "done" {
-                printer.status(&format!("  {step} {} {}", id.kind, id.name));
-            }
-        };
+        let progress = progress_reporter(cx, &plan);
         let applied = backend.apply(&plan, &before, upload, &progress).await?;
         let after = backend.read().await?;
         let check = live::live_plan(app, ProviderId::Azure, &digests, &after.resources);
