@@ -265,16 +265,30 @@ pub fn build_entries(
     threads: usize,
 ) -> Result<Artifact, PackageError> {
     zipper::write_zip(function, entries, out, threads)?;
-    let bytes = std::fs::read(out).map_err(|e| PackageError::Write {
+    // Hash the written file in chunks: a package can be hundreds of MB, and
+    // holding it whole would set the peak memory of packaging.
+    let werr = |e: std::io::Error| PackageError::Write {
         function: function.to_string(),
         path: out.to_path_buf(),
         reason: e.to_string(),
-    })?;
-    let digest = Sha256::digest(&bytes);
+    };
+    let mut file = std::fs::File::open(out).map_err(werr)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut zipped_bytes = 0u64;
+    loop {
+        let n = file.read(&mut buf).map_err(werr)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        zipped_bytes += n as u64;
+    }
+    let digest = hasher.finalize();
     Ok(Artifact {
         function: function.to_string(),
         path: out.to_path_buf(),
-        zipped_bytes: bytes.len() as u64,
+        zipped_bytes,
         unzipped_bytes: entries.iter().map(|e| e.size).sum(),
         sha256_hex: hex::encode(digest),
         sha256_base64: base64::engine::general_purpose::STANDARD.encode(digest),
