@@ -373,3 +373,87 @@ fn a_node_app_deploys_registers_its_functions_and_answers() {
     assert_eq!(code, 0);
     assert_eq!(doc["deployments"][0]["mutating_calls"], 0);
 }
+
+/// With the most verbose output, no secret reaches stdout, stderr or any file
+/// fnctl writes: the storage account key, the function and master keys, the
+/// ARM token, and a secret env value.
+#[test]
+fn secrets_never_appear_in_output_or_files() {
+    let server = ArmServer::start();
+    let dir = project(&server);
+    let manifest = dir.path().join("fnctl.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap().replace(
+        "env = { GREETING = \"hello\" }",
+        "env = { GREETING = \"hello\", API_SECRET = { value = \"${env:PLANTED_SECRET}\", secret = true } }",
+    );
+    std::fs::write(&manifest, text).unwrap();
+    // A key-protected route, so invoke has to fetch and send a function key.
+    let text = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .replace("path = \"/broken\"", "path = \"/broken\"\nauth = \"key\"");
+    std::fs::write(&manifest, text).unwrap();
+    let mut transcript = String::new();
+    for args in [
+        vec!["-v", "deploy"],
+        vec!["-v", "plan"],
+        vec!["-v", "info"],
+        vec!["-v", "invoke", "broken", "--event", "http"],
+        vec!["-v", "invoke", "tick", "--event", "schedule"],
+    ] {
+        for json in [false, true] {
+            let mut cmd = fnctl();
+            cmd.current_dir(dir.path())
+                .env("FNCTL_AZURE_ACCESS_TOKEN", TOKEN)
+                .env("PLANTED_SECRET", "planted-s3cret-value")
+                .args(["--provider", "azure"]);
+            if json {
+                cmd.args(["--output", "json"]);
+            }
+            let out = cmd.args(&args).output().unwrap();
+            transcript.push_str(&String::from_utf8_lossy(&out.stdout));
+            transcript.push_str(&String::from_utf8_lossy(&out.stderr));
+        }
+    }
+    {
+        let w = server.world.lock().unwrap();
+        let site = w.sites.values().next().unwrap();
+        assert_eq!(site.settings["API_SECRET"], "planted-s3cret-value");
+    }
+    assert!(transcript.contains("(sensitive)"), "{transcript}");
+    let mut files = String::new();
+    collect_text(dir.path(), &mut files);
+    for secret in [
+        "planted-s3cret-value",
+        "key1-c2VjcmV0a2V5",
+        "function-secret-key",
+        "master-secret-key",
+        TOKEN,
+    ] {
+        assert!(
+            !transcript.contains(secret),
+            "`{secret}` in output:\n{transcript}"
+        );
+        assert!(!files.contains(secret), "`{secret}` in a file fnctl wrote");
+    }
+}
+
+fn collect_text(dir: &Path, out: &mut String) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let path = entry.path();
+        if entry.file_type().unwrap().is_dir() {
+            collect_text(&path, out);
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            out.push_str(&String::from_utf8_lossy(&bytes));
+            // Zips: look inside too.
+            if let Ok(mut zip) = zip::ZipArchive::new(std::io::Cursor::new(bytes)) {
+                for i in 0..zip.len() {
+                    let mut f = zip.by_index(i).unwrap();
+                    let mut s = String::new();
+                    let _ = std::io::Read::read_to_string(&mut f, &mut s);
+                    out.push_str(&s);
+                }
+            }
+        }
+    }
+}
