@@ -173,3 +173,38 @@ fn node_handlers_run_under_aws_lambda_ric() {
         .unwrap()
         .contains("broken on purpose"));
 }
+
+/// A `provided` function: its own `bootstrap` executable polls the embedded
+/// Runtime API, as a custom runtime does on Lambda.
+#[test]
+fn a_provided_bootstrap_runs_against_the_runtime_api() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::copy_tree(&repo().join("tests/fixtures/custom-runtime"), dir.path());
+    let run = |data: &str| {
+        let out = fnctl()
+            .current_dir(dir.path())
+            .args([
+                "invoke", "shout", "--local", "--output", "json", "--data", data,
+            ])
+            .output()
+            .unwrap();
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code().unwrap_or(-1), doc)
+    };
+    let (code, doc) = run(r#"{"say": "hi"}"#);
+    assert_eq!(code, 0, "{doc:#}");
+    let payload: Value =
+        serde_json::from_str(doc["invocation"]["payload"].as_str().unwrap()).unwrap();
+    assert_eq!(payload["event"]["say"], "hi");
+    assert_eq!(
+        payload["prefix"], "custom",
+        "manifest env reached the binary"
+    );
+    assert_eq!(payload["function"], "custom-dev-shout");
+    assert_eq!(payload["has_deadline"], true);
+    assert!(doc["invocation"]["logs"].to_string().contains("handling "));
+
+    let (code, doc) = run(r#"{"please": "fail"}"#);
+    assert_eq!(code, 4, "{doc:#}");
+    assert_eq!(doc["invocation"]["function_error"], "Custom.Failure");
+}
