@@ -44,12 +44,7 @@ pub fn run(cx: &Context, concurrency: usize) -> Result<ExitStatus, CommandError>
             // Verify: what AWS reports now must match the plan exactly.
             let after = backend.read().await?;
             let check = live::live_plan(app, *provider, &digests, &after.resources);
-            let drift: Vec<String> = check
-                .changes
-                .iter()
-                .filter(|c| c.action != Action::NoOp)
-                .map(|c| format!("{} {} ({})", c.action.symbol(), c.id, c.changed.join(", ")))
-                .collect();
+            let drift = drift(&check);
             if !drift.is_empty() {
                 return Err(crate::provider::aws::backend::AwsError::Verify { drift }.into());
             }
@@ -90,6 +85,17 @@ pub fn run(cx: &Context, concurrency: usize) -> Result<ExitStatus, CommandError>
             .json(&json!({"format_version": 1, "deployments": results}));
     }
     Ok(ExitStatus::Success)
+}
+
+/// What still differs from the plan after an apply ("verify"), one line per
+/// resource; empty when the cloud reports exactly what was planned.
+fn drift(check: &plan::Plan) -> Vec<String> {
+    check
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp)
+        .map(|c| format!("{} {} ({})", c.action.symbol(), c.id, c.changed.join(", ")))
+        .collect()
 }
 
 /// The live progress of an apply, shared by both clouds: a bar with the
@@ -181,12 +187,7 @@ fn deploy_azure(
         let applied = backend.apply(&plan, &before, upload, &progress).await?;
         let after = backend.read().await?;
         let check = live::live_plan(app, ProviderId::Azure, &digests, &after.resources);
-        let drift: Vec<String> = check
-            .changes
-            .iter()
-            .filter(|c| c.action != Action::NoOp)
-            .map(|c| format!("{} {} ({})", c.action.symbol(), c.id, c.changed.join(", ")))
-            .collect();
+        let drift = drift(&check);
         if !drift.is_empty() {
             return Err(AzureError::Verify { drift }.into());
         }

@@ -122,8 +122,13 @@ pub fn azure_urls(app: &App, host: Option<&str>) -> Vec<RouteUrl> {
         return Vec::new();
     };
     let base = crate::provider::azure::backend::paths::app_base(az, host);
+    route_urls(app, ProviderId::Azure, &base)
+}
+
+/// One URL per (function, HTTP route, method): `base` followed by the route.
+fn route_urls(app: &App, provider: ProviderId, base: &str) -> Vec<RouteUrl> {
     let mut out = Vec::new();
-    for f in app.functions_for(ProviderId::Azure) {
+    for f in app.functions_for(provider) {
         for t in &f.triggers {
             if let Trigger::Http(h) = t {
                 for m in &h.methods {
@@ -144,22 +149,9 @@ pub fn aws_urls(app: &App, api_id: Option<&str>, region: &str) -> Vec<RouteUrl> 
     let Some(api_id) = api_id else {
         return Vec::new();
     };
-    let mut out = Vec::new();
-    for f in app.functions_for(ProviderId::Aws) {
-        for t in &f.triggers {
-            if let Trigger::Http(h) = t {
-                for m in &h.methods {
-                    out.push(RouteUrl {
-                        function: f.name.clone(),
-                        method: m.clone(),
-                        url: format!(
-                            "https://{api_id}.execute-api.{region}.amazonaws.com/{}{}",
-                            app.stage, h.route
-                        ),
-                    });
-                }
-            }
-        }
-    }
-    out
+    let base = format!(
+        "https://{api_id}.execute-api.{region}.amazonaws.com/{}",
+        app.stage
+    );
+    route_urls(app, ProviderId::Aws, &base)
 }

@@ -145,18 +145,7 @@ pub fn build_one(
             };
             spec.extra_dirs.push(ExtraDir { dir, prefix });
         }
-        Language::Node if f.source.join("package.json").is_file() => {
-            cx.printer.detail(&format!(
-                "installing production Node dependencies of `{}`",
-                f.name
-            ));
-            let dir = deps::vendor_node(&f.source, &cache, &deps::Tool::npm())?;
-            spec.exclude.push("node_modules/**".into());
-            spec.extra_dirs.push(ExtraDir {
-                dir: dir.join("node_modules"),
-                prefix: "node_modules".into(),
-            });
-        }
+        Language::Node => vendor_node_dependencies(cx, f, &cache, &mut spec)?,
         _ => {}
     }
     let entries = package::collect(&spec)?;
@@ -231,17 +220,8 @@ pub fn build_azure_app(cx: &Context, app: &App) -> Result<Built, CommandError> {
     for f in &functions {
         let mut spec = project::package_spec(app, &f.name).expect("function exists");
         let prefix = layout::code_path(f);
-        if f.runtime.language() == Language::Node && f.source.join("package.json").is_file() {
-            cx.printer.detail(&format!(
-                "installing production Node dependencies of `{}`",
-                f.name
-            ));
-            let dir = deps::vendor_node(&f.source, &cache, &deps::Tool::npm())?;
-            spec.exclude.push("node_modules/**".into());
-            spec.extra_dirs.push(ExtraDir {
-                dir: dir.join("node_modules"),
-                prefix: "node_modules".into(),
-            });
+        if f.runtime.language() == Language::Node {
+            vendor_node_dependencies(cx, f, &cache, &mut spec)?;
         }
         entries.extend(package::collect(&spec)?.into_iter().map(|mut e| {
             e.zip_path = format!("{prefix}/{}", e.zip_path);
@@ -338,4 +318,29 @@ fn azure_requirements(
             Ok(Some(merged))
         }
     }
+}
+
+/// A Node function's production dependencies (from its `package.json`),
+/// installed into the cache and packaged as its `node_modules/` in place of
+/// whatever is on disk there.
+fn vendor_node_dependencies(
+    cx: &Context,
+    f: &Function,
+    cache: &std::path::Path,
+    spec: &mut crate::package::PackageSpec,
+) -> Result<(), CommandError> {
+    if !f.source.join("package.json").is_file() {
+        return Ok(());
+    }
+    cx.printer.detail(&format!(
+        "installing production Node dependencies of `{}`",
+        f.name
+    ));
+    let dir = deps::vendor_node(&f.source, cache, &deps::Tool::npm())?;
+    spec.exclude.push("node_modules/**".into());
+    spec.extra_dirs.push(ExtraDir {
+        dir: dir.join("node_modules"),
+        prefix: "node_modules".into(),
+    });
+    Ok(())
 }

@@ -17,7 +17,7 @@ fn project(server: &ArmServer) -> tempfile::TempDir {
 
 fn project_from(server: &ArmServer, fixture: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    copy_dir(&repo().join(fixture), dir.path());
+    crate::common::copy_tree(&repo().join(fixture), dir.path());
     let manifest = dir.path().join("fnctl.toml");
     let text = std::fs::read_to_string(&manifest).unwrap();
     let text = text.replace(
@@ -276,22 +276,6 @@ fn without_credentials_the_error_says_how_to_sign_in() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("AuthenticationFailed"), "{stderr}");
     assert!(stderr.contains("Contributor"), "{stderr}");
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            if entry.file_name() == ".fnctl" {
-                continue;
-            }
-            std::fs::create_dir_all(&target).unwrap();
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 #[test]

@@ -5,8 +5,6 @@
 //! what they saw so even blob and timer runs (whose return value Azure
 //! drops) can be compared.
 
-use std::path::Path;
-
 use serde_json::{json, Value};
 
 use crate::common::{fnctl, repo};
@@ -243,7 +241,7 @@ fn an_event_without_a_matching_trigger_is_refused_with_a_fix() {
 #[test]
 fn the_packaged_azure_app_runs_from_its_own_files() {
     let project = tempfile::tempdir().unwrap();
-    copy_dir(&repo().join("tests/fixtures/portable"), project.path());
+    crate::common::copy_tree(&repo().join("tests/fixtures/portable"), project.path());
     let out = fnctl()
         .current_dir(project.path())
         .args(["package", "--provider", "azure", "--output", "json"])
@@ -305,22 +303,6 @@ fn the_packaged_azure_app_runs_from_its_own_files() {
     let body: Value = serde_json::from_str(outcome["payload"]["body"].as_str().unwrap()).unwrap();
     assert_eq!(body["pathParameters"], json!({"id": "5"}));
     assert_eq!(body["resource"], "/items/{id}");
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            if entry.file_name() == ".fnctl" {
-                continue;
-            }
-            std::fs::create_dir_all(&target).unwrap();
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 // ---- Node: the handler called directly (as Lambda's Node runtime calls it)
@@ -472,7 +454,7 @@ fn node_storage_schedule_and_errors_agree() {
 #[test]
 fn the_packaged_node_app_runs_from_its_own_files() {
     let project = tempfile::tempdir().unwrap();
-    copy_dir(&node_fixture(), project.path());
+    crate::common::copy_tree(&node_fixture(), project.path());
     let out = fnctl()
         .current_dir(project.path())
         .args(["package", "--provider", "azure", "--output", "json"])

@@ -344,8 +344,7 @@ impl AzureBackend {
             paths::site(&self.app, &self.settings)
         );
         self.arm
-            .request(
-                azure_core::Method::Patch,
+            .patch(
                 &path,
                 API_RESOURCES,
                 &json!({"operation": "Merge", "properties": {"tags": {PACKAGE_TAG: digest}}}),

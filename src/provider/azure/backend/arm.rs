@@ -324,28 +324,15 @@ impl Arm {
         self.settled(path, api_version).await
     }
 
-    /// Any method with a JSON body (PATCH of tags, for one); waits for a
-    /// long-running operation and returns the final body.
-    pub async fn request(
+    /// PATCH with a JSON body (the Tags API); waits for a long-running operation.
+    pub async fn patch(
         &self,
-        method: Method,
         path: &str,
         api_version: &str,
         body: &Value,
     ) -> Result<Value, AzureError> {
-        let reply = self
-            .send(
-                method,
-                self.url(path, api_version)?,
-                Some(serde_json::to_vec(body).unwrap_or_default()),
-                "application/json",
-            )
-            .await?;
-        if !(200..=299).contains(&reply.status) {
-            return Err(arm_error("PATCH", path, &reply));
-        }
-        let done = self.wait("PATCH", path, &reply).await?;
-        Ok(done.unwrap_or_else(|| reply.json()))
+        self.action(Method::Patch, "PATCH", path, api_version, Some(body))
+            .await
     }
 
     /// POST an action; waits for a long-running operation.
@@ -355,18 +342,32 @@ impl Arm {
         api_version: &str,
         body: Option<&Value>,
     ) -> Result<Value, AzureError> {
+        self.action(Method::Post, "POST", path, api_version, body)
+            .await
+    }
+
+    /// A request whose answer is the result (not the resource, as for PUT):
+    /// the final body of its long-running operation, or its own body.
+    async fn action(
+        &self,
+        method: Method,
+        operation: &'static str,
+        path: &str,
+        api_version: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, AzureError> {
         let reply = self
             .send(
-                Method::Post,
+                method,
                 self.url(path, api_version)?,
                 body.map(|b| serde_json::to_vec(b).unwrap_or_default()),
                 "application/json",
             )
             .await?;
         if !(200..=299).contains(&reply.status) {
-            return Err(arm_error("POST", path, &reply));
+            return Err(arm_error(operation, path, &reply));
         }
-        let done = self.wait("POST", path, &reply).await?;
+        let done = self.wait(operation, path, &reply).await?;
         Ok(done.unwrap_or_else(|| reply.json()))
     }
 
