@@ -27,6 +27,22 @@ pub struct Live {
     pub ids: LiveIds,
 }
 
+impl Live {
+    /// Adds what one part of the read found (parts are read concurrently,
+    /// each into its own `Live`).
+    pub fn absorb(&mut self, part: Live) {
+        self.resources.extend(part.resources);
+        let ids = part.ids;
+        if self.ids.account.is_empty() {
+            self.ids.account = ids.account;
+        }
+        self.ids.role_arn = self.ids.role_arn.take().or(ids.role_arn);
+        self.ids.rest_api_id = self.ids.rest_api_id.take().or(ids.rest_api_id);
+        self.ids.resource_ids.extend(ids.resource_ids);
+        self.ids.existing_buckets.extend(ids.existing_buckets);
+    }
+}
+
 /// Cloud identifiers apply needs and names alone do not give.
 #[derive(Debug, Default, Clone)]
 pub struct LiveIds {

@@ -2,12 +2,20 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use futures::{stream, StreamExt, TryStreamExt};
 use serde_json::{json, Value};
 
 use super::{api_error, arn, has_code, AwsBackend, AwsError, Live};
 use crate::model::{App, ProviderId, Trigger};
 use crate::plan::{Attrs, Resource};
 use crate::provider::aws::{names, resources};
+
+/// How many read calls of one kind run at once. Lambda's documented quotas
+/// are 100 GetFunction and 15 GetPolicy (and other control-plane) requests
+/// per second per account, and the SDK retries throttles; a small bound
+/// keeps reads fast without turning a large app's plan into a throttling
+/// storm.
+const READ_CONCURRENCY: usize = 8;
 
 const NOT_FOUND: &[&str] = &[
     "ResourceNotFoundException",
@@ -37,37 +45,46 @@ fn attrs(pairs: Vec<(&str, Value)>) -> Attrs {
 
 impl AwsBackend {
     /// Reads every resource fnctl manages for this app+stage.
+    ///
+    /// The identity call goes first so bad credentials give one clear error;
+    /// after it the role, functions, API, buckets and rules are read at the
+    /// same time, and inside each the per-item calls run `READ_CONCURRENCY`
+    /// at a time. A no-op deploy is nothing but this read, so its time is
+    /// what users wait for on every unchanged redeploy.
     pub async fn read(&self) -> Result<Live, AwsError> {
-        let app = &self.app;
-        let c = &self.clients;
-        let mut live = Live::default();
-        let identity = c
+        let identity = self
+            .clients
             .sts
             .get_caller_identity()
             .send()
             .await
             .map_err(|e| api_error("GetCallerIdentity", "your AWS credentials", e))?;
+        let (role, functions, api, buckets, rules) = tokio::try_join!(
+            self.read_role(),
+            self.read_functions(),
+            self.read_api(),
+            self.read_buckets(),
+            self.read_rules(),
+        )?;
+        let mut live = Live::default();
         live.ids.account = identity.account().unwrap_or_default().to_string();
-
-        self.read_role(&mut live).await?;
-        let functions = self.read_functions(&mut live).await?;
-        self.read_api(&mut live).await?;
-        self.read_buckets(&mut live, &functions).await?;
-        self.read_rules(&mut live).await?;
-        let _ = app;
+        for part in [role, functions, api, buckets, rules] {
+            live.absorb(part);
+        }
         Ok(live)
     }
 
-    async fn read_role(&self, live: &mut Live) -> Result<(), AwsError> {
+    async fn read_role(&self) -> Result<Live, AwsError> {
+        let mut live = Live::default();
         let app = &self.app;
         let iam = &self.clients.iam;
         let name = names::role(app);
         let role = match iam.get_role().role_name(&name).send().await {
             Ok(r) => r.role,
-            Err(e) if has_code(&e, NOT_FOUND) => return Ok(()),
+            Err(e) if has_code(&e, NOT_FOUND) => return Ok(live),
             Err(e) => return Err(api_error("GetRole", &name, e)),
         };
-        let Some(role) = role else { return Ok(()) };
+        let Some(role) = role else { return Ok(live) };
         live.ids.role_arn = Some(role.arn().to_string());
         let doc = role
             .assume_role_policy_document()
@@ -116,15 +133,14 @@ impl AwsBackend {
             ("tags", owned_tags(&tags, &resources::tags(app, None))),
         ]);
         live.resources.push(r);
-        Ok(())
+        Ok(live)
     }
 
     /// Functions named `{app}-{stage}-*` and tagged for this app+stage, with
     /// their alias and fnctl's permission statements.
-    async fn read_functions(&self, live: &mut Live) -> Result<Vec<String>, AwsError> {
-        let app = &self.app;
+    async fn read_functions(&self) -> Result<Live, AwsError> {
         let lambda = &self.clients.lambda;
-        let prefix = format!("{}-", names::prefix(app));
+        let prefix = format!("{}-", names::prefix(&self.app));
         let mut candidates = Vec::new();
         let mut pages = lambda.list_functions().into_paginator().items().send();
         while let Some(item) = pages.next().await {
@@ -136,71 +152,89 @@ impl AwsBackend {
             }
         }
         candidates.sort();
-        let mut found = Vec::new();
-        for name in candidates {
-            let got = match lambda.get_function().function_name(&name).send().await {
-                Ok(g) => g,
-                Err(e) if has_code(&e, NOT_FOUND) => continue,
-                Err(e) => return Err(api_error("GetFunction", &name, e)),
-            };
-            let tags: BTreeMap<String, String> = got
-                .tags()
-                .cloned()
-                .unwrap_or_default()
-                .into_iter()
-                .collect();
-            if tags.get("fnctl:app") != Some(&app.name)
-                || tags.get("fnctl:stage") != Some(&app.stage)
-            {
-                continue;
-            }
-            let fn_key = tags.get("fnctl:function").cloned();
-            let manifest_fn = fn_key.as_deref().and_then(|k| app.functions.get(k));
-            let secret_keys = manifest_fn.map(resources::secret_keys).unwrap_or_default();
-            let Some(conf) = got.configuration() else {
-                continue;
-            };
-            let env = env_of(conf.environment());
-            let desired_env = manifest_fn.map(resources::env_values);
-            let env_attr = json!(resources::environment_view(
-                &env,
-                &secret_keys,
-                desired_env.as_ref()
-            ));
-            let role = conf.role().map(arn::role_name).unwrap_or_default();
-            let mut r = Resource::new("lambda_function", &name);
-            r.function = fn_key.clone();
-            r.attrs = attrs(vec![
-                (
-                    "runtime",
-                    json!(conf.runtime().map(|r| r.as_str()).unwrap_or_default()),
-                ),
-                ("handler", json!(conf.handler().unwrap_or_default())),
-                ("memory_size", json!(conf.memory_size().unwrap_or_default())),
-                ("timeout", json!(conf.timeout().unwrap_or_default())),
-                ("environment", env_attr),
-                ("code", json!(conf.code_sha256().unwrap_or_default())),
-                ("role", json!(role)),
-                (
-                    "tags",
-                    owned_tags(&tags, &resources::tags(app, fn_key.as_deref())),
-                ),
-            ]);
-            live.resources.push(r);
-            self.read_alias(live, &name, fn_key.as_deref()).await?;
-            self.read_permissions(live, &name, fn_key.as_deref())
-                .await?;
-            found.push(name);
+        let found: Vec<Vec<Resource>> = stream::iter(candidates)
+            .map(|name| async move { self.read_function(&name).await })
+            .buffered(READ_CONCURRENCY)
+            .try_collect()
+            .await?;
+        Ok(Live {
+            resources: found.into_iter().flatten().collect(),
+            ..Live::default()
+        })
+    }
+
+    /// One function with its alias and permissions; nothing when it is gone
+    /// or belongs to another app+stage.
+    async fn read_function(&self, name: &str) -> Result<Vec<Resource>, AwsError> {
+        let app = &self.app;
+        let got = match self
+            .clients
+            .lambda
+            .get_function()
+            .function_name(name)
+            .send()
+            .await
+        {
+            Ok(g) => g,
+            Err(e) if has_code(&e, NOT_FOUND) => return Ok(Vec::new()),
+            Err(e) => return Err(api_error("GetFunction", name, e)),
+        };
+        let tags: BTreeMap<String, String> = got
+            .tags()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        if tags.get("fnctl:app") != Some(&app.name) || tags.get("fnctl:stage") != Some(&app.stage) {
+            return Ok(Vec::new());
         }
+        let fn_key = tags.get("fnctl:function").cloned();
+        let manifest_fn = fn_key.as_deref().and_then(|k| app.functions.get(k));
+        let secret_keys = manifest_fn.map(resources::secret_keys).unwrap_or_default();
+        let Some(conf) = got.configuration() else {
+            return Ok(Vec::new());
+        };
+        let env = env_of(conf.environment());
+        let desired_env = manifest_fn.map(resources::env_values);
+        let env_attr = json!(resources::environment_view(
+            &env,
+            &secret_keys,
+            desired_env.as_ref()
+        ));
+        let role = conf.role().map(arn::role_name).unwrap_or_default();
+        let mut r = Resource::new("lambda_function", name);
+        r.function = fn_key.clone();
+        r.attrs = attrs(vec![
+            (
+                "runtime",
+                json!(conf.runtime().map(|r| r.as_str()).unwrap_or_default()),
+            ),
+            ("handler", json!(conf.handler().unwrap_or_default())),
+            ("memory_size", json!(conf.memory_size().unwrap_or_default())),
+            ("timeout", json!(conf.timeout().unwrap_or_default())),
+            ("environment", env_attr),
+            ("code", json!(conf.code_sha256().unwrap_or_default())),
+            ("role", json!(role)),
+            (
+                "tags",
+                owned_tags(&tags, &resources::tags(app, fn_key.as_deref())),
+            ),
+        ]);
+        let (alias, permissions) = tokio::try_join!(
+            self.read_alias(name, fn_key.as_deref()),
+            self.read_permissions(name, fn_key.as_deref()),
+        )?;
+        let mut found = vec![r];
+        found.extend(alias);
+        found.extend(permissions);
         Ok(found)
     }
 
     async fn read_alias(
         &self,
-        live: &mut Live,
         function: &str,
         fn_key: Option<&str>,
-    ) -> Result<(), AwsError> {
+    ) -> Result<Option<Resource>, AwsError> {
         let lambda = &self.clients.lambda;
         let alias = names::alias(&self.app);
         let got = match lambda
@@ -211,7 +245,7 @@ impl AwsBackend {
             .await
         {
             Ok(a) => a,
-            Err(e) if has_code(&e, NOT_FOUND) => return Ok(()),
+            Err(e) if has_code(&e, NOT_FOUND) => return Ok(None),
             Err(e) => return Err(api_error("GetAlias", format!("{function}:{alias}"), e)),
         };
         let version = got.function_version().unwrap_or("$LATEST").to_string();
@@ -252,16 +286,14 @@ impl AwsBackend {
             ),
         ]);
         r.attrs.insert("published_version".into(), json!(version));
-        live.resources.push(r);
-        Ok(())
+        Ok(Some(r))
     }
 
     async fn read_permissions(
         &self,
-        live: &mut Live,
         function: &str,
         fn_key: Option<&str>,
-    ) -> Result<(), AwsError> {
+    ) -> Result<Vec<Resource>, AwsError> {
         let alias = names::alias(&self.app);
         let policy = match self
             .clients
@@ -276,9 +308,10 @@ impl AwsBackend {
                 .policy()
                 .map(|s| serde_json::from_str::<Value>(s).unwrap_or(Value::Null))
                 .unwrap_or(Value::Null),
-            Err(e) if has_code(&e, NOT_FOUND) => return Ok(()),
+            Err(e) if has_code(&e, NOT_FOUND) => return Ok(Vec::new()),
             Err(e) => return Err(api_error("GetPolicy", format!("{function}:{alias}"), e)),
         };
+        let mut found = Vec::new();
         for st in policy["Statement"].as_array().into_iter().flatten() {
             let Some(sid) = st["Sid"].as_str().filter(|s| s.starts_with("fnctl-")) else {
                 continue;
@@ -293,9 +326,9 @@ impl AwsBackend {
                 ("principal", st["Principal"]["Service"].clone()),
                 ("source", json!(self.simplify_source(source_arn))),
             ]);
-            live.resources.push(r);
+            found.push(r);
         }
-        Ok(())
+        Ok(found)
     }
 
     /// The manifest-level form of a permission's source ARN (see `resources::permission`).
@@ -309,7 +342,9 @@ impl AwsBackend {
         source_arn.to_string()
     }
 
-    async fn read_api(&self, live: &mut Live) -> Result<(), AwsError> {
+    /// The REST API, its resources and methods, stage, key and usage plan.
+    async fn read_api(&self) -> Result<Live, AwsError> {
+        let mut live = Live::default();
         let app = &self.app;
         let apigw = &self.clients.apigw;
         let name = names::rest_api(app);
@@ -327,7 +362,7 @@ impl AwsBackend {
                 break;
             }
         }
-        let Some(api) = api else { return Ok(()) };
+        let Some(api) = api else { return Ok(live) };
         let api_id = api.id().unwrap_or_default().to_string();
         live.ids.rest_api_id = Some(api_id.clone());
         let tags: BTreeMap<String, String> = api
@@ -363,6 +398,7 @@ impl AwsBackend {
             .iter()
             .filter_map(|r| Some((r.id()?.to_string(), r.path()?.to_string())))
             .collect();
+        let mut methods = Vec::new();
         for res in &items {
             let (Some(id), Some(path)) = (res.id(), res.path()) else {
                 continue;
@@ -380,197 +416,280 @@ impl AwsBackend {
                 r.attrs = attrs(vec![("path", json!(path)), ("parent", json!(parent))]);
                 live.resources.push(r);
             }
-            let methods: Vec<String> = res
-                .resource_methods()
-                .map(|m| m.keys().cloned().collect())
-                .unwrap_or_default();
-            for m in methods {
-                let got = apigw
-                    .get_method()
-                    .rest_api_id(&api_id)
-                    .resource_id(id)
-                    .http_method(&m)
-                    .send()
-                    .await
-                    .map_err(|e| api_error("GetMethod", format!("{m} {path}"), e))?;
-                let integration = got.method_integration().map(|i| {
-                    json!({
-                        "type": i.r#type().map(|t| t.as_str()).unwrap_or_default(),
-                        "http_method": i.http_method().unwrap_or_default(),
-                        "target": arn::integration_target(i.uri().unwrap_or_default()),
-                    })
-                });
-                let mut r = Resource::new("api_method", format!("{m} {name}{path}"));
-                r.function = integration
-                    .as_ref()
-                    .and_then(|i| i["target"].as_str())
-                    .and_then(|t| t.split(':').next())
-                    .and_then(|f| f.strip_prefix(&format!("{}-", names::prefix(app))))
-                    .map(str::to_string);
-                r.attrs = attrs(vec![
-                    ("http_method", json!(m)),
-                    ("path", json!(path)),
-                    (
-                        "authorization",
-                        json!(got.authorization_type().unwrap_or("NONE")),
-                    ),
-                    (
-                        "api_key_required",
-                        json!(got.api_key_required().unwrap_or(false)),
-                    ),
-                    ("integration", integration.unwrap_or(Value::Null)),
-                ]);
-                live.resources.push(r);
+            for m in res.resource_methods().into_iter().flat_map(|m| m.keys()) {
+                methods.push((id, path, m.as_str()));
             }
         }
+        let read_methods = stream::iter(methods)
+            .map(|(id, path, m)| self.read_method(&api_id, id, path, m))
+            .buffered(READ_CONCURRENCY)
+            .try_collect::<Vec<Resource>>();
+        let (methods, stage, key, usage_plan) = tokio::try_join!(
+            read_methods,
+            self.read_stage(&api_id),
+            self.read_api_key(),
+            self.read_usage_plan(&api_id),
+        )?;
+        live.resources.extend(methods);
+        live.resources.extend(stage);
+        live.resources.extend(key);
+        live.resources.extend(usage_plan);
+        Ok(live)
+    }
 
-        match apigw
+    async fn read_method(
+        &self,
+        api_id: &str,
+        resource_id: &str,
+        path: &str,
+        method: &str,
+    ) -> Result<Resource, AwsError> {
+        let name = names::rest_api(&self.app);
+        let got = self
+            .clients
+            .apigw
+            .get_method()
+            .rest_api_id(api_id)
+            .resource_id(resource_id)
+            .http_method(method)
+            .send()
+            .await
+            .map_err(|e| api_error("GetMethod", format!("{method} {path}"), e))?;
+        let integration = got.method_integration().map(|i| {
+            json!({
+                "type": i.r#type().map(|t| t.as_str()).unwrap_or_default(),
+                "http_method": i.http_method().unwrap_or_default(),
+                "target": arn::integration_target(i.uri().unwrap_or_default()),
+            })
+        });
+        let mut r = Resource::new("api_method", format!("{method} {name}{path}"));
+        r.function = integration
+            .as_ref()
+            .and_then(|i| i["target"].as_str())
+            .and_then(|t| t.split(':').next())
+            .and_then(|f| f.strip_prefix(&format!("{}-", names::prefix(&self.app))))
+            .map(str::to_string);
+        r.attrs = attrs(vec![
+            ("http_method", json!(method)),
+            ("path", json!(path)),
+            (
+                "authorization",
+                json!(got.authorization_type().unwrap_or("NONE")),
+            ),
+            (
+                "api_key_required",
+                json!(got.api_key_required().unwrap_or(false)),
+            ),
+            ("integration", integration.unwrap_or(Value::Null)),
+        ]);
+        Ok(r)
+    }
+
+    /// The stage and the routes digest its current deployment carries.
+    async fn read_stage(&self, api_id: &str) -> Result<Option<Resource>, AwsError> {
+        let app = &self.app;
+        let apigw = &self.clients.apigw;
+        let name = names::rest_api(app);
+        let stage = match apigw
             .get_stage()
-            .rest_api_id(&api_id)
+            .rest_api_id(api_id)
             .stage_name(&app.stage)
             .send()
             .await
         {
-            Ok(stage) => {
-                let deployment = stage.deployment_id().unwrap_or_default().to_string();
-                let got = apigw
-                    .get_deployment()
-                    .rest_api_id(&api_id)
-                    .deployment_id(&deployment)
-                    .send()
-                    .await
-                    .map_err(|e| api_error("GetDeployment", &deployment, e))?;
-                let digest = got
-                    .description()
-                    .and_then(|d| d.strip_prefix(DEPLOYMENT_PREFIX))
-                    .unwrap_or("(not deployed by fnctl)");
-                let mut r = Resource::new("api_deployment", format!("{name}/{}", app.stage));
-                r.attrs = attrs(vec![
-                    ("stage", json!(app.stage)),
-                    ("routes_digest", json!(digest)),
-                ]);
-                live.resources.push(r);
-            }
-            Err(e) if has_code(&e, NOT_FOUND) => {}
+            Ok(stage) => stage,
+            Err(e) if has_code(&e, NOT_FOUND) => return Ok(None),
             Err(e) => return Err(api_error("GetStage", format!("{name}/{}", app.stage), e)),
-        }
+        };
+        let deployment = stage.deployment_id().unwrap_or_default().to_string();
+        let got = apigw
+            .get_deployment()
+            .rest_api_id(api_id)
+            .deployment_id(&deployment)
+            .send()
+            .await
+            .map_err(|e| api_error("GetDeployment", &deployment, e))?;
+        let digest = got
+            .description()
+            .and_then(|d| d.strip_prefix(DEPLOYMENT_PREFIX))
+            .unwrap_or("(not deployed by fnctl)");
+        let mut r = Resource::new("api_deployment", format!("{name}/{}", app.stage));
+        r.attrs = attrs(vec![
+            ("stage", json!(app.stage)),
+            ("routes_digest", json!(digest)),
+        ]);
+        Ok(Some(r))
+    }
 
-        let key_name = format!("{name}-key");
-        let keys = apigw
+    async fn read_api_key(&self) -> Result<Option<Resource>, AwsError> {
+        let key_name = format!("{}-key", names::rest_api(&self.app));
+        let keys = self
+            .clients
+            .apigw
             .get_api_keys()
             .name_query(&key_name)
             .send()
             .await
             .map_err(|e| api_error("GetApiKeys", &key_name, e))?;
-        if let Some(key) = keys
+        let Some(key) = keys
             .items()
             .iter()
             .find(|k| k.name() == Some(key_name.as_str()))
-        {
-            let tags: BTreeMap<String, String> = key
-                .tags()
-                .cloned()
-                .unwrap_or_default()
-                .into_iter()
-                .collect();
-            let mut r = Resource::new("api_key", &key_name);
-            r.attrs = attrs(vec![
-                ("enabled", json!(key.enabled())),
-                ("tags", owned_tags(&tags, &resources::tags(app, None))),
-            ]);
-            live.resources.push(r);
-        }
+        else {
+            return Ok(None);
+        };
+        let tags: BTreeMap<String, String> = key
+            .tags()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        let mut r = Resource::new("api_key", &key_name);
+        r.attrs = attrs(vec![
+            ("enabled", json!(key.enabled())),
+            ("tags", owned_tags(&tags, &resources::tags(&self.app, None))),
+        ]);
+        Ok(Some(r))
+    }
+
+    async fn read_usage_plan(&self, api_id: &str) -> Result<Option<Resource>, AwsError> {
+        let name = names::rest_api(&self.app);
         let plan_name = format!("{name}-usage");
-        let plans = apigw
+        let plans = self
+            .clients
+            .apigw
             .get_usage_plans()
             .send()
             .await
             .map_err(|e| api_error("GetUsagePlans", &plan_name, e))?;
-        if let Some(plan) = plans
+        let Some(plan) = plans
             .items()
             .iter()
             .find(|p| p.name() == Some(plan_name.as_str()))
-        {
-            let stage = plan
-                .api_stages()
-                .first()
-                .filter(|s| s.api_id() == Some(api_id.as_str()))
-                .and_then(|s| s.stage())
-                .map(|s| format!("{name}/{s}"))
-                .unwrap_or_default();
-            let mut r = Resource::new("usage_plan", &plan_name);
-            r.attrs = attrs(vec![("api_stage", json!(stage))]);
-            live.resources.push(r);
-        }
-        Ok(())
+        else {
+            return Ok(None);
+        };
+        let stage = plan
+            .api_stages()
+            .first()
+            .filter(|s| s.api_id() == Some(api_id))
+            .and_then(|s| s.stage())
+            .map(|s| format!("{name}/{s}"))
+            .unwrap_or_default();
+        let mut r = Resource::new("usage_plan", &plan_name);
+        r.attrs = attrs(vec![("api_stage", json!(stage))]);
+        Ok(Some(r))
     }
 
-    async fn read_buckets(&self, live: &mut Live, _functions: &[String]) -> Result<(), AwsError> {
-        let app = &self.app;
-        let s3 = &self.clients.s3;
+    /// The buckets the manifest names: which exist, fnctl's tags on those it
+    /// creates, and only fnctl's entries in their notification configuration.
+    async fn read_buckets(&self) -> Result<Live, AwsError> {
         let mut buckets: BTreeMap<&str, bool> = BTreeMap::new();
-        for f in app.functions_for(ProviderId::Aws) {
+        for f in self.app.functions_for(ProviderId::Aws) {
             for t in &f.triggers {
                 if let Trigger::Storage(s) = t {
                     *buckets.entry(&s.bucket).or_default() |= s.create;
                 }
             }
         }
-        let owned_prefix = format!("fnctl-{}-", names::prefix(app));
-        for (bucket, created_by_fnctl) in buckets {
-            match s3.head_bucket().bucket(bucket).send().await {
-                Ok(_) => live.ids.existing_buckets.push(bucket.to_string()),
-                Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => continue,
-                Err(e) => return Err(api_error("HeadBucket", bucket, e)),
-            }
-            if created_by_fnctl {
-                let tags = match s3.get_bucket_tagging().bucket(bucket).send().await {
-                    Ok(t) => t
-                        .tag_set()
-                        .iter()
-                        .map(|t| (t.key().to_string(), t.value().to_string()))
-                        .collect(),
-                    Err(e) if has_code(&e, NOT_FOUND) => BTreeMap::new(),
-                    Err(e) => return Err(api_error("GetBucketTagging", bucket, e)),
-                };
-                let mut r = Resource::new("s3_bucket", bucket);
-                r.attrs = attrs(vec![(
-                    "tags",
-                    owned_tags(&tags, &resources::tags(app, None)),
-                )]);
-                live.resources.push(r);
-            }
-            let conf = self.bucket_notifications(bucket).await?;
-            let mut owned: Vec<Value> = conf
-                .lambda_function_configurations()
-                .iter()
-                .filter(|c| c.id().is_some_and(|id| id.starts_with(&owned_prefix)))
-                .map(|c| {
-                    let mut events: Vec<String> = c.events().iter().map(|e| e.as_str().to_string()).collect();
-                    events.sort();
-                    let mut filter: Vec<Value> = c
-                        .filter()
-                        .and_then(|f| f.key())
-                        .map(|k| k.filter_rules().iter().map(|r| json!({"name": r.name().map(|n| n.as_str().to_ascii_lowercase()).unwrap_or_default(), "value": r.value().unwrap_or_default()})).collect())
-                        .unwrap_or_default();
-                    filter.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
-                    json!({"id": c.id().unwrap_or_default(), "function": arn::lambda_target(c.lambda_function_arn()), "events": events, "filter": filter})
-                })
-                .collect();
-            owned.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
-            if !owned.is_empty() {
-                let mut r = Resource::new("s3_notification", bucket);
-                r.attrs = attrs(vec![("owned_configurations", json!(owned))]);
-                live.resources.push(r);
+        let parts: Vec<(&str, Option<Vec<Resource>>)> = stream::iter(buckets)
+            .map(|(bucket, created)| async move {
+                Ok::<_, AwsError>((bucket, self.read_bucket(bucket, created).await?))
+            })
+            .buffered(READ_CONCURRENCY)
+            .try_collect()
+            .await?;
+        let mut live = Live::default();
+        for (bucket, found) in parts {
+            if let Some(resources) = found {
+                live.ids.existing_buckets.push(bucket.to_string());
+                live.resources.extend(resources);
             }
         }
-        Ok(())
+        Ok(live)
     }
 
-    async fn read_rules(&self, live: &mut Live) -> Result<(), AwsError> {
+    /// `None` when the bucket does not exist.
+    async fn read_bucket(
+        &self,
+        bucket: &str,
+        created_by_fnctl: bool,
+    ) -> Result<Option<Vec<Resource>>, AwsError> {
         let app = &self.app;
+        let s3 = &self.clients.s3;
+        let owned_prefix = format!("fnctl-{}-", names::prefix(app));
+        match s3.head_bucket().bucket(bucket).send().await {
+            Ok(_) => {}
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => {
+                return Ok(None)
+            }
+            Err(e) => return Err(api_error("HeadBucket", bucket, e)),
+        }
+        let mut found = Vec::new();
+        if created_by_fnctl {
+            let tags = match s3.get_bucket_tagging().bucket(bucket).send().await {
+                Ok(t) => t
+                    .tag_set()
+                    .iter()
+                    .map(|t| (t.key().to_string(), t.value().to_string()))
+                    .collect(),
+                Err(e) if has_code(&e, NOT_FOUND) => BTreeMap::new(),
+                Err(e) => return Err(api_error("GetBucketTagging", bucket, e)),
+            };
+            let mut r = Resource::new("s3_bucket", bucket);
+            r.attrs = attrs(vec![(
+                "tags",
+                owned_tags(&tags, &resources::tags(app, None)),
+            )]);
+            found.push(r);
+        }
+        let conf = self.bucket_notifications(bucket).await?;
+        let mut owned: Vec<Value> = conf
+            .lambda_function_configurations()
+            .iter()
+            .filter(|c| c.id().is_some_and(|id| id.starts_with(&owned_prefix)))
+            .map(|c| {
+                let mut events: Vec<String> =
+                    c.events().iter().map(|e| e.as_str().to_string()).collect();
+                events.sort();
+                let mut filter: Vec<Value> = c
+                    .filter()
+                    .and_then(|f| f.key())
+                    .map(|k| {
+                        k.filter_rules()
+                            .iter()
+                            .map(|r| {
+                                json!({
+                                    "name": r.name().map(|n| n.as_str().to_ascii_lowercase()).unwrap_or_default(),
+                                    "value": r.value().unwrap_or_default(),
+                                })
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                filter.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+                json!({
+                    "id": c.id().unwrap_or_default(),
+                    "function": arn::lambda_target(c.lambda_function_arn()),
+                    "events": events,
+                    "filter": filter,
+                })
+            })
+            .collect();
+        owned.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+        if !owned.is_empty() {
+            let mut r = Resource::new("s3_notification", bucket);
+            r.attrs = attrs(vec![("owned_configurations", json!(owned))]);
+            found.push(r);
+        }
+        Ok(Some(found))
+    }
+
+    /// Schedule rules named `{app}-{stage}-*` and tagged for this app+stage.
+    async fn read_rules(&self) -> Result<Live, AwsError> {
         let events = &self.clients.events;
-        let prefix = format!("{}-", names::prefix(app));
+        let prefix = format!("{}-", names::prefix(&self.app));
+        let mut rules = Vec::new();
         let mut token = None;
         loop {
             let page = events
@@ -580,63 +699,77 @@ impl AwsBackend {
                 .send()
                 .await
                 .map_err(|e| api_error("ListRules", &prefix, e))?;
-            for rule in page.rules() {
-                let (Some(name), Some(rule_arn)) = (rule.name(), rule.arn()) else {
-                    continue;
-                };
-                let tags = events
-                    .list_tags_for_resource()
-                    .resource_arn(rule_arn)
-                    .send()
-                    .await
-                    .map_err(|e| api_error("ListTagsForResource", name, e))?;
-                let tags: BTreeMap<String, String> = tags
-                    .tags()
-                    .iter()
-                    .map(|t| (t.key().to_string(), t.value().to_string()))
-                    .collect();
-                if tags.get("fnctl:app") != Some(&app.name)
-                    || tags.get("fnctl:stage") != Some(&app.stage)
-                {
-                    continue;
-                }
-                let targets = events
-                    .list_targets_by_rule()
-                    .rule(name)
-                    .send()
-                    .await
-                    .map_err(|e| api_error("ListTargetsByRule", name, e))?;
-                let target = targets
-                    .targets()
-                    .first()
-                    .map(|t| arn::lambda_target(t.arn()))
-                    .unwrap_or_default();
-                let fn_key = tags.get("fnctl:function").cloned();
-                let mut r = Resource::new("eventbridge_rule", name);
-                r.function = fn_key.clone();
-                r.attrs = attrs(vec![
-                    (
-                        "schedule_expression",
-                        json!(rule.schedule_expression().unwrap_or_default()),
-                    ),
-                    (
-                        "state",
-                        json!(rule.state().map(|s| s.as_str()).unwrap_or_default()),
-                    ),
-                    ("target", json!(target)),
-                    (
-                        "tags",
-                        owned_tags(&tags, &resources::tags(app, fn_key.as_deref())),
-                    ),
-                ]);
-                live.resources.push(r);
-            }
+            rules.extend(page.rules().iter().cloned());
             token = page.next_token().map(str::to_string);
             if token.is_none() {
                 break;
             }
         }
-        Ok(())
+        let found: Vec<Option<Resource>> = stream::iter(rules)
+            .map(|rule| async move { self.read_rule(&rule).await })
+            .buffered(READ_CONCURRENCY)
+            .try_collect()
+            .await?;
+        Ok(Live {
+            resources: found.into_iter().flatten().collect(),
+            ..Live::default()
+        })
+    }
+
+    /// One rule with its target; `None` when it belongs to someone else.
+    async fn read_rule(
+        &self,
+        rule: &aws_sdk_eventbridge::types::Rule,
+    ) -> Result<Option<Resource>, AwsError> {
+        let app = &self.app;
+        let events = &self.clients.events;
+        let (Some(name), Some(rule_arn)) = (rule.name(), rule.arn()) else {
+            return Ok(None);
+        };
+        let tags = events
+            .list_tags_for_resource()
+            .resource_arn(rule_arn)
+            .send()
+            .await
+            .map_err(|e| api_error("ListTagsForResource", name, e))?;
+        let tags: BTreeMap<String, String> = tags
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect();
+        if tags.get("fnctl:app") != Some(&app.name) || tags.get("fnctl:stage") != Some(&app.stage) {
+            return Ok(None);
+        }
+        let targets = events
+            .list_targets_by_rule()
+            .rule(name)
+            .send()
+            .await
+            .map_err(|e| api_error("ListTargetsByRule", name, e))?;
+        let target = targets
+            .targets()
+            .first()
+            .map(|t| arn::lambda_target(t.arn()))
+            .unwrap_or_default();
+        let fn_key = tags.get("fnctl:function").cloned();
+        let mut r = Resource::new("eventbridge_rule", name);
+        r.function = fn_key.clone();
+        r.attrs = attrs(vec![
+            (
+                "schedule_expression",
+                json!(rule.schedule_expression().unwrap_or_default()),
+            ),
+            (
+                "state",
+                json!(rule.state().map(|s| s.as_str()).unwrap_or_default()),
+            ),
+            ("target", json!(target)),
+            (
+                "tags",
+                owned_tags(&tags, &resources::tags(app, fn_key.as_deref())),
+            ),
+        ]);
+        Ok(Some(r))
     }
 }
 
