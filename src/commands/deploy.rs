@@ -41,8 +41,14 @@ pub fn run(cx: &Context, concurrency: usize) -> Result<ExitStatus, CommandError>
             let applied = backend
                 .apply(&plan, &before, artifacts, concurrency, &progress)
                 .await?;
-            // Verify: what AWS reports now must match the plan exactly.
-            let after = backend.read().await?;
+            // Verify: what AWS reports now must match the plan exactly. A
+            // no-op plan made no call, so the read it came from already is
+            // that check; reading again would only double a no-op's time.
+            let after = if plan.is_noop() {
+                before
+            } else {
+                backend.read().await?
+            };
             let check = live::live_plan(app, *provider, &digests, &after.resources);
             let drift = drift(&check);
             if !drift.is_empty() {
@@ -185,7 +191,12 @@ fn deploy_azure(
         };
         let progress = progress_reporter(cx, &plan);
         let applied = backend.apply(&plan, &before, upload, &progress).await?;
-        let after = backend.read().await?;
+        // As for AWS: an unchanged plan's read is its own verification.
+        let after = if plan.is_noop() {
+            before
+        } else {
+            backend.read().await?
+        };
         let check = live::live_plan(app, ProviderId::Azure, &digests, &after.resources);
         let drift = drift(&check);
         if !drift.is_empty() {

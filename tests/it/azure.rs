@@ -16,6 +16,12 @@ fn project(server: &ArmServer) -> tempfile::TempDir {
 }
 
 fn project_from(server: &ArmServer, fixture: &str) -> tempfile::TempDir {
+    project_at(&server.url, fixture)
+}
+
+/// A copy of `fixture` whose Azure endpoints all point at `url` (the test
+/// server, or a proxy in front of it).
+pub fn project_at(url: &str, fixture: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     crate::common::copy_tree(&repo().join(fixture), dir.path());
     let manifest = dir.path().join("fnctl.toml");
@@ -24,14 +30,14 @@ fn project_from(server: &ArmServer, fixture: &str) -> tempfile::TempDir {
         "location = \"westeurope\"\n",
         &format!(
             "location = \"westeurope\"\nendpoints = {{ arm = \"{u}\", scm = \"{u}\", app = \"{u}\", storage = \"{u}/devstoreaccount1\" }}\n",
-            u = server.url
+            u = url
         ),
     );
     std::fs::write(&manifest, text).unwrap();
     dir
 }
 
-fn run(dir: &Path, args: &[&str]) -> (i32, Value, String) {
+pub fn run(dir: &Path, args: &[&str]) -> (i32, Value, String) {
     let out = fnctl()
         .current_dir(dir)
         .env("FNCTL_AZURE_ACCESS_TOKEN", TOKEN)

@@ -97,6 +97,10 @@ pub enum ClientError {
     NoRegion,
 }
 
+/// Attempts per call (the first plus retries) for throttles, 5xx and
+/// connection errors.
+pub const MAX_ATTEMPTS: u32 = 8;
+
 /// Loads the shared configuration and builds every client.
 pub async fn connect(settings: &AwsSettings) -> Result<Clients, ClientError> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
@@ -104,7 +108,7 @@ pub async fn connect(settings: &AwsSettings) -> Result<Clients, ClientError> {
         // standard mode's 3 attempts are not enough for a large deploy.
         .retry_config(
             RetryConfig::standard()
-                .with_max_attempts(8)
+                .with_max_attempts(MAX_ATTEMPTS)
                 .with_initial_backoff(Duration::from_millis(200)),
         );
     if let Some(r) = &settings.region {

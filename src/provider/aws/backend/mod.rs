@@ -130,6 +130,7 @@ where
         return AwsError::Unreachable { operation, reason };
     }
     let code = err.code().map(str::to_string);
+    let status = err.raw_response().map(|r| r.status().as_u16());
     let message = match (err.code(), err.message()) {
         (Some(c), Some(m)) => format!("{c}: {m}"),
         (Some(c), None) => c.to_string(),
@@ -149,8 +150,19 @@ where
         Some("ExpiredToken" | "ExpiredTokenException" | "InvalidClientTokenId" | "UnrecognizedClientException") => {
             Some("refresh your AWS credentials (aws sso login, or new keys)".into())
         }
-        Some("TooManyRequestsException" | "ThrottlingException" | "Throttling") => Some("AWS is throttling; run the command again, it converges".into()),
+        Some("TooManyRequestsException" | "ThrottlingException" | "Throttling" | "SlowDown") => Some(format!(
+            "AWS kept throttling this call through {} attempts; run the same command again later, it picks up from what AWS reports",
+            clients::MAX_ATTEMPTS
+        )),
+        _ if status.is_some_and(|s| s >= 500) => Some(format!(
+            "AWS kept answering with a server error through {} attempts (an outage or a network problem on the way); run the same command again later, it picks up from what AWS reports",
+            clients::MAX_ATTEMPTS
+        )),
         _ => None,
+    };
+    let message = match status {
+        Some(s) => format!("{message} (HTTP {s})"),
+        None => message,
     };
     AwsError::Api {
         operation,

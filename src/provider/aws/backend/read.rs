@@ -237,31 +237,24 @@ impl AwsBackend {
     ) -> Result<Option<Resource>, AwsError> {
         let lambda = &self.clients.lambda;
         let alias = names::alias(&self.app);
+        // GetFunction on the alias returns the configuration of the version
+        // it points to, Version included: one call instead of GetAlias plus
+        // GetFunctionConfiguration.
         let got = match lambda
-            .get_alias()
+            .get_function()
             .function_name(function)
-            .name(&alias)
+            .qualifier(&alias)
             .send()
             .await
         {
             Ok(a) => a,
             Err(e) if has_code(&e, NOT_FOUND) => return Ok(None),
-            Err(e) => return Err(api_error("GetAlias", format!("{function}:{alias}"), e)),
+            Err(e) => return Err(api_error("GetFunction", format!("{function}:{alias}"), e)),
         };
-        let version = got.function_version().unwrap_or("$LATEST").to_string();
-        let conf = lambda
-            .get_function_configuration()
-            .function_name(function)
-            .qualifier(&version)
-            .send()
-            .await
-            .map_err(|e| {
-                api_error(
-                    "GetFunctionConfiguration",
-                    format!("{function}:{version}"),
-                    e,
-                )
-            })?;
+        let Some(conf) = got.configuration() else {
+            return Ok(None);
+        };
+        let version = conf.version().unwrap_or("$LATEST").to_string();
         let env = env_of(conf.environment());
         let manifest_fn = fn_key.and_then(|k| self.app.functions.get(k));
         let secret_keys = manifest_fn.map(resources::secret_keys).unwrap_or_default();
@@ -387,6 +380,7 @@ impl AwsBackend {
         let mut pages = apigw
             .get_resources()
             .rest_api_id(&api_id)
+            .embed("methods")
             .limit(500)
             .into_paginator()
             .items()
@@ -416,12 +410,27 @@ impl AwsBackend {
                 r.attrs = attrs(vec![("path", json!(path)), ("parent", json!(parent))]);
                 live.resources.push(r);
             }
-            for m in res.resource_methods().into_iter().flat_map(|m| m.keys()) {
-                methods.push((id, path, m.as_str()));
+            for (m, embedded) in res.resource_methods().into_iter().flatten() {
+                methods.push((id, path, m.as_str(), embedded));
             }
         }
+        let api_ref = api_id.as_str();
         let read_methods = stream::iter(methods)
-            .map(|(id, path, m)| self.read_method(&api_id, id, path, m))
+            .map(|(id, path, m, embedded)| async move {
+                // `embed=methods` usually returns each method whole; only a
+                // bare entry (no httpMethod) needs its own GetMethod call.
+                if embedded.http_method().is_some() {
+                    Ok(self.method_resource(
+                        path,
+                        m,
+                        embedded.authorization_type(),
+                        embedded.api_key_required(),
+                        embedded.method_integration(),
+                    ))
+                } else {
+                    self.read_method(api_ref, id, path, m).await
+                }
+            })
             .buffered(READ_CONCURRENCY)
             .try_collect::<Vec<Resource>>();
         let (methods, stage, key, usage_plan) = tokio::try_join!(
@@ -444,7 +453,6 @@ impl AwsBackend {
         path: &str,
         method: &str,
     ) -> Result<Resource, AwsError> {
-        let name = names::rest_api(&self.app);
         let got = self
             .clients
             .apigw
@@ -455,7 +463,26 @@ impl AwsBackend {
             .send()
             .await
             .map_err(|e| api_error("GetMethod", format!("{method} {path}"), e))?;
-        let integration = got.method_integration().map(|i| {
+        Ok(self.method_resource(
+            path,
+            method,
+            got.authorization_type(),
+            got.api_key_required(),
+            got.method_integration(),
+        ))
+    }
+
+    /// A method as a resource, from GetMethod or from GetResources' embedded copy.
+    fn method_resource(
+        &self,
+        path: &str,
+        method: &str,
+        authorization: Option<&str>,
+        api_key_required: Option<bool>,
+        integration: Option<&aws_sdk_apigateway::types::Integration>,
+    ) -> Resource {
+        let name = names::rest_api(&self.app);
+        let integration = integration.map(|i| {
             json!({
                 "type": i.r#type().map(|t| t.as_str()).unwrap_or_default(),
                 "http_method": i.http_method().unwrap_or_default(),
@@ -472,17 +499,11 @@ impl AwsBackend {
         r.attrs = attrs(vec![
             ("http_method", json!(method)),
             ("path", json!(path)),
-            (
-                "authorization",
-                json!(got.authorization_type().unwrap_or("NONE")),
-            ),
-            (
-                "api_key_required",
-                json!(got.api_key_required().unwrap_or(false)),
-            ),
+            ("authorization", json!(authorization.unwrap_or("NONE"))),
+            ("api_key_required", json!(api_key_required.unwrap_or(false))),
             ("integration", integration.unwrap_or(Value::Null)),
         ]);
-        Ok(r)
+        r
     }
 
     /// The stage and the routes digest its current deployment carries.
