@@ -15,7 +15,13 @@ pub fn example(name: &str) -> PathBuf {
 
 /// `fnctl` with no colour, not under CI rules, and no inherited fnctl settings.
 pub fn fnctl() -> Command {
-    let mut cmd = Command::cargo_bin("fnctl").expect("binary builds");
+    Command::from_std(fnctl_process())
+}
+
+/// The same command as a plain `std::process::Command`, for tests that need
+/// to spawn fnctl and signal it.
+pub fn fnctl_process() -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("fnctl"));
     cmd.env("NO_COLOR", "1")
         .env_remove("FNCTL_STAGE")
         .env_remove("FNCTL_MANIFEST")
@@ -40,6 +46,19 @@ pub fn fnctl() -> Command {
             "/nonexistent/fnctl-test/credentials",
         );
     cmd
+}
+
+/// A small seeded generator (xorshift64) for tests that draw random
+/// delays or faults and must be replayable from the seed.
+pub struct XorShift(pub u64);
+
+impl XorShift {
+    pub fn next_f64(&mut self) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
 }
 
 /// Runs `fnctl --manifest PATH ARGS...` and returns (exit code, stdout, stderr).

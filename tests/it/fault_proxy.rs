@@ -18,6 +18,8 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+use crate::common::XorShift;
+
 /// What the proxy does to traffic.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Faults {
@@ -129,18 +131,6 @@ impl Drop for FaultProxy {
         if let Some(rt) = self.runtime.take() {
             rt.shutdown_background();
         }
-    }
-}
-
-/// A small seeded generator (xorshift64): enough for fault draws.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next_f64(&mut self) -> f64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 

@@ -6,6 +6,7 @@ mod aws;
 mod azure;
 mod cli;
 mod common;
+mod crashes;
 mod dev;
 mod examples;
 mod fault_proxy;
