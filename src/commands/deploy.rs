@@ -32,34 +32,54 @@ pub fn run(cx: &Context, concurrency: usize) -> Result<ExitStatus, CommandError>
                 "reading what is deployed for `{}` (stage `{}`) in {}",
                 app.name, app.stage, backend.clients.region
             ));
-            let before = backend.read().await?;
-            let plan = live::live_plan(app, *provider, &digests, &before.resources);
-            if !plan.is_noop() && !cx.printer.is_json() {
-                cx.printer.status(&render::human_changes(&plan));
-            }
-            let progress = progress_reporter(cx, &plan);
-            let applied = backend
-                .apply(&plan, &before, artifacts, concurrency, &progress)
-                .await?;
-            // Verify: what AWS reports now must match the plan exactly. A
-            // no-op plan made no call, so the read it came from already is
-            // that check; reading again would only double a no-op's time.
-            let after = if plan.is_noop() {
-                before
+            let mut before = backend.read().await?;
+            let mut plan = live::live_plan(app, *provider, &digests, &before.resources);
+            let lock = if plan.is_noop() {
+                None
             } else {
-                backend.read().await?
+                let lock = backend.acquire_lock("deploy").await?;
+                // Another run may have changed things between that read and
+                // the lock: plan again against what AWS reports now.
+                before = backend.read().await?;
+                plan = live::live_plan(app, *provider, &digests, &before.resources);
+                Some(lock)
             };
-            let check = live::live_plan(app, *provider, &digests, &after.resources);
-            let drift = drift(&check);
-            if !drift.is_empty() {
-                return Err(crate::provider::aws::backend::AwsError::Verify { drift }.into());
+            let outcome = async {
+                if !plan.is_noop() && !cx.printer.is_json() {
+                    cx.printer.status(&render::human_changes(&plan));
+                }
+                let progress = progress_reporter(cx, &plan);
+                let applied = backend
+                    .apply(&plan, &before, artifacts, concurrency, &progress)
+                    .await?;
+                // Verify: what AWS reports now must match the plan exactly. A
+                // no-op plan made no call, so the read it came from already is
+                // that check; reading again would only double a no-op's time.
+                let after = if plan.is_noop() {
+                    before
+                } else {
+                    backend.read().await?
+                };
+                let check = live::live_plan(app, *provider, &digests, &after.resources);
+                let drift = drift(&check);
+                if !drift.is_empty() {
+                    return Err(crate::provider::aws::backend::AwsError::Verify { drift }.into());
+                }
+                let urls = live::aws_urls(
+                    app,
+                    after.ids.rest_api_id.as_deref(),
+                    &backend.clients.region,
+                );
+                Ok::<_, CommandError>((plan, applied, urls, backend.clients.recorder.clone()))
             }
-            let urls = live::aws_urls(
-                app,
-                after.ids.rest_api_id.as_deref(),
-                &backend.clients.region,
-            );
-            Ok::<_, CommandError>((plan, applied, urls, backend.clients.recorder.clone()))
+            .await;
+            if let Some(lock) = lock {
+                let released = backend.release_lock(lock).await;
+                if outcome.is_ok() {
+                    released?;
+                }
+            }
+            outcome
         })?;
         let (plan, applied, urls, recorder) = outcome;
         results.push(json!({
@@ -170,40 +190,60 @@ fn deploy_azure(
             app.stage,
             backend.target()
         ));
-        let before = backend.read().await?;
-        let plan = live::live_plan(app, ProviderId::Azure, &digests, &before.resources);
-        if !plan.is_noop() && !cx.printer.is_json() {
-            cx.printer.status(&render::human_changes(&plan));
-        }
-        let needs_code = plan
-            .changes
-            .iter()
-            .any(|c| c.id.kind == "function_package" && c.action != Action::NoOp);
-        let upload = if needs_code {
-            let zip = std::fs::read(&built.path)
-                .map_err(|e| CommandError::io(format!("reading {}", built.path.display()), e))?;
-            Some(PackageUpload {
-                zip,
-                digest: crate::provider::azure::resources::package_digest(app, &digests),
-            })
-        } else {
+        let mut before = backend.read().await?;
+        let mut plan = live::live_plan(app, ProviderId::Azure, &digests, &before.resources);
+        let lock = if plan.is_noop() {
             None
-        };
-        let progress = progress_reporter(cx, &plan);
-        let applied = backend.apply(&plan, &before, upload, &progress).await?;
-        // As for AWS: an unchanged plan's read is its own verification.
-        let after = if plan.is_noop() {
-            before
         } else {
-            backend.read().await?
+            let lock = backend.acquire_lock("deploy").await?;
+            // Plan again under the lock, against what Azure reports now.
+            before = backend.read().await?;
+            plan = live::live_plan(app, ProviderId::Azure, &digests, &before.resources);
+            Some(lock)
         };
-        let check = live::live_plan(app, ProviderId::Azure, &digests, &after.resources);
-        let drift = drift(&check);
-        if !drift.is_empty() {
-            return Err(AzureError::Verify { drift }.into());
+        let outcome = async {
+            if !plan.is_noop() && !cx.printer.is_json() {
+                cx.printer.status(&render::human_changes(&plan));
+            }
+            let needs_code = plan
+                .changes
+                .iter()
+                .any(|c| c.id.kind == "function_package" && c.action != Action::NoOp);
+            let upload = if needs_code {
+                let zip = std::fs::read(&built.path).map_err(|e| {
+                    CommandError::io(format!("reading {}", built.path.display()), e)
+                })?;
+                Some(PackageUpload {
+                    zip,
+                    digest: crate::provider::azure::resources::package_digest(app, &digests),
+                })
+            } else {
+                None
+            };
+            let progress = progress_reporter(cx, &plan);
+            let applied = backend.apply(&plan, &before, upload, &progress).await?;
+            // As for AWS: an unchanged plan's read is its own verification.
+            let after = if plan.is_noop() {
+                before
+            } else {
+                backend.read().await?
+            };
+            let check = live::live_plan(app, ProviderId::Azure, &digests, &after.resources);
+            let drift = drift(&check);
+            if !drift.is_empty() {
+                return Err(AzureError::Verify { drift }.into());
+            }
+            let urls = live::azure_urls(app, after.host.as_deref());
+            Ok::<_, CommandError>((plan, applied, urls, backend.arm.calls.clone()))
         }
-        let urls = live::azure_urls(app, after.host.as_deref());
-        Ok::<_, CommandError>((plan, applied, urls, backend.arm.calls.clone()))
+        .await;
+        if let Some(lock) = lock {
+            let released = backend.release_lock(lock).await;
+            if outcome.is_ok() {
+                released?;
+            }
+        }
+        outcome
     })?;
     if !cx.printer.is_json() {
         print_summary(

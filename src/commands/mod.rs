@@ -38,6 +38,8 @@ pub enum ExitStatus {
     InvalidManifest = 3,
     /// `invoke`: the function raised an error, or an `--expect-*` check failed.
     FunctionFailed = 4,
+    /// Another fnctl command is changing the same app+stage; retry later.
+    Locked = 5,
 }
 
 /// Everything a command needs from the global flags.
@@ -103,7 +105,19 @@ impl CommandError {
         }
     }
 
+    /// Another fnctl command holds the app+stage's lock.
+    pub fn is_locked(&self) -> bool {
+        use crate::provider::{aws::backend::AwsError, azure::backend::AzureError};
+        matches!(
+            self,
+            CommandError::Aws(AwsError::Locked(_)) | CommandError::Azure(AzureError::Locked(_))
+        )
+    }
+
     pub fn exit_status(&self) -> ExitStatus {
+        if self.is_locked() {
+            return ExitStatus::Locked;
+        }
         match self {
             CommandError::Load(LoadError::Invalid(_)) => ExitStatus::InvalidManifest,
             CommandError::Load(LoadError::NotFound { .. }) | CommandError::Usage { .. } => {
@@ -120,6 +134,9 @@ impl CommandError {
 
     /// Stable machine name for `--output json`.
     pub fn kind(&self) -> &'static str {
+        if self.is_locked() {
+            return "locked";
+        }
         match self {
             CommandError::Load(LoadError::Invalid(_)) => "invalid_manifest",
             CommandError::Load(LoadError::NotFound { .. }) => "manifest_not_found",

@@ -201,13 +201,22 @@ pub fn build_azure_app(cx: &Context, app: &App) -> Result<Built, CommandError> {
     };
     let site = names::function_app(app, az);
     let functions: Vec<&Function> = app.functions_for(ProviderId::Azure).collect();
-    let build = app.root.join(".fnctl/build/azure");
-    let generated = build.join("generated");
     let io = |what: String| move |e: std::io::Error| CommandError::io(what, e);
-    if generated.exists() {
-        std::fs::remove_dir_all(&generated)
-            .map_err(io(format!("clearing {}", generated.display())))?;
-    }
+    // A staging directory of this run's own: two fnctl processes in the
+    // same project (two deploys at once) must not rewrite each other's
+    // generated files while zipping them. It is deleted when dropped, after
+    // the zip is written.
+    let builds = app.root.join(".fnctl/build/azure");
+    std::fs::create_dir_all(&builds).map_err(io(format!("creating {}", builds.display())))?;
+    let staging = tempfile::Builder::new()
+        .prefix("run-")
+        .tempdir_in(&builds)
+        .map_err(io(format!(
+            "creating a staging directory in {}",
+            builds.display()
+        )))?;
+    let build = staging.path().to_path_buf();
+    let generated = build.join("generated");
     for g in layout::generated_files(app, &|f: &Function| layout::code_path(f)) {
         let path = generated.join(&g.path);
         if let Some(dir) = path.parent() {

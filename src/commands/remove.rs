@@ -26,8 +26,15 @@ pub fn run(cx: &Context) -> Result<ExitStatus, CommandError> {
                         printer.status(&format!("  {step} {} {}", id.kind, id.name));
                     }
                 };
-                let removed = backend.remove(&progress).await?;
-                Ok::<_, CommandError>((removed, backend.arm.calls.mutating().len()))
+                let lock = backend.acquire_lock_if_present("remove").await?;
+                let removed = backend.remove(&progress).await;
+                if let Some(lock) = lock {
+                    let released = backend.release_lock(lock).await;
+                    if removed.is_ok() {
+                        released?;
+                    }
+                }
+                Ok::<_, CommandError>((removed?, backend.arm.calls.mutating().len()))
             })?;
             if !cx.printer.is_json() {
                 cx.printer.data(&if removed.is_empty() {
@@ -51,32 +58,22 @@ pub fn run(cx: &Context) -> Result<ExitStatus, CommandError> {
         }
         let (removed, recorder) = rt.block_on(async {
             let backend = live::connect_aws(app).await?;
-            let found = backend.read().await?;
-            let plan = Plan {
-                app: app.name.clone(),
-                stage: app.stage.clone(),
-                provider: *provider,
-                target: provider::for_id(*provider).target(app),
-                live: LiveState::Read,
-                changes: plan::diff(&[], Some(&found.resources)),
+            let mut found = backend.read().await?;
+            let lock = if found.resources.is_empty() {
+                None
+            } else {
+                let lock = backend.acquire_lock("remove").await?;
+                found = backend.read().await?;
+                Some(lock)
             };
-            if !cx.printer.is_json() && !plan.changes.is_empty() {
-                cx.printer.status(&render::human_changes(&plan));
-            }
-            let printer = cx.printer.clone();
-            let progress = move |id: &plan::ResourceId, step: &str| {
-                if step != "done" {
-                    printer.status(&format!("  {step} {} {}", id.kind, id.name));
+            let outcome = remove_aws(cx, &backend, &found, *provider).await;
+            if let Some(lock) = lock {
+                let released = backend.release_lock(lock).await;
+                if outcome.is_ok() {
+                    released?;
                 }
-            };
-            let applied = backend
-                .apply(&plan, &found, Default::default(), 1, &progress)
-                .await?;
-            let left = backend.read().await?;
-            if !left.resources.is_empty() {
-                let drift = left.resources.iter().map(|r| r.id.to_string()).collect();
-                return Err(crate::provider::aws::backend::AwsError::Verify { drift }.into());
             }
+            let applied = outcome?;
             Ok::<_, CommandError>((applied, backend.clients.recorder.clone()))
         })?;
         if !cx.printer.is_json() {
@@ -101,4 +98,40 @@ pub fn run(cx: &Context) -> Result<ExitStatus, CommandError> {
             .json(&json!({"format_version": 1, "removals": results}));
     }
     Ok(ExitStatus::Success)
+}
+
+/// Deletes everything `found` lists, then checks that nothing is left.
+async fn remove_aws(
+    cx: &Context,
+    backend: &crate::provider::aws::backend::AwsBackend,
+    found: &crate::provider::aws::backend::Live,
+    provider: crate::model::ProviderId,
+) -> Result<Vec<crate::provider::aws::backend::apply::Applied>, CommandError> {
+    let app = &backend.app;
+    let plan = Plan {
+        app: app.name.clone(),
+        stage: app.stage.clone(),
+        provider,
+        target: provider::for_id(provider).target(app),
+        live: LiveState::Read,
+        changes: plan::diff(&[], Some(&found.resources)),
+    };
+    if !cx.printer.is_json() && !plan.changes.is_empty() {
+        cx.printer.status(&render::human_changes(&plan));
+    }
+    let printer = cx.printer.clone();
+    let progress = move |id: &plan::ResourceId, step: &str| {
+        if step != "done" {
+            printer.status(&format!("  {step} {} {}", id.kind, id.name));
+        }
+    };
+    let applied = backend
+        .apply(&plan, found, Default::default(), 1, &progress)
+        .await?;
+    let left = backend.read().await?;
+    if !left.resources.is_empty() {
+        let drift = left.resources.iter().map(|r| r.id.to_string()).collect();
+        return Err(crate::provider::aws::backend::AwsError::Verify { drift }.into());
+    }
+    Ok(applied)
 }

@@ -74,7 +74,9 @@ pub fn write_zip(
                 {
                     let (lock, cv) = written;
                     let mut w = lock.lock().unwrap_or_else(|p| p.into_inner());
-                    while i >= *w + window && *w != usize::MAX {
+                    // usize::MAX means "stop"; test it first, as adding
+                    // the window to it would overflow.
+                    while *w != usize::MAX && i >= *w + window {
                         w = cv.wait(w).unwrap_or_else(|p| p.into_inner());
                     }
                     if *w == usize::MAX {

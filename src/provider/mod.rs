@@ -9,6 +9,7 @@
 
 pub mod aws;
 pub mod azure;
+pub mod lock;
 pub mod naming;
 
 use std::collections::BTreeMap;

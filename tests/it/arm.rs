@@ -32,6 +32,11 @@ pub struct World {
     pub resource_groups: BTreeMap<String, Value>,
     pub storage_accounts: BTreeMap<String, Value>,
     pub containers: BTreeSet<(String, String)>,
+    /// Container metadata, by (account, container).
+    pub container_metadata: BTreeMap<(String, String), Value>,
+    /// Container leases: (account, container) -> (lease id, duration in
+    /// seconds or -1, expiry; `None` = infinite).
+    pub leases: BTreeMap<(String, String), (String, i64, Option<std::time::Instant>)>,
     pub plans: BTreeMap<String, Value>,
     pub sites: BTreeMap<String, Site>,
     /// Long-running operations: id -> (polls before done, final body).
@@ -108,6 +113,11 @@ impl ArmServer {
             .iter()
             .filter(|l| {
                 let (m, p) = l.split_once(' ').unwrap();
+                // The deploy lock coordinates fnctl runs; it is not a change
+                // to the app (fnctl does not count it either).
+                if p.contains("/containers/fnctl-lock") {
+                    return false;
+                }
                 match m {
                     "GET" => false,
                     "POST" => {
@@ -152,6 +162,7 @@ enum Target {
     Storage { rg: String, sa: String },
     StorageKeys { sa: String },
     Container { sa: String, c: String },
+    ContainerLease { sa: String, c: String },
     Plan { rg: String, plan: String },
     Site { rg: String, site: String },
     SiteTags { site: String },
@@ -190,6 +201,12 @@ fn target(path: &str) -> (Target, Option<&'static str>) {
         }
         ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.storage", "storageaccounts", _, "blobservices", "default", "containers", _] => {
             (Target::Container { sa: s(7), c: s(11) }, Some("2023-05-01"))
+        }
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.storage", "storageaccounts", _, "blobservices", "default", "containers", _, "lease"] => {
+            (
+                Target::ContainerLease { sa: s(7), c: s(11) },
+                Some("2023-05-01"),
+            )
         }
         ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.web", "serverfarms", _] => {
             (
@@ -359,6 +376,115 @@ impl World {
         self.resource_groups.contains_key(&rg.to_ascii_lowercase())
     }
 
+    /// The lease on a container while it holds: `Some(expiry)` (`None`
+    /// inside for an infinite lease); `None` when there is none or it expired.
+    fn live_lease(&self, key: &(String, String)) -> Option<Option<std::time::Instant>> {
+        let (_, _, expiry) = self.leases.get(key)?;
+        match expiry {
+            Some(t) if *t <= std::time::Instant::now() => None,
+            other => Some(*other),
+        }
+    }
+
+    /// `POST .../containers/{c}/lease`: Acquire, Renew, Release and Break
+    /// with the Blob service's rules (15–60 s or -1 for infinite; a live
+    /// lease refuses a second Acquire; Renew and Release need its id).
+    fn lease(&mut self, sa: String, c: String, body: &Value) -> Response {
+        let key = (sa, c);
+        if !self.containers.contains(&key) {
+            return error(
+                StatusCode::NOT_FOUND,
+                "ContainerNotFound",
+                "The specified container does not exist.",
+            );
+        }
+        let action = body
+            .get("action")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let given = body.get("leaseId").and_then(Value::as_str);
+        let current = self.leases.get(&key).map(|(id, _, _)| id.clone());
+        let live = self.live_lease(&key).is_some();
+        match action {
+            "Acquire" => {
+                let Some(duration) = body.get("leaseDuration").and_then(Value::as_i64) else {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        "InvalidRequest",
+                        "leaseDuration is required for Acquire.",
+                    );
+                };
+                if duration != -1 && !(15..=60).contains(&duration) {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        "InvalidHeaderValue",
+                        "The lease duration must be -1 or between 15 and 60 seconds.",
+                    );
+                }
+                if live {
+                    return error(
+                        StatusCode::CONFLICT,
+                        "LeaseAlreadyPresent",
+                        "There is already a lease present.",
+                    );
+                }
+                self.next_id += 1;
+                let id = body
+                    .get("proposedLeaseId")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("00000000-0000-4000-8000-{:012}", self.next_id));
+                self.leases
+                    .insert(key, (id.clone(), duration, lease_expiry(duration)));
+                ok(
+                    StatusCode::OK,
+                    &json!({"leaseId": id, "leaseTimeSeconds": duration.to_string()}),
+                )
+            }
+            "Renew" | "Release" => {
+                let Some(given) = given else {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        "InvalidRequest",
+                        "leaseId is required.",
+                    );
+                };
+                match current {
+                    None => error(
+                        StatusCode::CONFLICT,
+                        "LeaseNotPresentWithLeaseOperation",
+                        "There is currently no lease on the container.",
+                    ),
+                    Some(id) if id != given => error(
+                        StatusCode::CONFLICT,
+                        "LeaseIdMismatchWithLeaseOperation",
+                        "The lease ID specified did not match the lease ID for the container.",
+                    ),
+                    Some(id) => {
+                        if action == "Release" {
+                            self.leases.remove(&key);
+                            ok(StatusCode::OK, &json!({}))
+                        } else {
+                            let duration = self.leases[&key].1;
+                            self.leases
+                                .insert(key, (id.clone(), duration, lease_expiry(duration)));
+                            ok(StatusCode::OK, &json!({"leaseId": id}))
+                        }
+                    }
+                }
+            }
+            "Break" => {
+                self.leases.remove(&key);
+                ok(StatusCode::OK, &json!({"leaseTimeSeconds": "0"}))
+            }
+            _ => error(
+                StatusCode::BAD_REQUEST,
+                "InvalidRequest",
+                "action must be Acquire, Renew, Change, Release or Break.",
+            ),
+        }
+    }
+
     fn no_rg(rg: &str) -> Response {
         error(
             StatusCode::NOT_FOUND,
@@ -504,6 +630,8 @@ impl World {
             (Target::Storage { sa, .. }, "DELETE") => {
                 let existed = self.storage_accounts.remove(&sa).is_some();
                 self.containers.retain(|(a, _)| *a != sa);
+                self.leases.retain(|(a, _), _| *a != sa);
+                self.container_metadata.retain(|(a, _), _| *a != sa);
                 if existed {
                     StatusCode::OK.into_response()
                 } else {
@@ -534,6 +662,10 @@ impl World {
                     );
                 }
                 let created = self.containers.insert((sa.clone(), c.clone()));
+                if let Some(meta) = body.pointer("/properties/metadata") {
+                    self.container_metadata
+                        .insert((sa.clone(), c.clone()), meta.clone());
+                }
                 ok(
                     if created {
                         StatusCode::CREATED
@@ -545,10 +677,24 @@ impl World {
                 )
             }
             (Target::Container { sa, c }, "GET") => {
-                if self.containers.contains(&(sa.clone(), c.clone())) {
+                let key = (sa.clone(), c.clone());
+                if self.containers.contains(&key) {
+                    let (state, status, duration) = match self.live_lease(&key) {
+                        Some(None) => ("Leased", "Locked", json!("Infinite")),
+                        Some(Some(_)) => ("Leased", "Locked", json!("Fixed")),
+                        None if self.leases.contains_key(&key) => {
+                            ("Expired", "Unlocked", Value::Null)
+                        }
+                        None => ("Available", "Unlocked", Value::Null),
+                    };
+                    let mut props = json!({"leaseState": state, "leaseStatus": status,
+                        "metadata": self.container_metadata.get(&key).cloned().unwrap_or(json!({}))});
+                    if !duration.is_null() {
+                        props["leaseDuration"] = duration;
+                    }
                     ok(
                         StatusCode::OK,
-                        &json!({"id": path, "name": c, "properties": {}}),
+                        &json!({"id": path, "name": c, "properties": props}),
                     )
                 } else {
                     error(
@@ -558,7 +704,15 @@ impl World {
                     )
                 }
             }
+            (Target::ContainerLease { sa, c }, "POST") => self.lease(sa, c, body),
             (Target::Container { sa, c }, "DELETE") => {
+                if self.live_lease(&(sa.clone(), c.clone())).is_some() {
+                    return error(
+                        StatusCode::PRECONDITION_FAILED,
+                        "LeaseIdMissing",
+                        "There is currently a lease on the container and no lease ID was specified in the request.",
+                    );
+                }
                 self.containers.remove(&(sa, c));
                 StatusCode::OK.into_response()
             }
@@ -1186,4 +1340,10 @@ fn node_registrations(text: &str) -> BTreeMap<String, Value> {
         out.insert(name, json!({"bindings": [binding]}));
     }
     out
+}
+
+/// When a lease of `seconds` taken now ends (`None` for -1, infinite).
+fn lease_expiry(seconds: i64) -> Option<std::time::Instant> {
+    (seconds > 0)
+        .then(|| std::time::Instant::now() + std::time::Duration::from_secs(seconds as u64))
 }

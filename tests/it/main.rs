@@ -13,6 +13,7 @@ mod fault_proxy;
 mod faults;
 mod fuzz;
 mod local;
+mod locking;
 mod malformed;
 mod moto;
 mod portable;

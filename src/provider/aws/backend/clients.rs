@@ -87,6 +87,8 @@ pub struct Clients {
     pub events: aws_sdk_eventbridge::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub sts: aws_sdk_sts::Client,
+    /// Holds the deploy lock (see `lock.rs`).
+    pub ssm: aws_sdk_ssm::Client,
     pub recorder: Arc<CallRecorder>,
 }
 
@@ -162,6 +164,9 @@ pub async fn connect(settings: &AwsSettings) -> Result<Clients, ClientError> {
                 .interceptor(interceptor.clone())
                 .build(),
         ),
+        // Not recorded: lock calls coordinate fnctl runs and change nothing
+        // of the app, so they do not count as the app's mutating calls.
+        ssm: aws_sdk_ssm::Client::new(&config),
         sts: aws_sdk_sts::Client::from_conf(
             aws_sdk_sts::config::Builder::from(&config)
                 .interceptor(interceptor)

@@ -8,6 +8,7 @@
 
 pub mod apply;
 pub mod clients;
+pub mod lock;
 pub mod ops;
 pub mod read;
 
@@ -87,6 +88,9 @@ pub enum AwsError {
     /// A function did not become ready in time.
     #[error("function `{function}` did not become ready: {state}")]
     NotReady { function: String, state: String },
+    /// Another fnctl command holds this app+stage's lock.
+    #[error(transparent)]
+    Locked(#[from] crate::provider::lock::Locked),
 }
 
 impl AwsError {
@@ -102,6 +106,7 @@ impl AwsError {
             AwsError::BucketMissing { .. } => Some("create the bucket, or set `create = true` on the trigger so fnctl creates and owns it".into()),
             AwsError::Verify { .. } => Some("run the deploy again; if it persists, `fnctl plan` shows what differs".into()),
             AwsError::Interrupted { .. } => Some("run the same command again to finish; it picks up from what AWS reports".into()),
+            AwsError::Locked(l) => Some(l.hint()),
             _ => None,
         }
     }

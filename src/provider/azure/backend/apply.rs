@@ -92,34 +92,8 @@ impl AzureBackend {
                     // Only functions and containers can disappear from a
                     // plan without the app itself going (that is `remove`).
                 }
-                ("resource_group", _) => {
-                    self.arm
-                        .put(
-                            &paths::resource_group(az),
-                            API_RESOURCES,
-                            &json!({"location": az.location, "tags": resources::tags(&self.app)}),
-                        )
-                        .await?;
-                }
-                ("storage_account", _) => {
-                    self.arm
-                        .put(
-                            &paths::storage_account(&self.app, az),
-                            API_STORAGE,
-                            &json!({
-                                "location": az.location,
-                                "kind": "StorageV2",
-                                "sku": {"name": "Standard_LRS"},
-                                "tags": resources::tags(&self.app),
-                                "properties": {
-                                    "minimumTlsVersion": "TLS1_2",
-                                    "allowBlobPublicAccess": false,
-                                    "supportsHttpsTrafficOnly": true,
-                                },
-                            }),
-                        )
-                        .await?;
-                }
+                ("resource_group", _) => self.put_resource_group().await?,
+                ("storage_account", _) => self.put_storage_account().await?,
                 ("blob_container", _) => {
                     let container = id.name.rsplit('/').next().unwrap_or_default();
                     self.arm
@@ -356,6 +330,42 @@ impl AzureBackend {
     /// Deletes what fnctl created for the app+stage: the Function App, its
     /// plan and storage account, and the resource group only when fnctl
     /// created it and nothing else lives in it. Safe to repeat.
+    /// Creates (or updates) the resource group fnctl owns.
+    pub(super) async fn put_resource_group(&self) -> Result<(), AzureError> {
+        let az = &self.settings;
+        self.arm
+            .put(
+                &paths::resource_group(az),
+                API_RESOURCES,
+                &json!({"location": az.location, "tags": resources::tags(&self.app)}),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Creates (or updates) the app's storage account.
+    pub(super) async fn put_storage_account(&self) -> Result<(), AzureError> {
+        let az = &self.settings;
+        self.arm
+            .put(
+                &paths::storage_account(&self.app, az),
+                API_STORAGE,
+                &json!({
+                    "location": az.location,
+                    "kind": "StorageV2",
+                    "sku": {"name": "Standard_LRS"},
+                    "tags": resources::tags(&self.app),
+                    "properties": {
+                        "minimumTlsVersion": "TLS1_2",
+                        "allowBlobPublicAccess": false,
+                        "supportsHttpsTrafficOnly": true,
+                    },
+                }),
+            )
+            .await?;
+        Ok(())
+    }
+
     pub async fn remove(
         &self,
         progress: &(dyn Fn(&ResourceId, &str) + Send + Sync),

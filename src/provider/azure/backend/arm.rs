@@ -48,8 +48,13 @@ impl CallLog {
     }
 }
 
-/// POSTs that only read (`listKeys`, `appsettings/list`, `host/default/listkeys`).
+/// Whether a call changes the app: not reads, not POSTs that only read
+/// (`listKeys`, `appsettings/list`, `host/default/listkeys`), and not the
+/// deploy lock's calls, which coordinate fnctl runs (see `lock.rs`).
 fn is_mutating(method: &Method, path: &str) -> bool {
+    if path.contains(&format!("/containers/{}", super::lock::LOCK_CONTAINER)) {
+        return false;
+    }
     match method {
         Method::Get | Method::Head => false,
         Method::Post => {

@@ -11,6 +11,7 @@
 pub mod apply;
 pub mod arm;
 pub mod credential;
+pub mod lock;
 pub mod ops;
 pub mod paths;
 pub mod read;
@@ -65,6 +66,9 @@ pub enum AzureError {
     /// A resource with fnctl's name exists but belongs to something else.
     #[error("{kind} `{name}` exists but was not created by fnctl for this app and stage")]
     NotOwned { kind: &'static str, name: String },
+    /// Another fnctl command holds this app+stage's lock.
+    #[error(transparent)]
+    Locked(#[from] crate::provider::lock::Locked),
 }
 
 impl AzureError {
@@ -78,6 +82,7 @@ impl AzureError {
 
     pub fn hint(&self) -> Option<String> {
         match self {
+            AzureError::Locked(l) => Some(l.hint()),
             AzureError::Credentials { .. } => Some(format!(
                 "sign in with `az login`, set AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET for a service principal, or set {}",
                 credential::TOKEN_ENV
