@@ -232,7 +232,7 @@ fn azure_a_leased_lock_stops_a_deploy_and_two_deploys_at_once_never_interleave()
     assert_eq!(doc["deployments"][0]["mutating_calls"], 0, "{doc:#}");
     let w = server.world.lock().unwrap();
     assert!(
-        w.leases.get(&(account, "fnctl-lock".to_string())).is_none(),
+        !w.leases.contains_key(&(account, "fnctl-lock".to_string())),
         "the lease was released"
     );
 }
