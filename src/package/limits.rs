@@ -70,23 +70,28 @@ pub fn largest_groups(entries: &[Entry], n: usize) -> Vec<(String, u64)> {
     sorted
 }
 
-/// `12.3 KB`, `4.0 MB`: decimal units, as the clouds state their limits.
+/// `12.3 KiB`, `4.0 MiB`: binary units, because the clouds' limits are
+/// binary ("250 MB" unzipped for Lambda is 250 × 1024² bytes), and printing
+/// them in decimal would show 262.1 where the documentation says 250.
 pub fn human_size(bytes: u64) -> String {
+    const K: f64 = 1024.0;
     let b = bytes as f64;
-    if b < 1e3 {
+    if b < K {
         format!("{bytes} B")
-    } else if b < 1e6 {
-        format!("{:.1} KB", b / 1e3)
-    } else if b < 1e9 {
-        format!("{:.1} MB", b / 1e6)
+    } else if b < K * K {
+        format!("{:.1} KiB", b / K)
+    } else if b < K * K * K {
+        format!("{:.1} MiB", b / (K * K))
     } else {
-        format!("{:.2} GB", b / 1e9)
+        format!("{:.2} GiB", b / (K * K * K))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const MIB: u64 = 1024 * 1024;
 
     fn e(path: &str, size: u64) -> Entry {
         Entry {
@@ -100,10 +105,10 @@ mod tests {
     #[test]
     fn names_the_biggest_contributors() {
         let entries = vec![
-            e("node_modules/aws-sdk/a.js", 120_000_000),
-            e("node_modules/aws-sdk/b.js", 10_000_000),
-            e("node_modules/tiny/x.js", 1_000),
-            e("data/blob.bin", 80_000_000),
+            e("node_modules/aws-sdk/a.js", 120 * MIB),
+            e("node_modules/aws-sdk/b.js", 10 * MIB),
+            e("node_modules/tiny/x.js", 1024),
+            e("data/blob.bin", 80 * MIB),
             e("index.js", 500),
         ];
         let err = check_unzipped(
@@ -111,14 +116,14 @@ mod tests {
             &entries,
             &Limits {
                 provider: "AWS Lambda",
-                max_unzipped: 100_000_000,
+                max_unzipped: 100 * MIB,
             },
         )
         .unwrap_err()
         .to_string();
         assert_eq!(
             err,
-            "function `api`: package is 210.0 MB unzipped, over AWS Lambda's 100.0 MB limit; largest: node_modules/aws-sdk/ (130.0 MB), data/ (80.0 MB), node_modules/tiny/ (1.0 KB), index.js (500 B)"
+            "function `api`: package is 210.0 MiB unzipped, over AWS Lambda's 100.0 MiB limit; largest: node_modules/aws-sdk/ (130.0 MiB), data/ (80.0 MiB), node_modules/tiny/ (1.0 KiB), index.js (500 B)"
         );
         assert!(check_unzipped(
             "api",

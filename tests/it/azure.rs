@@ -427,7 +427,8 @@ fn secrets_never_appear_in_output_or_files() {
     }
 }
 
-fn collect_text(dir: &Path, out: &mut String) {
+/// Every file under `dir` as text, zips opened (for secret greps).
+pub fn collect_text(dir: &Path, out: &mut String) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let entry = entry.unwrap();
         let path = entry.path();

@@ -16,4 +16,6 @@ mod local;
 mod locking;
 mod malformed;
 mod moto;
+mod packaging;
 mod portable;
+mod secrets;
