@@ -4,17 +4,25 @@
 # and a schedule, is deployed cold, redeployed unchanged (no-op) and
 # redeployed after one function's code changed. Prints a markdown table:
 # median of RUNS runs per cell (moto is reset between cold runs), and the
-# mutating calls fnctl reports for the no-op. Needs .venv-test (moto), made
-# by .ci/run, and bc.
+# mutating calls fnctl reports for the no-op. For the sizes in
+# BASELINE_SIZES, the same resources are also created by
+# bench/baseline-awscli.sh (the AWS CLI, one call at a time) on a fresh
+# moto, side by side in the same run. Needs .venv-test (moto), made by
+# .ci/run, and bc; the AWS CLI is installed into .venv-bench on first use.
 #
-#   bash bench/deploy-aws.sh            # SIZES="10 50" RUNS=3 CONCURRENCY=8
+#   bash bench/deploy-aws.sh   # SIZES="10 50 200" RUNS=5 BASELINE_SIZES=50 CONCURRENCY=8
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SIZES=${SIZES:-"10 50"}
-RUNS=${RUNS:-3}
+SIZES=${SIZES:-"10 50 200"}
+RUNS=${RUNS:-5}
+BASELINE_SIZES=${BASELINE_SIZES:-50}
 CONCURRENCY=${CONCURRENCY:-8}
 py="$PWD/.venv-test/bin/python"
 [ -x .venv-test/bin/moto_server ] || { echo "run .ci/run first (moto in .venv-test)" >&2; exit 1; }
+if [ ! -x .venv-bench/bin/aws ]; then
+    python3 -m venv .venv-bench && .venv-bench/bin/pip install --quiet awscli
+fi
+export AWS="$PWD/.venv-bench/bin/aws"
 cargo build --release --quiet
 fnctl="$PWD/target/release/fnctl"
 work=$(mktemp -d)
@@ -57,10 +65,10 @@ seconds() {  # command... -> elapsed seconds, fails the script on error
 
 median() { sort -n | awk '{a[NR]=$1} END {printf "%.2f", a[int((NR+1)/2)]}'; }
 
-echo "| functions | cold deploy s | no-op redeploy s | no-op / cold | no-op mutating calls | one-change redeploy s |"
-echo "|---|---|---|---|---|---|"
+echo "| functions | cold deploy s | no-op redeploy s | no-op / cold | no-op mutating calls | one-change redeploy s | AWS CLI baseline s | fnctl cold / baseline |"
+echo "|---|---|---|---|---|---|---|---|"
 for n in $SIZES; do
-    cold=(); noop=(); change=(); mutating=0
+    cold=(); noop=(); change=(); base=(); mutating=0
     for run in $(seq 1 "$RUNS"); do
         reset_moto
         make_app "$work/app" "$n"
@@ -71,10 +79,20 @@ for n in $SIZES; do
         printf '\n# change %s\n' "$run" >> src/f1/handler.py
         change+=("$(seconds "$fnctl" -o json deploy --concurrency "$CONCURRENCY")")
         cd - >/dev/null
+        if [[ " $BASELINE_SIZES " == *" $n "* ]]; then
+            reset_moto
+            base+=("$(seconds bash bench/baseline-awscli.sh "$work/app" "$n")")
+        fi
     done
     c=$(printf '%s\n' "${cold[@]}" | median)
     o=$(printf '%s\n' "${noop[@]}" | median)
     x=$(printf '%s\n' "${change[@]}" | median)
     ratio=$(echo "$o / $c" | bc -l)
-    printf '| %s | %s | %s | %.2f | %s | %s |\n' "$n" "$c" "$o" "$ratio" "$mutating" "$x"
+    if [ ${#base[@]} -gt 0 ]; then
+        b=$(printf '%s\n' "${base[@]}" | median)
+        vs=$(printf '%.2f' "$(echo "$c / $b" | bc -l)")
+    else
+        b="-"; vs="-"
+    fi
+    printf '| %s | %s | %s | %.2f | %s | %s | %s | %s |\n' "$n" "$c" "$o" "$ratio" "$mutating" "$x" "$b" "$vs"
 done
