@@ -13,6 +13,7 @@
 set -euo pipefail
 dir=$1 n=$2
 aws=${AWS:-aws}
+export AWS_DEFAULT_REGION=${AWS_REGION:-us-east-1}
 q() { "$aws" --output text "$@"; }
 role_arn=$(q iam create-role --role-name bench-baseline-lambda \
     --assume-role-policy-document '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}' \

@@ -4,6 +4,7 @@
 mod arm;
 mod aws;
 mod azure;
+mod bench;
 mod cli;
 mod common;
 mod crashes;
