@@ -26,12 +26,16 @@ use axum::Router;
 use serde_json::{json, Value};
 
 pub const TOKEN: &str = "fnctl-test-token";
+/// The host's `blobs_extension` system key (a secret: tests grep for it).
+pub const BLOBS_EXTENSION_KEY: &str = "blobs-extension-secret-key";
 
 #[derive(Default)]
 pub struct World {
     pub resource_groups: BTreeMap<String, Value>,
     pub storage_accounts: BTreeMap<String, Value>,
     pub containers: BTreeSet<(String, String)>,
+    /// Event Grid subscriptions on storage accounts, by (account, name).
+    pub event_subscriptions: BTreeMap<(String, String), Value>,
     /// Container metadata, by (account, container).
     pub container_metadata: BTreeMap<(String, String), Value>,
     /// Container leases: (account, container) -> (lease id, duration in
@@ -163,6 +167,8 @@ enum Target {
     StorageKeys { sa: String },
     Container { sa: String, c: String },
     ContainerLease { sa: String, c: String },
+    EventSubscriptions { sa: String },
+    EventSubscription { sa: String, name: String },
     Plan { rg: String, plan: String },
     Site { rg: String, site: String },
     SiteTags { site: String },
@@ -201,6 +207,18 @@ fn target(path: &str) -> (Target, Option<&'static str>) {
         }
         ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.storage", "storageaccounts", _, "blobservices", "default", "containers", _] => {
             (Target::Container { sa: s(7), c: s(11) }, Some("2023-05-01"))
+        }
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.storage", "storageaccounts", _, "providers", "microsoft.eventgrid", "eventsubscriptions"] => {
+            (Target::EventSubscriptions { sa: s(7) }, Some("2022-06-15"))
+        }
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.storage", "storageaccounts", _, "providers", "microsoft.eventgrid", "eventsubscriptions", _] => {
+            (
+                Target::EventSubscription {
+                    sa: s(7),
+                    name: s(11),
+                },
+                Some("2022-06-15"),
+            )
         }
         ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.storage", "storageaccounts", _, "blobservices", "default", "containers", _, "lease"] => {
             (
@@ -631,6 +649,8 @@ impl World {
                 let existed = self.storage_accounts.remove(&sa).is_some();
                 self.containers.retain(|(a, _)| *a != sa);
                 self.leases.retain(|(a, _), _| *a != sa);
+                // Extension resources go with their parent.
+                self.event_subscriptions.retain(|(a, _), _| *a != sa);
                 self.container_metadata.retain(|(a, _), _| *a != sa);
                 if existed {
                     StatusCode::OK.into_response()
@@ -705,6 +725,42 @@ impl World {
                 }
             }
             (Target::ContainerLease { sa, c }, "POST") => self.lease(sa, c, body),
+            (Target::EventSubscription { sa, name }, "PUT") => {
+                self.put_event_subscription(sa, name, path, body, base)
+            }
+            (Target::EventSubscription { sa, name }, "GET") => {
+                match self.event_subscriptions.get(&(sa, name.clone())) {
+                    Some(doc) => ok(StatusCode::OK, doc),
+                    None => error(
+                        StatusCode::NOT_FOUND,
+                        "ResourceNotFound",
+                        &format!("The event subscription '{name}' was not found."),
+                    ),
+                }
+            }
+            (Target::EventSubscription { sa, name }, "DELETE") => {
+                if self.event_subscriptions.remove(&(sa, name)).is_some() {
+                    StatusCode::OK.into_response()
+                } else {
+                    StatusCode::NO_CONTENT.into_response()
+                }
+            }
+            (Target::EventSubscriptions { sa }, "GET") => {
+                if !self.storage_accounts.contains_key(&sa) {
+                    return error(
+                        StatusCode::NOT_FOUND,
+                        "ResourceNotFound",
+                        "storage account not found",
+                    );
+                }
+                let value: Vec<Value> = self
+                    .event_subscriptions
+                    .iter()
+                    .filter(|((a, _), _)| *a == sa)
+                    .map(|(_, d)| d.clone())
+                    .collect();
+                ok(StatusCode::OK, &json!({"value": value}))
+            }
             (Target::Container { sa, c }, "DELETE") => {
                 if self.live_lease(&(sa.clone(), c.clone())).is_some() {
                     return error(
@@ -839,10 +895,19 @@ impl World {
                 None => error(StatusCode::NOT_FOUND, "ResourceNotFound", "site not found"),
             },
             (Target::HostKeys { site }, "POST") => match self.sites.get(&site) {
-                Some(_) => ok(
-                    StatusCode::OK,
-                    &json!({"masterKey": "master-secret-key", "functionKeys": {"default": "function-secret-key"}, "systemKeys": {}}),
-                ),
+                Some(s) => {
+                    // The host makes its blobs_extension key once it loads a
+                    // blob trigger with the Event Grid source.
+                    let system = if s.functions.values().any(is_event_grid_blob) {
+                        json!({"blobs_extension": BLOBS_EXTENSION_KEY})
+                    } else {
+                        json!({})
+                    };
+                    ok(
+                        StatusCode::OK,
+                        &json!({"masterKey": "master-secret-key", "functionKeys": {"default": "function-secret-key"}, "systemKeys": system}),
+                    )
+                }
                 None => error(StatusCode::NOT_FOUND, "ResourceNotFound", "site not found"),
             },
             (Target::Operation { id }, "GET") => match self.operations.get_mut(&id) {
@@ -1164,6 +1229,118 @@ impl World {
             .into_response()
     }
 
+    /// `PUT .../storageAccounts/{sa}/providers/Microsoft.EventGrid/eventSubscriptions/{name}`
+    /// with a WebHook destination. Event Grid validates a webhook when the
+    /// subscription is made; the Functions host answers that handshake on
+    /// `/runtime/webhooks/blobs` only for an existing Event Grid blob trigger
+    /// (`functionName=Host.Functions.{name}`) and the `blobs_extension` key,
+    /// so those are checked here. Answers 201 with `Azure-AsyncOperation`.
+    fn put_event_subscription(
+        &mut self,
+        sa: String,
+        name: String,
+        path: &str,
+        body: &Value,
+        base: &str,
+    ) -> Response {
+        if !self.storage_accounts.contains_key(&sa) {
+            return error(
+                StatusCode::NOT_FOUND,
+                "ResourceNotFound",
+                "storage account not found",
+            );
+        }
+        if !(3..=64).contains(&name.len())
+            || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "InvalidRequest",
+                "Event subscription name must be 3-64 characters of letters, digits and '-'.",
+            );
+        }
+        let destination = &body["properties"]["destination"];
+        if destination["endpointType"] != "WebHook" {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "InvalidRequest",
+                "this test server supports WebHook destinations only",
+            );
+        }
+        let url = tri!(require_str(
+            body,
+            "/properties/destination/properties/endpointUrl"
+        ));
+        let (endpoint, query) = url.split_once('?').unwrap_or((url, ""));
+        let param = |key: &str| {
+            query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
+                .unwrap_or_default()
+        };
+        let function = param("functionName")
+            .strip_prefix("Host.Functions.")
+            .unwrap_or_default();
+        let handshake_ok = endpoint.ends_with("/runtime/webhooks/blobs")
+            && param("code") == BLOBS_EXTENSION_KEY
+            && self
+                .sites
+                .values()
+                .any(|s| s.functions.get(function).is_some_and(is_event_grid_blob));
+        if !handshake_ok {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "InvalidRequest",
+                &format!("Webhook validation handshake failed for {endpoint}. Http POST request failed with response code Unauthorized."),
+            );
+        }
+        let filter = body["properties"]["filter"].clone();
+        if !filter["includedEventTypes"].is_array() {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "InvalidRequest",
+                "filter.includedEventTypes must be a list of event types.",
+            );
+        }
+        let rg_path = path
+            .split("/providers/Microsoft.EventGrid")
+            .next()
+            .unwrap_or_default();
+        let doc = json!({
+            "id": path, "name": name, "type": "Microsoft.EventGrid/eventSubscriptions",
+            "properties": {
+                "topic": rg_path,
+                "provisioningState": "Succeeded",
+                "destination": {"endpointType": "WebHook", "properties": {"endpointBaseUrl": endpoint}},
+                "filter": filter,
+                "eventDeliverySchema": body["properties"]["eventDeliverySchema"].clone(),
+            },
+        });
+        let existed = self
+            .event_subscriptions
+            .insert((sa, name), doc.clone())
+            .is_some();
+        if existed {
+            return ok(StatusCode::OK, &doc);
+        }
+        let id = self.new_id();
+        self.operations.insert(id.clone(), (1, Value::Null));
+        let mut creating = doc;
+        creating["properties"]["provisioningState"] = json!("Creating");
+        (
+            StatusCode::CREATED,
+            [
+                (
+                    "azure-asyncoperation",
+                    format!("{base}/operations/{id}?api-version=2022-06-15"),
+                ),
+                ("retry-after", "0".to_string()),
+            ],
+            creating.to_string(),
+        )
+            .into_response()
+    }
+
     /// One-deploy: the only site takes the package; functions are what its
     /// function.json files declare. A package without host.json fails (status 3).
     fn publish(&mut self, raw: &Bytes) -> Response {
@@ -1346,4 +1523,18 @@ fn node_registrations(text: &str) -> BTreeMap<String, Value> {
 fn lease_expiry(seconds: i64) -> Option<std::time::Instant> {
     (seconds > 0)
         .then(|| std::time::Instant::now() + std::time::Duration::from_secs(seconds as u64))
+}
+
+/// A function.json whose trigger is a blob trigger with the Event Grid source.
+fn is_event_grid_blob(config: &Value) -> bool {
+    config["bindings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|b| {
+            b["type"] == "blobTrigger"
+                && b["source"]
+                    .as_str()
+                    .is_some_and(|s| s.eq_ignore_ascii_case("EventGrid"))
+        })
 }

@@ -124,6 +124,28 @@ fn deploy_verify_noop_change_and_remove_cycle() {
             site.functions["upload"]["bindings"][0]["path"],
             "incoming/in/{name}"
         );
+        assert_eq!(
+            site.functions["upload"]["bindings"][0]["source"],
+            "EventGrid"
+        );
+        // Flex runs blob triggers from Event Grid: one subscription, made
+        // after the host knew the trigger (the server checked the webhook's
+        // function name and blobs_extension key in its handshake).
+        let subs: Vec<&Value> = w.event_subscriptions.values().collect();
+        assert_eq!(subs.len(), 1, "{subs:?}");
+        let sub = &subs[0]["properties"];
+        assert_eq!(
+            sub["filter"]["includedEventTypes"],
+            serde_json::json!(["Microsoft.Storage.BlobCreated"])
+        );
+        assert_eq!(
+            sub["filter"]["subjectBeginsWith"],
+            "/blobServices/default/containers/incoming/blobs/in/"
+        );
+        assert!(sub["destination"]["properties"]["endpointBaseUrl"]
+            .as_str()
+            .unwrap()
+            .ends_with("/runtime/webhooks/blobs"));
         let zip = site.package.clone().unwrap();
         let archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
         assert!(archive
@@ -246,6 +268,75 @@ fn deploy_verify_noop_change_and_remove_cycle() {
 }
 
 #[test]
+fn the_blob_triggers_event_subscription_follows_the_manifest() {
+    let server = ArmServer::start();
+    let dir = project(&server);
+    let (code, _, stderr) = run(dir.path(), &["deploy"]);
+    assert_eq!(code, 0, "{stderr}");
+    let manifest = dir.path().join("fnctl.toml");
+    let subject = |server: &ArmServer| {
+        let w = server.world.lock().unwrap();
+        w.event_subscriptions
+            .values()
+            .map(|s| s["properties"]["filter"]["subjectBeginsWith"].clone())
+            .collect::<Vec<_>>()
+    };
+
+    // A new prefix: the plan names the subscription, the deploy replaces it.
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        text.replace("prefix = \"in/\"", "prefix = \"inbox/\""),
+    )
+    .unwrap();
+    let (code, doc, stderr) = run(dir.path(), &["plan"]);
+    assert_eq!(code, 0, "{stderr}");
+    let planned: Vec<String> = doc["plans"][0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] != "noop")
+        .map(|c| {
+            format!(
+                "{} {}",
+                c["action"].as_str().unwrap(),
+                c["id"]["kind"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert!(
+        planned.contains(&"update event_subscription".to_string()),
+        "{planned:?}\n{doc:#}"
+    );
+    let (code, _, stderr) = run(dir.path(), &["deploy"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        subject(&server),
+        vec![serde_json::json!(
+            "/blobServices/default/containers/incoming/blobs/inbox/"
+        )]
+    );
+
+    // The blob-triggered function goes: so does its subscription.
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let start = text.find("[functions.upload]").unwrap();
+    let end = text.find("[functions.tick]").unwrap();
+    std::fs::write(&manifest, format!("{}{}", &text[..start], &text[end..])).unwrap();
+    server.clear_log();
+    let (code, _, stderr) = run(dir.path(), &["deploy"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(subject(&server).is_empty());
+    assert!(
+        server
+            .mutating_requests()
+            .iter()
+            .any(|m| m.starts_with("DELETE") && m.contains("/eventSubscriptions/fnctl-upload")),
+        "{:?}",
+        server.mutating_requests()
+    );
+}
+
+#[test]
 fn a_resource_group_fnctl_did_not_create_is_kept_with_its_other_resources() {
     let server = ArmServer::start();
     let dir = project(&server);
@@ -319,11 +410,17 @@ fn throttling_and_transient_errors_are_retried_and_a_failed_deployment_converges
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(doc["deployments"][0]["verified"], true);
     let mutating = server.mutating_requests();
+    // The package, its digest tag, and the blob trigger's Event Grid
+    // subscription (which waits for the package) — nothing before them.
     assert!(
-        mutating
-            .iter()
-            .all(|m| m.starts_with("POST /api/publish") || m.ends_with("/tags/default")),
-        "only the package is redone: {mutating:?}"
+        mutating.iter().all(|m| m.starts_with("POST /api/publish")
+            || m.ends_with("/tags/default")
+            || m.contains("/eventSubscriptions/fnctl-upload")),
+        "only what follows the package is redone: {mutating:?}"
+    );
+    assert!(
+        mutating.iter().any(|m| m.contains("/eventSubscriptions/")),
+        "{mutating:?}"
     );
     let (code, doc, _) = run(dir.path(), &["deploy"]);
     assert_eq!(code, 0);
@@ -417,6 +514,7 @@ fn secrets_never_appear_in_output_or_files() {
         "key1-c2VjcmV0a2V5",
         "function-secret-key",
         "master-secret-key",
+        crate::arm::BLOBS_EXTENSION_KEY,
         TOKEN,
     ] {
         assert!(

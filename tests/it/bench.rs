@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::arm::{ArmServer, TOKEN};
-use crate::common::fnctl;
+use crate::common::fnctl_process;
 
 fn write_app(dir: &Path, n: usize, url: &str) {
     let mut toml = format!(
@@ -28,10 +28,28 @@ fn write_app(dir: &Path, n: usize, url: &str) {
     std::fs::write(dir.join("fnctl.toml"), toml).unwrap();
 }
 
+/// fnctl with the tests' clean environment; the release build when the
+/// harness passes it in `FNCTL_BENCH_BIN` (bench/deploy-azure.sh does).
+fn command() -> std::process::Command {
+    let base = fnctl_process();
+    let Some(bin) = std::env::var_os("FNCTL_BENCH_BIN") else {
+        return base;
+    };
+    let mut cmd = std::process::Command::new(bin);
+    for (k, v) in base.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    cmd
+}
+
 /// Seconds for one deploy, and its mutating-call count.
 fn deploy(dir: &Path) -> (f64, u64) {
     let started = Instant::now();
-    let out = fnctl()
+    let mut cmd = command();
+    let out = cmd
         .current_dir(dir)
         .env("FNCTL_AZURE_ACCESS_TOKEN", TOKEN)
         .args(["--provider", "azure", "--output", "json", "deploy"])
@@ -46,7 +64,9 @@ fn deploy(dir: &Path) -> (f64, u64) {
     );
     (
         secs,
-        doc["deployments"][0]["mutating_calls"].as_u64().unwrap_or(0),
+        doc["deployments"][0]["mutating_calls"]
+            .as_u64()
+            .unwrap_or(0),
     )
 }
 

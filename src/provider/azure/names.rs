@@ -40,6 +40,16 @@ pub fn storage_account(app: &App, az: &AzureSettings) -> String {
 /// The container Flex Consumption deploys packages from.
 pub const DEPLOYMENT_CONTAINER: &str = "app-package";
 
+/// The Event Grid subscription that feeds one blob-triggered Azure function:
+/// `fnctl-{function}`, within Event Grid's 64 letters, digits and hyphens.
+pub fn event_subscription(azure_function: &str) -> String {
+    let clean: String = azure_function
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    crate::provider::naming::bounded(&["fnctl", &clean], "-", 64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,5 +95,18 @@ mod tests {
         let (b, _) = app("shop", "prod");
         assert_ne!(storage_account(&a, &az), storage_account(&b, &az));
         assert!(function_app(&a, &az).starts_with("shop-dev-"));
+    }
+
+    #[test]
+    fn event_subscription_names_fit_event_grid_rules() {
+        assert_eq!(event_subscription("upload"), "fnctl-upload");
+        assert_eq!(
+            event_subscription("on_upload-storage2"),
+            "fnctl-on-upload-storage2"
+        );
+        let long = event_subscription(&"x".repeat(100));
+        assert!(long.len() <= 64, "{long}");
+        assert!(long.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+        assert_ne!(long, event_subscription(&"x".repeat(99)));
     }
 }

@@ -300,6 +300,36 @@ pub fn desired(app: &App, code: &CodeDigests) -> Vec<Resource> {
         })
         .collect();
 
+    // Flex Consumption runs blob triggers only from Event Grid: one
+    // subscription per blob-triggered function, on the app's storage
+    // account, delivering BlobCreated events under the trigger's
+    // container/prefix/suffix to the host's blob webhook.
+    let mut subscriptions = Vec::new();
+    if az.plan == AzurePlan::Flex {
+        for af in package::azure_functions(app) {
+            let Trigger::Storage(s) = af.trigger else {
+                continue;
+            };
+            let mut r = Resource::new(
+                "event_subscription",
+                format!("{sa_name}/{}", names::event_subscription(&af.name)),
+            )
+            .for_function(&af.function.name)
+            .attr("events", json!([BLOB_CREATED]))
+            .attr("subject_begins_with", blob_subject_prefix(s))
+            .attr("subject_ends_with", s.suffix.clone().unwrap_or_default())
+            .attr("destination", blob_webhook_label(&site_name, &af.name))
+            .depends_on(&package.id);
+            if let Some(c) = trigger_containers
+                .iter()
+                .find(|c| c.id.name.ends_with(&format!("/{}", s.bucket)))
+            {
+                r = r.depends_on(&c.id);
+            }
+            subscriptions.push(r);
+        }
+    }
+
     out.push(rg);
     out.push(sa);
     out.push(container);
@@ -309,7 +339,26 @@ pub fn desired(app: &App, code: &CodeDigests) -> Vec<Resource> {
     out.push(app_settings);
     out.push(package);
     out.extend(fn_resources);
+    out.extend(subscriptions);
     out
+}
+
+/// The Event Grid event type blob triggers fire on.
+pub const BLOB_CREATED: &str = "Microsoft.Storage.BlobCreated";
+
+/// Event Grid's subject for blobs under a trigger's container and prefix.
+pub fn blob_subject_prefix(s: &StorageTrigger) -> String {
+    format!(
+        "/blobServices/default/containers/{}/blobs/{}",
+        s.bucket,
+        s.prefix.as_deref().unwrap_or("")
+    )
+}
+
+/// How plans show a subscription's destination: the host's blob webhook for
+/// one function (the URL carries a key, so it is never shown).
+pub fn blob_webhook_label(site: &str, azure_function: &str) -> String {
+    format!("{site}/runtime/webhooks/blobs?functionName=Host.Functions.{azure_function}")
 }
 
 #[cfg(test)]

@@ -11,12 +11,13 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use super::{
-    paths, AzureBackend, AzureError, Live, API_RESOURCES, API_STORAGE, API_WEB, PACKAGE_TAG,
+    paths, AzureBackend, AzureError, Live, API_EVENTGRID, API_RESOURCES, API_STORAGE, API_WEB,
+    PACKAGE_TAG,
 };
-use crate::model::{AzurePlan, ProviderId};
+use crate::model::{AzurePlan, ProviderId, Trigger};
 use crate::plan::{Action, Plan, ResourceId};
-use crate::provider::azure::names;
 use crate::provider::azure::resources::{self, SettingValue};
+use crate::provider::azure::{names, package};
 
 /// The app setting listing the keys fnctl set, so a key removed from the
 /// manifest is removed from the app while keys set by hand are kept.
@@ -46,6 +47,7 @@ const ORDER: &[&str] = &[
     "app_settings",
     "function_package",
     "function",
+    "event_subscription",
 ];
 
 impl AzureBackend {
@@ -88,9 +90,23 @@ impl AzureBackend {
                     // Containers may hold data: fnctl never deletes one.
                     continue;
                 }
+                ("event_subscription", Action::Delete) => {
+                    let name = id.name.rsplit('/').next().unwrap_or_default();
+                    self.arm
+                        .delete(
+                            &paths::event_subscription(&self.app, az, name),
+                            API_EVENTGRID,
+                        )
+                        .await?;
+                }
                 (_, Action::Delete) => {
-                    // Only functions and containers can disappear from a
-                    // plan without the app itself going (that is `remove`).
+                    // Only functions, containers and subscriptions can
+                    // disappear from a plan without the app itself going
+                    // (that is `remove`).
+                }
+                ("event_subscription", _) => {
+                    let name = id.name.rsplit('/').next().unwrap_or_default();
+                    self.put_event_subscription(name).await?;
                 }
                 ("resource_group", _) => self.put_resource_group().await?,
                 ("storage_account", _) => self.put_storage_account().await?,
@@ -152,6 +168,78 @@ impl AzureBackend {
             });
         }
         Ok(applied)
+    }
+
+    /// Creates or replaces the Event Grid subscription `name` for the blob
+    /// trigger it is named after. The webhook URL carries the host's
+    /// `blobs_extension` system key, which the host creates once it has
+    /// loaded a blob trigger with the Event Grid source; it is waited for,
+    /// and never printed.
+    async fn put_event_subscription(&self, name: &str) -> Result<(), AzureError> {
+        let (app, az) = (&self.app, &self.settings);
+        let Some((af, trigger)) = package::azure_functions(app)
+            .into_iter()
+            .find_map(|af| match af.trigger {
+                Trigger::Storage(s) if names::event_subscription(&af.name) == name => {
+                    Some((af.name.clone(), s.clone()))
+                }
+                _ => None,
+            })
+        else {
+            return Err(AzureError::Config {
+                reason: format!("internal: no blob trigger for the subscription `{name}`"),
+            });
+        };
+        let key = self.blobs_extension_key().await?;
+        let host = self.default_host().await?;
+        let url = format!(
+            "{}?functionName=Host.Functions.{af}&code={key}",
+            paths::blob_webhook(az, &host)
+        );
+        let mut filter = json!({
+            "includedEventTypes": [resources::BLOB_CREATED],
+            "subjectBeginsWith": resources::blob_subject_prefix(&trigger),
+            "isSubjectCaseSensitive": true,
+        });
+        if let Some(suffix) = &trigger.suffix {
+            filter["subjectEndsWith"] = json!(suffix);
+        }
+        self.arm
+            .put(
+                &paths::event_subscription(app, az, name),
+                API_EVENTGRID,
+                &json!({
+                    "properties": {
+                        "destination": {"endpointType": "WebHook", "properties": {"endpointUrl": url}},
+                        "filter": filter,
+                        "eventDeliverySchema": "EventGridSchema",
+                    }
+                }),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The host's `blobs_extension` key, polled for up to a minute: the
+    /// host creates it when it first loads the deployed blob trigger.
+    async fn blobs_extension_key(&self) -> Result<String, AzureError> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let keys = self.host_keys().await?;
+            if let Some(key) = keys
+                .pointer("/systemKeys/blobs_extension")
+                .and_then(Value::as_str)
+            {
+                return Ok(key.to_string());
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(AzureError::Deploy {
+                    site: names::function_app(&self.app, &self.settings),
+                    message: "the Functions host did not create its blobs_extension key within 60 s, so the Event Grid subscription for the blob trigger cannot be made; run the deploy again".into(),
+                });
+            }
+            tokio::time::sleep(self.arm.poll_interval).await;
+        }
     }
 
     /// The storage account's connection string (holds a key: never printed).

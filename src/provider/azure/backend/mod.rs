@@ -28,6 +28,9 @@ pub use arm::{Arm, CallLog};
 pub const API_RESOURCES: &str = "2021-04-01";
 pub const API_STORAGE: &str = "2023-05-01";
 pub const API_WEB: &str = "2024-04-01";
+/// Microsoft.EventGrid: the subscriptions that deliver blob events to Flex
+/// Consumption blob triggers.
+pub const API_EVENTGRID: &str = "2022-06-15";
 
 /// The tag on the Function App that records the deployed package's digest,
 /// so an unchanged package is not uploaded again.
@@ -92,6 +95,16 @@ impl AzureError {
             ),
             AzureError::Arm { code, .. } if code == "SubscriptionNotFound" => {
                 Some("check `subscription` in [providers.azure]".into())
+            }
+            AzureError::Arm { code, message, .. } if code == "MissingSubscriptionRegistration" => {
+                // e.g. Microsoft.EventGrid, needed for blob triggers.
+                let namespace = message
+                    .split('\'')
+                    .find(|p| p.starts_with("Microsoft."))
+                    .unwrap_or("the resource provider");
+                Some(format!(
+                    "register it once per subscription: `az provider register --namespace {namespace}`"
+                ))
             }
             AzureError::Verify { .. } | AzureError::Timeout { .. } => Some(
                 "run the deploy again; it continues from what Azure reports".into(),
@@ -165,5 +178,25 @@ impl AzureBackend {
             "{}/{}",
             self.settings.location, self.settings.resource_group
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unregistered_provider_gets_the_command_that_registers_it() {
+        let e = AzureError::Arm {
+            operation: "PUT",
+            resource: "/x".into(),
+            status: 409,
+            code: "MissingSubscriptionRegistration".into(),
+            message: "The subscription is not registered to use namespace 'Microsoft.EventGrid'. See https://aka.ms/rps-not-found for how to register subscriptions.".into(),
+        };
+        assert_eq!(
+            e.hint().unwrap(),
+            "register it once per subscription: `az provider register --namespace Microsoft.EventGrid`"
+        );
     }
 }

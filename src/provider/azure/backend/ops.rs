@@ -24,7 +24,7 @@ pub struct AzureInvocation {
 }
 
 impl AzureBackend {
-    async fn host_keys(&self) -> Result<Value, AzureError> {
+    pub(super) async fn host_keys(&self) -> Result<Value, AzureError> {
         self.arm
             .post(
                 &format!(
@@ -37,7 +37,7 @@ impl AzureBackend {
             .await
     }
 
-    async fn default_host(&self) -> Result<String, AzureError> {
+    pub(super) async fn default_host(&self) -> Result<String, AzureError> {
         let site = self
             .arm
             .get(&paths::site(&self.app, &self.settings), API_WEB)

@@ -74,3 +74,21 @@ pub fn app_base(az: &AzureSettings, host: &str) -> String {
         None => format!("https://{host}"),
     }
 }
+
+/// The Event Grid subscriptions on the app's storage account (an extension
+/// resource of the account).
+pub fn event_subscriptions(app: &App, az: &AzureSettings) -> String {
+    format!(
+        "{}/providers/Microsoft.EventGrid/eventSubscriptions",
+        storage_account(app, az)
+    )
+}
+
+pub fn event_subscription(app: &App, az: &AzureSettings, name: &str) -> String {
+    format!("{}/{name}", event_subscriptions(app, az))
+}
+
+/// The Functions host's webhook for Event Grid blob events.
+pub fn blob_webhook(az: &AzureSettings, host: &str) -> String {
+    format!("{}/runtime/webhooks/blobs", app_base(az, host))
+}

@@ -7,7 +7,8 @@ use futures::StreamExt;
 use serde_json::{json, Value};
 
 use super::{
-    paths, AzureBackend, AzureError, Live, API_RESOURCES, API_STORAGE, API_WEB, PACKAGE_TAG,
+    paths, AzureBackend, AzureError, Live, API_EVENTGRID, API_RESOURCES, API_STORAGE, API_WEB,
+    PACKAGE_TAG,
 };
 use crate::model::{AzurePlan, ProviderId, Trigger};
 use crate::plan::Resource;
@@ -284,7 +285,73 @@ impl AzureBackend {
                 live.resources.push(r);
             }
         }
+        if az.plan == AzurePlan::Flex {
+            self.read_event_subscriptions(&mut live).await?;
+        }
         Ok(live)
+    }
+
+    /// fnctl's Event Grid subscriptions on the storage account. Event Grid
+    /// hides the query of a webhook URL (it holds the key), so which
+    /// function a subscription feeds is read from its name, and only the
+    /// base URL is compared with the host's blob webhook.
+    async fn read_event_subscriptions(&self, live: &mut Live) -> Result<(), AzureError> {
+        let (app, az) = (&self.app, &self.settings);
+        let Some(list) = self
+            .arm
+            .get(&paths::event_subscriptions(app, az), API_EVENTGRID)
+            .await?
+        else {
+            return Ok(());
+        };
+        let sa_name = names::storage_account(app, az);
+        let site_name = names::function_app(app, az);
+        let webhook = live.host.as_deref().map(|h| paths::blob_webhook(az, h));
+        let by_name: BTreeMap<String, (String, String)> = package::azure_functions(app)
+            .into_iter()
+            .map(|af| {
+                (
+                    names::event_subscription(&af.name),
+                    (af.name.clone(), af.function.name.clone()),
+                )
+            })
+            .collect();
+        for sub in list["value"].as_array().into_iter().flatten() {
+            let name = sub["name"].as_str().unwrap_or_default();
+            if !name.starts_with("fnctl-") {
+                continue;
+            }
+            let props = &sub["properties"];
+            let base = props
+                .pointer("/destination/properties/endpointBaseUrl")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .trim_end_matches('/');
+            let known = by_name.get(name);
+            let destination = match known {
+                Some((af, _)) if Some(base) == webhook.as_deref() => {
+                    resources::blob_webhook_label(&site_name, af)
+                }
+                _ => base.to_string(),
+            };
+            let filter = &props["filter"];
+            let mut r = Resource::new("event_subscription", format!("{sa_name}/{name}"))
+                .attr("events", filter["includedEventTypes"].clone())
+                .attr(
+                    "subject_begins_with",
+                    filter["subjectBeginsWith"].as_str().unwrap_or_default(),
+                )
+                .attr(
+                    "subject_ends_with",
+                    filter["subjectEndsWith"].as_str().unwrap_or_default(),
+                )
+                .attr("destination", destination);
+            if let Some((_, function)) = known {
+                r = r.for_function(function);
+            }
+            live.resources.push(r);
+        }
+        Ok(())
     }
 
     /// The live values of the settings fnctl owns, shown the way the plan
