@@ -202,12 +202,14 @@ pub fn build_azure_app(cx: &Context, app: &App) -> Result<Built, CommandError> {
     let site = names::function_app(app, az);
     let functions: Vec<&Function> = app.functions_for(ProviderId::Azure).collect();
     let io = |what: String| move |e: std::io::Error| CommandError::io(what, e);
-    // A staging directory of this run's own: two fnctl processes in the
-    // same project (two deploys at once) must not rewrite each other's
-    // generated files while zipping them. It is deleted when dropped, after
-    // the zip is written.
     let builds = app.root.join(".fnctl/build/azure");
     std::fs::create_dir_all(&builds).map_err(io(format!("creating {}", builds.display())))?;
+    let generated = generated_dir(
+        &builds,
+        &layout::generated_files(app, &|f: &Function| layout::code_path(f)),
+    )?;
+    // This run's own scratch space (the merged requirements file): two
+    // fnctl processes in one project must not rewrite each other's files.
     let staging = tempfile::Builder::new()
         .prefix("run-")
         .tempdir_in(&builds)
@@ -216,14 +218,6 @@ pub fn build_azure_app(cx: &Context, app: &App) -> Result<Built, CommandError> {
             builds.display()
         )))?;
     let build = staging.path().to_path_buf();
-    let generated = build.join("generated");
-    for g in layout::generated_files(app, &|f: &Function| layout::code_path(f)) {
-        let path = generated.join(&g.path);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
-        }
-        std::fs::write(&path, g.contents).map_err(io(format!("writing {}", path.display())))?;
-    }
     let mut entries = package::collect_tree(&site, &generated, "")?;
     let cache = app.root.join(CACHE_DIR);
     for f in &functions {
@@ -283,6 +277,65 @@ pub fn build_azure_app(cx: &Context, app: &App) -> Result<Built, CommandError> {
         upload: None,
         artifact,
     })
+}
+
+/// The generated host files (host.json, function.json files, entries) in a
+/// directory named by their digest. It is written once — into a temp
+/// directory renamed into place, so a concurrent run never sees it half
+/// written — and reused while nothing changes, so an unchanged redeploy
+/// writes no files (creating hundreds of small files costs a second on some
+/// file systems). Directories of older generations are pruned after an hour.
+fn generated_dir(
+    builds: &std::path::Path,
+    files: &[crate::provider::azure::package::GeneratedFile],
+) -> Result<PathBuf, CommandError> {
+    use sha2::{Digest, Sha256};
+    let io = |what: String| move |e: std::io::Error| CommandError::io(what, e);
+    let mut digest = Sha256::new();
+    for g in files {
+        digest.update(g.path.as_bytes());
+        digest.update([0]);
+        digest.update(g.contents.as_bytes());
+        digest.update([0]);
+    }
+    let name = format!("generated-{}", &hex::encode(digest.finalize())[..16]);
+    let dir = builds.join(&name);
+    if dir.is_dir() {
+        return Ok(dir);
+    }
+    let tmp = tempfile::Builder::new()
+        .prefix(".generated-")
+        .tempdir_in(builds)
+        .map_err(io(format!("creating a directory in {}", builds.display())))?;
+    for g in files {
+        let path = tmp.path().join(&g.path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(io(format!("creating {}", parent.display())))?;
+        }
+        std::fs::write(&path, &g.contents).map_err(io(format!("writing {}", path.display())))?;
+    }
+    let tmp = tmp.keep();
+    if let Err(e) = std::fs::rename(&tmp, &dir) {
+        let _ = std::fs::remove_dir_all(&tmp);
+        // Another run made the same directory first: use it.
+        if !dir.is_dir() {
+            return Err(CommandError::io(format!("creating {}", dir.display()), e));
+        }
+    }
+    let hour = std::time::Duration::from_secs(3600);
+    for old in std::fs::read_dir(builds).into_iter().flatten().flatten() {
+        let stale = old.file_name().to_string_lossy().starts_with("generated-")
+            && old.file_name().to_string_lossy() != name.as_str()
+            && old
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > hour));
+        if stale {
+            let _ = std::fs::remove_dir_all(old.path());
+        }
+    }
+    Ok(dir)
 }
 
 /// The requirements of every Azure function as one file: one Function App
