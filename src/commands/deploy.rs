@@ -73,13 +73,7 @@ pub fn run(cx: &Context, concurrency: usize) -> Result<ExitStatus, CommandError>
                 Ok::<_, CommandError>((plan, applied, urls, backend.clients.recorder.clone()))
             }
             .await;
-            if let Some(lock) = lock {
-                let released = backend.release_lock(lock).await;
-                if outcome.is_ok() {
-                    released?;
-                }
-            }
-            outcome
+            live::release_after(lock, outcome, |l| backend.release_lock(l)).await
         })?;
         let (plan, applied, urls, recorder) = outcome;
         results.push(json!({
@@ -237,13 +231,7 @@ fn deploy_azure(
             Ok::<_, CommandError>((plan, applied, urls, backend.arm.calls.clone()))
         }
         .await;
-        if let Some(lock) = lock {
-            let released = backend.release_lock(lock).await;
-            if outcome.is_ok() {
-                released?;
-            }
-        }
-        outcome
+        live::release_after(lock, outcome, |l| backend.release_lock(l)).await
     })?;
     if !cx.printer.is_json() {
         print_summary(

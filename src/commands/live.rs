@@ -155,3 +155,25 @@ pub fn aws_urls(app: &App, api_id: Option<&str>, region: &str) -> Vec<RouteUrl> 
     );
     route_urls(app, ProviderId::Aws, &base)
 }
+
+/// Gives back the deploy lock (if one was taken) after the work under it,
+/// and returns the work's outcome. The work's own error wins — the lock
+/// then expires by itself — and a failed release only matters when the
+/// work succeeded.
+pub async fn release_after<T, E, RE, L, Fut>(
+    lock: Option<L>,
+    outcome: Result<T, E>,
+    release: impl FnOnce(L) -> Fut,
+) -> Result<T, E>
+where
+    Fut: std::future::Future<Output = Result<(), RE>>,
+    E: From<RE>,
+{
+    if let Some(lock) = lock {
+        let released = release(lock).await;
+        if outcome.is_ok() {
+            released?;
+        }
+    }
+    outcome
+}

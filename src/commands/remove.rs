@@ -28,13 +28,9 @@ pub fn run(cx: &Context) -> Result<ExitStatus, CommandError> {
                 };
                 let lock = backend.acquire_lock_if_present("remove").await?;
                 let removed = backend.remove(&progress).await;
-                if let Some(lock) = lock {
-                    let released = backend.release_lock(lock).await;
-                    if removed.is_ok() {
-                        released?;
-                    }
-                }
-                Ok::<_, CommandError>((removed?, backend.arm.calls.mutating().len()))
+                let removed =
+                    live::release_after(lock, removed, |l| backend.release_lock(l)).await?;
+                Ok::<_, CommandError>((removed, backend.arm.calls.mutating().len()))
             })?;
             if !cx.printer.is_json() {
                 cx.printer.data(&if removed.is_empty() {
@@ -67,13 +63,7 @@ pub fn run(cx: &Context) -> Result<ExitStatus, CommandError> {
                 Some(lock)
             };
             let outcome = remove_aws(cx, &backend, &found, *provider).await;
-            if let Some(lock) = lock {
-                let released = backend.release_lock(lock).await;
-                if outcome.is_ok() {
-                    released?;
-                }
-            }
-            let applied = outcome?;
+            let applied = live::release_after(lock, outcome, |l| backend.release_lock(l)).await?;
             Ok::<_, CommandError>((applied, backend.clients.recorder.clone()))
         })?;
         if !cx.printer.is_json() {

@@ -10,22 +10,7 @@ use crate::moto::Moto;
 
 /// Runs fnctl against `moto` and returns (exit code, parsed JSON stdout, stderr).
 fn fnctl_json(moto: &Moto, manifest: &Path, args: &[&str]) -> (i32, Value, String) {
-    let mut cmd = fnctl();
-    for (k, v) in moto.env() {
-        cmd.env(k, v);
-    }
-    let out = cmd
-        .arg("--manifest")
-        .arg(manifest)
-        .args(args)
-        .args(["--output", "json"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let json = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\nstderr: {stderr}"));
-    (out.status.code().unwrap_or(-1), json, stderr)
+    crate::faults::fnctl_json_at(moto, &moto.endpoint, manifest, args)
 }
 
 fn project(example_name: &str) -> (tempfile::TempDir, PathBuf) {

@@ -61,6 +61,16 @@ impl XorShift {
     }
 }
 
+/// (exit code, stdout parsed as JSON, stderr) of a finished
+/// `--output json` run; panics with the output when stdout is not JSON.
+pub fn json_result(out: std::process::Output) -> (i32, serde_json::Value, String) {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let doc = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\nstderr: {stderr}"));
+    (out.status.code().unwrap_or(-1), doc, stderr)
+}
+
 /// Runs `fnctl --manifest PATH ARGS...` and returns (exit code, stdout, stderr).
 pub fn run(manifest: &Path, args: &[&str]) -> (i32, String, String) {
     let out = fnctl()

@@ -15,8 +15,13 @@ use crate::fault_proxy::{Fault, FaultProxy, Faults};
 use crate::moto::Moto;
 
 /// Runs fnctl with moto's credentials against `endpoint` (moto itself or a
-/// proxy in front of it).
-pub fn fnctl_at(moto: &Moto, endpoint: &str, manifest: &Path, args: &[&str]) -> (i32, Value) {
+/// proxy in front of it): (exit code, JSON stdout, stderr).
+pub fn fnctl_json_at(
+    moto: &Moto,
+    endpoint: &str,
+    manifest: &Path,
+    args: &[&str],
+) -> (i32, Value, String) {
     let mut cmd = fnctl();
     for (k, v) in moto.env() {
         cmd.env(k, v);
@@ -29,14 +34,13 @@ pub fn fnctl_at(moto: &Moto, endpoint: &str, manifest: &Path, args: &[&str]) -> 
         .args(["--output", "json"])
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let doc = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {stdout}\nstderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap_or(-1), doc)
+    crate::common::json_result(out)
+}
+
+/// [`fnctl_json_at`] without stderr.
+pub fn fnctl_at(moto: &Moto, endpoint: &str, manifest: &Path, args: &[&str]) -> (i32, Value) {
+    let (code, doc, _) = fnctl_json_at(moto, endpoint, manifest, args);
+    (code, doc)
 }
 
 /// A copy of the all-triggers example (every AWS resource kind fnctl makes).

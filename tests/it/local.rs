@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::common::{fnctl, repo};
+use crate::common::{fnctl, json_result, repo};
 
 fn invoke(function: &str, extra: &[&str]) -> (i32, Value, String) {
     let out = fnctl()
@@ -15,13 +15,7 @@ fn invoke(function: &str, extra: &[&str]) -> (i32, Value, String) {
         .args(extra)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let doc = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"));
-    (
-        out.status.code().unwrap_or(-1),
-        doc,
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    json_result(out)
 }
 
 #[test]
@@ -128,13 +122,7 @@ fn invoke_node(function: &str, extra: &[&str]) -> (i32, Value, String) {
         .args(extra)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let doc = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"));
-    (
-        out.status.code().unwrap_or(-1),
-        doc,
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    json_result(out)
 }
 
 #[test]
