@@ -55,6 +55,10 @@ pub struct World {
     pub faults: Vec<(String, u16)>,
     /// Fail the next one-deploy with status 3, once.
     pub fail_next_deployment: bool,
+    /// A blob service (Azurite, path-style: `{url}/{account}`) playing the
+    /// storage accounts' data plane: containers created through ARM are
+    /// created there too, as on Azure.
+    pub blob_service: Option<String>,
     next_id: u64,
 }
 
@@ -64,8 +68,12 @@ pub struct Site {
     pub settings: BTreeMap<String, String>,
     /// Functions as the host lists them: name -> function.json.
     pub functions: BTreeMap<String, Value>,
-    /// The last package published.
+    /// The package the host runs (one-deploy, or run-from-package at sync).
     pub package: Option<Vec<u8>>,
+    /// Classic apps: the stack, from `siteConfig.linuxFxVersion`.
+    pub linux_fx_version: String,
+    /// Classic apps: syncs of function triggers.
+    pub syncs: u32,
     pub deployments: BTreeMap<String, u32>,
 }
 
@@ -176,6 +184,8 @@ enum Target {
     Settings { site: String },
     Functions { site: String },
     HostKeys { site: String },
+    WebConfig { site: String },
+    SyncTriggers { site: String },
     Operation { id: String },
     Location { id: String },
     Publish,
@@ -256,6 +266,12 @@ fn target(path: &str) -> (Target, Option<&'static str>) {
         }
         ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.web", "sites", _, "host", "default", "listkeys"] => {
             (Target::HostKeys { site: s(7) }, Some("2024-04-01"))
+        }
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.web", "sites", _, "config", "web"] => {
+            (Target::WebConfig { site: s(7) }, Some("2024-04-01"))
+        }
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.web", "sites", _, "syncfunctiontriggers"] => {
+            (Target::SyncTriggers { site: s(7) }, Some("2024-04-01"))
         }
         _ => (Target::Unknown, None),
     }
@@ -669,8 +685,8 @@ impl World {
                 ok(
                     StatusCode::OK,
                     &json!({"keys": [
-                    {"keyName": "key1", "value": format!("{sa}-key1-c2VjcmV0a2V5"), "permissions": "FULL"},
-                    {"keyName": "key2", "value": format!("{sa}-key2-c2VjcmV0a2V5"), "permissions": "FULL"}]}),
+                    {"keyName": "key1", "value": storage_key(&sa, 1), "permissions": "FULL"},
+                    {"keyName": "key2", "value": storage_key(&sa, 2), "permissions": "FULL"}]}),
                 )
             }
             (Target::Container { sa, c }, "PUT") => {
@@ -680,6 +696,11 @@ impl World {
                         "ResourceNotFound",
                         "storage account not found",
                     );
+                }
+                if let Some(service) = &self.blob_service {
+                    if let Err(e) = create_data_plane_container(service, &sa, &c) {
+                        return error(StatusCode::INTERNAL_SERVER_ERROR, "InternalError", &e);
+                    }
                 }
                 let created = self.containers.insert((sa.clone(), c.clone()));
                 if let Some(meta) = body.pointer("/properties/metadata") {
@@ -910,6 +931,15 @@ impl World {
                 }
                 None => error(StatusCode::NOT_FOUND, "ResourceNotFound", "site not found"),
             },
+            (Target::WebConfig { site }, "GET") => match self.sites.get(&site) {
+                Some(s) => ok(
+                    StatusCode::OK,
+                    &json!({"id": format!("{path}"), "name": "web", "type": "Microsoft.Web/sites/config",
+                        "properties": {"linuxFxVersion": s.linux_fx_version, "ftpsState": "Disabled", "minTlsVersion": "1.2"}}),
+                ),
+                None => error(StatusCode::NOT_FOUND, "ResourceNotFound", "site not found"),
+            },
+            (Target::SyncTriggers { site }, "POST") => self.sync_triggers(&site),
             (Target::Operation { id }, "GET") => match self.operations.get_mut(&id) {
                 Some((left, _)) if *left > 0 => {
                     *left -= 1;
@@ -1097,6 +1127,49 @@ impl World {
         )
     }
 
+    /// `POST .../syncfunctiontriggers`: the platform reads the functions of
+    /// the package the app runs. On classic Consumption that package is the
+    /// one at WEBSITE_RUN_FROM_PACKAGE, fetched here with a plain GET (from
+    /// Azurite, which checks the SAS); a URL that does not serve a Functions
+    /// package fails the sync, as the host would fail to start.
+    fn sync_triggers(&mut self, site: &str) -> Response {
+        let Some(s) = self.sites.get_mut(site) else {
+            return error(StatusCode::NOT_FOUND, "ResourceNotFound", "site not found");
+        };
+        let Some(url) = s.settings.get("WEBSITE_RUN_FROM_PACKAGE").cloned() else {
+            // Flex (one-deploy) apps: nothing to load.
+            return StatusCode::NO_CONTENT.into_response();
+        };
+        for required in ["AzureWebJobsStorage", "FUNCTIONS_WORKER_RUNTIME"] {
+            if !s.settings.contains_key(required) {
+                return error(StatusCode::BAD_REQUEST, "BadRequest", &format!("Encountered an error (ServiceUnavailable) from host runtime: the app setting {required} is missing."));
+            }
+        }
+        if s.settings
+            .get("FUNCTIONS_EXTENSION_VERSION")
+            .map(String::as_str)
+            != Some("~4")
+        {
+            return error(StatusCode::BAD_REQUEST, "BadRequest", "Encountered an error (ServiceUnavailable) from host runtime: FUNCTIONS_EXTENSION_VERSION must be ~4.");
+        }
+        let package = match http_get(&url) {
+            Ok((200, bytes)) => bytes,
+            Ok((status, body)) => {
+                return error(StatusCode::BAD_REQUEST, "BadRequest", &format!("Encountered an error (ServiceUnavailable) from host runtime: the package URL answered {status}: {}", String::from_utf8_lossy(&body).chars().take(200).collect::<String>()));
+            }
+            Err(e) => {
+                return error(StatusCode::BAD_REQUEST, "BadRequest", &format!("Encountered an error (ServiceUnavailable) from host runtime: cannot fetch the package: {e}"));
+            }
+        };
+        let Some(functions) = functions_in_package(&package) else {
+            return error(StatusCode::BAD_REQUEST, "BadRequest", "Encountered an error (ServiceUnavailable) from host runtime: the package has no host.json.");
+        };
+        s.functions = functions;
+        s.package = Some(package);
+        s.syncs += 1;
+        StatusCode::NO_CONTENT.into_response()
+    }
+
     fn put_site(&mut self, rg: &str, site: &str, path: &str, body: &Value, base: &str) -> Response {
         if !self.rg_exists(rg) {
             return Self::no_rg(rg);
@@ -1187,6 +1260,35 @@ impl World {
             {
                 return error(StatusCode::BAD_REQUEST, "BadRequest", "FUNCTIONS_WORKER_RUNTIME and WEBSITE_RUN_FROM_PACKAGE are not supported on Flex Consumption.");
             }
+        } else {
+            if !config.is_null() {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    "functionAppConfig is only supported for Flex Consumption (FC1) plans.",
+                );
+            }
+            if plan["sku"]["name"] == "Y1" {
+                // Classic Linux Consumption runs the stack linuxFxVersion
+                // names; without one the host never starts.
+                let fx = tri!(require_str(body, "/properties/siteConfig/linuxFxVersion"));
+                let known = [
+                    "python|3.9",
+                    "python|3.10",
+                    "python|3.11",
+                    "python|3.12",
+                    "node|18",
+                    "node|20",
+                    "node|22",
+                ];
+                if !known.contains(&fx.to_ascii_lowercase().as_str()) {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        "BadRequest",
+                        &format!("linuxFxVersion '{fx}' is not a supported Functions stack."),
+                    );
+                }
+            }
         }
         let doc = json!({
             "id": path, "name": site, "type": "Microsoft.Web/sites", "location": location,
@@ -1207,6 +1309,12 @@ impl World {
         let existed = self.sites.contains_key(site);
         let entry = self.sites.entry(site.to_string()).or_default();
         entry.body = doc.clone();
+        if let Some(fx) = body
+            .pointer("/properties/siteConfig/linuxFxVersion")
+            .and_then(Value::as_str)
+        {
+            entry.linux_fx_version = fx.to_string();
+        }
         if body.pointer("/properties/siteConfig/appSettings").is_some() {
             entry.settings = settings;
         }
@@ -1355,32 +1463,9 @@ impl World {
         self.next_id += 1;
         let fail = ok_deploy_flag(&mut self.fail_next_deployment);
         let site = self.sites.values_mut().next().unwrap();
-        let mut functions = BTreeMap::new();
-        let mut ok_package = false;
-        if let Ok(mut zip) = zip::ZipArchive::new(std::io::Cursor::new(raw.to_vec())) {
-            for i in 0..zip.len() {
-                let mut f = zip.by_index(i).unwrap();
-                let name = f.name().map(|n| n.to_string()).unwrap_or_default();
-                if name == "host.json" {
-                    ok_package = true;
-                }
-                if name == "fnctl_azure_app.js" {
-                    let mut text = String::new();
-                    f.read_to_string(&mut text).unwrap();
-                    functions.extend(node_registrations(&text));
-                }
-                if let Some(func) = name.strip_suffix("/function.json") {
-                    if !func.contains('/') {
-                        let mut text = String::new();
-                        f.read_to_string(&mut text).unwrap();
-                        functions.insert(
-                            func.to_string(),
-                            serde_json::from_str(&text).unwrap_or(Value::Null),
-                        );
-                    }
-                }
-            }
-        }
+        let found = functions_in_package(raw);
+        let ok_package = found.is_some();
+        let functions = found.unwrap_or_default();
         if ok_package && fail {
             site.deployments.insert(id.clone(), 3);
         } else if ok_package {
@@ -1397,6 +1482,115 @@ impl World {
         )
             .into_response()
     }
+}
+
+/// The functions a package declares, as the host would list them; `None`
+/// when it is not a Functions app (no host.json) or not a zip.
+fn functions_in_package(raw: &[u8]) -> Option<BTreeMap<String, Value>> {
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(raw.to_vec())).ok()?;
+    let mut functions = BTreeMap::new();
+    let mut has_host = false;
+    for i in 0..zip.len() {
+        let mut f = zip.by_index(i).unwrap();
+        let name = f.name().map(|n| n.to_string()).unwrap_or_default();
+        if name == "host.json" {
+            has_host = true;
+        }
+        if name == "fnctl_azure_app.js" {
+            let mut text = String::new();
+            f.read_to_string(&mut text).unwrap();
+            functions.extend(node_registrations(&text));
+        }
+        if let Some(func) = name.strip_suffix("/function.json") {
+            if !func.contains('/') {
+                let mut text = String::new();
+                f.read_to_string(&mut text).unwrap();
+                functions.insert(
+                    func.to_string(),
+                    serde_json::from_str(&text).unwrap_or(Value::Null),
+                );
+            }
+        }
+    }
+    has_host.then_some(functions)
+}
+
+/// The key the test server gives storage account `sa` (base64, as Azure's
+/// keys are; Azurite is started with it for that account).
+pub fn storage_key(sa: &str, n: u8) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(format!("{sa}-key{n}-secret-storage-key"))
+}
+
+/// A plain HTTP/1.0 GET (the app host fetching its run-from-package URL).
+pub fn http_get(url: &str) -> Result<(u16, Vec<u8>), String> {
+    http_request("GET", url, &[])
+}
+
+/// Creates container `c` of account `sa` in the blob service, with an
+/// account SAS signed from the account's key (string-to-sign of "Create an
+/// account SAS", signed version 2020-12-06 and later). Already there is fine.
+fn create_data_plane_container(service: &str, sa: &str, c: &str) -> Result<(), String> {
+    let version = "2022-11-02";
+    let expiry = "2099-01-01T00:00:00Z";
+    let to_sign = format!("{sa}\nc\nb\nc\n\n{expiry}\n\n\n{version}\n\n");
+    let key = azure_core::auth::Secret::new(storage_key(sa, 1));
+    let sig = azure_core::hmac::hmac_sha256(&to_sign, &key).map_err(|e| e.to_string())?;
+    let sig: String =
+        percent_encoding::utf8_percent_encode(&sig, percent_encoding::NON_ALPHANUMERIC).to_string();
+    let url = format!(
+        "{}/{sa}/{c}?restype=container&sv={version}&ss=b&srt=c&sp=c&se={}&sig={sig}",
+        service.trim_end_matches('/'),
+        expiry.replace(':', "%3A")
+    );
+    match http_request("PUT", &url, &[("x-ms-version", version)])? {
+        (201 | 409, _) => Ok(()),
+        (status, body) => Err(format!(
+            "creating container {c} in the blob service answered {status}: {}",
+            String::from_utf8_lossy(&body)
+        )),
+    }
+}
+
+/// One HTTP/1.0 request without a body.
+fn http_request(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+) -> Result<(u16, Vec<u8>), String> {
+    use std::io::Write;
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("not an http URL: {url}"))?;
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut stream = std::net::TcpStream::connect(authority).map_err(|e| e.to_string())?;
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
+    let length = if method == "GET" {
+        ""
+    } else {
+        "Content-Length: 0\r\n"
+    };
+    write!(
+        stream,
+        "{method} {path} HTTP/1.0\r\nHost: {authority}\r\n{extra}{length}\r\n"
+    )
+    .map_err(|e| e.to_string())?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).map_err(|e| e.to_string())?;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or("no HTTP header end")?;
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or("no HTTP status")?;
+    Ok((status, raw[split + 4..].to_vec()))
 }
 
 fn settings_doc(site: &str, settings: &BTreeMap<String, String>) -> Value {

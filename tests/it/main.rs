@@ -4,6 +4,8 @@
 mod arm;
 mod aws;
 mod azure;
+mod azure_classic;
+mod azurite;
 mod bench;
 mod cli;
 mod common;

@@ -25,6 +25,31 @@ pub fn runtime(r: Runtime) -> Option<(&'static str, &'static str)> {
     }
 }
 
+/// The App Service plan SKU (name, tier) for a hosting plan.
+pub fn plan_sku(plan: AzurePlan) -> (&'static str, &'static str) {
+    match plan {
+        AzurePlan::Flex => ("FC1", "FlexConsumption"),
+        AzurePlan::Consumption => ("Y1", "Dynamic"),
+    }
+}
+
+/// Classic Linux apps name their stack in `siteConfig.linuxFxVersion`,
+/// e.g. `Python|3.12` or `Node|20`.
+pub fn linux_fx_version(name: &str, version: &str) -> String {
+    let mut stack = name.to_string();
+    if let Some(first) = stack.get_mut(..1) {
+        first.make_ascii_uppercase();
+    }
+    format!("{stack}|{version}")
+}
+
+/// The runtime `{name, version}` a linuxFxVersion names (case as Azure
+/// may report it, e.g. `PYTHON|3.12`).
+pub fn runtime_from_linux_fx(fx: &str) -> Option<Value> {
+    let (name, version) = fx.split_once('|')?;
+    Some(json!({"name": name.to_ascii_lowercase(), "version": version}))
+}
+
 /// Azure route template: no leading slash, greedy `{name+}` becomes `{*name}`.
 /// (host.json sets an empty route prefix, so paths match the manifest.)
 pub fn route_template(route: &Route) -> String {
@@ -222,10 +247,7 @@ pub fn desired(app: &App, code: &CodeDigests) -> Vec<Resource> {
             }
         }
     }
-    let (sku, tier) = match az.plan {
-        AzurePlan::Flex => ("FC1", "FlexConsumption"),
-        AzurePlan::Consumption => ("Y1", "Dynamic"),
-    };
+    let (sku, tier) = plan_sku(az.plan);
     let plan = Resource::new("app_service_plan", names::plan(app))
         .attr("sku", sku)
         .attr("tier", tier)

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::{
     paths, AzureBackend, AzureError, Live, API_EVENTGRID, API_RESOURCES, API_STORAGE, API_WEB,
-    PACKAGE_TAG,
+    PACKAGES_TAG, PACKAGE_TAG,
 };
 use crate::model::{AzurePlan, ProviderId, Trigger};
 use crate::plan::{Action, Plan, ResourceId};
@@ -22,6 +22,9 @@ use crate::provider::azure::{names, package};
 /// The app setting listing the keys fnctl set, so a key removed from the
 /// manifest is removed from the app while keys set by hand are kept.
 pub const OWNED_SETTINGS: &str = "FNCTL_OWNED_SETTINGS";
+
+/// Classic Consumption: the URL of the package the app runs.
+pub const RUN_FROM_PACKAGE: &str = "WEBSITE_RUN_FROM_PACKAGE";
 
 /// The code to publish when the plan says so.
 pub struct PackageUpload {
@@ -60,11 +63,14 @@ impl AzureBackend {
         progress: &(dyn Fn(&ResourceId, &str) + Send + Sync),
     ) -> Result<Vec<Applied>, AzureError> {
         let az = &self.settings;
-        if az.plan == AzurePlan::Consumption {
-            return Err(AzureError::Config {
-                reason: "deploying to classic Consumption (plan = \"consumption\") is not supported yet; use plan = \"flex\" (Flex Consumption, Microsoft's recommended plan)".into(),
-            });
-        }
+        let classic = az.plan == AzurePlan::Consumption;
+        // Classic Consumption: a new package changes WEBSITE_RUN_FROM_PACKAGE,
+        // which the package step writes with the merged settings; one
+        // settings PUT (one restart) instead of two.
+        let package_changes = plan
+            .changes
+            .iter()
+            .any(|c| c.id.kind == "function_package" && c.action != Action::NoOp);
         let mut changes: Vec<_> = plan
             .changes
             .iter()
@@ -79,10 +85,17 @@ impl AzureBackend {
         let mut applied = Vec::new();
         let mut scm_host = live.scm_host.clone();
         let mut upload = upload;
+        let mut synced = false;
         for change in changes {
             let id = &change.id;
             progress(id, change.action.verb());
             match (id.kind.as_str(), change.action) {
+                ("function", _) if classic && !package_changes && !synced => {
+                    // The package is in place but the platform lists other
+                    // functions (a sync that did not happen): sync again.
+                    self.sync_triggers().await?;
+                    synced = true;
+                }
                 ("function", _) => {
                     // Functions come with the package; verify checks them.
                 }
@@ -121,6 +134,7 @@ impl AzureBackend {
                         .await?;
                 }
                 ("app_service_plan", _) => {
+                    let (sku, tier) = resources::plan_sku(az.plan);
                     self.arm
                         .put(
                             &paths::plan(&self.app, az),
@@ -128,7 +142,7 @@ impl AzureBackend {
                             &json!({
                                 "location": az.location,
                                 "kind": "functionapp",
-                                "sku": {"name": "FC1", "tier": "FlexConsumption"},
+                                "sku": {"name": sku, "tier": tier},
                                 "properties": {"reserved": true},
                                 "tags": resources::tags(&self.app),
                             }),
@@ -139,8 +153,11 @@ impl AzureBackend {
                     let site = self.put_site(live).await?;
                     scm_host = site_scm_host(&site).or(scm_host);
                 }
+                ("app_settings", _) if classic && package_changes => {
+                    // Written with the package's URL below.
+                }
                 ("app_settings", _) => {
-                    self.put_settings().await?;
+                    self.put_settings(None).await?;
                 }
                 ("function_package", _) => {
                     let Some(up) = upload.take() else {
@@ -149,6 +166,16 @@ impl AzureBackend {
                                 .into(),
                         });
                     };
+                    if classic {
+                        self.run_from_package(live, up).await?;
+                        progress(id, "done");
+                        applied.push(Applied {
+                            action: change.action.verb(),
+                            kind: id.kind.clone(),
+                            name: id.name.clone(),
+                        });
+                        continue;
+                    }
                     let Some(scm) = scm_host.clone() else {
                         return Err(AzureError::Deploy {
                             site: names::function_app(&self.app, az),
@@ -156,7 +183,7 @@ impl AzureBackend {
                         });
                     };
                     self.publish(&scm, up.zip).await?;
-                    self.tag_package(&up.digest).await?;
+                    self.tag_package(&up.digest, None).await?;
                 }
                 _ => {}
             }
@@ -245,6 +272,29 @@ impl AzureBackend {
     /// The storage account's connection string (holds a key: never printed).
     async fn connection_string(&self) -> Result<String, AzureError> {
         let az = &self.settings;
+        let key = self.storage_key().await?;
+        let account = names::storage_account(&self.app, az);
+        Ok(match &az.endpoints.storage {
+            Some(blob) => format!(
+                "DefaultEndpointsProtocol=http;AccountName={account};AccountKey={key};BlobEndpoint={}",
+                blob.trim_end_matches('/')
+            ),
+            None => format!(
+                "DefaultEndpointsProtocol=https;AccountName={account};AccountKey={key};EndpointSuffix=core.windows.net"
+            ),
+        })
+    }
+
+    /// The storage account's first key, through ARM (a secret: never printed).
+    pub(super) async fn storage_key(&self) -> Result<String, AzureError> {
+        self.storage_key_cache
+            .get_or_try_init(|| self.fetch_storage_key())
+            .await
+            .cloned()
+    }
+
+    async fn fetch_storage_key(&self) -> Result<String, AzureError> {
+        let az = &self.settings;
         let keys = self
             .arm
             .post(
@@ -259,16 +309,7 @@ impl AzureBackend {
             .ok_or_else(|| AzureError::Config {
                 reason: "the storage account returned no keys".into(),
             })?;
-        let account = names::storage_account(&self.app, az);
-        Ok(match &az.endpoints.storage {
-            Some(blob) => format!(
-                "DefaultEndpointsProtocol=http;AccountName={account};AccountKey={key};BlobEndpoint={}",
-                blob.trim_end_matches('/')
-            ),
-            None => format!(
-                "DefaultEndpointsProtocol=https;AccountName={account};AccountKey={key};EndpointSuffix=core.windows.net"
-            ),
-        })
+        Ok(key.to_string())
     }
 
     /// Every app setting after the merge: what is there, with fnctl's keys
@@ -327,11 +368,54 @@ impl AzureBackend {
         Ok(settings)
     }
 
-    /// PUT of the app settings (the API replaces the whole set: merged first).
-    async fn put_settings(&self) -> Result<(), AzureError> {
+    /// Classic Consumption's deployment: upload the package as a
+    /// content-addressed blob, point WEBSITE_RUN_FROM_PACKAGE at a read-only
+    /// SAS URL of it (the settings change restarts the app onto the new
+    /// package), record it, sync triggers so the platform learns the new
+    /// functions, and delete packages older than the last few.
+    async fn run_from_package(&self, live: &Live, up: PackageUpload) -> Result<(), AzureError> {
+        let blob = super::blob::package_blob(&up.digest);
+        let url = self.upload_package(&blob, up.zip).await?;
+        self.put_settings(Some(&url)).await?;
+        let mut history = vec![blob.clone()];
+        history.extend(live.package_history.iter().filter(|b| **b != blob).cloned());
+        let stale = history.split_off(history.len().min(super::PACKAGES_KEPT));
+        self.sync_triggers().await?;
+        // The tag is the record that this package is live: written last, so
+        // an interrupted deploy does it all again.
+        self.tag_package(&up.digest, Some(&history)).await?;
+        for old in stale {
+            self.delete_package(&old).await?;
+        }
+        Ok(())
+    }
+
+    /// Tells the platform to read the functions from the package it runs
+    /// (classic Consumption needs this after every package change: its
+    /// scale controller only knows triggers it was told about).
+    pub(super) async fn sync_triggers(&self) -> Result<(), AzureError> {
+        self.arm
+            .post(
+                &format!(
+                    "{}/syncfunctiontriggers",
+                    paths::site(&self.app, &self.settings)
+                ),
+                API_WEB,
+                None,
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// PUT of the app settings (the API replaces the whole set: merged
+    /// first), with a new run-from-package URL when one is given.
+    pub(super) async fn put_settings(&self, package_url: Option<&str>) -> Result<(), AzureError> {
         let az = &self.settings;
         let site_name = names::function_app(&self.app, az);
-        let settings = self.merged_settings().await?;
+        let mut settings = self.merged_settings().await?;
+        if let Some(url) = package_url {
+            settings.insert(RUN_FROM_PACKAGE.into(), url.to_string());
+        }
         let mut dict = azure_mgmt_web::package_2024_04::models::StringDictionary::new();
         dict.properties = Some(json!(settings));
         self.web
@@ -342,7 +426,8 @@ impl AzureBackend {
         Ok(())
     }
 
-    /// PUT of the Function App with Flex Consumption's functionAppConfig.
+    /// PUT of the Function App: with Flex Consumption's functionAppConfig,
+    /// or classic Consumption's linuxFxVersion.
     async fn put_site(&self, live: &Live) -> Result<Value, AzureError> {
         let app = &self.app;
         let az = &self.settings;
@@ -360,13 +445,16 @@ impl AzureBackend {
         if let Some(d) = &live.package_digest {
             tags[PACKAGE_TAG] = json!(d);
         }
+        if !live.package_history.is_empty() {
+            tags[PACKAGES_TAG] = json!(live.package_history.join(","));
+        }
         let plan_id = format!(
             "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Web/serverfarms/{}",
             az.subscription,
             az.resource_group,
             names::plan(app)
         );
-        let body = json!({
+        let mut body = json!({
             "location": az.location,
             "kind": "functionapp,linux",
             "tags": tags,
@@ -379,7 +467,16 @@ impl AzureBackend {
                     "minTlsVersion": "1.2",
                     "ftpsState": "Disabled",
                 },
-                "functionAppConfig": {
+            },
+        });
+        if az.plan == AzurePlan::Consumption {
+            // Classic Linux Consumption: the runtime is the stack in
+            // linuxFxVersion, the code comes from WEBSITE_RUN_FROM_PACKAGE.
+            body["properties"]["siteConfig"]["linuxFxVersion"] =
+                json!(resources::linux_fx_version(runtime_name, runtime_version));
+            return self.arm.put(&paths::site(app, az), API_WEB, &body).await;
+        }
+        body["properties"]["functionAppConfig"] = json!({
                     "deployment": {"storage": {
                         "type": "blobContainer",
                         "value": paths::deployment_container_url(app, az),
@@ -393,23 +490,30 @@ impl AzureBackend {
                         "maximumInstanceCount": az.maximum_instances,
                         "instanceMemoryMB": memory,
                     },
-                },
-            },
         });
         self.arm.put(&paths::site(app, az), API_WEB, &body).await
     }
 
-    /// Records the deployed package's digest on the app (Tags API, merge).
-    async fn tag_package(&self, digest: &str) -> Result<(), AzureError> {
+    /// Records the deployed package's digest on the app (Tags API, merge),
+    /// and on classic Consumption the package blobs kept.
+    pub(super) async fn tag_package(
+        &self,
+        digest: &str,
+        history: Option<&[String]>,
+    ) -> Result<(), AzureError> {
         let path = format!(
             "{}/providers/Microsoft.Resources/tags/default",
             paths::site(&self.app, &self.settings)
         );
+        let mut tags = json!({PACKAGE_TAG: digest});
+        if let Some(h) = history {
+            tags[PACKAGES_TAG] = json!(h.join(","));
+        }
         self.arm
             .patch(
                 &path,
                 API_RESOURCES,
-                &json!({"operation": "Merge", "properties": {"tags": {PACKAGE_TAG: digest}}}),
+                &json!({"operation": "Merge", "properties": {"tags": tags}}),
             )
             .await?;
         Ok(())

@@ -184,11 +184,45 @@ impl Arm {
         content_type: &'static str,
     ) -> Result<Reply, AzureError> {
         let token = self.token().await?;
+        let headers = vec![
+            ("authorization", format!("Bearer {token}")),
+            ("accept", "application/json".to_string()),
+            ("content-type", content_type.to_string()),
+        ];
+        self.dispatch(method, url, headers, body).await
+    }
+
+    /// Sends one request to the blob service: the SAS in the URL is the
+    /// credential, so no ARM token goes with it. Retried like ARM calls.
+    pub async fn send_storage(
+        &self,
+        method: Method,
+        url: Url,
+        headers: Vec<(&'static str, &'static str)>,
+        body: Option<Vec<u8>>,
+    ) -> Result<Reply, AzureError> {
+        let mut all = vec![("x-ms-version", super::blob::STORAGE_VERSION.to_string())];
+        all.extend(headers.into_iter().map(|(k, v)| (k, v.to_string())));
+        self.dispatch(method, url, all, body).await
+    }
+
+    /// One request through the retrying pipeline; error statuses come back
+    /// as replies. A `content-type` header is only sent with a body.
+    async fn dispatch(
+        &self,
+        method: Method,
+        url: Url,
+        headers: Vec<(&'static str, String)>,
+        body: Option<Vec<u8>>,
+    ) -> Result<Reply, AzureError> {
         let mut req = Request::new(url.clone(), method);
-        req.insert_header("authorization", format!("Bearer {token}"));
-        req.insert_header("accept", "application/json");
+        for (k, v) in headers {
+            if k == "content-type" && body.is_none() {
+                continue;
+            }
+            req.insert_header(k, v);
+        }
         if let Some(b) = body {
-            req.insert_header("content-type", content_type);
             req.set_body(b);
         } else if matches!(method, Method::Post | Method::Put) {
             req.insert_header("content-length", "0");

@@ -10,6 +10,7 @@
 
 pub mod apply;
 pub mod arm;
+pub mod blob;
 pub mod credential;
 pub mod lock;
 pub mod ops;
@@ -35,6 +36,13 @@ pub const API_EVENTGRID: &str = "2022-06-15";
 /// The tag on the Function App that records the deployed package's digest,
 /// so an unchanged package is not uploaded again.
 pub const PACKAGE_TAG: &str = "fnctl-package";
+
+/// Classic Consumption: the package blobs kept in the deployment container,
+/// newest first (the one running, then the ones `rollback` can go back to).
+pub const PACKAGES_TAG: &str = "fnctl-packages";
+
+/// How many package blobs classic Consumption keeps.
+pub const PACKAGES_KEPT: usize = 3;
 
 /// Why an Azure operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -131,6 +139,8 @@ pub struct Live {
     pub resource_group_owned: bool,
     /// The digest of the package last deployed (the site's tag).
     pub package_digest: Option<String>,
+    /// Classic Consumption: package blobs kept, newest first.
+    pub package_history: Vec<String>,
 }
 
 /// A connected Azure backend for one app+stage.
@@ -140,6 +150,8 @@ pub struct AzureBackend {
     pub web: azure_mgmt_web::package_2024_04::Client,
     pub app: App,
     pub settings: AzureSettings,
+    /// The storage account key, fetched once per run (never printed).
+    storage_key_cache: Arc<tokio::sync::OnceCell<String>>,
 }
 
 impl AzureBackend {
@@ -169,6 +181,7 @@ impl AzureBackend {
             web,
             app: app.clone(),
             settings,
+            storage_key_cache: Arc::default(),
         })
     }
 

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::{
     paths, AzureBackend, AzureError, Live, API_EVENTGRID, API_RESOURCES, API_STORAGE, API_WEB,
-    PACKAGE_TAG,
+    PACKAGES_TAG, PACKAGE_TAG,
 };
 use crate::model::{AzurePlan, ProviderId, Trigger};
 use crate::plan::Resource;
@@ -28,7 +28,7 @@ fn tags_of(v: &Value) -> BTreeMap<String, String> {
         .and_then(Value::as_object)
         .into_iter()
         .flatten()
-        .filter(|(k, _)| k.as_str() != PACKAGE_TAG)
+        .filter(|(k, _)| k.as_str() != PACKAGE_TAG && k.as_str() != PACKAGES_TAG)
         .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
         .collect()
 }
@@ -160,6 +160,18 @@ impl AzureBackend {
             .to_string();
         let runtime = match config.get("runtime") {
             Some(r) if r.is_object() => json!({"name": r["name"], "version": r["version"]}),
+            // Classic apps: the stack is in the site's configuration, which
+            // a site GET does not fill in.
+            _ if az.plan == AzurePlan::Consumption => self
+                .arm
+                .get(&format!("{}/config/web", paths::site(app, az)), API_WEB)
+                .await?
+                .and_then(|c| {
+                    c.pointer("/properties/linuxFxVersion")
+                        .and_then(Value::as_str)
+                        .and_then(resources::runtime_from_linux_fx)
+                })
+                .unwrap_or(Value::Null),
             _ => Value::Null,
         };
         let mut site_res = Resource::new("function_app", &site_name)
@@ -224,6 +236,21 @@ impl AzureBackend {
             .pointer(&format!("/tags/{PACKAGE_TAG}"))
             .and_then(Value::as_str)
             .map(str::to_string);
+        live.package_history = site
+            .pointer(&format!("/tags/{PACKAGES_TAG}"))
+            .and_then(Value::as_str)
+            .map(|h| {
+                h.split(',')
+                    .filter(|b| !b.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if az.plan == AzurePlan::Consumption && !self.runs_own_package(&live.app_settings) {
+            // Whatever the tag says, the app does not run a package fnctl
+            // uploaded: deploy it again.
+            live.package_digest = None;
+        }
         if let Some(digest) = live.package_digest.as_deref() {
             live.resources.push(
                 Resource::new("function_package", &site_name)
@@ -354,6 +381,20 @@ impl AzureBackend {
         Ok(())
     }
 
+    /// Classic Consumption: whether WEBSITE_RUN_FROM_PACKAGE points at a
+    /// package blob fnctl uploaded to this app's storage account.
+    fn runs_own_package(&self, settings: &BTreeMap<String, String>) -> bool {
+        let sa = names::storage_account(&self.app, &self.settings);
+        let ours = format!(
+            "{}/{}/fnctl-",
+            super::blob::service_url(&sa, &self.settings),
+            names::DEPLOYMENT_CONTAINER
+        );
+        settings
+            .get(super::apply::RUN_FROM_PACKAGE)
+            .is_some_and(|url| url.starts_with(&ours))
+    }
+
     /// The live values of the settings fnctl owns, shown the way the plan
     /// shows them: connection strings by account, secrets only as
     /// "(sensitive)" or "(sensitive, changed)".
@@ -380,7 +421,11 @@ impl AzureBackend {
                     }
                 }
                 resources::SettingValue::PackageUrl => {
-                    "(read-only SAS URL of the package blob)".to_string()
+                    if self.runs_own_package(found) {
+                        "(read-only SAS URL of the package blob)".to_string()
+                    } else {
+                        "(a URL fnctl did not set)".to_string()
+                    }
                 }
                 resources::SettingValue::Secret(real) => {
                     if *have == real {
