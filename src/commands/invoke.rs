@@ -46,9 +46,6 @@ pub fn run(cx: &Context, opts: &InvokeOptions) -> Result<ExitStatus, CommandErro
     } else {
         Some(single_provider(cx, &project.providers)?)
     };
-    if let Some(ProviderId::Aws) = provider {
-        live::require_backend(ProviderId::Aws)?;
-    }
     let app = &project.app;
     let Some(f) = app.functions.get(&opts.function) else {
         let names: Vec<&str> = app.functions.keys().map(String::as_str).collect();

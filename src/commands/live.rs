@@ -24,18 +24,6 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, CommandError> {
         .map_err(|e| CommandError::io("starting the async runtime", e))
 }
 
-/// Fails clearly for the commands the Azure backend does not offer yet
-/// (`logs`, `rollback`); the others work on both clouds.
-pub fn require_backend(provider: ProviderId) -> Result<(), CommandError> {
-    match provider {
-        ProviderId::Aws => Ok(()),
-        ProviderId::Azure => Err(CommandError::usage(
-            "this command does not work on Azure yet; `deploy`, `plan`, `info`, `invoke` and `remove` do",
-            Some("use `--provider aws` for this command".to_string()),
-        )),
-    }
-}
-
 /// Loads the project for a command that talks to the cloud: at least one
 /// provider, and a backend for each.
 pub fn load_for_cloud(cx: &Context) -> Result<crate::project::Project, CommandError> {

@@ -34,7 +34,12 @@ pub fn run(
 ) -> Result<ExitStatus, CommandError> {
     let project = project::load(cx)?;
     let provider = single_provider(cx, &project.providers)?;
-    live::require_backend(provider)?;
+    if provider == crate::model::ProviderId::Azure {
+        return Err(CommandError::usage(
+            "`fnctl logs` does not read Azure logs: Azure Functions write them to Application Insights, which fnctl does not create",
+            Some("connect Application Insights to the Function App (APPLICATIONINSIGHTS_CONNECTION_STRING in [env]) and read the logs there, or use `--provider aws`".to_string()),
+        ));
+    }
     let app = &project.app;
     if !app.functions.contains_key(function) {
         return Err(CommandError::usage(

@@ -554,3 +554,25 @@ pub fn collect_text(dir: &Path, out: &mut String) {
         }
     }
 }
+
+#[test]
+fn logs_and_a_flex_rollback_say_what_to_do_instead() {
+    let server = ArmServer::start();
+    let dir = project(&server);
+    let (code, doc, stderr) = run(dir.path(), &["logs", "api"]);
+    assert_eq!(code, 2, "{doc:#}{stderr}");
+    assert!(
+        format!("{doc}{stderr}").contains("Application Insights"),
+        "{doc:#}{stderr}"
+    );
+    let (code, doc, stderr) = run(dir.path(), &["rollback"]);
+    assert_eq!(code, 1, "{doc:#}{stderr}");
+    assert!(
+        format!("{doc}{stderr}").contains("Flex Consumption"),
+        "{doc:#}{stderr}"
+    );
+    assert!(
+        server.mutating_requests().is_empty(),
+        "refused before any change"
+    );
+}

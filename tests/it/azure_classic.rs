@@ -189,7 +189,41 @@ fn run_from_package_deploy_noop_change_prune_and_remove() {
     assert_eq!(arm::http_get(&package_url).unwrap().0, 404, "pruned");
     assert_eq!(arm::http_get(&second_url).unwrap().0, 200, "kept");
 
-    // 6. A setting pointed elsewhere by hand is noticed and the package
+    // 6. rollback runs the package before, then the one before that, and
+    //    stops at the oldest kept; one function alone is refused.
+    let running = |server: &ArmServer| {
+        let w = server.world.lock().unwrap();
+        w.sites.values().next().unwrap().package.clone().unwrap()
+    };
+    let latest = running(&server);
+    let (code, doc, stderr) = run(dir.path(), &["rollback"]);
+    assert_eq!(code, 0, "{stderr}\n{doc:#}");
+    let r = &doc["rollbacks"][0];
+    assert_eq!(r["from_package"], history[0].as_str(), "{doc:#}");
+    assert_eq!(r["to_package"], history[1].as_str(), "{doc:#}");
+    let rolled = running(&server);
+    assert_ne!(rolled, latest, "the host loaded the older package");
+    assert!(settings(&server)["WEBSITE_RUN_FROM_PACKAGE"].contains(&history[1]));
+    let (code, doc, _) = run(dir.path(), &["rollback"]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(doc["rollbacks"][0]["to_package"], history[2].as_str());
+    let (code, doc, stderr) = run(dir.path(), &["rollback"]);
+    assert_eq!(code, 1, "nothing older is kept: {doc:#}");
+    assert!(
+        format!("{doc}{stderr}").contains("oldest package"),
+        "{doc:#}{stderr}"
+    );
+    let (code, doc, stderr) = run(dir.path(), &["rollback", "api"]);
+    assert_eq!(code, 2, "{doc:#}{stderr}");
+    // The plan shows the way forward; deploy takes it.
+    let (_, doc, _) = run(dir.path(), &["plan"]);
+    assert_eq!(doc["plans"][0]["summary"]["update"], 1, "{doc:#}");
+    let (code, _, stderr) = run(dir.path(), &["deploy"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(running(&server), latest, "back on the manifest's code");
+    assert_eq!(package_history(&server), history, "same three packages");
+
+    // 7. A setting pointed elsewhere by hand is noticed and the package
     //    deployed again.
     {
         let mut w = server.world.lock().unwrap();
@@ -214,7 +248,7 @@ fn run_from_package_deploy_noop_change_prune_and_remove() {
     assert_eq!(code, 0);
     assert_eq!(doc["deployments"][0]["mutating_calls"], 0, "{doc:#}");
 
-    // 7. remove deletes the app, plan and storage account.
+    // 8. remove deletes the app, plan and storage account.
     let (code, _, stderr) = run(dir.path(), &["remove"]);
     assert_eq!(code, 0, "{stderr}");
     let w = server.world.lock().unwrap();

@@ -315,6 +315,14 @@ impl AzureBackend {
     /// Every app setting after the merge: what is there, with fnctl's keys
     /// set and the keys fnctl set before but no longer wants removed.
     async fn merged_settings(&self) -> Result<BTreeMap<String, String>, AzureError> {
+        let found = self.current_settings().await?;
+        self.merge_into(found).await
+    }
+
+    /// Every app setting as the app has it now (values are secrets: never
+    /// printed). A failed read is an error, never an empty set: writing
+    /// back a merge with nothing would wipe settings made by hand.
+    pub(super) async fn current_settings(&self) -> Result<BTreeMap<String, String>, AzureError> {
         let az = &self.settings;
         let site_name = names::function_app(&self.app, az);
         let found = self
@@ -322,17 +330,15 @@ impl AzureBackend {
             .web_apps_client()
             .list_application_settings(&az.resource_group, &site_name, &az.subscription)
             .await
-            .map(|d| {
-                d.properties
-                    .as_ref()
-                    .and_then(Value::as_object)
-                    .into_iter()
-                    .flatten()
-                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-                    .collect::<BTreeMap<_, _>>()
-            })
-            .unwrap_or_default();
-        self.merge_into(found).await
+            .map_err(|e| super::read::web_error("list app settings", &site_name, e))?;
+        Ok(found
+            .properties
+            .as_ref()
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+            .collect())
     }
 
     async fn merge_into(
@@ -410,12 +416,20 @@ impl AzureBackend {
     /// PUT of the app settings (the API replaces the whole set: merged
     /// first), with a new run-from-package URL when one is given.
     pub(super) async fn put_settings(&self, package_url: Option<&str>) -> Result<(), AzureError> {
-        let az = &self.settings;
-        let site_name = names::function_app(&self.app, az);
         let mut settings = self.merged_settings().await?;
         if let Some(url) = package_url {
             settings.insert(RUN_FROM_PACKAGE.into(), url.to_string());
         }
+        self.replace_settings(&settings).await
+    }
+
+    /// Replaces every app setting with `settings`.
+    pub(super) async fn replace_settings(
+        &self,
+        settings: &BTreeMap<String, String>,
+    ) -> Result<(), AzureError> {
+        let az = &self.settings;
+        let site_name = names::function_app(&self.app, az);
         let mut dict = azure_mgmt_web::package_2024_04::models::StringDictionary::new();
         dict.properties = Some(json!(settings));
         self.web

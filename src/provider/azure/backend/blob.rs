@@ -180,6 +180,11 @@ impl AzureBackend {
         if !(200..=299).contains(&reply.status) {
             return Err(storage_error("Put Blob", blob, &reply));
         }
+        self.read_url(blob).await
+    }
+
+    /// The long-lived read-only URL of a package blob, for the app.
+    pub async fn read_url(&self, blob: &str) -> Result<String, AzureError> {
         Ok(self
             .package_url(blob, Access::Read, READ_URL_LIFETIME)
             .await?

@@ -16,6 +16,7 @@ pub mod lock;
 pub mod ops;
 pub mod paths;
 pub mod read;
+pub mod rollback;
 pub mod scm;
 
 use std::sync::Arc;

@@ -212,20 +212,7 @@ impl AzureBackend {
         live.resources.push(site_res);
 
         // App settings: through azure_mgmt_web (StringDictionary parses fine).
-        let settings = self
-            .web
-            .web_apps_client()
-            .list_application_settings(&az.resource_group, &site_name, &az.subscription)
-            .await
-            .map_err(|e| web_error("list app settings", &site_name, e))?;
-        live.app_settings = settings
-            .properties
-            .as_ref()
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-            .collect();
+        live.app_settings = self.current_settings().await?;
         live.resources.push(
             Resource::new("app_settings", &site_name)
                 .attr("owned", json!(self.owned_settings_view(&live.app_settings)))
