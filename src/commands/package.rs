@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::{CommandError, Context, ExitStatus};
 use crate::model::{App, Function, Language, ProviderId};
-use crate::package::{self, deps, human_size, ExtraDir, Limits};
+use crate::package::{self, deps, human_size, limits, ExtraDir, Limits};
 use crate::project;
 
 /// Where artifacts go, relative to the project root.
@@ -266,6 +266,26 @@ pub fn build_azure_app(cx: &Context, app: &App) -> Result<Built, CommandError> {
         std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
     }
     let artifact = package::build_entries(&site, &entries, &out, package::default_threads())?;
+    if az.plan == crate::model::AzurePlan::Consumption
+        && artifact.zipped_bytes > limits::AZURE_RUN_FROM_PACKAGE_MAX
+    {
+        // Checked on the zip (the limit is the package file's), before any
+        // upload; the oversized zip is not left behind as if it were usable.
+        let _ = std::fs::remove_file(&artifact.path);
+        let largest = limits::largest_groups(&entries, 5)
+            .into_iter()
+            .map(|(group, size)| format!("{group} ({})", human_size(size)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(package::PackageError::ZipTooLarge {
+            package: site,
+            provider: "Azure run-from-package",
+            size: human_size(artifact.zipped_bytes),
+            limit: human_size(limits::AZURE_RUN_FROM_PACKAGE_MAX),
+            largest,
+        }
+        .into());
+    }
     Ok(Built {
         provider: ProviderId::Azure,
         function: site,

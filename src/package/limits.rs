@@ -8,6 +8,8 @@ use super::{Entry, PackageError};
 pub const AWS_DIRECT_UPLOAD_MAX: u64 = 50 * 1024 * 1024;
 /// Lambda's limit for the unzipped function code (all layers included).
 pub const AWS_UNZIPPED_MAX: u64 = 250 * 1024 * 1024;
+/// Azure's limit for a run-from-package zip (classic Consumption).
+pub const AZURE_RUN_FROM_PACKAGE_MAX: u64 = 1024 * 1024 * 1024;
 
 /// One provider's size limit.
 #[derive(Debug, Clone)]

@@ -179,6 +179,15 @@ pub enum PackageError {
         limit: String,
         largest: String,
     },
+    /// A built zip over a provider's limit for the package file.
+    #[error("package `{package}` is {size} zipped, over {provider}'s {limit} limit; largest parts (unzipped): {largest}")]
+    ZipTooLarge {
+        package: String,
+        provider: &'static str,
+        size: String,
+        limit: String,
+        largest: String,
+    },
     /// pip or npm is not installed.
     #[error("{tool} not found ({reason}); {install}")]
     ToolMissing {
