@@ -576,3 +576,58 @@ fn logs_and_a_flex_rollback_say_what_to_do_instead() {
         "refused before any change"
     );
 }
+
+/// A stand-in for the Azure CLI that hands out the test server's token and
+/// records how it was asked.
+fn fake_az(dir: &Path) -> std::path::PathBuf {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let expires = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3600;
+    let script = format!(
+        "#!/bin/sh\necho \"$@\" >> \"{log}\"\necho '{{\"accessToken\": \"{TOKEN}\", \"expires_on\": {expires}, \"subscription\": \"00000000-0000-0000-0000-000000000000\", \"tenant\": \"t\", \"tokenType\": \"Bearer\"}}'\n",
+        log = dir.join("az-calls.log").display()
+    );
+    let az = bin.join("az");
+    std::fs::write(&az, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).unwrap();
+    bin
+}
+
+#[test]
+fn an_azure_cli_login_is_used_and_asked_once() {
+    let server = ArmServer::start();
+    let dir = project(&server);
+    let tools = tempfile::tempdir().unwrap();
+    let bin = fake_az(tools.path());
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let out = fnctl()
+        .current_dir(dir.path())
+        .env_remove("FNCTL_AZURE_ACCESS_TOKEN")
+        .env_remove("AZURE_CLIENT_ID")
+        .env_remove("AZURE_TENANT_ID")
+        .env_remove("AZURE_CLIENT_SECRET")
+        .env_remove("AZURE_FEDERATED_TOKEN_FILE")
+        .env_remove("AZURE_CREDENTIAL_KIND")
+        .env("PATH", path)
+        .args(["--provider", "azure", "--output", "json", "plan"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let doc: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(doc["plans"][0]["live"]["status"], "read", "{doc:#}");
+    let calls = std::fs::read_to_string(tools.path().join("az-calls.log")).unwrap();
+    assert!(
+        calls.contains(&format!(
+            "account get-access-token --output json --scope {}/.default",
+            server.url
+        )),
+        "{calls}"
+    );
+    assert_eq!(calls.lines().count(), 1, "asked once, then cached: {calls}");
+}
