@@ -533,9 +533,6 @@ impl AzureBackend {
         Ok(())
     }
 
-    /// Deletes what fnctl created for the app+stage: the Function App, its
-    /// plan and storage account, and the resource group only when fnctl
-    /// created it and nothing else lives in it. Safe to repeat.
     /// Creates (or updates) the resource group fnctl owns.
     pub(super) async fn put_resource_group(&self) -> Result<(), AzureError> {
         let az = &self.settings;
@@ -572,6 +569,9 @@ impl AzureBackend {
         Ok(())
     }
 
+    /// Deletes what fnctl created for the app+stage: the Function App, its
+    /// plan and storage account, and the resource group only when fnctl
+    /// created it and nothing else lives in it. Safe to repeat.
     pub async fn remove(
         &self,
         progress: &(dyn Fn(&ResourceId, &str) + Send + Sync),

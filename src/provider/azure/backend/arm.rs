@@ -74,6 +74,24 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// Reads a response to the end (a body cut off is "unreachable").
+    async fn read(resp: azure_core::Response, url: &Url) -> Result<Reply, AzureError> {
+        let (status, headers, body) = resp.deconstruct();
+        let body = body
+            .collect()
+            .await
+            .map_err(|e| AzureError::Unreachable {
+                url: redact_url(url),
+                reason: first_line(&e.to_string()),
+            })?
+            .to_vec();
+        Ok(Reply {
+            status: u16::from(status),
+            headers,
+            body,
+        })
+    }
+
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or(Value::Null)
     }
@@ -254,20 +272,7 @@ impl Arm {
                 }
             },
         };
-        let (status, headers, body) = resp.deconstruct();
-        let body = body
-            .collect()
-            .await
-            .map_err(|e| AzureError::Unreachable {
-                url: redact_url(&url),
-                reason: first_line(&e.to_string()),
-            })?
-            .to_vec();
-        Ok(Reply {
-            status: u16::from(status),
-            headers,
-            body,
-        })
+        Reply::read(resp, &url).await
     }
 
     /// A request to the app itself (its HTTP functions, its admin
@@ -309,20 +314,7 @@ impl Arm {
                 url: redact_url(&url),
                 reason: first_line(&e.to_string()),
             })?;
-        let (status, headers, body) = resp.deconstruct();
-        let body = body
-            .collect()
-            .await
-            .map_err(|e| AzureError::Unreachable {
-                url: redact_url(&url),
-                reason: first_line(&e.to_string()),
-            })?
-            .to_vec();
-        Ok(Reply {
-            status: u16::from(status),
-            headers,
-            body,
-        })
+        Reply::read(resp, &url).await
     }
 
     /// GET; `None` when the resource does not exist.
