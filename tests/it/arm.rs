@@ -1152,6 +1152,15 @@ impl World {
         {
             return error(StatusCode::BAD_REQUEST, "BadRequest", "Encountered an error (ServiceUnavailable) from host runtime: FUNCTIONS_EXTENSION_VERSION must be ~4.");
         }
+        // The platform reaches storage over its own network, not through
+        // whatever the test put in front of fnctl's calls.
+        let url = match &self.blob_service {
+            Some(service) => {
+                let rest = url.splitn(4, '/').nth(3).unwrap_or_default();
+                format!("{}/{rest}", service.trim_end_matches('/'))
+            }
+            None => url,
+        };
         let package = match http_get(&url) {
             Ok((200, bytes)) => bytes,
             Ok((status, body)) => {

@@ -15,7 +15,13 @@ use crate::azurite::Azurite;
 /// blob service at Azurite (started here, with the storage account fnctl
 /// will create and the key the test server will hand out for it).
 fn classic_project(server: &ArmServer) -> (tempfile::TempDir, Azurite, String) {
-    let dir = project_at(&server.url, "tests/fixtures/portable");
+    classic_project_at(server, &server.url)
+}
+
+/// As [`classic_project`], with ARM calls sent to `arm` (a proxy in front
+/// of `server`).
+pub fn classic_project_at(server: &ArmServer, arm: &str) -> (tempfile::TempDir, Azurite, String) {
+    let dir = project_at(arm, "tests/fixtures/portable");
     let manifest = dir.path().join("fnctl.toml");
     let text = std::fs::read_to_string(&manifest).unwrap().replace(
         "location = \"westeurope\"\n",
@@ -24,13 +30,26 @@ fn classic_project(server: &ArmServer) -> (tempfile::TempDir, Azurite, String) {
     std::fs::write(&manifest, &text).unwrap();
     let sa = storage_account(dir.path());
     let azurite = Azurite::start(&[(&sa, &arm::storage_key(&sa, 1))]);
-    let text = text.replace(
-        &format!("storage = \"{}/devstoreaccount1\"", server.url),
-        &format!("storage = \"{}/{sa}\"", azurite.url),
+    point_storage_at(
+        dir.path(),
+        &format!("{arm}/devstoreaccount1"),
+        &azurite.url,
+        &sa,
     );
-    std::fs::write(&manifest, text).unwrap();
     server.world.lock().unwrap().blob_service = Some(azurite.url.clone());
     (dir, azurite, sa)
+}
+
+/// Rewrites the manifest's storage endpoint from `from` to `{to}/{sa}`.
+pub fn point_storage_at(dir: &Path, from: &str, to: &str, sa: &str) {
+    let manifest = dir.join("fnctl.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    assert!(text.contains(from), "{text}");
+    let text = text.replace(
+        &format!("storage = \"{from}\""),
+        &format!("storage = \"{to}/{sa}\""),
+    );
+    std::fs::write(&manifest, text).unwrap();
 }
 
 /// The storage account name fnctl derives, from an offline plan.

@@ -284,11 +284,13 @@ fn service_of(head: &str) -> String {
     {
         return service.to_string();
     }
-    if head
-        .to_ascii_lowercase()
-        .contains("\r\nauthorization: bearer ")
-    {
+    let lower = head.to_ascii_lowercase();
+    if lower.contains("\r\nauthorization: bearer ") {
         return "azure".into();
+    }
+    if lower.contains("\r\nx-ms-version: ") {
+        // The blob service, signed with a SAS in the query.
+        return "azure-storage".into();
     }
     "unknown".into()
 }
@@ -298,6 +300,9 @@ fn service_of(head: &str) -> String {
 fn error_response(fault: Fault, service: &str) -> Vec<u8> {
     if service == "azure" {
         return arm_error_response(fault);
+    }
+    if service == "azure-storage" {
+        return storage_error_response(fault);
     }
     let (status, reason, code, message) = match (fault, service) {
         (Fault::Throttle, "s3") => (
@@ -367,6 +372,21 @@ fn arm_error_response(fault: Fault) -> Vec<u8> {
     let body = format!("{{\"error\":{{\"code\":\"{code}\",\"message\":\"injected {reason}\"}}}}");
     format!(
         "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n{retry_after}x-ms-request-id: fault\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// A fault in the blob service's shape: XML `<Error><Code>…`, with the code
+/// in `x-ms-error-code`; the service throttles with 503 `ServerBusy`.
+fn storage_error_response(fault: Fault) -> Vec<u8> {
+    let (status, reason, code) = match fault {
+        Fault::InternalError => (500, "Internal Server Error", "InternalError"),
+        _ => (503, "Service Unavailable", "ServerBusy"),
+    };
+    let body = format!("<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>{code}</Code><Message>injected {reason}</Message></Error>");
+    format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: application/xml\r\nx-ms-error-code: {code}\r\nx-ms-request-id: fault\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .into_bytes()

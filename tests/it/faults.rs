@@ -290,3 +290,56 @@ fn azure_deploy_through_random_faults_reaches_the_fault_free_state() {
         world.plans.keys()
     );
 }
+
+#[test]
+fn azure_classic_deploy_through_faults_on_arm_and_storage_converges() {
+    let server = ArmServer::start();
+    let faults = |seed| Faults {
+        rate: 0.2,
+        lose_responses: 0.0,
+        only: None,
+        seed,
+    };
+    let arm = FaultProxy::start(&server.url, faults(0x5eed_0005));
+    let (dir, azurite, sa) = crate::azure_classic::classic_project_at(&server, &arm.endpoint);
+    let storage = FaultProxy::start(&azurite.url, faults(0x5eed_0006));
+    crate::azure_classic::point_storage_at(
+        dir.path(),
+        &format!("{}/{sa}", azurite.url),
+        &storage.endpoint,
+        &sa,
+    );
+    let (code, doc, stderr) = crate::azure::run(dir.path(), &["deploy"]);
+    assert_eq!(code, 0, "deploy through faults failed: {stderr}\n{doc:#}");
+    assert_eq!(doc["deployments"][0]["verified"], true);
+    assert!(
+        arm.faulted() >= 3,
+        "{} of {}",
+        arm.faulted(),
+        arm.requests()
+    );
+    // A code change: the upload meets storage failing half the time.
+    let handlers = dir.path().join("src/handlers.py");
+    let mut text = std::fs::read_to_string(&handlers).unwrap();
+    text.push_str("\n# changed\n");
+    std::fs::write(&handlers, text).unwrap();
+    storage.set(Faults {
+        rate: 0.5,
+        ..faults(0)
+    });
+    let (code, doc, stderr) = crate::azure::run(dir.path(), &["deploy"]);
+    assert_eq!(code, 0, "{stderr}\n{doc:#}");
+    assert!(
+        storage.faulted() >= 1,
+        "{} of {}",
+        storage.faulted(),
+        storage.requests()
+    );
+
+    arm.set(Faults::default());
+    storage.set(Faults::default());
+    server.clear_log();
+    let (code, doc, stderr) = crate::azure::run(dir.path(), &["deploy"]);
+    assert_eq!(code, 0, "{stderr}\n{doc:#}");
+    assert_eq!(doc["deployments"][0]["mutating_calls"], 0, "{doc:#}");
+}
