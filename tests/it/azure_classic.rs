@@ -21,7 +21,15 @@ fn classic_project(server: &ArmServer) -> (tempfile::TempDir, Azurite, String) {
 /// As [`classic_project`], with ARM calls sent to `arm` (a proxy in front
 /// of `server`).
 pub fn classic_project_at(server: &ArmServer, arm: &str) -> (tempfile::TempDir, Azurite, String) {
-    let dir = project_at(arm, "tests/fixtures/portable");
+    classic_fixture_at(server, arm, "tests/fixtures/portable")
+}
+
+fn classic_fixture_at(
+    server: &ArmServer,
+    arm: &str,
+    fixture: &str,
+) -> (tempfile::TempDir, Azurite, String) {
+    let dir = project_at(arm, fixture);
     let manifest = dir.path().join("fnctl.toml");
     let text = std::fs::read_to_string(&manifest).unwrap().replace(
         "location = \"westeurope\"\n",
@@ -156,6 +164,33 @@ fn run_from_package_deploy_noop_change_prune_and_remove() {
         !doc.to_string().contains("sig="),
         "no SAS in the output: {doc:#}"
     );
+
+    // Neither does the SAS: not in plans, info, or verbose logs.
+    for args in [
+        &["-v", "plan"][..],
+        &["-v", "info"][..],
+        &["-v", "deploy"][..],
+    ] {
+        let out = crate::common::fnctl()
+            .current_dir(dir.path())
+            .env("FNCTL_AZURE_ACCESS_TOKEN", arm::TOKEN)
+            .args(["--provider", "azure"])
+            .args(args)
+            .output()
+            .unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(0), "{all}");
+        assert!(
+            !all.contains("sig=") && !all.contains(&key),
+            "{args:?}: {all}"
+        );
+    }
+    let (_, doc, _) = run(dir.path(), &["info"]);
+    assert!(!doc.to_string().contains("sig="), "{doc:#}");
 
     // 2. The app answers with the deployed code.
     let (code, doc, stderr) = run(
@@ -310,4 +345,29 @@ fn a_package_the_app_cannot_fetch_fails_the_deploy_and_a_rerun_converges() {
     let site: &arm::Site = w.sites.values().next().unwrap();
     assert_eq!(site.functions.len(), 5);
     assert_eq!(site.body["tags"]["managed-by"], Value::from("fnctl"));
+}
+
+#[test]
+fn a_node_app_runs_from_its_package_on_classic_consumption() {
+    let server = ArmServer::start();
+    let (dir, _azurite, _) =
+        classic_fixture_at(&server, &server.url, "tests/fixtures/portable-node");
+    let (code, doc, stderr) = run(dir.path(), &["deploy"]);
+    assert_eq!(code, 0, "{stderr}\n{doc:#}");
+    {
+        let w = server.world.lock().unwrap();
+        let site = w.sites.values().next().unwrap();
+        assert_eq!(site.linux_fx_version, "Node|20");
+        assert_eq!(site.settings["FUNCTIONS_WORKER_RUNTIME"], "node");
+        let names: Vec<&String> = site.functions.keys().collect();
+        assert_eq!(
+            names,
+            ["api-http1", "api-http2", "broken", "tick", "upload"]
+        );
+    }
+    let (code, doc, stderr) = run(
+        dir.path(),
+        &["invoke", "api", "--event", "http", "--expect-status", "200"],
+    );
+    assert_eq!(code, 0, "{stderr}\n{doc:#}");
 }
