@@ -110,6 +110,15 @@ pub struct InvokeArgs {
     /// Azure Functions adapter, with Microsoft's azure-functions package)
     #[arg(long = "as", value_name = "PROVIDER", requires = "local", value_parser = parse_provider)]
     pub run_as: Option<ProviderId>,
+    /// How to reach the deployed function: `direct` (Lambda Invoke; Azure's
+    /// admin endpoint) or `url` (its HTTP route, as clients call it; the
+    /// default for HTTP functions on Azure)
+    #[arg(long, value_enum, conflicts_with = "local")]
+    pub via: Option<commands::invoke::Via>,
+    /// Call the routes under this base URL (a custom domain, a proxy)
+    /// instead of the one the cloud assigned; implies --via url
+    #[arg(long, value_name = "URL", conflicts_with = "local")]
+    pub base_url: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -223,6 +232,8 @@ pub fn main() -> ExitCode {
                 expect_body: a.expect_body.clone(),
                 local: a.local,
                 run_as: a.run_as,
+                via: a.via,
+                base_url: a.base_url.clone(),
             },
         ),
         Command::Dev(a) => commands::dev::run(&cx, a.port, a.max_workers as usize, !a.no_watch),

@@ -137,10 +137,7 @@ pub fn aws_urls(app: &App, api_id: Option<&str>, region: &str) -> Vec<RouteUrl> 
     let Some(api_id) = api_id else {
         return Vec::new();
     };
-    let base = format!(
-        "https://{api_id}.execute-api.{region}.amazonaws.com/{}",
-        app.stage
-    );
+    let base = crate::provider::aws::names::stage_url(api_id, region, &app.stage);
     route_urls(app, ProviderId::Aws, &base)
 }
 

@@ -40,6 +40,8 @@ pub enum ExitStatus {
     FunctionFailed = 4,
     /// Another fnctl command is changing the same app+stage; retry later.
     Locked = 5,
+    /// Ctrl-C stopped `deploy` or `remove` between changes; run it again.
+    Interrupted = crate::provider::interrupt::EXIT_STATUS as isize,
 }
 
 /// Everything a command needs from the global flags.
@@ -118,6 +120,9 @@ impl CommandError {
         if self.is_locked() {
             return ExitStatus::Locked;
         }
+        if self.is_interrupted() {
+            return ExitStatus::Interrupted;
+        }
         match self {
             CommandError::Load(LoadError::Invalid(_)) => ExitStatus::InvalidManifest,
             CommandError::Load(LoadError::NotFound { .. }) | CommandError::Usage { .. } => {
@@ -132,10 +137,23 @@ impl CommandError {
         }
     }
 
+    /// Ctrl-C stopped the apply between changes.
+    pub fn is_interrupted(&self) -> bool {
+        use crate::provider::{aws::backend::AwsError, azure::backend::AzureError};
+        matches!(
+            self,
+            CommandError::Aws(AwsError::Interrupted(_))
+                | CommandError::Azure(AzureError::Interrupted(_))
+        )
+    }
+
     /// Stable machine name for `--output json`.
     pub fn kind(&self) -> &'static str {
         if self.is_locked() {
             return "locked";
+        }
+        if self.is_interrupted() {
+            return "interrupted";
         }
         match self {
             CommandError::Load(LoadError::Invalid(_)) => "invalid_manifest",

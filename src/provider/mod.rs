@@ -9,6 +9,8 @@
 
 pub mod aws;
 pub mod azure;
+pub mod http_call;
+pub mod interrupt;
 pub mod lock;
 pub mod naming;
 

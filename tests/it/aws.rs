@@ -723,6 +723,196 @@ fn invoke_is_a_smoke_test_gate_and_rollback_repoints_the_alias() {
     assert_eq!(pending, vec!["users-api-dev-list-users:dev"]);
 }
 
+/// `--via url` calls a route over HTTP the way the API's clients do. moto
+/// serves no deployed API URLs, so the calls go through `--base-url` (the
+/// custom-domain case) to a stand-in that records what arrives; the API key
+/// the route needs must be the one AWS holds for the app.
+#[test]
+fn invoke_via_url_sends_the_request_the_event_describes() {
+    let moto = Moto::start();
+    let (_dir, manifest) = project("python-http-api");
+    let (code, _, stderr) = fnctl_json(&moto, &manifest, &["deploy", "-p", "aws"]);
+    assert_eq!(code, 0, "{stderr}");
+    let api = crate::stand_in::StandIn::start();
+    let base = format!("{}/v1", api.url);
+
+    // The sample request of the first route; the reply is read back as a
+    // proxy result, so the smoke-test flags work as after a direct invoke.
+    api.answer(200, "application/json", r#"{"name": "Ada"}"#);
+    let (code, doc, stderr) = fnctl_json(
+        &moto,
+        &manifest,
+        &[
+            "invoke",
+            "get-user",
+            "-p",
+            "aws",
+            "--base-url",
+            &base,
+            "--expect-status",
+            "200",
+            "--expect-body",
+            "Ada",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}\n{doc:#}");
+    assert_eq!(
+        doc["invocation"]["url"],
+        format!("GET {base}/users/1"),
+        "{doc:#}"
+    );
+    let result: Value =
+        serde_json::from_str(doc["invocation"]["payload"].as_str().unwrap()).unwrap();
+    assert_eq!(result["statusCode"], 200);
+    assert_eq!(result["headers"]["x-served-by"], "stand-in");
+    let got = api.take();
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        (got[0].method.as_str(), got[0].uri.as_str()),
+        ("GET", "/v1/users/1")
+    );
+    assert_eq!(got[0].header("x-api-key"), None, "this route needs no key");
+    assert_eq!(got[0].header("user-agent"), Some("fnctl-invoke"));
+
+    // A proxy event of one's own, for the route that requires the API key.
+    let event = serde_json::json!({
+        "httpMethod": "GET",
+        "resource": "/users/{id}/files/{path+}",
+        "path": "/users/7/files/a/b.txt",
+        "multiValueQueryStringParameters": {"v": ["1", "2"]},
+        "headers": {"Accept": "text/plain", "Host": "ignored.example"},
+        "body": "cGluZw==",
+        "isBase64Encoded": true,
+    });
+    api.answer(404, "text/plain", "no such file");
+    let (code, doc, stderr) = fnctl_json(
+        &moto,
+        &manifest,
+        &[
+            "invoke",
+            "get-user",
+            "-p",
+            "aws",
+            "--via",
+            "url",
+            "--base-url",
+            &base,
+            "--data",
+            &event.to_string(),
+            "--expect-status",
+            "200",
+        ],
+    );
+    assert_eq!(code, 4, "a 404 fails --expect-status 200: {stderr}");
+    assert_eq!(
+        doc["failures"],
+        serde_json::json!(["expected status 200, got 404"])
+    );
+    let got = api.take();
+    assert_eq!(got[0].uri, "/v1/users/7/files/a/b.txt?v=1&v=2");
+    assert_eq!(got[0].header("accept"), Some("text/plain"));
+    assert_eq!(got[0].body, b"ping", "a base64 body is sent decoded");
+    assert!(
+        got[0].header("host").unwrap().starts_with("127.0.0.1:"),
+        "the URL decides the host, not the event"
+    );
+    let key = rt().block_on(async {
+        let conf = moto.sdk_config().await;
+        let apigw = aws_sdk_apigateway::Client::from_conf(
+            aws_sdk_apigateway::config::Builder::from(&conf)
+                .region(aws_config::Region::new("eu-west-1"))
+                .build(),
+        );
+        let keys = apigw
+            .get_api_keys()
+            .include_values(true)
+            .send()
+            .await
+            .unwrap();
+        keys.items()[0].value().unwrap().to_string()
+    });
+    assert_eq!(got[0].header("x-api-key"), Some(key.as_str()));
+    assert!(
+        !doc.to_string().contains(&key) && !stderr.contains(&key),
+        "the API key is sent, never printed"
+    );
+
+    // A gateway error is the function failing.
+    api.answer(
+        502,
+        "application/json",
+        r#"{"message": "Internal server error"}"#,
+    );
+    let (code, doc, _) = fnctl_json(
+        &moto,
+        &manifest,
+        &[
+            "invoke",
+            "list-users",
+            "-p",
+            "aws",
+            "--via",
+            "url",
+            "--base-url",
+            &base,
+        ],
+    );
+    assert_eq!(code, 4, "{doc:#}");
+    assert_eq!(
+        doc["failures"],
+        serde_json::json!(["the function raised an error (the function answered HTTP 502)"])
+    );
+    assert_eq!(api.take()[0].uri, "/v1/users");
+
+    // Events that describe no request, and options that contradict.
+    for (args, says) in [
+        (
+            vec!["--via", "url", "--data", r#"{"name": "Ada"}"#],
+            "not an API Gateway proxy event",
+        ),
+        (
+            vec!["--via", "direct", "--base-url", "http://127.0.0.1:9"],
+            "--base-url applies to calls through the function's URL",
+        ),
+    ] {
+        let mut full = vec!["invoke", "get-user", "-p", "aws"];
+        full.extend(args);
+        let (code, doc, _) = fnctl_json(&moto, &manifest, &full);
+        assert_eq!(code, 2, "{doc:#}");
+        let message = doc["error"]["message"].as_str().unwrap();
+        assert!(message.contains(says), "{message}");
+    }
+    assert!(api.take().is_empty(), "nothing was sent for refused calls");
+
+    // Nothing listening: a clear error naming the URL, exit 1.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let (code, doc, _) = fnctl_json(
+        &moto,
+        &manifest,
+        &[
+            "invoke",
+            "list-users",
+            "-p",
+            "aws",
+            "--base-url",
+            &format!("http://127.0.0.1:{closed}"),
+        ],
+    );
+    assert_eq!(code, 1, "{doc:#}");
+    let message = doc["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("cannot call http://127.0.0.1:{closed}/users")),
+        "{message}"
+    );
+    assert!(doc["error"]["help"]
+        .as_str()
+        .unwrap()
+        .contains("--base-url"));
+}
+
 #[test]
 fn logs_prints_the_function_log_lines() {
     let moto = Moto::start();

@@ -236,9 +236,23 @@ fn deploy_verify_noop_change_and_remove_cycle() {
         ],
     );
     assert_eq!(code, 0, "{stderr}\n{doc:#}");
+    let url = doc["invocation"]["url"].as_str().unwrap();
+    assert!(
+        url.starts_with(&format!("GET {}", server.url)) && url.ends_with("/items/1"),
+        "the URL called is reported: {url}"
+    );
     let (code, doc, _) = run(dir.path(), &["invoke", "broken", "--event", "http"]);
     assert_eq!(code, 4, "a raising handler answers 502: {doc:#}");
     assert_eq!(doc["status"], 502);
+    let (code, doc, _) = run(
+        dir.path(),
+        &["invoke", "api", "--event", "http", "--via", "direct"],
+    );
+    assert_eq!(
+        code, 2,
+        "Azure has no direct way into an HTTP function: {doc:#}"
+    );
+    assert_eq!(doc["error"]["help"], "drop --via direct");
     let (code, doc, stderr) = run(dir.path(), &["invoke", "tick", "--event", "schedule"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(

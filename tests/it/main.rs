@@ -22,3 +22,4 @@ mod moto;
 mod packaging;
 mod portable;
 mod secrets;
+mod stand_in;

@@ -33,6 +33,11 @@ pub fn rest_api(app: &App) -> String {
     prefix(app)
 }
 
+/// The base URL API Gateway serves a REST API's stage at; routes follow it.
+pub fn stage_url(api_id: &str, region: &str, stage: &str) -> String {
+    format!("https://{api_id}.execute-api.{region}.amazonaws.com/{stage}")
+}
+
 pub fn schedule_rule(app: &App, function: &str, index: usize) -> String {
     bounded(
         &[&prefix(app), function, &format!("s{index}")],

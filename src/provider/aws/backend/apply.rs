@@ -21,6 +21,7 @@ use super::{api_error, arn, gone_ok, has_code, AwsBackend, AwsError, Live, LiveI
 use crate::package::Artifact;
 use crate::plan::{Action, Change, Plan, ResourceId};
 use crate::provider::aws::names;
+use crate::provider::interrupt::{Interrupt, Interrupted};
 
 /// What happened to one resource.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -44,6 +45,11 @@ struct Shared {
     artifacts: BTreeMap<String, Artifact>,
 }
 
+/// The plan's deletions, applied after every create and update.
+fn deletes(plan: &Plan) -> impl Iterator<Item = &Change> {
+    plan.changes.iter().filter(|c| c.action == Action::Delete)
+}
+
 impl AwsBackend {
     /// Applies `plan` (computed against `live`); `artifacts` by manifest function name.
     pub async fn apply(
@@ -57,24 +63,9 @@ impl AwsBackend {
         self.preflight(live)?;
         // Ctrl-C lets the calls in flight finish, then stops before the next
         // wave: the cloud is left consistent and a rerun completes the plan.
-        let interrupted = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let watcher = {
-            let flag = interrupted.clone();
-            tokio::spawn(async move {
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    flag.store(true, std::sync::atomic::Ordering::SeqCst);
-                    eprintln!("interrupted: finishing the changes in flight (Ctrl-C again to stop at once)");
-                    if tokio::signal::ctrl_c().await.is_ok() {
-                        std::process::exit(130);
-                    }
-                }
-            })
-        };
-        let result = self
-            .apply_waves(plan, live, artifacts, concurrency, progress, &interrupted)
-            .await;
-        watcher.abort();
-        result
+        let interrupt = Interrupt::watch();
+        self.apply_waves(plan, live, artifacts, concurrency, progress, &interrupt)
+            .await
     }
 
     async fn apply_waves(
@@ -84,7 +75,7 @@ impl AwsBackend {
         artifacts: BTreeMap<String, Artifact>,
         concurrency: usize,
         progress: &Progress,
-        interrupted: &std::sync::atomic::AtomicBool,
+        interrupt: &Interrupt,
     ) -> Result<Vec<Applied>, AwsError> {
         let shared = Arc::new(Shared {
             ids: Mutex::new(live.ids.clone()),
@@ -101,12 +92,6 @@ impl AwsBackend {
         let semaphore = Arc::new(Semaphore::new(concurrency.max(1)));
         let mut remaining = todo;
         while !remaining.is_empty() {
-            if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
-                return Err(AwsError::Interrupted {
-                    done: applied.len(),
-                    left: remaining.len(),
-                });
-            }
             let (ready, blocked): (Vec<&Change>, Vec<&Change>) =
                 remaining.into_iter().partition(|c| {
                     c.depends_on
@@ -131,38 +116,58 @@ impl AwsBackend {
                 let shared = shared.clone();
                 async move {
                     let _permit = semaphore.acquire().await.expect("semaphore open");
+                    // Changes still waiting for a slot do not start after Ctrl-C.
+                    if interrupt.requested() {
+                        return Ok(None);
+                    }
                     let started = Instant::now();
                     progress(&change.id, action_word(change.action));
                     self.apply_one(change, &shared).await?;
                     progress(&change.id, "done");
-                    Ok::<Applied, AwsError>(Applied {
+                    Ok::<_, AwsError>(Some(Applied {
                         id: change.id.clone(),
                         action: change.action,
                         changed: change.changed.clone(),
                         millis: started.elapsed().as_millis(),
-                    })
+                    }))
                 }
             }))
             .await;
+            let mut skipped = 0;
             for r in results {
-                let a = r?;
-                done.insert(a.id.clone());
-                applied.push(a);
+                match r? {
+                    Some(a) => {
+                        done.insert(a.id.clone());
+                        applied.push(a);
+                    }
+                    None => skipped += 1,
+                }
+            }
+            if interrupt.requested() {
+                return Err(Interrupted {
+                    done: applied.len(),
+                    left: skipped + remaining.len() + deletes(plan).count(),
+                }
+                .into());
             }
         }
 
-        let deletes: Vec<&Change> = plan
-            .changes
-            .iter()
-            .filter(|c| c.action == Action::Delete)
-            .collect();
+        let deletes: Vec<&Change> = deletes(plan).collect();
         let deleted_apis = deletes.iter().any(|c| c.id.kind == "rest_api");
         let deleted_functions: BTreeSet<String> = deletes
             .iter()
             .filter(|c| c.id.kind == "lambda_function")
             .map(|c| c.id.name.clone())
             .collect();
+        let total = applied.len() + deletes.len();
         for change in deletes {
+            if interrupt.requested() {
+                return Err(Interrupted {
+                    done: applied.len(),
+                    left: total - applied.len(),
+                }
+                .into());
+            }
             let covered = match change.id.kind.as_str() {
                 "api_resource" | "api_method" | "api_deployment" => deleted_apis,
                 "lambda_alias" | "lambda_permission" => deleted_functions

@@ -82,9 +82,12 @@ pub enum AwsError {
         operation: &'static str,
         reason: String,
     },
+    /// A deployed route could not be called over HTTP.
+    #[error("cannot call {url}: {reason}")]
+    RouteUnreachable { url: String, reason: String },
     /// Ctrl-C: the changes in flight finished, the rest did not start.
-    #[error("interrupted after {done} changes ({left} not started)")]
-    Interrupted { done: usize, left: usize },
+    #[error(transparent)]
+    Interrupted(#[from] crate::provider::interrupt::Interrupted),
     /// A function did not become ready in time.
     #[error("function `{function}` did not become ready: {state}")]
     NotReady { function: String, state: String },
@@ -105,8 +108,9 @@ impl AwsError {
             AwsError::Api { hint, .. } => hint.clone(),
             AwsError::BucketMissing { .. } => Some("create the bucket, or set `create = true` on the trigger so fnctl creates and owns it".into()),
             AwsError::Verify { .. } => Some("run the deploy again; if it persists, `fnctl plan` shows what differs".into()),
-            AwsError::Interrupted { .. } => Some("run the same command again to finish; it picks up from what AWS reports".into()),
+            AwsError::Interrupted(i) => Some(i.hint()),
             AwsError::Locked(l) => Some(l.hint()),
+            AwsError::RouteUnreachable { .. } => Some("check the network and the URL; to call the API through a custom domain or a proxy, pass --base-url".into()),
             _ => None,
         }
     }

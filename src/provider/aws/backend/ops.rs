@@ -6,7 +6,9 @@ use aws_sdk_lambda::primitives::Blob;
 use base64::Engine;
 
 use super::{api_error, has_code, AwsBackend, AwsError};
+use crate::model::HttpAuth;
 use crate::provider::aws::names;
+use crate::provider::http_call::{self, HttpCall, HttpReply};
 
 /// What an invocation returned.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -77,6 +79,75 @@ impl AwsBackend {
             log_tail,
             executed_version: out.executed_version().map(str::to_string),
         })
+    }
+
+    /// Calls an HTTP route the way its clients do: over the stage's invoke
+    /// URL (or `base_url`, such as a custom domain in front of the API),
+    /// with the API key when the route requires one. Returns the URL called
+    /// and the reply. The key is only sent, never returned or printed.
+    pub async fn invoke_url(
+        &self,
+        call: &HttpCall<'_>,
+        base_url: Option<&str>,
+        timeout: std::time::Duration,
+    ) -> Result<(String, HttpReply), AwsError> {
+        let base = match base_url {
+            Some(b) => b.to_string(),
+            None => {
+                let api = self.find_rest_api().await?.ok_or_else(|| AwsError::Api {
+                    operation: "GetRestApis",
+                    resource: names::rest_api(&self.app),
+                    message: "the app's REST API does not exist".into(),
+                    hint: Some("deploy first: `fnctl deploy`".into()),
+                })?;
+                names::stage_url(
+                    api.id().unwrap_or_default(),
+                    &self.clients.region,
+                    &self.app.stage,
+                )
+            }
+        };
+        let url = http_call::url(&base, call).map_err(|e| AwsError::RouteUnreachable {
+            url: format!("{base}{}", call.path),
+            reason: format!("not a valid URL ({e})"),
+        })?;
+        let mut headers = call.headers.clone();
+        if call.trigger.auth == HttpAuth::Key {
+            headers.push(("x-api-key".into(), self.api_key_value().await?));
+        }
+        let shown = url.to_string();
+        let reply = http_call::send(&call.method, url, &headers, &call.body, timeout)
+            .await
+            .map_err(|reason| AwsError::RouteUnreachable {
+                url: shown.clone(),
+                reason,
+            })?;
+        Ok((shown, reply))
+    }
+
+    /// The value of the app's API key (routes with `auth = "key"`).
+    async fn api_key_value(&self) -> Result<String, AwsError> {
+        let key_name = format!("{}-key", names::rest_api(&self.app));
+        let keys = self
+            .clients
+            .apigw
+            .get_api_keys()
+            .name_query(&key_name)
+            .include_values(true)
+            .send()
+            .await
+            .map_err(|e| api_error("GetApiKeys", &key_name, e))?;
+        keys.items()
+            .iter()
+            .find(|k| k.name() == Some(key_name.as_str()))
+            .and_then(|k| k.value())
+            .map(str::to_string)
+            .ok_or_else(|| AwsError::Api {
+                operation: "GetApiKeys",
+                resource: key_name.clone(),
+                message: "the route requires an API key, and the app's key does not exist".into(),
+                hint: Some("deploy first: `fnctl deploy`".into()),
+            })
     }
 
     /// Log events of a function since `start_ms`, oldest first, skipping `seen` ids.

@@ -335,14 +335,19 @@ impl AwsBackend {
         source_arn.to_string()
     }
 
-    /// The REST API, its resources and methods, stage, key and usage plan.
-    async fn read_api(&self) -> Result<Live, AwsError> {
-        let mut live = Live::default();
+    /// This app+stage's REST API: fnctl's name and tags, nothing else.
+    pub(super) async fn find_rest_api(
+        &self,
+    ) -> Result<Option<aws_sdk_apigateway::types::RestApi>, AwsError> {
         let app = &self.app;
-        let apigw = &self.clients.apigw;
         let name = names::rest_api(app);
-        let mut api = None;
-        let mut pages = apigw.get_rest_apis().into_paginator().items().send();
+        let mut pages = self
+            .clients
+            .apigw
+            .get_rest_apis()
+            .into_paginator()
+            .items()
+            .send();
         while let Some(item) = pages.next().await {
             let a = item.map_err(|e| api_error("GetRestApis", &name, e))?;
             let ours = a.name() == Some(name.as_str())
@@ -351,11 +356,20 @@ impl AwsBackend {
                         && t.get("fnctl:stage") == Some(&app.stage)
                 });
             if ours {
-                api = Some(a);
-                break;
+                return Ok(Some(a));
             }
         }
-        let Some(api) = api else { return Ok(live) };
+        Ok(None)
+    }
+
+    /// The REST API, its resources and methods, stage, key and usage plan.
+    async fn read_api(&self) -> Result<Live, AwsError> {
+        let mut live = Live::default();
+        let app = &self.app;
+        let name = names::rest_api(app);
+        let Some(api) = self.find_rest_api().await? else {
+            return Ok(live);
+        };
         let api_id = api.id().unwrap_or_default().to_string();
         live.ids.rest_api_id = Some(api_id.clone());
         let tags: BTreeMap<String, String> = api
@@ -377,7 +391,9 @@ impl AwsBackend {
         live.resources.push(r);
 
         let mut items = Vec::new();
-        let mut pages = apigw
+        let mut pages = self
+            .clients
+            .apigw
             .get_resources()
             .rest_api_id(&api_id)
             .embed("methods")

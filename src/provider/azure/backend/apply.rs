@@ -18,6 +18,7 @@ use crate::model::{AzurePlan, ProviderId, Trigger};
 use crate::plan::{Action, Plan, ResourceId};
 use crate::provider::azure::resources::{self, SettingValue};
 use crate::provider::azure::{names, package};
+use crate::provider::interrupt::{Interrupt, Interrupted};
 
 /// The app setting listing the keys fnctl set, so a key removed from the
 /// manifest is removed from the app while keys set by hand are kept.
@@ -86,7 +87,17 @@ impl AzureBackend {
         let mut scm_host = live.scm_host.clone();
         let mut upload = upload;
         let mut synced = false;
-        for change in changes {
+        // Ctrl-C lets the change in flight finish and starts no other.
+        let interrupt = Interrupt::watch();
+        let total = changes.len();
+        for (started, change) in changes.into_iter().enumerate() {
+            if interrupt.requested() {
+                return Err(Interrupted {
+                    done: started,
+                    left: total - started,
+                }
+                .into());
+            }
             let id = &change.id;
             progress(id, change.action.verb());
             match (id.kind.as_str(), change.action) {
@@ -606,7 +617,17 @@ impl AzureBackend {
                 API_STORAGE,
             ),
         ];
-        for (kind, name, path, api) in steps {
+        let interrupt = Interrupt::watch();
+        // The resource group is the last step.
+        let total = steps.len() + 1;
+        for (checked, (kind, name, path, api)) in steps.into_iter().enumerate() {
+            if interrupt.requested() {
+                return Err(Interrupted {
+                    done: removed.len(),
+                    left: total - checked,
+                }
+                .into());
+            }
             let Some(found) = self.arm.get(&path, api).await? else {
                 continue;
             };
@@ -623,6 +644,13 @@ impl AzureBackend {
                 kind: kind.into(),
                 name,
             });
+        }
+        if interrupt.requested() {
+            return Err(Interrupted {
+                done: removed.len(),
+                left: 1,
+            }
+            .into());
         }
         if super::read::owned_by(&rg, app) {
             let listing = self

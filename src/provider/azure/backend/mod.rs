@@ -81,6 +81,9 @@ pub enum AzureError {
     /// Another fnctl command holds this app+stage's lock.
     #[error(transparent)]
     Locked(#[from] crate::provider::lock::Locked),
+    /// Ctrl-C: the change in flight finished, the rest did not start.
+    #[error(transparent)]
+    Interrupted(#[from] crate::provider::interrupt::Interrupted),
 }
 
 impl AzureError {
@@ -95,6 +98,7 @@ impl AzureError {
     pub fn hint(&self) -> Option<String> {
         match self {
             AzureError::Locked(l) => Some(l.hint()),
+            AzureError::Interrupted(i) => Some(i.hint()),
             AzureError::Credentials { .. } => Some(format!(
                 "sign in with `az login`, set AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET for a service principal, or set {}",
                 credential::TOKEN_ENV
