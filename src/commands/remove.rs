@@ -115,9 +115,10 @@ async fn remove_aws(
             printer.status(&format!("  {step} {} {}", id.kind, id.name));
         }
     };
-    let applied = backend
+    let mut applied = backend
         .apply(&plan, found, Default::default(), 1, &progress)
         .await?;
+    applied.extend(backend.remove_staged_packages(&found.ids.account).await?);
     let left = backend.read().await?;
     if !left.resources.is_empty() {
         let drift = left.resources.iter().map(|r| r.id.to_string()).collect();

@@ -977,3 +977,143 @@ fn logs_prints_the_function_log_lines() {
         "{text}"
     );
 }
+
+/// A package over Lambda's 50 MiB inline limit is staged in the artifact
+/// bucket, deployed from there, and deleted once Lambda holds its copy;
+/// `remove` clears what a killed deploy may have left under the app's
+/// prefix and nothing of other apps.
+#[test]
+fn a_package_over_50_mib_is_staged_in_s3_and_leaves_nothing_there() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("fnctl.toml");
+    std::fs::write(
+        &manifest,
+        "[app]\nname = \"bigpkg\"\nruntime = \"python3.12\"\n\n[providers.aws]\n\n[functions.heavy]\nhandler = \"app.handler\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("app.py"),
+        "def handler(event, context):\n    return {'statusCode': 200}\n",
+    )
+    .unwrap();
+    // Random bytes do not compress: the zip stays over 50 MiB.
+    let mut rng = crate::common::XorShift(0x0b16_b10b);
+    let mut data = Vec::with_capacity(52 << 20);
+    while data.len() < 52 << 20 {
+        data.extend_from_slice(&rng.next_u64().to_le_bytes());
+    }
+    std::fs::write(dir.path().join("model.bin"), &data).unwrap();
+
+    let (code, doc, stderr) = fnctl_json(&moto, &manifest, &["deploy", "-p", "aws"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(doc["deployments"][0]["verified"], true);
+    let (account, size) = rt().block_on(async {
+        let conf = moto.sdk_config().await;
+        let account = aws_sdk_sts::Client::new(&conf)
+            .get_caller_identity()
+            .send()
+            .await
+            .unwrap()
+            .account()
+            .unwrap()
+            .to_string();
+        (account, code_size(&conf).await)
+    });
+    let bucket = format!("fnctl-artifacts-{account}-us-east-1");
+    let keys = staged_keys(&moto, &bucket);
+    assert!(
+        size > 50 << 20,
+        "Lambda holds the whole package: {size} bytes"
+    );
+    assert_eq!(
+        keys,
+        Vec::<String>::new(),
+        "staged package deleted after use"
+    );
+
+    let (code, doc, _) = fnctl_json(&moto, &manifest, &["deploy", "-p", "aws"]);
+    assert_eq!(code, 0);
+    assert_eq!(doc["deployments"][0]["mutating_calls"], 0, "{doc:#}");
+
+    // New code goes the same way (UpdateFunctionCode from S3).
+    data.extend_from_slice(b"v2");
+    std::fs::write(dir.path().join("model.bin"), &data).unwrap();
+    let (code, _, stderr) = fnctl_json(&moto, &manifest, &["deploy", "-p", "aws"]);
+    assert_eq!(code, 0, "{stderr}");
+    let new_size = rt().block_on(async { code_size(&moto.sdk_config().await).await });
+    assert_ne!(new_size, size, "the function runs the new package");
+    let keys = staged_keys(&moto, &bucket);
+    assert_eq!(keys, Vec::<String>::new());
+
+    // Leftovers of a killed deploy go with `remove`; other apps' stay.
+    rt().block_on(async {
+        let s3 = s3_client(&moto).await;
+        for key in ["bigpkg/dev/heavy-0123.zip", "other-app/dev/api-4567.zip"] {
+            s3.put_object()
+                .bucket(&bucket)
+                .key(key)
+                .body(b"zip".to_vec().into())
+                .send()
+                .await
+                .unwrap();
+        }
+    });
+    let (code, doc, stderr) = fnctl_json(&moto, &manifest, &["remove", "-p", "aws"]);
+    assert_eq!(code, 0, "{stderr}");
+    let removed: Vec<&str> = doc["removals"][0]["removed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["id"]["kind"] == "staged_package")
+        .map(|r| r["id"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        removed,
+        vec![format!("s3://{bucket}/bigpkg/dev/heavy-0123.zip")]
+    );
+    assert_eq!(
+        staged_keys(&moto, &bucket),
+        vec!["other-app/dev/api-4567.zip".to_string()]
+    );
+}
+
+async fn s3_client(moto: &Moto) -> aws_sdk_s3::Client {
+    let conf = moto.sdk_config().await;
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// Every key in `bucket`, which must exist.
+fn staged_keys(moto: &Moto, bucket: &str) -> Vec<String> {
+    rt().block_on(async {
+        let listed = s3_client(moto)
+            .await
+            .list_objects_v2()
+            .bucket(bucket)
+            .send()
+            .await
+            .expect("the artifact bucket exists: the package went through S3");
+        listed
+            .contents()
+            .iter()
+            .map(|o| o.key().unwrap().to_string())
+            .collect()
+    })
+}
+
+/// The deployed package size of the big-package test's function.
+async fn code_size(conf: &aws_config::SdkConfig) -> i64 {
+    aws_sdk_lambda::Client::new(conf)
+        .get_function()
+        .function_name("bigpkg-dev-heavy")
+        .send()
+        .await
+        .unwrap()
+        .configuration()
+        .unwrap()
+        .code_size()
+}

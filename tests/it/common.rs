@@ -53,11 +53,15 @@ pub fn fnctl_process() -> std::process::Command {
 pub struct XorShift(pub u64);
 
 impl XorShift {
-    pub fn next_f64(&mut self) -> f64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+        self.0
+    }
+
+    pub fn next_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 

@@ -45,6 +45,12 @@ struct Shared {
     artifacts: BTreeMap<String, Artifact>,
 }
 
+/// Where packages over Lambda's 50 MiB inline limit are staged: one bucket
+/// per account and region, created on first use.
+fn artifact_bucket(account: &str, region: &str) -> String {
+    format!("fnctl-artifacts-{account}-{region}")
+}
+
 /// The plan's deletions, applied after every create and update.
 fn deletes(plan: &Plan) -> impl Iterator<Item = &Change> {
     plan.changes.iter().filter(|c| c.action == Action::Delete)
@@ -593,7 +599,7 @@ impl AwsBackend {
             .account()
             .unwrap_or_default()
             .to_string();
-        let bucket = format!("fnctl-artifacts-{account}-{}", self.clients.region);
+        let bucket = artifact_bucket(&account, &self.clients.region);
         if s3.head_bucket().bucket(&bucket).send().await.is_err() {
             let mut req = s3.create_bucket().bucket(&bucket);
             if self.clients.region != "us-east-1" {
@@ -625,6 +631,69 @@ impl AwsBackend {
         Ok((bucket, key))
     }
 
+    /// Deletes a package staged in the artifact bucket once Lambda has
+    /// taken its copy (published versions keep their own code, so rollback
+    /// does not need it). A failed delete is left for `remove`, which
+    /// clears the app+stage's prefix.
+    async fn discard_staged(&self, code: &aws_sdk_lambda::types::FunctionCode) {
+        if let (Some(bucket), Some(key)) = (code.s3_bucket(), code.s3_key()) {
+            let _ = self
+                .clients
+                .s3
+                .delete_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await;
+        }
+    }
+
+    /// Deletes whatever is left of this app+stage's staged packages (a
+    /// deploy killed between the upload and Lambda taking the code). The
+    /// bucket is shared by every app of the account and region, so it stays.
+    pub async fn remove_staged_packages(&self, account: &str) -> Result<Vec<Applied>, AwsError> {
+        let s3 = &self.clients.s3;
+        let bucket = artifact_bucket(account, &self.clients.region);
+        let prefix = format!("{}/{}/", self.app.name, self.app.stage);
+        let mut removed = Vec::new();
+        let mut pages = s3
+            .list_objects_v2()
+            .bucket(&bucket)
+            .prefix(&prefix)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = match page {
+                Ok(p) => p,
+                Err(e) if has_code(&e, &["NoSuchBucket"]) => break,
+                Err(e) => {
+                    return Err(api_error(
+                        "ListObjectsV2",
+                        format!("s3://{bucket}/{prefix}"),
+                        e,
+                    ))
+                }
+            };
+            for object in page.contents() {
+                let Some(key) = object.key() else { continue };
+                let started = Instant::now();
+                s3.delete_object()
+                    .bucket(&bucket)
+                    .key(key)
+                    .send()
+                    .await
+                    .map_err(|e| api_error("DeleteObject", format!("s3://{bucket}/{key}"), e))?;
+                removed.push(Applied {
+                    id: ResourceId::new("staged_package", format!("s3://{bucket}/{key}")),
+                    action: Action::Delete,
+                    changed: Vec::new(),
+                    millis: started.elapsed().as_millis(),
+                });
+            }
+        }
+        Ok(removed)
+    }
+
     async fn put_function(
         &self,
         change: &Change,
@@ -649,6 +718,8 @@ impl AwsBackend {
             .build();
         let role = self.role_arn(shared).await?;
         if change.action == Action::Create {
+            // Built (and, over 50 MiB, uploaded) once, not on every retry.
+            let code = self.code_location(function, shared).await?;
             let started = Instant::now();
             loop {
                 let req = lambda
@@ -663,7 +734,7 @@ impl AwsBackend {
                     .timeout(f.timeout_s as i32)
                     .environment(env.clone())
                     .set_tags(Some(string_map(&after["tags"])))
-                    .code(self.code_location(function, shared).await?);
+                    .code(code.clone());
                 match req.send().await {
                     Ok(_) => break,
                     // IAM is eventually consistent: a fresh role is refused for a while.
@@ -677,14 +748,16 @@ impl AwsBackend {
                     Err(e) => return Err(api_error("CreateFunction", name, e)),
                 }
             }
-            return self.wait_ready(name).await;
+            self.wait_ready(name).await?;
+            self.discard_staged(&code).await;
+            return Ok(());
         }
         let changed = |k: &str| change.changed.iter().any(|c| c == k);
         if changed("code") {
             let code = self.code_location(function, shared).await?;
             let mut req = lambda.update_function_code().function_name(name);
-            req = match (code.zip_file, code.s3_bucket, code.s3_key) {
-                (Some(zip), _, _) => req.zip_file(zip),
+            req = match (code.zip_file(), code.s3_bucket(), code.s3_key()) {
+                (Some(zip), _, _) => req.zip_file(zip.clone()),
                 (None, Some(b), Some(k)) => req.s3_bucket(b).s3_key(k),
                 _ => req,
             };
@@ -692,6 +765,7 @@ impl AwsBackend {
                 .await
                 .map_err(|e| api_error("UpdateFunctionCode", name, e))?;
             self.wait_ready(name).await?;
+            self.discard_staged(&code).await;
         }
         let config_fields = [
             "runtime",
