@@ -15,7 +15,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
@@ -80,39 +79,17 @@ pub struct Site {
 pub struct ArmServer {
     pub url: String,
     pub world: Arc<Mutex<World>>,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
-    _thread: std::thread::JoinHandle<()>,
+    _served: crate::common::Served,
 }
 
 impl ArmServer {
     pub fn start() -> ArmServer {
         let world = Arc::new(Mutex::new(World::default()));
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel::<SocketAddr>();
-        let w = world.clone();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                addr_tx.send(listener.local_addr().unwrap()).unwrap();
-                let app = Router::new().fallback(handle).with_state(w);
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = rx.await;
-                    })
-                    .await
-                    .unwrap();
-            });
-        });
-        let addr = addr_rx.recv().unwrap();
+        let served = crate::common::serve(Router::new().fallback(handle).with_state(world.clone()));
         ArmServer {
-            url: format!("http://{addr}"),
+            url: served.url.clone(),
             world,
-            _shutdown: tx,
-            _thread: thread,
+            _served: served,
         }
     }
 

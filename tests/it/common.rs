@@ -115,3 +115,39 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// An axum app served on a free loopback port from a thread of its own,
+/// until dropped (the test servers: ARM, the stand-in API).
+pub struct Served {
+    /// `http://127.0.0.1:PORT`
+    pub url: String,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+    _thread: std::thread::JoinHandle<()>,
+}
+
+pub fn serve(app: axum::Router) -> Served {
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel::<std::net::SocketAddr>();
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            addr_tx.send(listener.local_addr().unwrap()).unwrap();
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await
+                .unwrap();
+        });
+    });
+    let addr = addr_rx.recv().unwrap();
+    Served {
+        url: format!("http://{addr}"),
+        _shutdown: tx,
+        _thread: thread,
+    }
+}

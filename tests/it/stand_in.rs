@@ -2,7 +2,6 @@
 //! reply the test sets: the stand-in for a deployed API where no emulator
 //! serves one (moto runs API Gateway's control plane, not its URLs).
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
@@ -42,8 +41,7 @@ pub struct StandIn {
     /// `http://127.0.0.1:PORT`
     pub url: String,
     shared: Arc<Mutex<Shared>>,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
-    _thread: std::thread::JoinHandle<()>,
+    _served: crate::common::Served,
 }
 
 impl StandIn {
@@ -52,32 +50,12 @@ impl StandIn {
             requests: Vec::new(),
             reply: (200, "text/plain".into(), String::new()),
         }));
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let (addr_tx, addr_rx) = std::sync::mpsc::channel::<SocketAddr>();
-        let state = shared.clone();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                addr_tx.send(listener.local_addr().unwrap()).unwrap();
-                let app = Router::new().fallback(record).with_state(state);
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = rx.await;
-                    })
-                    .await
-                    .unwrap();
-            });
-        });
-        let addr = addr_rx.recv().unwrap();
+        let served =
+            crate::common::serve(Router::new().fallback(record).with_state(shared.clone()));
         StandIn {
-            url: format!("http://{addr}"),
+            url: served.url.clone(),
             shared,
-            _shutdown: tx,
-            _thread: thread,
+            _served: served,
         }
     }
 

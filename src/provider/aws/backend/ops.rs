@@ -127,24 +127,12 @@ impl AwsBackend {
 
     /// The value of the app's API key (routes with `auth = "key"`).
     async fn api_key_value(&self) -> Result<String, AwsError> {
-        let key_name = format!("{}-key", names::rest_api(&self.app));
-        let keys = self
-            .clients
-            .apigw
-            .get_api_keys()
-            .name_query(&key_name)
-            .include_values(true)
-            .send()
-            .await
-            .map_err(|e| api_error("GetApiKeys", &key_name, e))?;
-        keys.items()
-            .iter()
-            .find(|k| k.name() == Some(key_name.as_str()))
-            .and_then(|k| k.value())
-            .map(str::to_string)
+        self.find_api_key(true)
+            .await?
+            .and_then(|k| k.value)
             .ok_or_else(|| AwsError::Api {
                 operation: "GetApiKeys",
-                resource: key_name.clone(),
+                resource: format!("{}-key", names::rest_api(&self.app)),
                 message: "the route requires an API key, and the app's key does not exist".into(),
                 hint: Some("deploy first: `fnctl deploy`".into()),
             })

@@ -558,21 +558,32 @@ impl AwsBackend {
         Ok(Some(r))
     }
 
-    async fn read_api_key(&self) -> Result<Option<Resource>, AwsError> {
+    /// The app's API key (for routes with `auth = "key"`), with its secret
+    /// value only when `with_value` (invoking a route; never for plans).
+    pub(super) async fn find_api_key(
+        &self,
+        with_value: bool,
+    ) -> Result<Option<aws_sdk_apigateway::types::ApiKey>, AwsError> {
         let key_name = format!("{}-key", names::rest_api(&self.app));
         let keys = self
             .clients
             .apigw
             .get_api_keys()
             .name_query(&key_name)
+            .include_values(with_value)
             .send()
             .await
             .map_err(|e| api_error("GetApiKeys", &key_name, e))?;
-        let Some(key) = keys
-            .items()
-            .iter()
-            .find(|k| k.name() == Some(key_name.as_str()))
-        else {
+        Ok(keys
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .find(|k| k.name() == Some(key_name.as_str())))
+    }
+
+    async fn read_api_key(&self) -> Result<Option<Resource>, AwsError> {
+        let key_name = format!("{}-key", names::rest_api(&self.app));
+        let Some(key) = self.find_api_key(false).await? else {
             return Ok(None);
         };
         let tags: BTreeMap<String, String> = key
