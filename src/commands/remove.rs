@@ -20,12 +20,7 @@ pub fn run(cx: &Context) -> Result<ExitStatus, CommandError> {
         if *provider == crate::model::ProviderId::Azure {
             let (removed, mutating) = rt.block_on(async {
                 let backend = crate::provider::azure::backend::AzureBackend::connect(app)?;
-                let printer = cx.printer.clone();
-                let progress = move |id: &plan::ResourceId, step: &str| {
-                    if step != "done" {
-                        printer.status(&format!("  {step} {} {}", id.kind, id.name));
-                    }
-                };
+                let progress = step_lines(cx);
                 let lock = backend.acquire_lock_if_present("remove").await?;
                 let removed = backend.remove(&progress).await;
                 let removed =
@@ -109,12 +104,7 @@ async fn remove_aws(
     if !cx.printer.is_json() && !plan.changes.is_empty() {
         cx.printer.status(&render::human_changes(&plan));
     }
-    let printer = cx.printer.clone();
-    let progress = move |id: &plan::ResourceId, step: &str| {
-        if step != "done" {
-            printer.status(&format!("  {step} {} {}", id.kind, id.name));
-        }
-    };
+    let progress = step_lines(cx);
     let mut applied = backend
         .apply(&plan, found, Default::default(), 1, &progress)
         .await?;
@@ -125,4 +115,14 @@ async fn remove_aws(
         return Err(crate::provider::aws::backend::AwsError::Verify { drift }.into());
     }
     Ok(applied)
+}
+
+/// One status line per deletion started (removes are short: no bar).
+fn step_lines(cx: &Context) -> impl Fn(&plan::ResourceId, &str) + Send + Sync + 'static {
+    let printer = cx.printer.clone();
+    move |id: &plan::ResourceId, step: &str| {
+        if step != "done" {
+            printer.status(&format!("  {step} {} {}", id.kind, id.name));
+        }
+    }
 }
