@@ -35,10 +35,7 @@ pub fn run(
     let project = project::load(cx)?;
     let provider = single_provider(cx, &project.providers)?;
     if provider == crate::model::ProviderId::Azure {
-        return Err(CommandError::usage(
-            "`fnctl logs` does not read Azure logs: Azure Functions write them to Application Insights, which fnctl does not create",
-            Some("connect Application Insights to the Function App (APPLICATIONINSIGHTS_CONNECTION_STRING in [env]) and read the logs there, or use `--provider aws`".to_string()),
-        ));
+        return Err(azure_logs_elsewhere(&project.app, function, since_secs));
     }
     let app = &project.app;
     if !app.functions.contains_key(function) {
@@ -80,6 +77,41 @@ pub fn run(
 fn format_time(ms: i64) -> String {
     let secs = ms.div_euclid(1000).rem_euclid(86_400);
     format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+/// `fnctl logs` does not query Azure yet: the Functions host sends its logs
+/// to the app's Application Insights. Say where they are and give the exact
+/// Azure CLI query for this function.
+fn azure_logs_elsewhere(app: &crate::model::App, function: &str, since_secs: u64) -> CommandError {
+    use crate::provider::azure::{names, package};
+    let Some(az) = &app.azure else {
+        return CommandError::usage("the manifest has no [providers.azure] section", None);
+    };
+    if !az.app_insights {
+        return CommandError::usage(
+            "`fnctl logs` cannot show Azure logs for this app: `app_insights = false` in [providers.azure], so its logs go nowhere fnctl can read",
+            Some("set `app_insights = true` (the default) and deploy again".to_string()),
+        );
+    }
+    let operations: Vec<String> = package::azure_functions(app)
+        .into_iter()
+        .filter(|af| af.function.name == function)
+        .map(|af| format!("'{}'", af.name))
+        .collect();
+    let minutes = since_secs.div_ceil(60).max(1);
+    CommandError::usage(
+        format!(
+            "`fnctl logs` does not read Azure logs yet: the Functions host sends them to Application Insights `{}` (workspace `{}`)",
+            names::app_insights(app),
+            names::log_workspace(app)
+        ),
+        Some(format!(
+            "read them with the Azure CLI (extension application-insights): az monitor app-insights query --app {} --resource-group {} --offset {minutes}m --analytics-query \"traces | where operation_Name in ({}) | order by timestamp asc | project timestamp, operation_Name, message\"",
+            names::app_insights(app),
+            az.resource_group,
+            operations.join(", ")
+        )),
+    )
 }
 
 #[cfg(test)]

@@ -167,6 +167,8 @@ pub struct AzureSection {
     pub plan: Option<Sp<String>>,
     /// Upper bound of instances the plan may scale out to (Flex Consumption; 1 to 1000).
     pub maximum_instances: Option<Sp<u32>>,
+    /// Send the app's logs and telemetry to Application Insights (created with a Log Analytics workspace); default true.
+    pub app_insights: Option<Sp<bool>>,
     /// Endpoint overrides, for test servers on loopback.
     pub endpoints: Option<AzureEndpoints>,
 }

@@ -313,6 +313,7 @@ fn resolve_azure(a: &raw::AzureSection, out: &mut Vec<Diagnostic>) -> AzureSetti
         location: loc.clone(),
         plan,
         maximum_instances,
+        app_insights: a.app_insights.as_ref().is_none_or(|b| *b.get()),
         endpoints,
     }
 }

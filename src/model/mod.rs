@@ -124,6 +124,9 @@ pub struct AzureSettings {
     pub location: String,
     pub plan: AzurePlan,
     pub maximum_instances: u32,
+    /// Application Insights (on a Log Analytics workspace) for the app's
+    /// logs and telemetry, as `az functionapp create` sets up by default.
+    pub app_insights: bool,
     pub endpoints: AzureEndpoints,
 }
 

@@ -41,6 +41,9 @@ pub struct World {
     /// seconds or -1, expiry; `None` = infinite).
     pub leases: BTreeMap<(String, String), (String, i64, Option<std::time::Instant>)>,
     pub plans: BTreeMap<String, Value>,
+    /// Log Analytics workspaces and Application Insights components, by name.
+    pub workspaces: BTreeMap<String, Value>,
+    pub components: BTreeMap<String, Value>,
     pub sites: BTreeMap<String, Site>,
     /// Long-running operations: id -> (polls before done, final body).
     operations: BTreeMap<String, (u32, Value)>,
@@ -155,6 +158,8 @@ enum Target {
     EventSubscriptions { sa: String },
     EventSubscription { sa: String, name: String },
     Plan { rg: String, plan: String },
+    Workspace { rg: String, name: String },
+    Component { rg: String, name: String },
     Site { rg: String, site: String },
     SiteTags { site: String },
     SettingsList { site: String },
@@ -211,6 +216,24 @@ fn target(path: &str) -> (Target, Option<&'static str>) {
             (
                 Target::ContainerLease { sa: s(7), c: s(11) },
                 Some("2023-05-01"),
+            )
+        }
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.operationalinsights", "workspaces", _] => {
+            (
+                Target::Workspace {
+                    rg: s(3),
+                    name: s(7),
+                },
+                Some("2023-09-01"),
+            )
+        }
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.insights", "components", _] => {
+            (
+                Target::Component {
+                    rg: s(3),
+                    name: s(7),
+                },
+                Some("2020-02-02"),
             )
         }
         ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.web", "serverfarms", _] => {
@@ -553,6 +576,8 @@ impl World {
                 }
                 self.storage_accounts.retain(|_, v| v["rg"] != json!(rg));
                 self.plans.retain(|_, v| v["rg"] != json!(rg));
+                self.workspaces.retain(|_, v| v["rg"] != json!(rg));
+                self.components.retain(|_, v| v["rg"] != json!(rg));
                 self.sites.retain(|_, s| s.body["rg"] != json!(rg));
                 let id = self.new_id();
                 self.operations.insert(id.clone(), (1, Value::Null));
@@ -578,6 +603,18 @@ impl World {
                 for (n, v) in &self.plans {
                     if v["rg"] == json!(rg) {
                         value.push(json!({"name": n, "type": "Microsoft.Web/serverfarms"}));
+                    }
+                }
+                for (n, v) in &self.workspaces {
+                    if v["rg"] == json!(rg) {
+                        value.push(
+                            json!({"name": n, "type": "Microsoft.OperationalInsights/workspaces"}),
+                        );
+                    }
+                }
+                for (n, v) in &self.components {
+                    if v["rg"] == json!(rg) {
+                        value.push(json!({"name": n, "type": "Microsoft.Insights/components"}));
                     }
                 }
                 for (n, s) in &self.sites {
@@ -769,6 +806,153 @@ impl World {
                 }
                 self.containers.remove(&(sa, c));
                 StatusCode::OK.into_response()
+            }
+            // Log Analytics: PUT answers 201 with the workspace still
+            // "Creating" and an Azure-AsyncOperation to poll (the spec
+            // allows 200/201/202); DELETE is a soft delete, 200 or 204.
+            (Target::Workspace { rg, name }, "PUT") => {
+                if !self.rg_exists(&rg) {
+                    return Self::no_rg(&rg);
+                }
+                let valid = (4..=63).contains(&name.len())
+                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                    && !name.starts_with('-')
+                    && !name.ends_with('-');
+                if !valid {
+                    return error(StatusCode::BAD_REQUEST, "InvalidWorkspaceName", &format!("The workspace name '{name}' is invalid: 4 to 63 letters, digits or '-', not starting or ending with '-'."));
+                }
+                let location = tri!(require_str(body, "/location"));
+                let sku = body
+                    .pointer("/properties/sku/name")
+                    .cloned()
+                    .unwrap_or(json!("PerGB2018"));
+                let existed = self.workspaces.contains_key(&name);
+                let customer_id = self
+                    .workspaces
+                    .get(&name)
+                    .and_then(|w| w.pointer("/properties/customerId").cloned())
+                    .unwrap_or_else(|| json!(format!("00000000-0000-4000-8000-{:012}", self.next_id + 1)));
+                let doc = json!({
+                    "id": path, "name": name, "type": "Microsoft.OperationalInsights/workspaces",
+                    "location": location,
+                    "tags": body.get("tags").cloned().unwrap_or(json!({})),
+                    "properties": {
+                        "customerId": customer_id,
+                        "provisioningState": "Succeeded",
+                        "sku": {"name": sku},
+                        "retentionInDays": body.pointer("/properties/retentionInDays").cloned().unwrap_or(json!(30)),
+                        "publicNetworkAccessForIngestion": "Enabled",
+                        "publicNetworkAccessForQuery": "Enabled",
+                    },
+                    "rg": rg,
+                });
+                self.workspaces.insert(name.clone(), doc.clone());
+                if existed {
+                    return ok(StatusCode::OK, &strip(&doc));
+                }
+                let mut creating = strip(&doc);
+                creating["properties"]["provisioningState"] = json!("Creating");
+                let id = self.new_id();
+                self.operations.insert(id.clone(), (1, Value::Null));
+                (
+                    StatusCode::CREATED,
+                    [
+                        (
+                            "azure-asyncoperation",
+                            format!("{base}/operations/{id}?api-version=2023-09-01"),
+                        ),
+                        ("retry-after", "0".to_string()),
+                        ("content-type", "application/json".to_string()),
+                    ],
+                    creating.to_string(),
+                )
+                    .into_response()
+            }
+            (Target::Workspace { name, .. }, "GET") => match self.workspaces.get(&name) {
+                Some(d) => ok(StatusCode::OK, &strip(d)),
+                None => error(
+                    StatusCode::NOT_FOUND,
+                    "ResourceNotFound",
+                    &format!("The Resource 'Microsoft.OperationalInsights/workspaces/{name}' was not found."),
+                ),
+            },
+            (Target::Workspace { name, .. }, "DELETE") => {
+                if self.workspaces.remove(&name).is_some() {
+                    StatusCode::OK.into_response()
+                } else {
+                    StatusCode::NO_CONTENT.into_response()
+                }
+            }
+            // Application Insights (2020-02-02): PUT is synchronous (200 with
+            // the component); creating one needs a WorkspaceResourceId, since
+            // classic components are retired.
+            (Target::Component { rg, name }, "PUT") => {
+                if !self.rg_exists(&rg) {
+                    return Self::no_rg(&rg);
+                }
+                let location = tri!(require_str(body, "/location"));
+                let kind = tri!(require_str(body, "/kind"));
+                let app_type = tri!(require_str(body, "/properties/Application_Type"));
+                let existing = self.components.get(&name).cloned();
+                let workspace = match body
+                    .pointer("/properties/WorkspaceResourceId")
+                    .and_then(Value::as_str)
+                {
+                    Some(id) => id.to_string(),
+                    None if existing.is_none() => {
+                        return error(StatusCode::BAD_REQUEST, "BadRequest", "Region doesn't support Classic resource mode for Application Insights resources. Please use Workspace-based mode (set WorkspaceResourceId).");
+                    }
+                    None => existing.as_ref().unwrap()["properties"]["WorkspaceResourceId"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                };
+                let ws_name = workspace.rsplit('/').next().unwrap_or_default();
+                let ws_ok = workspace
+                    .to_ascii_lowercase()
+                    .contains("/providers/microsoft.operationalinsights/workspaces/")
+                    && self.workspaces.contains_key(ws_name);
+                if !ws_ok {
+                    return error(StatusCode::BAD_REQUEST, "BadRequest", &format!("Workspace '{workspace}' does not exist."));
+                }
+                let key = existing
+                    .as_ref()
+                    .and_then(|c| c.pointer("/properties/InstrumentationKey").cloned())
+                    .unwrap_or_else(|| json!(format!("1c2d3e4f-0000-4000-8000-{:012}", self.next_id + 1)));
+                self.next_id += 1;
+                let doc = json!({
+                    "id": path, "name": name, "type": "Microsoft.Insights/components",
+                    "location": location, "kind": kind,
+                    "tags": body.get("tags").cloned().unwrap_or(json!({})),
+                    "properties": {
+                        "ApplicationId": name,
+                        "AppId": format!("a0a0a0a0-0000-4000-8000-{:012}", self.next_id),
+                        "Application_Type": app_type,
+                        "InstrumentationKey": key,
+                        "ConnectionString": format!("InstrumentationKey={};IngestionEndpoint=https://{location}.in.applicationinsights.azure.com/", key.as_str().unwrap_or_default()),
+                        "WorkspaceResourceId": workspace,
+                        "IngestionMode": "LogAnalytics",
+                        "provisioningState": "Succeeded",
+                    },
+                    "rg": rg,
+                });
+                self.components.insert(name, doc.clone());
+                ok(StatusCode::OK, &strip(&doc))
+            }
+            (Target::Component { name, .. }, "GET") => match self.components.get(&name) {
+                Some(d) => ok(StatusCode::OK, &strip(d)),
+                None => error(
+                    StatusCode::NOT_FOUND,
+                    "ResourceNotFound",
+                    &format!("The Resource 'Microsoft.Insights/components/{name}' was not found."),
+                ),
+            },
+            (Target::Component { name, .. }, "DELETE") => {
+                if self.components.remove(&name).is_some() {
+                    StatusCode::OK.into_response()
+                } else {
+                    StatusCode::NO_CONTENT.into_response()
+                }
             }
             (Target::Plan { rg, plan }, "PUT") => {
                 if !self.rg_exists(&rg) {

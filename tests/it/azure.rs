@@ -152,6 +152,23 @@ fn deploy_verify_noop_change_and_remove_cycle() {
             .as_str()
             .unwrap()
             .ends_with("/runtime/webhooks/blobs"));
+        // Telemetry: a workspace-based Application Insights component the
+        // host reports to through the connection string setting.
+        let ws = &w.workspaces["portable-dev-logs"];
+        assert_eq!(ws["properties"]["sku"]["name"], "PerGB2018");
+        assert_eq!(ws["properties"]["retentionInDays"], 30);
+        assert_eq!(ws["tags"]["fnctl-stage"], "dev");
+        let ai = &w.components["portable-dev-insights"];
+        assert_eq!(ai["kind"], "web");
+        assert_eq!(ai["properties"]["Application_Type"], "web");
+        assert!(ai["properties"]["WorkspaceResourceId"]
+            .as_str()
+            .unwrap()
+            .ends_with("/providers/Microsoft.OperationalInsights/workspaces/portable-dev-logs"));
+        assert_eq!(
+            site.settings["APPLICATIONINSIGHTS_CONNECTION_STRING"],
+            ai["properties"]["ConnectionString"].as_str().unwrap()
+        );
         let zip = site.package.clone().unwrap();
         let archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
         assert!(archive
@@ -278,6 +295,7 @@ fn deploy_verify_noop_change_and_remove_cycle() {
         assert!(w.sites.is_empty());
         assert!(w.plans.is_empty());
         assert!(w.storage_accounts.is_empty());
+        assert!(w.workspaces.is_empty() && w.components.is_empty());
         assert!(
             w.resource_groups.is_empty(),
             "fnctl created the group and it is empty"
@@ -286,6 +304,93 @@ fn deploy_verify_noop_change_and_remove_cycle() {
     let (code, doc, stderr) = run(dir.path(), &["remove"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(doc["removals"][0]["removed"].as_array().unwrap().is_empty());
+}
+
+/// `app_insights = false` removes the component, its workspace and the
+/// setting that named it; turning it back on brings all three back. A
+/// connection string set by hand to another resource is shown as such.
+#[test]
+fn application_insights_follows_the_manifest() {
+    let server = ArmServer::start();
+    let dir = project(&server);
+    let (code, _, stderr) = run(dir.path(), &["deploy"]);
+    assert_eq!(code, 0, "{stderr}");
+    let manifest = dir.path().join("fnctl.toml");
+    let original = std::fs::read_to_string(&manifest).unwrap();
+    let with_switch = |on: bool| {
+        original.replace(
+            "location = \"westeurope\"\n",
+            &format!("location = \"westeurope\"\napp_insights = {on}\n"),
+        )
+    };
+
+    std::fs::write(&manifest, with_switch(false)).unwrap();
+    let (code, plan, _) = run(dir.path(), &["plan"]);
+    assert_eq!(code, 0);
+    let deleted: Vec<&str> = plan["plans"][0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] == "delete")
+        .map(|c| c["id"]["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(deleted, ["app_insights", "log_workspace"], "{plan:#}");
+    server.clear_log();
+    let (code, doc, stderr) = run(dir.path(), &["deploy"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(doc["deployments"][0]["verified"], true);
+    // The settings stop naming the component before it goes, and the
+    // component goes before its workspace.
+    let mutating = server.mutating_requests();
+    let order: Vec<&str> = mutating
+        .iter()
+        .map(|l| l.rsplit('/').nth(1).unwrap_or_default())
+        .collect();
+    assert_eq!(
+        order,
+        ["config", "components", "workspaces"],
+        "{mutating:?}"
+    );
+    {
+        let w = server.world.lock().unwrap();
+        assert!(w.workspaces.is_empty() && w.components.is_empty());
+        let site = w.sites.values().next().unwrap();
+        assert!(!site
+            .settings
+            .contains_key("APPLICATIONINSIGHTS_CONNECTION_STRING"));
+    }
+    let (_, doc, _) = run(dir.path(), &["deploy"]);
+    assert_eq!(doc["deployments"][0]["mutating_calls"], 0, "{doc:#}");
+
+    std::fs::write(&manifest, with_switch(true)).unwrap();
+    let (code, _, stderr) = run(dir.path(), &["deploy"]);
+    assert_eq!(code, 0, "{stderr}");
+    {
+        let mut w = server.world.lock().unwrap();
+        let cs = w.components["portable-dev-insights"]["properties"]["ConnectionString"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let site = w.sites.values_mut().next().unwrap();
+        assert_eq!(site.settings["APPLICATIONINSIGHTS_CONNECTION_STRING"], cs);
+        site.settings.insert(
+            "APPLICATIONINSIGHTS_CONNECTION_STRING".into(),
+            "InstrumentationKey=someone-elses".into(),
+        );
+    }
+    let (_, plan, _) = run(dir.path(), &["plan"]);
+    let settings = plan["plans"][0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"]["kind"] == "app_settings")
+        .unwrap();
+    assert_eq!(settings["action"], "update", "{settings:#}");
+    assert_eq!(
+        settings["before"]["owned"]["APPLICATIONINSIGHTS_CONNECTION_STRING"],
+        "(a connection string fnctl did not set)"
+    );
+    assert!(!plan.to_string().contains("someone-elses"));
 }
 
 #[test]
@@ -531,9 +636,16 @@ fn secrets_never_appear_in_output_or_files() {
     let mut files = String::new();
     collect_text(dir.path(), &mut files);
     let key = storage_key_of(&server);
+    // The Application Insights connection string holds the ingestion key.
+    let insights = server.world.lock().unwrap().components["portable-dev-insights"]["properties"]
+        ["InstrumentationKey"]
+        .as_str()
+        .unwrap()
+        .to_string();
     for secret in [
         "planted-s3cret-value",
         key.as_str(),
+        insights.as_str(),
         "function-secret-key",
         "master-secret-key",
         crate::arm::BLOBS_EXTENSION_KEY,
@@ -573,11 +685,18 @@ pub fn collect_text(dir: &Path, out: &mut String) {
 fn logs_and_a_flex_rollback_say_what_to_do_instead() {
     let server = ArmServer::start();
     let dir = project(&server);
-    let (code, doc, stderr) = run(dir.path(), &["logs", "api"]);
+    let (code, doc, stderr) = run(dir.path(), &["logs", "api", "--since", "90s"]);
     assert_eq!(code, 2, "{doc:#}{stderr}");
     assert!(
-        format!("{doc}{stderr}").contains("Application Insights"),
+        doc["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Application Insights `portable-dev-insights`"),
         "{doc:#}{stderr}"
+    );
+    assert_eq!(
+        doc["error"]["help"],
+        "read them with the Azure CLI (extension application-insights): az monitor app-insights query --app portable-dev-insights --resource-group portable-rg --offset 2m --analytics-query \"traces | where operation_Name in ('api-http1', 'api-http2') | order by timestamp asc | project timestamp, operation_Name, message\""
     );
     let (code, doc, stderr) = run(dir.path(), &["rollback"]);
     assert_eq!(code, 1, "{doc:#}{stderr}");

@@ -40,6 +40,17 @@ pub fn storage_account(app: &App, az: &AzureSettings) -> String {
 /// The container Flex Consumption deploys packages from.
 pub const DEPLOYMENT_CONTAINER: &str = "app-package";
 
+/// The Log Analytics workspace behind Application Insights (4 to 63
+/// letters, digits and hyphens; the manifest's name rules keep it so).
+pub fn log_workspace(app: &App) -> String {
+    format!("{}-{}-logs", app.name, app.stage)
+}
+
+/// The Application Insights component the Function App reports to.
+pub fn app_insights(app: &App) -> String {
+    format!("{}-{}-insights", app.name, app.stage)
+}
+
 /// The Event Grid subscription that feeds one blob-triggered Azure function:
 /// `fnctl-{function}`, within Event Grid's 64 letters, digits and hyphens.
 pub fn event_subscription(azure_function: &str) -> String {
@@ -63,6 +74,7 @@ mod tests {
             location: "westeurope".into(),
             plan: AzurePlan::Flex,
             maximum_instances: 100,
+            app_insights: true,
             endpoints: AzureEndpoints::default(),
         };
         let app = App {
@@ -76,6 +88,18 @@ mod tests {
             functions: BTreeMap::new(),
         };
         (app, az)
+    }
+
+    #[test]
+    fn log_workspace_names_fit_azure_rules_at_the_manifest_limits() {
+        // App names are at most 24 characters, stages at most 12.
+        for (n, s) in [("a", "d"), ("a-twenty-four-char-name1", "production12")] {
+            let (app, _) = app(n, s);
+            let ws = log_workspace(&app);
+            assert!((4..=63).contains(&ws.len()), "{ws}");
+            assert!(ws.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+            assert!(!ws.starts_with('-') && !ws.ends_with('-'));
+        }
     }
 
     #[test]

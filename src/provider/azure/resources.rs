@@ -131,6 +131,16 @@ pub fn package_digest(app: &App, code: &CodeDigests) -> String {
     format!("sha256:{}", hex::encode(h.finalize()))
 }
 
+/// Log Analytics' pay-as-you-go tier (per GB ingested; the first 5 GB a
+/// month per billing account are free).
+pub const LOG_WORKSPACE_SKU: &str = "PerGB2018";
+/// Days logs are kept (30 is included in the ingestion price).
+pub const LOG_RETENTION_DAYS: u32 = 30;
+/// The app setting the Functions host reads to send telemetry.
+pub const INSIGHTS_SETTING: &str = "APPLICATIONINSIGHTS_CONNECTION_STRING";
+/// How plans show that setting's value.
+pub const INSIGHTS_CONNECTION_SHOWN: &str = "(connection string of the app's Application Insights)";
+
 /// What an app setting fnctl owns should hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SettingValue {
@@ -138,6 +148,8 @@ pub enum SettingValue {
     ConnectionString,
     /// A read-only SAS URL of the package blob (classic Consumption).
     PackageUrl,
+    /// The Application Insights component's connection string.
+    InsightsConnection,
     /// A secret env value: compared, never shown.
     Secret(String),
     Plain(String),
@@ -151,6 +163,7 @@ impl SettingValue {
                 format!("(connection string of {storage_account})")
             }
             SettingValue::PackageUrl => "(read-only SAS URL of the package blob)".into(),
+            SettingValue::InsightsConnection => INSIGHTS_CONNECTION_SHOWN.into(),
             SettingValue::Secret(_) => crate::model::REDACTED.into(),
             SettingValue::Plain(v) => v.clone(),
         }
@@ -166,6 +179,9 @@ pub fn desired_settings(app: &App) -> BTreeMap<String, SettingValue> {
     };
     let functions: Vec<&Function> = app.functions_for(ProviderId::Azure).collect();
     settings.insert("AzureWebJobsStorage".into(), SettingValue::ConnectionString);
+    if az.app_insights {
+        settings.insert(INSIGHTS_SETTING.into(), SettingValue::InsightsConnection);
+    }
     if az.plan == AzurePlan::Flex {
         settings.insert(
             "DEPLOYMENT_STORAGE_CONNECTION_STRING".into(),
@@ -247,6 +263,25 @@ pub fn desired(app: &App, code: &CodeDigests) -> Vec<Resource> {
             }
         }
     }
+    // Application Insights is workspace-based (classic components were
+    // retired in 2024): a Log Analytics workspace, then the component.
+    let insights: Vec<Resource> = if az.app_insights {
+        let workspace = Resource::new("log_workspace", names::log_workspace(app))
+            .attr("sku", LOG_WORKSPACE_SKU)
+            .attr("retention_days", LOG_RETENTION_DAYS)
+            .attr("location", az.location.clone())
+            .attr("tags", tags(app))
+            .depends_on(&rg.id);
+        let component = Resource::new("app_insights", names::app_insights(app))
+            .attr("kind", "web")
+            .attr("workspace", names::log_workspace(app))
+            .attr("location", az.location.clone())
+            .attr("tags", tags(app))
+            .depends_on(&workspace.id);
+        vec![workspace, component]
+    } else {
+        Vec::new()
+    };
     let (sku, tier) = plan_sku(az.plan);
     let plan = Resource::new("app_service_plan", names::plan(app))
         .attr("sku", sku)
@@ -287,10 +322,13 @@ pub fn desired(app: &App, code: &CodeDigests) -> Vec<Resource> {
         .into_iter()
         .map(|(k, v)| (k, v.display(&sa_name)))
         .collect();
-    let app_settings = Resource::new("app_settings", &site_name)
+    let mut app_settings = Resource::new("app_settings", &site_name)
         .attr("owned", json!(settings))
         .attr("others", "kept as found")
         .depends_on(&site.id);
+    if let Some(component) = insights.last() {
+        app_settings = app_settings.depends_on(&component.id);
+    }
 
     let package_digest = package_digest(app, code);
     let package = Resource::new("function_package", &site_name)
@@ -356,6 +394,7 @@ pub fn desired(app: &App, code: &CodeDigests) -> Vec<Resource> {
     out.push(sa);
     out.push(container);
     out.extend(trigger_containers);
+    out.extend(insights);
     out.push(plan);
     out.push(site);
     out.push(app_settings);

@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use super::{
-    paths, AzureBackend, AzureError, Live, API_EVENTGRID, API_RESOURCES, API_STORAGE, API_WEB,
-    PACKAGES_TAG, PACKAGE_TAG,
+    paths, AzureBackend, AzureError, Live, API_EVENTGRID, API_INSIGHTS, API_LOG_WORKSPACES,
+    API_RESOURCES, API_STORAGE, API_WEB, PACKAGES_TAG, PACKAGE_TAG,
 };
 use crate::model::{AzurePlan, ProviderId, Trigger};
 use crate::plan::{Action, Plan, ResourceId};
@@ -46,6 +46,8 @@ const ORDER: &[&str] = &[
     "resource_group",
     "storage_account",
     "blob_container",
+    "log_workspace",
+    "app_insights",
     "app_service_plan",
     "function_app",
     "app_settings",
@@ -77,11 +79,18 @@ impl AzureBackend {
             .iter()
             .filter(|c| c.action != Action::NoOp)
             .collect();
+        // Creates and updates in ORDER; deletes after them, in reverse (a
+        // component before its workspace, once the settings no longer
+        // name it).
         changes.sort_by_key(|c| {
-            ORDER
+            let position = ORDER
                 .iter()
                 .position(|k| *k == c.id.kind)
-                .unwrap_or(ORDER.len())
+                .unwrap_or(ORDER.len());
+            match c.action {
+                Action::Delete => 2 * ORDER.len() - position,
+                _ => position,
+            }
         });
         let mut applied = Vec::new();
         let mut scm_host = live.scm_host.clone();
@@ -123,8 +132,20 @@ impl AzureBackend {
                         )
                         .await?;
                 }
+                ("app_insights", Action::Delete) => {
+                    // `app_insights = false`: the settings no longer name it.
+                    self.arm
+                        .delete(&paths::app_insights(&self.app, az), API_INSIGHTS)
+                        .await?;
+                }
+                ("log_workspace", Action::Delete) => {
+                    self.arm
+                        .delete(&paths::log_workspace(&self.app, az), API_LOG_WORKSPACES)
+                        .await?;
+                }
                 (_, Action::Delete) => {
-                    // Only functions, containers and subscriptions can
+                    // Only functions, containers, subscriptions and the
+                    // telemetry resources can
                     // disappear from a plan without the app itself going
                     // (that is `remove`).
                 }
@@ -133,6 +154,8 @@ impl AzureBackend {
                     self.put_event_subscription(name).await?;
                 }
                 ("resource_group", _) => self.put_resource_group().await?,
+                ("log_workspace", _) => self.put_log_workspace().await?,
+                ("app_insights", _) => self.put_app_insights().await?,
                 ("storage_account", _) => self.put_storage_account().await?,
                 ("blob_container", _) => {
                     let container = id.name.rsplit('/').next().unwrap_or_default();
@@ -304,6 +327,82 @@ impl AzureBackend {
             .cloned()
     }
 
+    /// The Log Analytics workspace Application Insights stores into.
+    async fn put_log_workspace(&self) -> Result<(), AzureError> {
+        let az = &self.settings;
+        self.arm
+            .put(
+                &paths::log_workspace(&self.app, az),
+                API_LOG_WORKSPACES,
+                &json!({
+                    "location": az.location,
+                    "tags": resources::tags(&self.app),
+                    "properties": {
+                        "sku": {"name": resources::LOG_WORKSPACE_SKU},
+                        "retentionInDays": resources::LOG_RETENTION_DAYS,
+                    },
+                }),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The workspace-based Application Insights component; its connection
+    /// string (in the answer) goes into the app settings.
+    async fn put_app_insights(&self) -> Result<(), AzureError> {
+        let az = &self.settings;
+        let component = self
+            .arm
+            .put(
+                &paths::app_insights(&self.app, az),
+                API_INSIGHTS,
+                &json!({
+                    "location": az.location,
+                    "kind": "web",
+                    "tags": resources::tags(&self.app),
+                    "properties": {
+                        "Application_Type": "web",
+                        "Flow_Type": "Bluefield",
+                        "Request_Source": "rest",
+                        "WorkspaceResourceId": paths::log_workspace(&self.app, az),
+                        "IngestionMode": "LogAnalytics",
+                    },
+                }),
+            )
+            .await?;
+        if let Some(cs) = component
+            .pointer("/properties/ConnectionString")
+            .and_then(Value::as_str)
+        {
+            let _ = self.insights_cache.set(cs.to_string());
+        }
+        Ok(())
+    }
+
+    /// The component's connection string (a GET unless known this run).
+    pub(super) async fn insights_connection(&self) -> Result<String, AzureError> {
+        self.insights_cache
+            .get_or_try_init(|| async {
+                let name = names::app_insights(&self.app);
+                let component = self
+                    .arm
+                    .get(&paths::app_insights(&self.app, &self.settings), API_INSIGHTS)
+                    .await?
+                    .ok_or_else(|| AzureError::Config {
+                        reason: format!("the Application Insights component `{name}` does not exist; run the deploy again"),
+                    })?;
+                component
+                    .pointer("/properties/ConnectionString")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .ok_or_else(|| AzureError::Config {
+                        reason: format!("Application Insights `{name}` reports no connection string"),
+                    })
+            })
+            .await
+            .cloned()
+    }
+
     async fn fetch_storage_key(&self) -> Result<String, AzureError> {
         let az = &self.settings;
         let keys = self
@@ -374,6 +473,7 @@ impl AzureBackend {
                     connection.clone().unwrap_or_default()
                 }
                 SettingValue::PackageUrl => continue,
+                SettingValue::InsightsConnection => self.insights_connection().await?,
                 SettingValue::Secret(v) | SettingValue::Plain(v) => v.clone(),
             };
             settings.insert(key.clone(), v);
@@ -597,12 +697,24 @@ impl AzureBackend {
         else {
             return Ok(removed);
         };
-        let steps: [(&str, String, String, &str); 3] = [
+        let steps: [(&str, String, String, &str); 5] = [
             (
                 "function_app",
                 names::function_app(app, az),
                 paths::site(app, az),
                 API_WEB,
+            ),
+            (
+                "app_insights",
+                names::app_insights(app),
+                paths::app_insights(app, az),
+                API_INSIGHTS,
+            ),
+            (
+                "log_workspace",
+                names::log_workspace(app),
+                paths::log_workspace(app, az),
+                API_LOG_WORKSPACES,
             ),
             (
                 "app_service_plan",

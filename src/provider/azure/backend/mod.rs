@@ -30,6 +30,10 @@ pub use arm::{Arm, CallLog};
 pub const API_RESOURCES: &str = "2021-04-01";
 pub const API_STORAGE: &str = "2023-05-01";
 pub const API_WEB: &str = "2024-04-01";
+/// Microsoft.Insights components (workspace-based Application Insights).
+pub const API_INSIGHTS: &str = "2020-02-02";
+/// Microsoft.OperationalInsights workspaces (Log Analytics).
+pub const API_LOG_WORKSPACES: &str = "2023-09-01";
 /// Microsoft.EventGrid: the subscriptions that deliver blob events to Flex
 /// Consumption blob triggers.
 pub const API_EVENTGRID: &str = "2022-06-15";
@@ -157,6 +161,9 @@ pub struct AzureBackend {
     pub settings: AzureSettings,
     /// The storage account key, fetched once per run (never printed).
     storage_key_cache: Arc<tokio::sync::OnceCell<String>>,
+    /// The Application Insights connection string, once known (read or
+    /// created this run).
+    insights_cache: Arc<tokio::sync::OnceCell<String>>,
 }
 
 impl AzureBackend {
@@ -187,6 +194,7 @@ impl AzureBackend {
             app: app.clone(),
             settings,
             storage_key_cache: Arc::default(),
+            insights_cache: Arc::default(),
         })
     }
 

@@ -34,6 +34,22 @@ pub fn plan(app: &App, az: &AzureSettings) -> String {
     )
 }
 
+pub fn log_workspace(app: &App, az: &AzureSettings) -> String {
+    format!(
+        "{}/providers/Microsoft.OperationalInsights/workspaces/{}",
+        resource_group(az),
+        names::log_workspace(app)
+    )
+}
+
+pub fn app_insights(app: &App, az: &AzureSettings) -> String {
+    format!(
+        "{}/providers/Microsoft.Insights/components/{}",
+        resource_group(az),
+        names::app_insights(app)
+    )
+}
+
 pub fn site(app: &App, az: &AzureSettings) -> String {
     format!(
         "{}/providers/Microsoft.Web/sites/{}",

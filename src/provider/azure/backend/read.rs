@@ -7,8 +7,8 @@ use futures::StreamExt;
 use serde_json::{json, Value};
 
 use super::{
-    paths, AzureBackend, AzureError, Live, API_EVENTGRID, API_RESOURCES, API_STORAGE, API_WEB,
-    PACKAGES_TAG, PACKAGE_TAG,
+    paths, AzureBackend, AzureError, Live, API_EVENTGRID, API_INSIGHTS, API_LOG_WORKSPACES,
+    API_RESOURCES, API_STORAGE, API_WEB, PACKAGES_TAG, PACKAGE_TAG,
 };
 use crate::model::{AzurePlan, ProviderId, Trigger};
 use crate::plan::Resource;
@@ -109,6 +109,7 @@ impl AzureBackend {
                 }
             }
         }
+        self.read_insights(&mut live).await?;
         if let Some(plan) = self.arm.get(&paths::plan(app, az), API_WEB).await? {
             live.resources.push(
                 Resource::new("app_service_plan", names::plan(app))
@@ -305,6 +306,87 @@ impl AzureBackend {
         Ok(live)
     }
 
+    /// The Log Analytics workspace and Application Insights component, read
+    /// whether or not the manifest wants them, so turning them off removes
+    /// them. Ones with fnctl's names that fnctl did not make are an error.
+    async fn read_insights(&self, live: &mut Live) -> Result<(), AzureError> {
+        let (app, az) = (&self.app, &self.settings);
+        let workspace_name = names::log_workspace(app);
+        if let Some(ws) = self
+            .arm
+            .get(&paths::log_workspace(app, az), API_LOG_WORKSPACES)
+            .await?
+        {
+            if !owned_by(&ws, app) {
+                return Err(AzureError::NotOwned {
+                    kind: "Log Analytics workspace",
+                    name: workspace_name,
+                });
+            }
+            live.resources.push(
+                Resource::new("log_workspace", &workspace_name)
+                    .attr(
+                        "sku",
+                        ws.pointer("/properties/sku/name")
+                            .cloned()
+                            .unwrap_or(Value::Null),
+                    )
+                    .attr(
+                        "retention_days",
+                        ws.pointer("/properties/retentionInDays")
+                            .cloned()
+                            .unwrap_or(Value::Null),
+                    )
+                    .attr(
+                        "location",
+                        normalise_location(ws["location"].as_str().unwrap_or_default()),
+                    )
+                    .attr("tags", json!(tags_of(&ws))),
+            );
+        }
+        let name = names::app_insights(app);
+        let Some(component) = self
+            .arm
+            .get(&paths::app_insights(app, az), API_INSIGHTS)
+            .await?
+        else {
+            return Ok(());
+        };
+        if !owned_by(&component, app) {
+            return Err(AzureError::NotOwned {
+                kind: "Application Insights component",
+                name,
+            });
+        }
+        // ARM ids compare without case.
+        let workspace_id = component
+            .pointer("/properties/WorkspaceResourceId")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let workspace = if workspace_id.eq_ignore_ascii_case(&paths::log_workspace(app, az)) {
+            workspace_name
+        } else {
+            workspace_id.to_string()
+        };
+        if let Some(cs) = component
+            .pointer("/properties/ConnectionString")
+            .and_then(Value::as_str)
+        {
+            let _ = self.insights_cache.set(cs.to_string());
+        }
+        live.resources.push(
+            Resource::new("app_insights", &name)
+                .attr("kind", component["kind"].clone())
+                .attr("workspace", workspace)
+                .attr(
+                    "location",
+                    normalise_location(component["location"].as_str().unwrap_or_default()),
+                )
+                .attr("tags", json!(tags_of(&component))),
+        );
+        Ok(())
+    }
+
     /// fnctl's Event Grid subscriptions on the storage account. Event Grid
     /// hides the query of a webhook URL (it holds the key), so which
     /// function a subscription feeds is read from its name, and only the
@@ -412,6 +494,13 @@ impl AzureBackend {
                         "(read-only SAS URL of the package blob)".to_string()
                     } else {
                         "(a URL fnctl did not set)".to_string()
+                    }
+                }
+                resources::SettingValue::InsightsConnection => {
+                    if self.insights_cache.get() == Some(have) {
+                        resources::INSIGHTS_CONNECTION_SHOWN.to_string()
+                    } else {
+                        "(a connection string fnctl did not set)".to_string()
                     }
                 }
                 resources::SettingValue::Secret(real) => {
