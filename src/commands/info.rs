@@ -119,6 +119,11 @@ fn azure_info(
         Ok::<_, CommandError>((found, backend.target()))
     })?;
     let site = found.resources.iter().find(|r| r.id.kind == "function_app");
+    let insights = found
+        .resources
+        .iter()
+        .find(|r| r.id.kind == "app_insights")
+        .map(|r| r.id.name.clone());
     let functions: Vec<Value> = found
         .resources
         .iter()
@@ -140,6 +145,7 @@ fn azure_info(
             "function_app": site.map(|s| s.id.name.clone()),
             "runtime": site.map(|s| s.attrs["runtime"].clone()),
             "package": found.package_digest,
+            "app_insights": insights,
             "functions": functions, "urls": urls,
         }));
         return Ok(ExitStatus::Success);
@@ -177,6 +183,11 @@ fn azure_info(
     }
     for u in &urls {
         text.push_str(&format!("  {:<7} {}\n", u.method, u.url));
+    }
+    if let Some(name) = &insights {
+        text.push_str(&format!(
+            "  logs and telemetry: Application Insights {name}\n"
+        ));
     }
     cx.printer.data(&text);
     Ok(ExitStatus::Success)

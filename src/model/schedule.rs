@@ -471,7 +471,10 @@ fn parse_item(part: &str, offset: usize, spec: &Spec) -> Result<Item, ScheduleEr
             } else {
                 spec.max
             };
-            if range == "*" && step == 1 {
+            // A step of one is the range itself (`*/1` is `*`, `0-6/1` is
+            // `0-6`): one form for one meaning, so a schedule shown and
+            // parsed again is the same schedule.
+            if step == 1 {
                 return Ok(Item::Range { start, end });
             }
             Item::Step { start, end, step }
@@ -701,6 +704,22 @@ mod tests {
 
     fn error(s: &str) -> ScheduleError {
         s.parse::<Schedule>().expect_err(s)
+    }
+
+    /// Found by `fuzz::cron_translations_fire_at_the_same_minutes`: a step
+    /// of one over a range was shown as `*/1`, which parses as `*`.
+    #[test]
+    fn a_step_of_one_is_its_range_so_display_parses_back_the_same() {
+        for (text, shown) in [
+            ("* * * * 0-6/1", "* * * * 0-6"),
+            ("*/1 * * * *", "* * * * *"),
+            ("5-10/1 * * * *", "5-10 * * * *"),
+            ("5/1 * * * *", "5-59 * * * *"),
+        ] {
+            let s = parse(text);
+            assert_eq!(s.to_string(), shown, "{text}");
+            assert_eq!(parse(&s.to_string()), s, "{text}");
+        }
     }
 
     #[test]

@@ -236,6 +236,7 @@ fn deploy_verify_noop_change_and_remove_cycle() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(doc["deployed"], true);
     assert_eq!(doc["functions"].as_array().unwrap().len(), 5, "{doc:#}");
+    assert_eq!(doc["app_insights"], "portable-dev-insights");
 
     // 7. invoke: HTTP functions over their URL (the server runs the
     //    deployed package), others through the admin endpoint.
