@@ -34,9 +34,6 @@ pub fn run(
 ) -> Result<ExitStatus, CommandError> {
     let project = project::load(cx)?;
     let provider = single_provider(cx, &project.providers)?;
-    if provider == crate::model::ProviderId::Azure {
-        return Err(azure_logs_elsewhere(&project.app, function, since_secs));
-    }
     let app = &project.app;
     if !app.functions.contains_key(function) {
         return Err(CommandError::usage(
@@ -45,6 +42,9 @@ pub fn run(
         ));
     }
     let rt = live::runtime()?;
+    if provider == crate::model::ProviderId::Azure {
+        return azure_logs(cx, app, &rt, function, since_secs, follow);
+    }
     rt.block_on(async {
         let backend = live::connect_aws(app).await?;
         let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
@@ -79,39 +79,54 @@ fn format_time(ms: i64) -> String {
     format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
 }
 
-/// `fnctl logs` does not query Azure yet: the Functions host sends its logs
-/// to the app's Application Insights. Say where they are and give the exact
-/// Azure CLI query for this function.
-fn azure_logs_elsewhere(app: &crate::model::App, function: &str, since_secs: u64) -> CommandError {
-    use crate::provider::azure::{names, package};
-    let Some(az) = &app.azure else {
-        return CommandError::usage("the manifest has no [providers.azure] section", None);
-    };
-    if !az.app_insights {
-        return CommandError::usage(
+/// Azure: the function's traces from the app's Application Insights
+/// (through its Log Analytics workspace), polled every 5 s with `--follow`.
+fn azure_logs(
+    cx: &Context,
+    app: &crate::model::App,
+    rt: &tokio::runtime::Runtime,
+    function: &str,
+    since_secs: u64,
+    follow: bool,
+) -> Result<ExitStatus, CommandError> {
+    use crate::provider::azure::backend::logs::Since;
+    if app.azure.as_ref().is_some_and(|az| !az.app_insights) {
+        return Err(CommandError::usage(
             "`fnctl logs` cannot show Azure logs for this app: `app_insights = false` in [providers.azure], so its logs go nowhere fnctl can read",
             Some("set `app_insights = true` (the default) and deploy again".to_string()),
-        );
+        ));
     }
-    let operations: Vec<String> = package::azure_functions(app)
-        .into_iter()
-        .filter(|af| af.function.name == function)
-        .map(|af| format!("'{}'", af.name))
-        .collect();
-    let minutes = since_secs.div_ceil(60).max(1);
-    CommandError::usage(
-        format!(
-            "`fnctl logs` does not read Azure logs yet: the Functions host sends them to Application Insights `{}` (workspace `{}`)",
-            names::app_insights(app),
-            names::log_workspace(app)
-        ),
-        Some(format!(
-            "read them with the Azure CLI (extension application-insights): az monitor app-insights query --app {} --resource-group {} --offset {minutes}m --analytics-query \"traces | where operation_Name in ({}) | order by timestamp asc | project timestamp, operation_Name, message\"",
-            names::app_insights(app),
-            az.resource_group,
-            operations.join(", ")
-        )),
-    )
+    rt.block_on(async {
+        let backend = crate::provider::azure::backend::AzureBackend::connect(app)?;
+        let mut since = Since::Ago {
+            seconds: since_secs,
+        };
+        let mut seen = BTreeSet::new();
+        loop {
+            for l in backend.logs(function, &since, &mut seen).await? {
+                if cx.printer.is_json() {
+                    cx.printer.data(&format!(
+                        "{}\n",
+                        json!({"time": l.time, "function": l.operation, "message": l.message})
+                    ));
+                } else {
+                    let clock = l.time.get(11..19).unwrap_or(&l.time);
+                    cx.printer
+                        .data(&format!("{clock} [{}] {}\n", l.operation, l.message));
+                }
+                since = Since::After { time: l.time };
+            }
+            if !follow {
+                break;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                _ = tokio::signal::ctrl_c() => break,
+            }
+        }
+        Ok::<_, CommandError>(())
+    })?;
+    Ok(ExitStatus::Success)
 }
 
 #[cfg(test)]

@@ -185,6 +185,8 @@ pub struct AzureEndpoints {
     pub scm: Option<Sp<String>>,
     /// The Function App's own host, default from the site's default host name.
     pub app: Option<Sp<String>>,
+    /// The Log Analytics query API, default `https://api.loganalytics.io`.
+    pub logs: Option<Sp<String>>,
 }
 
 /// `[functions.NAME]`

@@ -291,7 +291,10 @@ fn resolve_azure(a: &raw::AzureSection, out: &mut Vec<Diagnostic>) -> AzureSetti
     };
     let endpoints = match &a.endpoints {
         Some(e) => {
-            for url in [&e.arm, &e.storage, &e.scm, &e.app].into_iter().flatten() {
+            for url in [&e.arm, &e.storage, &e.scm, &e.app, &e.logs]
+                .into_iter()
+                .flatten()
+            {
                 check_url(url, out);
             }
             let get = |u: &Option<Sp<String>>| {
@@ -303,6 +306,7 @@ fn resolve_azure(a: &raw::AzureSection, out: &mut Vec<Diagnostic>) -> AzureSetti
                 storage: get(&e.storage),
                 scm: get(&e.scm),
                 app: get(&e.app),
+                logs: get(&e.logs),
             }
         }
         None => AzureEndpoints::default(),

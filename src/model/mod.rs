@@ -137,6 +137,8 @@ pub struct AzureEndpoints {
     pub storage: Option<String>,
     pub scm: Option<String>,
     pub app: Option<String>,
+    /// The Log Analytics query API (`fnctl logs`).
+    pub logs: Option<String>,
 }
 
 /// The Azure hosting plan.

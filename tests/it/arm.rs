@@ -44,6 +44,12 @@ pub struct World {
     /// Log Analytics workspaces and Application Insights components, by name.
     pub workspaces: BTreeMap<String, Value>,
     pub components: BTreeMap<String, Value>,
+    /// What the app's functions wrote (stdout and stderr lines), as the
+    /// Functions host sends it to Application Insights: (time, function,
+    /// message), time in ISO 8601 UTC.
+    pub traces: Vec<(String, String, String)>,
+    /// The log queries received, as sent.
+    pub log_queries: Vec<String>,
     pub sites: BTreeMap<String, Site>,
     /// Long-running operations: id -> (polls before done, final body).
     operations: BTreeMap<String, (u32, Value)>,
@@ -310,9 +316,15 @@ async fn handle(
         )
             .into_response();
     }
-    let app_call = !["/subscriptions/", "/api/", "/operations/", "/locations/"]
-        .iter()
-        .any(|p| path.starts_with(p));
+    let app_call = ![
+        "/subscriptions/",
+        "/api/",
+        "/operations/",
+        "/locations/",
+        "/v1/",
+    ]
+    .iter()
+    .any(|p| path.starts_with(p));
     if app_call && headers.get("authorization").is_some() {
         // fnctl must never hand its ARM token to the app's code.
         return error(
@@ -1164,6 +1176,11 @@ impl World {
                     "status_text": if status == 3 { "the package has no host.json" } else { "" }}),
                 )
             }
+            (Target::Unknown, "POST") if path.starts_with("/v1/workspaces/") && path.ends_with("/query") => {
+                let customer_id = path.trim_start_matches("/v1/workspaces/").trim_end_matches("/query").to_string();
+                let body: Value = serde_json::from_slice(raw).unwrap_or(Value::Null);
+                self.query_logs(&customer_id, &body)
+            }
             (Target::Unknown, _) if !path.starts_with("/subscriptions/") => {
                 self.call_app(method, path, query, headers, raw)
             }
@@ -1173,6 +1190,96 @@ impl World {
                 &format!("no such API in the test server: {method} {path}"),
             ),
         }
+    }
+
+    fn trace(&mut self, function: &str, lines: Vec<String>) {
+        for line in lines {
+            self.traces.push((iso_now(), function.to_string(), line));
+        }
+    }
+
+    /// The Log Analytics query API (`POST /v1/workspaces/{customerId}/query`).
+    /// It runs no KQL: it understands the shape fnctl sends (the AppTraces
+    /// table, a time window, `OperationName in (...)`) and refuses others.
+    fn query_logs(&mut self, customer_id: &str, body: &Value) -> Response {
+        if !self
+            .workspaces
+            .values()
+            .any(|w| w["properties"]["customerId"] == customer_id)
+        {
+            return error(
+                StatusCode::NOT_FOUND,
+                "WorkspaceNotFound",
+                &format!("The workspace could not be found: {customer_id}"),
+            );
+        }
+        let Some(query) = body["query"].as_str() else {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "BadArgumentError",
+                "The request had some invalid properties: query is required",
+            );
+        };
+        self.log_queries.push(query.to_string());
+        let quoted = |s: &str| -> Vec<String> {
+            s.split('\'')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_string)
+                .collect()
+        };
+        let (Some(window), Some(names)) = (
+            query
+                .split("TimeGenerated >= ")
+                .nth(1)
+                .and_then(|r| r.split(" | ").next()),
+            query
+                .split("OperationName in (")
+                .nth(1)
+                .and_then(|r| r.split(')').next()),
+        ) else {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "SemanticError",
+                "the test server understands only fnctl's trace query",
+            );
+        };
+        if !query.starts_with("AppTraces |") {
+            return error(StatusCode::BAD_REQUEST, "SemanticError", "unknown table");
+        }
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+        let from = if let Some(secs) = window
+            .strip_prefix("ago(")
+            .and_then(|r| r.strip_suffix("s)"))
+            .and_then(|n| n.parse::<i64>().ok())
+        {
+            iso_at(now_ms - secs * 1000)
+        } else if let Some(t) = quoted(window).into_iter().next() {
+            t
+        } else {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "SemanticError",
+                "unknown time window",
+            );
+        };
+        let names = quoted(names);
+        let rows: Vec<Value> = self
+            .traces
+            .iter()
+            .filter(|(t, f, _)| *t >= from && names.contains(f))
+            .map(|(t, f, m)| json!([t, f, m]))
+            .collect();
+        ok(
+            StatusCode::OK,
+            &json!({"tables": [{"name": "PrimaryResult", "columns": [
+                {"name": "TimeGenerated", "type": "datetime"},
+                {"name": "OperationName", "type": "string"},
+                {"name": "Message", "type": "string"}], "rows": rows}]}),
+        )
     }
 
     /// The app's own host: HTTP functions by route, and the admin endpoint
@@ -1204,7 +1311,8 @@ impl World {
                 .as_str()
                 .and_then(|s| serde_json::from_str(s).ok())
                 .unwrap_or(Value::Null);
-            let outcome = run_function(&site, name, &event);
+            let (outcome, lines) = run_function(&site, name, &event);
+            self.trace(name, lines);
             self.admin_runs.push((name.to_string(), outcome));
             return StatusCode::ACCEPTED.into_response();
         }
@@ -1259,7 +1367,8 @@ impl World {
                 "body": if raw.is_empty() { Value::Null } else { json!(String::from_utf8_lossy(raw)) },
                 "isBase64Encoded": false,
             });
-            let outcome = run_function(&site, name, &event);
+            let (outcome, lines) = run_function(&site, name, &event);
+            self.trace(name, lines);
             let p = &outcome["payload"];
             if p.is_null() {
                 return error(
@@ -1799,8 +1908,9 @@ fn match_route(template: &str, parts: &[&str]) -> Option<BTreeMap<String, String
     (tpl.len() == parts.len()).then_some(params)
 }
 
-/// Runs one function of the deployed package through the harness.
-fn run_function(site: &Site, name: &str, event: &Value) -> Value {
+/// Runs one function of the deployed package through the harness; gives
+/// back its result and the lines it printed.
+fn run_function(site: &Site, name: &str, event: &Value) -> (Value, Vec<String>) {
     use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
     let mut zip =
@@ -1826,8 +1936,8 @@ fn run_function(site: &Site, name: &str, event: &Value) -> Value {
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .envs(site.settings.iter())
         .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     child
@@ -1836,11 +1946,49 @@ fn run_function(site: &Site, name: &str, event: &Value) -> Value {
         .unwrap()
         .write_all(event.to_string().as_bytes())
         .unwrap();
-    child.wait().unwrap();
-    std::fs::read(&result)
+    let out = child.wait_with_output().unwrap();
+    let lines = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .chain(String::from_utf8_lossy(&out.stderr).lines())
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect();
+    let outcome = std::fs::read(&result)
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or(Value::Null)
+        .unwrap_or(Value::Null);
+    (outcome, lines)
+}
+
+/// Now as ISO 8601 UTC with milliseconds (`2026-12-03T08:00:00.123Z`), the
+/// form Log Analytics answers with; sorts as text.
+pub fn iso_now() -> String {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    iso_at(since.as_millis() as i64)
+}
+
+pub fn iso_at(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rest / 3600,
+        rest / 60 % 60,
+        rest % 60,
+        ms.rem_euclid(1000)
+    )
 }
 
 fn ok_deploy_flag(flag: &mut bool) -> bool {

@@ -29,7 +29,7 @@ pub fn project_at(url: &str, fixture: &str) -> tempfile::TempDir {
     let text = text.replace(
         "location = \"westeurope\"\n",
         &format!(
-            "location = \"westeurope\"\nendpoints = {{ arm = \"{u}\", scm = \"{u}\", app = \"{u}\", storage = \"{u}/devstoreaccount1\" }}\n",
+            "location = \"westeurope\"\nendpoints = {{ arm = \"{u}\", scm = \"{u}\", app = \"{u}\", storage = \"{u}/devstoreaccount1\", logs = \"{u}\" }}\n",
             u = url
         ),
     );
@@ -682,23 +682,92 @@ pub fn collect_text(dir: &Path, out: &mut String) {
     }
 }
 
+/// `fnctl logs` reads a function's lines from Application Insights (the
+/// workspace's `AppTraces`, through the Log Analytics query API): what the
+/// handler printed when it ran, that function's only.
 #[test]
-fn logs_and_a_flex_rollback_say_what_to_do_instead() {
+fn logs_read_what_the_function_printed_from_application_insights() {
     let server = ArmServer::start();
     let dir = project(&server);
-    let (code, doc, stderr) = run(dir.path(), &["logs", "api", "--since", "90s"]);
-    assert_eq!(code, 2, "{doc:#}{stderr}");
+    let handlers = dir.path().join("src/handlers.py");
+    let text = std::fs::read_to_string(&handlers).unwrap();
+    let printing = text.replace(
+        "def tick(event, context):\n",
+        "def tick(event, context):\n    print(\"tick fired for\", event[\"detail-type\"])\n",
+    );
+    assert_ne!(printing, text, "the fixture's tick handler was found");
+    std::fs::write(&handlers, printing).unwrap();
+    let (code, _, stderr) = run(dir.path(), &["deploy"]);
+    assert_eq!(code, 0, "{stderr}");
+    for args in [
+        ["invoke", "tick", "--event", "schedule"],
+        ["invoke", "api", "--event", "http"],
+    ] {
+        let (code, doc, stderr) = run(dir.path(), &args);
+        assert_eq!(code, 0, "{stderr}{doc:#}");
+    }
+    let logs = |args: &[&str]| {
+        let out = fnctl()
+            .current_dir(dir.path())
+            .env("FNCTL_AZURE_ACCESS_TOKEN", TOKEN)
+            .args(["--provider", "azure"])
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, stderr) = logs(&["--output", "json", "logs", "tick", "--since", "5m"]);
+    assert_eq!(code, 0, "{stderr}");
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{stdout}");
+    assert_eq!(lines[0]["function"], "tick");
+    assert_eq!(lines[0]["message"], "tick fired for Scheduled Event");
+    let (code, stdout, _) = logs(&["logs", "tick"]);
+    assert_eq!(code, 0);
     assert!(
-        doc["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("Application Insights `portable-dev-insights`"),
-        "{doc:#}{stderr}"
+        stdout
+            .trim_end()
+            .ends_with("[tick] tick fired for Scheduled Event"),
+        "{stdout}"
     );
-    assert_eq!(
-        doc["error"]["help"],
-        "read them with the Azure CLI (extension application-insights): az monitor app-insights query --app portable-dev-insights --resource-group portable-rg --offset 2m --analytics-query \"traces | where operation_Name in ('api-http1', 'api-http2') | order by timestamp asc | project timestamp, operation_Name, message\""
+    assert_eq!(stdout.as_bytes()[2], b':', "starts with the time: {stdout}");
+    let (code, stdout, _) = logs(&["logs", "api"]);
+    assert_eq!((code, stdout.as_str()), (0, ""), "api printed nothing");
+    {
+        let w = server.world.lock().unwrap();
+        let last = w.log_queries.last().unwrap();
+        assert!(
+            last.contains("OperationName in ('api-http1', 'api-http2')"),
+            "one Azure function per trigger: {last}"
+        );
+    }
+
+    // Without Application Insights there is nothing to read, and it says so.
+    let manifest = dir.path().join("fnctl.toml");
+    let off = std::fs::read_to_string(&manifest).unwrap().replace(
+        "location = \"westeurope\"\n",
+        "location = \"westeurope\"\napp_insights = false\n",
     );
+    std::fs::write(&manifest, off).unwrap();
+    let (code, doc, _) = run(dir.path(), &["logs", "tick"]);
+    assert_eq!(code, 2, "{doc:#}");
+    assert!(doc["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("app_insights = false"));
+}
+
+#[test]
+fn a_flex_rollback_says_what_to_do_instead() {
+    let server = ArmServer::start();
+    let dir = project(&server);
     let (code, doc, stderr) = run(dir.path(), &["rollback"]);
     assert_eq!(code, 1, "{doc:#}{stderr}");
     assert!(

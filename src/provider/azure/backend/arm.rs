@@ -171,9 +171,14 @@ impl Arm {
 
     /// A bearer token for this endpoint's audience (also used on the scm host).
     pub async fn token(&self) -> Result<String, AzureError> {
+        self.token_for(&self.scope).await
+    }
+
+    /// A bearer token for another audience (`https://api.loganalytics.io/.default`).
+    pub async fn token_for(&self, scope: &str) -> Result<String, AzureError> {
         let t = self
             .credential
-            .get_token(&[&self.scope])
+            .get_token(&[scope])
             .await
             .map_err(|e| AzureError::Credentials {
                 reason: first_line(&e.to_string()),
@@ -208,6 +213,29 @@ impl Arm {
             ("content-type", content_type.to_string()),
         ];
         self.dispatch(method, url, headers, body).await
+    }
+
+    /// POSTs JSON to another Azure API with a token for `scope`, through
+    /// the retrying pipeline (for reads such as log queries).
+    pub async fn post_json_to(
+        &self,
+        url: Url,
+        scope: &str,
+        body: &Value,
+    ) -> Result<Reply, AzureError> {
+        let token = self.token_for(scope).await?;
+        let headers = vec![
+            ("authorization", format!("Bearer {token}")),
+            ("accept", "application/json".to_string()),
+            ("content-type", "application/json".to_string()),
+        ];
+        self.dispatch(
+            Method::Post,
+            url,
+            headers,
+            Some(body.to_string().into_bytes()),
+        )
+        .await
     }
 
     /// Sends one request to the blob service: the SAS in the URL is the

@@ -13,6 +13,7 @@ pub mod arm;
 pub mod blob;
 pub mod credential;
 pub mod lock;
+pub mod logs;
 pub mod ops;
 pub mod paths;
 pub mod read;
