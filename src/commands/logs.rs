@@ -50,9 +50,8 @@ pub fn run(
         let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
         let mut start = now_ms - (since_secs as i64) * 1000;
         let mut seen = BTreeSet::new();
-        loop {
-            let lines = backend.logs(function, start, &mut seen).await?;
-            for l in &lines {
+        poll(follow, Duration::from_secs(2), async || {
+            for l in backend.logs(function, start, &mut seen).await? {
                 start = start.max(l.timestamp_ms);
                 if cx.printer.is_json() {
                     cx.printer.data(&format!("{}\n", json!({"timestamp_ms": l.timestamp_ms, "stream": l.stream, "message": l.message})));
@@ -60,15 +59,9 @@ pub fn run(
                     cx.printer.data(&format!("{} {}\n", format_time(l.timestamp_ms), l.message));
                 }
             }
-            if !follow {
-                break;
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
-                _ = tokio::signal::ctrl_c() => break,
-            }
-        }
-        Ok::<_, CommandError>(())
+            Ok(())
+        })
+        .await
     })?;
     Ok(ExitStatus::Success)
 }
@@ -102,7 +95,8 @@ fn azure_logs(
             seconds: since_secs,
         };
         let mut seen = BTreeSet::new();
-        loop {
+        // Application Insights ingests with a delay: no point asking often.
+        poll(follow, Duration::from_secs(5), async || {
             for l in backend.logs(function, &since, &mut seen).await? {
                 if cx.printer.is_json() {
                     cx.printer.data(&format!(
@@ -116,17 +110,29 @@ fn azure_logs(
                 }
                 since = Since::After { time: l.time };
             }
-            if !follow {
-                break;
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(5)) => {}
-                _ = tokio::signal::ctrl_c() => break,
-            }
-        }
-        Ok::<_, CommandError>(())
+            Ok(())
+        })
+        .await
     })?;
     Ok(ExitStatus::Success)
+}
+
+/// Runs `fetch` once, or with `--follow` every `every` until Ctrl-C.
+async fn poll(
+    follow: bool,
+    every: Duration,
+    mut fetch: impl AsyncFnMut() -> Result<(), CommandError>,
+) -> Result<(), CommandError> {
+    loop {
+        fetch().await?;
+        if !follow {
+            return Ok(());
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        }
+    }
 }
 
 #[cfg(test)]

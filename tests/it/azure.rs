@@ -271,6 +271,24 @@ fn deploy_verify_noop_change_and_remove_cycle() {
         "Azure has no direct way into an HTTP function: {doc:#}"
     );
     assert_eq!(doc["error"]["help"], "drop --via direct");
+    // --base-url: the same request to a front door of one's own.
+    let front = crate::stand_in::StandIn::start();
+    front.answer(200, "application/json", "{}");
+    let (code, doc, stderr) = run(
+        dir.path(),
+        &["invoke", "api", "--event", "http", "--base-url", &front.url],
+    );
+    assert_eq!(code, 0, "{stderr}{doc:#}");
+    let got = front.take();
+    assert_eq!(
+        (got[0].method.as_str(), got[0].uri.as_str()),
+        ("GET", "/items/1")
+    );
+    assert_eq!(
+        got[0].header("authorization"),
+        None,
+        "no ARM token leaves for the app"
+    );
     let (code, doc, stderr) = run(dir.path(), &["invoke", "tick", "--event", "schedule"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(
