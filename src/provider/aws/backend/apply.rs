@@ -158,15 +158,15 @@ impl AwsBackend {
             }
         }
 
-        let deletes: Vec<&Change> = deletes(plan).collect();
-        let deleted_apis = deletes.iter().any(|c| c.id.kind == "rest_api");
-        let deleted_functions: BTreeSet<String> = deletes
+        let to_delete: Vec<&Change> = deletes(plan).collect();
+        let deleted_apis = to_delete.iter().any(|c| c.id.kind == "rest_api");
+        let deleted_functions: BTreeSet<String> = to_delete
             .iter()
             .filter(|c| c.id.kind == "lambda_function")
             .map(|c| c.id.name.clone())
             .collect();
-        let total = applied.len() + deletes.len();
-        for change in deletes {
+        let total = applied.len() + to_delete.len();
+        for change in to_delete {
             if interrupt.requested() {
                 return Err(Interrupted {
                     done: applied.len(),
