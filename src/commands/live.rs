@@ -92,6 +92,7 @@ pub fn live_plan(
         target: p.target(app),
         live: LiveState::Read,
         changes: plan::diff(&desired, Some(live)),
+        conflicts: Vec::new(),
     }
 }
 

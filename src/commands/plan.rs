@@ -126,5 +126,6 @@ pub fn offline_plan(app: &App, id: ProviderId, digests: &CodeDigests, reason: St
         target: p.target(app),
         live: LiveState::NotRead { reason },
         changes: plan::diff(&desired, None),
+        conflicts: Vec::new(),
     }
 }

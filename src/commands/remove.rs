@@ -100,6 +100,7 @@ async fn remove_aws(
         target: provider::for_id(provider).target(app),
         live: LiveState::Read,
         changes: plan::diff(&[], Some(&found.resources)),
+        conflicts: Vec::new(),
     };
     if !cx.printer.is_json() && !plan.changes.is_empty() {
         cx.printer.status(&render::human_changes(&plan));

@@ -147,6 +147,43 @@ pub enum LiveState {
     NotRead { reason: String },
 }
 
+/// A resource the app needs that exists in the cloud but is not fnctl's for
+/// this app and stage (no ownership marks, or another app's or stage's).
+///
+/// fnctl never adopts, re-tags, changes or deletes such a resource, so a plan
+/// with conflicts cannot be applied: `plan` shows them and fails, `deploy`
+/// stops before the first change on any cloud.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Conflict {
+    pub id: ResourceId,
+    /// Who owns it, as far as the cloud says: "no fnctl tags (its tags: none)",
+    /// "stage `dev` of this app".
+    pub owner: String,
+    /// The ways out, in words.
+    pub help: String,
+}
+
+impl fmt::Display for Conflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} `{}` exists and is not fnctl's for this app and stage: {}",
+            self.id.kind, self.id.name, self.owner
+        )
+    }
+}
+
+/// A resource `remove` left in place on purpose because it still holds data
+/// (objects in a bucket or container, messages, items).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Kept {
+    pub id: ResourceId,
+    /// Why it was kept: "holds objects".
+    pub reason: String,
+    /// The command that removes it too.
+    pub command: String,
+}
+
 /// The plan for one app+stage on one provider.
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
@@ -157,6 +194,9 @@ pub struct Plan {
     pub target: String,
     pub live: LiveState,
     pub changes: Vec<Change>,
+    /// Resources the plan would have to take over: applying is refused.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<Conflict>,
 }
 
 /// Counts per action, for summaries and exit decisions.
@@ -376,6 +416,7 @@ mod tests {
             target: "us-east-1".into(),
             live: LiveState::Read,
             changes: diff(&desired, Some(&desired)),
+            conflicts: Vec::new(),
         };
         assert!(plan.is_noop());
         assert_eq!(
