@@ -67,7 +67,7 @@ pub enum Command {
     /// Show what is deployed, read from the cloud
     Info,
     /// Delete everything fnctl created for this app and stage
-    Remove,
+    Remove(RemoveArgs),
     /// Call a deployed function once (a smoke test for CI), or run it locally
     Invoke(InvokeArgs),
     /// Serve the app on 127.0.0.1: HTTP routes, schedules, storage folders, hot reload
@@ -85,6 +85,25 @@ pub struct PlanArgs {
     /// Do not read the cloud: show everything as new (no credentials or network needed)
     #[arg(long)]
     pub offline: bool,
+
+    /// Exit 0 when there is nothing to change and 6 when the plan has changes (errors keep their codes)
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+
+    /// List unchanged resources too, not only their count
+    #[arg(long)]
+    pub show_unchanged: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RemoveArgs {
+    /// Also empty and delete buckets and containers that still hold data (kept by default)
+    #[arg(long)]
+    pub delete_data: bool,
+
+    /// Do not ask before deleting (remove never asks under CI or without a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -218,10 +237,17 @@ pub fn main() -> ExitCode {
     let result: Result<ExitStatus, CommandError> = match &cli.command {
         Command::Init(a) => commands::init::run(&cx, a),
         Command::Validate => commands::validate::run(&cx),
-        Command::Plan(a) => commands::plan::run(&cx, a.offline),
+        Command::Plan(a) => commands::plan::run(
+            &cx,
+            &commands::plan::PlanOptions {
+                offline: a.offline,
+                detailed_exitcode: a.detailed_exitcode,
+                show_unchanged: a.show_unchanged,
+            },
+        ),
         Command::Deploy(a) => commands::deploy::run(&cx, a.concurrency as usize),
         Command::Info => commands::info::run(&cx),
-        Command::Remove => commands::remove::run(&cx),
+        Command::Remove(a) => commands::remove::run(&cx, a.delete_data, a.yes),
         Command::Invoke(a) => commands::invoke::run(
             &cx,
             &commands::invoke::InvokeOptions {

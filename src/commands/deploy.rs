@@ -1,121 +1,231 @@
-//! `fnctl deploy`: package, read the cloud, plan, apply the plan, verify.
+//! `fnctl deploy`: package, read every cloud, plan, lock, apply, verify.
 //!
-//! An unchanged redeploy reads and makes no mutating call; an interrupted
-//! deploy is repaired by running it again, since the plan is always
-//! computed against what the cloud reports now.
+//! Every selected provider is read, planned and locked before the first
+//! change on any of them: a cloud that cannot be read or locked, or a plan
+//! that would take over something fnctl does not own, stops the run with
+//! nothing changed anywhere. The providers then apply one after the other;
+//! when one fails the next is not started. An unchanged redeploy reads and
+//! makes no mutating call; an interrupted deploy is repaired by running it
+//! again, since the plan is always computed against what the cloud reports.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::live::{self, RouteUrl};
 use super::{CommandError, Context, ExitStatus};
-use crate::model::ProviderId;
+use crate::model::{App, ProviderId};
 use crate::plan::{self, render, Action};
+use crate::provider::session::{Payload, Session};
+use crate::provider::CodeDigests;
+
+/// One provider's line in the result: its status and, once applied, what
+/// was done.
+struct Report {
+    provider: ProviderId,
+    status: &'static str,
+    took: Duration,
+    body: Value,
+}
+
+impl Report {
+    fn json(&self, app: &App) -> Value {
+        let mut v = json!({
+            "provider": self.provider,
+            "app": app.name,
+            "stage": app.stage,
+            "status": self.status,
+        });
+        if let (Value::Object(out), Value::Object(body)) = (&mut v, &self.body) {
+            for (k, val) in body {
+                out.insert(k.clone(), val.clone());
+            }
+        }
+        if self.status == "applied" {
+            v["duration_ms"] = json!(self.took.as_millis());
+            v["verified"] = json!(true);
+        }
+        v
+    }
+}
+
+/// The status a provider gets for the error that stopped it.
+fn failed_status(e: &CommandError) -> &'static str {
+    if e.is_locked() {
+        "locked"
+    } else if e.is_interrupted() {
+        "interrupted"
+    } else {
+        "failed"
+    }
+}
 
 pub fn run(cx: &Context, concurrency: usize) -> Result<ExitStatus, CommandError> {
     let project = live::load_for_cloud(cx)?;
     let app = &project.app;
     let rt = live::runtime()?;
-    let mut results = Vec::new();
+    // Code first: building needs no cloud, and a build that fails should
+    // stop the run before any cloud is contacted.
+    let mut code = Vec::new();
     for provider in &project.providers {
-        if *provider == ProviderId::Azure {
-            results.push(deploy_azure(cx, app, &rt)?);
-            continue;
+        code.push(live::build_code(cx, app, *provider)?);
+    }
+    let mut reports: Vec<Report> = project
+        .providers
+        .iter()
+        .map(|p| Report {
+            provider: *p,
+            status: "not_started",
+            took: Duration::ZERO,
+            body: json!({}),
+        })
+        .collect();
+    let outcome = rt.block_on(deploy_all(cx, app, code, concurrency, &mut reports));
+    let doc = json!({
+        "format_version": 1,
+        "deployments": reports.iter().map(|r| r.json(app)).collect::<Vec<_>>(),
+    });
+    match outcome {
+        Ok(()) => {
+            if cx.printer.is_json() {
+                cx.printer.json(&doc);
+            }
+            Ok(ExitStatus::Success)
         }
+        Err(e) => {
+            if reports.len() > 1 && !cx.printer.is_json() {
+                for r in &reports {
+                    cx.printer
+                        .status(&format!("{}: {}", r.provider, r.status.replace('_', " ")));
+                }
+            }
+            Err(e.reported(doc))
+        }
+    }
+}
+
+async fn deploy_all(
+    cx: &Context,
+    app: &App,
+    code: Vec<(Payload, CodeDigests)>,
+    concurrency: usize,
+    reports: &mut [Report],
+) -> Result<(), CommandError> {
+    let mut sessions: Vec<Session> = Vec::new();
+    let prepared = prepare_all(cx, app, &code, reports, &mut sessions).await;
+    let outcome = match prepared {
+        Ok(()) => apply_all(cx, app, code, concurrency, reports, &mut sessions).await,
+        Err(e) => Err(e),
+    };
+    // Give back every lock taken. A failed release only matters when the
+    // work itself succeeded; otherwise the work's error is the one to show
+    // (and the lock expires by itself).
+    let mut released = Ok(());
+    for s in &mut sessions {
+        if let Err(e) = s.release().await {
+            released = released.and(Err(CommandError::from(e)));
+        }
+    }
+    outcome.and(released)
+}
+
+/// Every provider read and planned, then every one with changes locked and
+/// planned again under its lock; nothing is changed on any cloud if one
+/// fails.
+async fn prepare_all(
+    cx: &Context,
+    app: &App,
+    code: &[(Payload, CodeDigests)],
+    reports: &mut [Report],
+    sessions: &mut Vec<Session>,
+) -> Result<(), CommandError> {
+    for (i, (_, digests)) in code.iter().enumerate() {
         let started = Instant::now();
-        let artifacts = live::build_packages(cx, app, *provider)?;
-        let digests = live::aws_digests(&artifacts);
-        let outcome = rt.block_on(async {
-            let backend = live::connect_aws(app).await?;
+        let step = async {
+            let mut s = Session::connect(app, reports[i].provider).await?;
             cx.printer.status(&format!(
                 "reading what is deployed for `{}` (stage `{}`) in {}",
-                app.name, app.stage, backend.clients.region
+                app.name,
+                app.stage,
+                s.target()
             ));
-            let mut before = backend.read().await?;
-            let mut plan = live::live_plan(app, *provider, &digests, &before.resources);
-            let lock = if plan.is_noop() {
-                None
-            } else {
-                let lock = backend.acquire_lock("deploy").await?;
-                // Another run may have changed things between that read and
-                // the lock: plan again against what AWS reports now.
-                before = backend.read().await?;
-                plan = live::live_plan(app, *provider, &digests, &before.resources);
-                Some(lock)
-            };
-            let outcome = async {
-                if !plan.is_noop() && !cx.printer.is_json() {
-                    cx.printer.status(&render::human_changes(&plan));
-                }
-                let progress = progress_reporter(cx, &plan);
-                let applied = backend
-                    .apply(&plan, &before, artifacts, concurrency, &progress)
-                    .await?;
-                // Verify: what AWS reports now must match the plan exactly. A
-                // no-op plan made no call, so the read it came from already is
-                // that check; reading again would only double a no-op's time.
-                let after = if plan.is_noop() {
-                    before
-                } else {
-                    backend.read().await?
-                };
-                let check = live::live_plan(app, *provider, &digests, &after.resources);
-                let drift = drift(&check);
-                if !drift.is_empty() {
-                    return Err(crate::provider::aws::backend::AwsError::Verify { drift }.into());
-                }
-                let urls = live::aws_urls(
-                    app,
-                    after.ids.rest_api_id.as_deref(),
-                    &backend.clients.region,
-                );
-                Ok::<_, CommandError>((plan, applied, urls, backend.clients.recorder.clone()))
+            s.prepare(digests).await?;
+            s.check()?;
+            Ok::<_, CommandError>(s)
+        }
+        .await;
+        reports[i].took += started.elapsed();
+        match step {
+            Ok(s) => sessions.push(s),
+            Err(e) => {
+                reports[i].status = failed_status(&e);
+                return Err(e);
             }
-            .await;
-            live::release_after(lock, outcome, |l| backend.release_lock(l)).await
-        })?;
-        let (plan, applied, urls, recorder) = outcome;
-        results.push(json!({
-            "provider": provider,
-            "app": app.name,
-            "stage": app.stage,
+        }
+    }
+    for (i, s) in sessions.iter_mut().enumerate() {
+        let started = Instant::now();
+        let locked = s.lock("deploy", &code[i].1).await;
+        reports[i].took += started.elapsed();
+        if let Err(e) = locked {
+            let e = CommandError::from(e);
+            reports[i].status = failed_status(&e);
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+/// Applies each provider's plan in turn, verifying each; stops at the
+/// first failure.
+async fn apply_all(
+    cx: &Context,
+    app: &App,
+    code: Vec<(Payload, CodeDigests)>,
+    concurrency: usize,
+    reports: &mut [Report],
+    sessions: &mut [Session],
+) -> Result<(), CommandError> {
+    for (i, ((payload, digests), s)) in code.into_iter().zip(sessions.iter_mut()).enumerate() {
+        let started = Instant::now();
+        let plan = s.plan().clone();
+        if !plan.is_noop() && !cx.printer.is_json() {
+            cx.printer.status(&render::human_changes(&plan));
+        }
+        let progress = progress_reporter(cx, &plan);
+        let applied = s.apply(payload, &digests, concurrency, &progress).await;
+        reports[i].took += started.elapsed();
+        let applied = match applied {
+            Ok(a) => a,
+            Err(e) => {
+                let e = CommandError::from(e);
+                reports[i].status = failed_status(&e);
+                return Err(e);
+            }
+        };
+        let (total, mutating) = s.calls();
+        reports[i].status = "applied";
+        reports[i].body = json!({
             "target": plan.target,
             "summary": plan.summary(),
-            "changes": applied,
-            "urls": urls,
-            "api_calls": recorder.total(),
-            "mutating_calls": recorder.mutating().len(),
-            "duration_ms": started.elapsed().as_millis(),
-            "verified": true,
-        }));
+            "changes": applied.changes,
+            "urls": applied.urls,
+            "api_calls": total,
+            "mutating_calls": mutating,
+        });
         if !cx.printer.is_json() {
             print_summary(
                 cx,
-                *provider,
+                s.provider,
                 &plan,
-                &urls,
-                recorder.mutating().len(),
-                started.elapsed().as_secs_f64(),
+                &applied.urls,
+                mutating,
+                reports[i].took.as_secs_f64(),
             );
         }
     }
-    if cx.printer.is_json() {
-        cx.printer
-            .json(&json!({"format_version": 1, "deployments": results}));
-    }
-    Ok(ExitStatus::Success)
-}
-
-/// What still differs from the plan after an apply ("verify"), one line per
-/// resource; empty when the cloud reports exactly what was planned.
-fn drift(check: &plan::Plan) -> Vec<String> {
-    check
-        .changes
-        .iter()
-        .filter(|c| c.action != Action::NoOp)
-        .map(|c| format!("{} {} ({})", c.action.symbol(), c.id, c.changed.join(", ")))
-        .collect()
+    let _ = app;
+    Ok(())
 }
 
 /// The live progress of an apply, shared by both clouds: a bar with the
@@ -163,97 +273,4 @@ fn print_summary(
         text.push_str(&format!("  {:<7} {}  ({})\n", u.method, u.url, u.function));
     }
     cx.printer.data(&text);
-}
-
-/// The Azure deploy: one package for the Function App, the plan against
-/// what Azure reports, apply, read again and verify.
-fn deploy_azure(
-    cx: &Context,
-    app: &crate::model::App,
-    rt: &tokio::runtime::Runtime,
-) -> Result<serde_json::Value, CommandError> {
-    use crate::provider::azure::backend::{apply::PackageUpload, AzureBackend, AzureError};
-    let started = Instant::now();
-    let digests = crate::project::code_digests(app)?;
-    let built = super::package::build_azure_app(cx, app)?;
-    let (plan, applied, urls, calls) = rt.block_on(async {
-        let backend = AzureBackend::connect(app)?;
-        cx.printer.status(&format!(
-            "reading what is deployed for `{}` (stage `{}`) in {}",
-            app.name,
-            app.stage,
-            backend.target()
-        ));
-        let mut before = backend.read().await?;
-        let mut plan = live::live_plan(app, ProviderId::Azure, &digests, &before.resources);
-        let lock = if plan.is_noop() {
-            None
-        } else {
-            let lock = backend.acquire_lock("deploy").await?;
-            // Plan again under the lock, against what Azure reports now.
-            before = backend.read().await?;
-            plan = live::live_plan(app, ProviderId::Azure, &digests, &before.resources);
-            Some(lock)
-        };
-        let outcome = async {
-            if !plan.is_noop() && !cx.printer.is_json() {
-                cx.printer.status(&render::human_changes(&plan));
-            }
-            let needs_code = plan
-                .changes
-                .iter()
-                .any(|c| c.id.kind == "function_package" && c.action != Action::NoOp);
-            let upload = if needs_code {
-                let zip = std::fs::read(&built.path).map_err(|e| {
-                    CommandError::io(format!("reading {}", built.path.display()), e)
-                })?;
-                Some(PackageUpload {
-                    zip,
-                    digest: crate::provider::azure::resources::package_digest(app, &digests),
-                })
-            } else {
-                None
-            };
-            let progress = progress_reporter(cx, &plan);
-            let applied = backend.apply(&plan, &before, upload, &progress).await?;
-            // As for AWS: an unchanged plan's read is its own verification.
-            let after = if plan.is_noop() {
-                before
-            } else {
-                backend.read().await?
-            };
-            let check = live::live_plan(app, ProviderId::Azure, &digests, &after.resources);
-            let drift = drift(&check);
-            if !drift.is_empty() {
-                return Err(AzureError::Verify { drift }.into());
-            }
-            let urls = live::azure_urls(app, after.host.as_deref());
-            Ok::<_, CommandError>((plan, applied, urls, backend.arm.calls.clone()))
-        }
-        .await;
-        live::release_after(lock, outcome, |l| backend.release_lock(l)).await
-    })?;
-    if !cx.printer.is_json() {
-        print_summary(
-            cx,
-            ProviderId::Azure,
-            &plan,
-            &urls,
-            calls.mutating().len(),
-            started.elapsed().as_secs_f64(),
-        );
-    }
-    Ok(json!({
-        "provider": ProviderId::Azure,
-        "app": app.name,
-        "stage": app.stage,
-        "target": plan.target,
-        "summary": plan.summary(),
-        "changes": applied,
-        "urls": urls,
-        "api_calls": calls.total(),
-        "mutating_calls": calls.mutating().len(),
-        "duration_ms": started.elapsed().as_millis(),
-        "verified": true,
-    }))
 }

@@ -4,10 +4,11 @@
 use std::collections::BTreeMap;
 
 use super::{package as pkg, CommandError, Context};
-use crate::model::{App, ProviderId, Trigger};
+use crate::model::{App, ProviderId};
 use crate::package::Artifact;
 use crate::plan::{self, LiveState, Plan};
 use crate::provider::aws::backend::AwsBackend;
+use crate::provider::session::Payload;
 use crate::provider::{self, CodeDigests};
 
 /// A tokio runtime sized for a CLI: I/O-bound work on the machine's cores.
@@ -56,6 +57,42 @@ pub fn build_packages(
     Ok(out)
 }
 
+/// Builds what a deploy to `provider` publishes, and the code identities
+/// its plan compares (AWS: the zip's sha256 as Lambda reports it; Azure:
+/// the sources' digests, recorded in a tag).
+pub fn build_code(
+    cx: &Context,
+    app: &App,
+    provider: ProviderId,
+) -> Result<(Payload, CodeDigests), CommandError> {
+    Ok(match provider {
+        ProviderId::Aws => {
+            let artifacts = build_packages(cx, app, provider)?;
+            let digests = aws_digests(&artifacts);
+            (Payload::Aws(artifacts), digests)
+        }
+        ProviderId::Azure => {
+            let digests = crate::project::code_digests(app)?;
+            let built = pkg::build_azure_app(cx, app)?;
+            (Payload::Azure(built.path), digests)
+        }
+    })
+}
+
+/// The code identities a plan compares, without building anything AWS
+/// does not need built (`plan` on AWS builds zips: Lambda reports their
+/// digest).
+pub fn plan_digests(
+    cx: &Context,
+    app: &App,
+    provider: ProviderId,
+) -> Result<CodeDigests, CommandError> {
+    match provider {
+        ProviderId::Aws => Ok(aws_digests(&build_packages(cx, app, provider)?)),
+        ProviderId::Azure => crate::project::code_digests(app),
+    }
+}
+
 /// Code identities as AWS reports them (base64 sha256 of the zip).
 pub fn aws_digests(artifacts: &BTreeMap<String, Artifact>) -> CodeDigests {
     CodeDigests(
@@ -96,51 +133,7 @@ pub fn live_plan(
     }
 }
 
-/// One HTTP route's public URL.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct RouteUrl {
-    pub function: String,
-    pub method: String,
-    pub url: String,
-}
-
-/// URLs of every HTTP route of the Function App (no `api/` prefix: the
-/// generated host.json clears it).
-pub fn azure_urls(app: &App, host: Option<&str>) -> Vec<RouteUrl> {
-    let (Some(host), Some(az)) = (host, app.azure.as_ref()) else {
-        return Vec::new();
-    };
-    let base = crate::provider::azure::backend::paths::app_base(az, host);
-    route_urls(app, ProviderId::Azure, &base)
-}
-
-/// One URL per (function, HTTP route, method): `base` followed by the route.
-fn route_urls(app: &App, provider: ProviderId, base: &str) -> Vec<RouteUrl> {
-    let mut out = Vec::new();
-    for f in app.functions_for(provider) {
-        for t in &f.triggers {
-            if let Trigger::Http(h) = t {
-                for m in &h.methods {
-                    out.push(RouteUrl {
-                        function: f.name.clone(),
-                        method: m.clone(),
-                        url: format!("{base}{}", h.route),
-                    });
-                }
-            }
-        }
-    }
-    out
-}
-
-/// Invoke URLs of every HTTP route, from the API id AWS assigned.
-pub fn aws_urls(app: &App, api_id: Option<&str>, region: &str) -> Vec<RouteUrl> {
-    let Some(api_id) = api_id else {
-        return Vec::new();
-    };
-    let base = crate::provider::aws::names::stage_url(api_id, region, &app.stage);
-    route_urls(app, ProviderId::Aws, &base)
-}
+pub use crate::provider::urls::{aws_urls, azure_urls, RouteUrl};
 
 /// Gives back the deploy lock (if one was taken) after the work under it,
 /// and returns the work's outcome. The work's own error wins — the lock

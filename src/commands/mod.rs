@@ -40,6 +40,9 @@ pub enum ExitStatus {
     FunctionFailed = 4,
     /// Another fnctl command is changing the same app+stage; retry later.
     Locked = 5,
+    /// `plan --detailed-exitcode`: the plan has changes (nothing failed).
+    /// Terraform uses 2 for this, which is fnctl's usage error.
+    Changes = 6,
     /// Ctrl-C stopped `deploy` or `remove` between changes; run it again.
     Interrupted = crate::provider::interrupt::EXIT_STATUS as isize,
 }
@@ -84,6 +87,38 @@ pub enum CommandError {
     /// An Azure call failed.
     #[error(transparent)]
     Azure(#[from] crate::provider::azure::backend::AzureError),
+    /// A failure described in words at the point it happened (e.g. a plan
+    /// that needs resources fnctl does not own, a cloud that cannot be read).
+    #[error("{message}")]
+    Failed {
+        /// Stable machine name for `--output json`.
+        kind: &'static str,
+        message: String,
+        help: Option<String>,
+    },
+    /// A command over several providers failed part-way: `report` says what
+    /// happened on each (JSON output prints it with the error inside).
+    #[error("{source}")]
+    Reported {
+        #[source]
+        source: Box<CommandError>,
+        report: serde_json::Value,
+    },
+}
+
+impl From<crate::provider::session::CloudError> for CommandError {
+    fn from(e: crate::provider::session::CloudError) -> Self {
+        use crate::provider::session::CloudError;
+        match e {
+            CloudError::Aws(e) => CommandError::Aws(e),
+            CloudError::Azure(e) => CommandError::Azure(e),
+            e @ CloudError::Conflicts { .. } => CommandError::Failed {
+                kind: "conflict",
+                message: e.to_string(),
+                help: e.hint(),
+            },
+        }
+    }
 }
 
 impl From<crate::provider::aws::backend::clients::ClientError> for CommandError {
@@ -107,11 +142,31 @@ impl CommandError {
         }
     }
 
+    /// The error itself, without the per-provider report around it.
+    pub fn cause(&self) -> &CommandError {
+        match self {
+            CommandError::Reported { source, .. } => source.cause(),
+            other => other,
+        }
+    }
+
+    /// Wraps the error with a per-provider report (kept once: the innermost
+    /// error with the outermost report).
+    pub fn reported(self, report: serde_json::Value) -> CommandError {
+        match self {
+            CommandError::Reported { source, .. } => CommandError::Reported { source, report },
+            other => CommandError::Reported {
+                source: Box::new(other),
+                report,
+            },
+        }
+    }
+
     /// Another fnctl command holds the app+stage's lock.
     pub fn is_locked(&self) -> bool {
         use crate::provider::{aws::backend::AwsError, azure::backend::AzureError};
         matches!(
-            self,
+            self.cause(),
             CommandError::Aws(AwsError::Locked(_)) | CommandError::Azure(AzureError::Locked(_))
         )
     }
@@ -123,7 +178,7 @@ impl CommandError {
         if self.is_interrupted() {
             return ExitStatus::Interrupted;
         }
-        match self {
+        match self.cause() {
             CommandError::Load(LoadError::Invalid(_)) => ExitStatus::InvalidManifest,
             CommandError::Load(LoadError::NotFound { .. }) | CommandError::Usage { .. } => {
                 ExitStatus::Usage
@@ -133,7 +188,9 @@ impl CommandError {
             | CommandError::Io { .. }
             | CommandError::Aws(_)
             | CommandError::Azure(_)
+            | CommandError::Failed { .. }
             | CommandError::Local(_) => ExitStatus::Failure,
+            CommandError::Reported { .. } => unreachable!("cause() unwraps reports"),
         }
     }
 
@@ -141,7 +198,7 @@ impl CommandError {
     pub fn is_interrupted(&self) -> bool {
         use crate::provider::{aws::backend::AwsError, azure::backend::AzureError};
         matches!(
-            self,
+            self.cause(),
             CommandError::Aws(AwsError::Interrupted(_))
                 | CommandError::Azure(AzureError::Interrupted(_))
         )
@@ -155,7 +212,7 @@ impl CommandError {
         if self.is_interrupted() {
             return "interrupted";
         }
-        match self {
+        match self.cause() {
             CommandError::Load(LoadError::Invalid(_)) => "invalid_manifest",
             CommandError::Load(LoadError::NotFound { .. }) => "manifest_not_found",
             CommandError::Load(LoadError::Read { .. }) => "manifest_unreadable",
@@ -165,12 +222,14 @@ impl CommandError {
             CommandError::Aws(_) => "aws",
             CommandError::Azure(_) => "azure",
             CommandError::Local(_) => "local_runtime",
+            CommandError::Failed { kind, .. } => kind,
+            CommandError::Reported { .. } => unreachable!("cause() unwraps reports"),
         }
     }
 
     pub fn help(&self) -> Option<String> {
-        match self {
-            CommandError::Usage { help, .. } => help.clone(),
+        match self.cause() {
+            CommandError::Usage { help, .. } | CommandError::Failed { help, .. } => help.clone(),
             CommandError::Load(LoadError::NotFound { .. }) => {
                 Some("run `fnctl init` to create one, or pass `--manifest PATH`".into())
             }

@@ -1,18 +1,30 @@
 //! `fnctl plan`: what a deploy would do, per provider.
 //!
-//! With credentials, the plan is an exact diff against what the cloud
-//! reports. Without them (or with `--offline`, or for a provider whose
-//! backend cannot read yet) the live state is unknown: everything is shown as
-//! a create, and the header says why. Planning never mutates the cloud.
+//! The plan is an exact diff against what the cloud reports. A cloud that
+//! cannot be read is an error, never an "everything is new" plan that a CI
+//! gate would wave through; `--offline` asks for that plan explicitly.
+//! Planning never mutates the cloud.
 
 use super::live;
 use super::{CommandError, Context, ExitStatus};
 use crate::model::{App, ProviderId};
+use crate::output::Verbosity;
 use crate::plan::{self, render, LiveState, Plan};
 use crate::project;
+use crate::provider::session::{CloudError, Session};
 use crate::provider::{self, CodeDigests};
 
-pub fn run(cx: &Context, offline: bool) -> Result<ExitStatus, CommandError> {
+/// `plan`'s own flags.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PlanOptions {
+    pub offline: bool,
+    /// Exit [`ExitStatus::Changes`] when the plan has changes.
+    pub detailed_exitcode: bool,
+    /// List unchanged resources, not only their count.
+    pub show_unchanged: bool,
+}
+
+pub fn run(cx: &Context, opts: &PlanOptions) -> Result<ExitStatus, CommandError> {
     let project = project::load(cx)?;
     if project.providers.is_empty() {
         return Err(CommandError::usage(
@@ -25,93 +37,78 @@ pub fn run(cx: &Context, offline: bool) -> Result<ExitStatus, CommandError> {
     }
     let app = &project.app;
     let mut plans = Vec::new();
+    // The first reason a plan cannot be applied; every plan is still shown.
+    let mut blocked: Option<CommandError> = None;
     for p in &project.providers {
-        let plan = match p {
-            ProviderId::Aws if !offline => aws_plan(cx, app)?,
-            ProviderId::Aws => offline_plan(
+        if opts.offline {
+            plans.push(offline_plan(
                 app,
                 *p,
                 &project::code_digests(app)?,
                 "--offline was given".into(),
-            ),
-            ProviderId::Azure if !offline => azure_plan(cx, app)?,
-            ProviderId::Azure => offline_plan(
-                app,
-                *p,
-                &project::code_digests(app)?,
-                "--offline was given".into(),
-            ),
-        };
+            ));
+            continue;
+        }
+        let digests = live::plan_digests(cx, app, *p)?;
+        let rt = live::runtime()?;
+        let read = rt.block_on(async {
+            let mut s = Session::connect(app, *p).await?;
+            s.prepare(&digests).await?;
+            let checked = s.check();
+            Ok::<_, CloudError>((s.plan().clone(), checked))
+        });
+        let (plan, checked) = read.map_err(|e| unreadable(*p, e))?;
+        if let (Err(e), None) = (checked, &blocked) {
+            blocked = Some(e.into());
+        }
         plans.push(plan);
     }
+    let changes = plans.iter().any(|p| !p.is_noop());
     if cx.printer.is_json() {
+        if let Some(e) = blocked {
+            let doc = serde_json::to_value(render::json(&plans)).unwrap_or_default();
+            return Err(e.reported(doc));
+        }
         cx.printer.json(&render::json(&plans));
     } else {
-        let text: Vec<String> = plans.iter().map(render::human).collect();
+        let text: Vec<String> = plans
+            .iter()
+            .map(|p| {
+                if cx.printer.verbosity == Verbosity::Quiet {
+                    format!("{}: {}\n", p.provider, render::summary_line(&p.summary()))
+                } else {
+                    render::human(p, opts.show_unchanged)
+                }
+            })
+            .collect();
         cx.printer.data(&text.join("\n"));
+        if let Some(e) = blocked {
+            return Err(e);
+        }
     }
-    Ok(ExitStatus::Success)
+    Ok(if opts.detailed_exitcode && changes {
+        ExitStatus::Changes
+    } else {
+        ExitStatus::Success
+    })
 }
 
-/// Reads AWS and plans against it; without usable credentials or network,
-/// falls back to the offline plan and says why.
-fn aws_plan(cx: &Context, app: &App) -> Result<Plan, CommandError> {
-    let artifacts = live::build_packages(cx, app, ProviderId::Aws)?;
-    let digests = live::aws_digests(&artifacts);
-    let rt = live::runtime()?;
-    let read = rt.block_on(async {
-        let backend = live::connect_aws(app).await?;
-        backend.read().await.map_err(CommandError::from)
-    });
-    match read {
-        Ok(found) => Ok(live::live_plan(
-            app,
-            ProviderId::Aws,
-            &digests,
-            &found.resources,
-        )),
-        Err(CommandError::Aws(e)) if e.is_unreachable() => {
-            cx.printer.warn(&format!(
-                "could not read AWS ({e}); showing an offline plan"
-            ));
-            Ok(offline_plan(
-                app,
-                ProviderId::Aws,
-                &digests,
-                format!("AWS could not be read: {e}"),
-            ))
-        }
-        Err(e) => Err(e),
+/// A cloud that could not be read: an error in words, with what to do,
+/// including planning without the cloud.
+fn unreadable(provider: ProviderId, e: CloudError) -> CommandError {
+    if !e.is_unreachable() {
+        return e.into();
     }
-}
-
-/// Reads Azure and plans against it, falling back to offline like AWS.
-fn azure_plan(cx: &Context, app: &App) -> Result<Plan, CommandError> {
-    let digests = project::code_digests(app)?;
-    let rt = live::runtime()?;
-    let read = rt.block_on(async {
-        let backend = crate::provider::azure::backend::AzureBackend::connect(app)?;
-        backend.read().await
-    });
-    match read {
-        Ok(found) => Ok(live::live_plan(
-            app,
-            ProviderId::Azure,
-            &digests,
-            &found.resources,
-        )),
-        Err(e) if e.is_unreachable() => {
-            cx.printer.warn(&format!(
-                "could not read Azure ({e}); showing an offline plan"
-            ));
-            Ok(offline_plan(
-                app,
-                ProviderId::Azure,
-                &digests,
-                format!("Azure could not be read: {e}"),
-            ))
-        }
-        Err(e) => Err(e.into()),
+    let offline =
+        "or pass --offline to plan without reading the cloud (everything is then shown as new)";
+    let help = match e.hint() {
+        Some(h) => format!("{h}; {offline}"),
+        None => format!("check the network and the endpoint; {offline}"),
+    };
+    CommandError::Failed {
+        kind: "unreadable",
+        message: format!("cannot read what is deployed on {provider}: {e}"),
+        help: Some(help),
     }
 }
 

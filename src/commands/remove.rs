@@ -2,126 +2,205 @@
 //!
 //! What to delete is found in the cloud (names and ownership tags), so it
 //! works from any machine and is safe to run twice: the second run finds
-//! nothing and succeeds.
+//! nothing and succeeds. Every selected provider is read and locked before
+//! anything is deleted. Data is kept unless asked for: a bucket or container
+//! that still holds objects stays, is listed at the end with the command
+//! that removes it, and the run still succeeds (keeping data is the promised
+//! default); `--delete-data` empties and deletes those too.
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::live;
 use super::{CommandError, Context, ExitStatus};
-use crate::plan::{self, render, LiveState, Plan};
-use crate::provider;
+use crate::model::{App, ProviderId};
+use crate::plan::ResourceId;
+use crate::provider::session::{Removal, Session};
 
-pub fn run(cx: &Context) -> Result<ExitStatus, CommandError> {
+pub fn run(cx: &Context, delete_data: bool, yes: bool) -> Result<ExitStatus, CommandError> {
     let project = live::load_for_cloud(cx)?;
     let app = &project.app;
     let rt = live::runtime()?;
-    let mut results = Vec::new();
-    for provider in &project.providers {
-        if *provider == crate::model::ProviderId::Azure {
-            let (removed, mutating) = rt.block_on(async {
-                let backend = crate::provider::azure::backend::AzureBackend::connect(app)?;
-                let progress = step_lines(cx);
-                let lock = backend.acquire_lock_if_present("remove").await?;
-                let removed = backend.remove(&progress).await;
-                let removed =
-                    live::release_after(lock, removed, |l| backend.release_lock(l)).await?;
-                Ok::<_, CommandError>((removed, backend.arm.calls.mutating().len()))
-            })?;
-            if !cx.printer.is_json() {
-                cx.printer.data(&if removed.is_empty() {
-                    format!(
-                        "{provider}: nothing to remove for `{}` stage `{}`\n",
-                        app.name, app.stage
-                    )
-                } else {
-                    format!(
-                        "{provider}: removed {} resources of `{}` stage `{}`\n",
-                        removed.len(),
-                        app.name,
-                        app.stage
-                    )
-                });
-            }
-            results.push(
-                json!({"provider": provider, "removed": removed, "mutating_calls": mutating}),
-            );
-            continue;
-        }
-        let (removed, recorder) = rt.block_on(async {
-            let backend = live::connect_aws(app).await?;
-            let mut found = backend.read().await?;
-            let lock = if found.resources.is_empty() {
-                None
-            } else {
-                let lock = backend.acquire_lock("remove").await?;
-                found = backend.read().await?;
-                Some(lock)
-            };
-            let outcome = remove_aws(cx, &backend, &found, *provider).await;
-            let applied = live::release_after(lock, outcome, |l| backend.release_lock(l)).await?;
-            Ok::<_, CommandError>((applied, backend.clients.recorder.clone()))
-        })?;
-        if !cx.printer.is_json() {
-            if removed.is_empty() {
-                cx.printer.data(&format!(
-                    "{provider}: nothing to remove for `{}` stage `{}`\n",
-                    app.name, app.stage
-                ));
-            } else {
-                cx.printer.data(&format!(
-                    "{provider}: removed {} resources of `{}` stage `{}`\n",
-                    removed.len(),
-                    app.name,
-                    app.stage
-                ));
+    let mut reports: Vec<Value> = project
+        .providers
+        .iter()
+        .map(|p| json!({"provider": p, "app": app.name, "stage": app.stage, "status": "not_started", "removed": [], "kept": []}))
+        .collect();
+    let providers = project.providers.clone();
+    let outcome = rt.block_on(async {
+        let mut sessions = Vec::new();
+        let work = remove_all(
+            cx,
+            app,
+            &providers,
+            Options { delete_data, yes },
+            &mut reports,
+            &mut sessions,
+        )
+        .await;
+        let mut released = Ok(());
+        for s in &mut sessions {
+            if let Err(e) = s.release().await {
+                released = released.and(Err(CommandError::from(e)));
             }
         }
-        results.push(json!({"provider": provider, "removed": removed, "mutating_calls": recorder.mutating().len()}));
+        work.and_then(|done| released.map(|_| done))
+    });
+    let doc = json!({"format_version": 1, "removals": reports});
+    match outcome {
+        Ok(status) => {
+            if cx.printer.is_json() {
+                cx.printer.json(&doc);
+            }
+            Ok(status)
+        }
+        Err(e) => {
+            if reports.len() > 1 && !cx.printer.is_json() {
+                for r in &reports {
+                    cx.printer.status(&format!(
+                        "{}: {}",
+                        r["provider"].as_str().unwrap_or_default(),
+                        r["status"].as_str().unwrap_or_default().replace('_', " ")
+                    ));
+                }
+            }
+            Err(e.reported(doc))
+        }
     }
-    if cx.printer.is_json() {
-        cx.printer
-            .json(&json!({"format_version": 1, "removals": results}));
+}
+
+fn failed_status(e: &CommandError) -> &'static str {
+    if e.is_locked() {
+        "locked"
+    } else if e.is_interrupted() {
+        "interrupted"
+    } else {
+        "failed"
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Options {
+    delete_data: bool,
+    yes: bool,
+}
+
+async fn remove_all(
+    cx: &Context,
+    app: &App,
+    providers: &[ProviderId],
+    Options { delete_data, yes }: Options,
+    reports: &mut [Value],
+    sessions: &mut Vec<Session>,
+) -> Result<ExitStatus, CommandError> {
+    // Every provider read before anything is deleted anywhere.
+    let mut total = 0;
+    for (i, &provider) in providers.iter().enumerate() {
+        let step = async {
+            let mut s = Session::connect(app, provider).await?;
+            let found = s.prepare_remove().await?;
+            Ok::<_, CommandError>((s, found))
+        }
+        .await;
+        match step {
+            Ok((s, found)) => {
+                total += found;
+                sessions.push(s);
+            }
+            Err(e) => {
+                reports[i]["status"] = json!(failed_status(&e));
+                return Err(e);
+            }
+        }
+    }
+    if total == 0 {
+        for (i, s) in sessions.iter().enumerate() {
+            reports[i]["status"] = json!("nothing_deployed");
+            if !cx.printer.is_json() {
+                cx.printer.data(&format!(
+                    "{}: nothing to remove for `{}` stage `{}`\n",
+                    s.provider, app.name, app.stage
+                ));
+            }
+        }
+        return Ok(ExitStatus::Success);
+    }
+    if !yes {
+        let clouds: Vec<String> = sessions.iter().map(|s| s.provider.to_string()).collect();
+        let question = format!(
+            "Delete {total} resources of `{}` stage `{}` on {}{}?",
+            app.name,
+            app.stage,
+            clouds.join(" and "),
+            if delete_data {
+                ", with the data in its buckets and containers"
+            } else {
+                " (buckets and containers holding data are kept)"
+            }
+        );
+        if cx.printer.confirm(&question) == Some(false) {
+            return Err(CommandError::Failed {
+                kind: "cancelled",
+                message: "remove cancelled; nothing was changed".into(),
+                help: Some("pass --yes to remove without the question".into()),
+            });
+        }
+    }
+    for (i, s) in sessions.iter_mut().enumerate() {
+        if let Err(e) = s.lock_remove().await {
+            let e = CommandError::from(e);
+            reports[i]["status"] = json!(failed_status(&e));
+            return Err(e);
+        }
+    }
+    let progress = step_lines(cx);
+    for (i, s) in sessions.iter_mut().enumerate() {
+        let removal = match s.remove(delete_data, &progress).await {
+            Ok(r) => r,
+            Err(e) => {
+                let e = CommandError::from(e);
+                reports[i]["status"] = json!(failed_status(&e));
+                return Err(e);
+            }
+        };
+        reports[i]["status"] = json!("removed");
+        reports[i]["removed"] = json!(removal.removed);
+        reports[i]["kept"] = json!(removal.kept);
+        reports[i]["mutating_calls"] = json!(s.calls().1);
+        if !cx.printer.is_json() {
+            cx.printer
+                .data(&summary(&s.provider.to_string(), app, &removal));
+        }
     }
     Ok(ExitStatus::Success)
 }
 
-/// Deletes everything `found` lists, then checks that nothing is left.
-async fn remove_aws(
-    cx: &Context,
-    backend: &crate::provider::aws::backend::AwsBackend,
-    found: &crate::provider::aws::backend::Live,
-    provider: crate::model::ProviderId,
-) -> Result<Vec<crate::provider::aws::backend::apply::Applied>, CommandError> {
-    let app = &backend.app;
-    let plan = Plan {
-        app: app.name.clone(),
-        stage: app.stage.clone(),
-        provider,
-        target: provider::for_id(provider).target(app),
-        live: LiveState::Read,
-        changes: plan::diff(&[], Some(&found.resources)),
-        conflicts: Vec::new(),
+fn summary(provider: &str, app: &App, removal: &Removal) -> String {
+    let mut text = if removal.removed.is_empty() {
+        format!(
+            "{provider}: nothing to remove for `{}` stage `{}`\n",
+            app.name, app.stage
+        )
+    } else {
+        format!(
+            "{provider}: removed {} resources of `{}` stage `{}`\n",
+            removal.removed.len(),
+            app.name,
+            app.stage
+        )
     };
-    if !cx.printer.is_json() && !plan.changes.is_empty() {
-        cx.printer.status(&render::human_changes(&plan));
+    for k in &removal.kept {
+        text.push_str(&format!(
+            "  kept {} {}: {}\n    to remove it too: {}\n",
+            k.id.kind, k.id.name, k.reason, k.command
+        ));
     }
-    let progress = step_lines(cx);
-    let mut applied = backend
-        .apply(&plan, found, Default::default(), 1, &progress)
-        .await?;
-    applied.extend(backend.remove_staged_packages(&found.ids.account).await?);
-    let left = backend.read().await?;
-    if !left.resources.is_empty() {
-        let drift = left.resources.iter().map(|r| r.id.to_string()).collect();
-        return Err(crate::provider::aws::backend::AwsError::Verify { drift }.into());
-    }
-    Ok(applied)
+    text
 }
 
 /// One status line per deletion started (removes are short: no bar).
-fn step_lines(cx: &Context) -> impl Fn(&plan::ResourceId, &str) + Send + Sync + 'static {
+fn step_lines(cx: &Context) -> impl Fn(&ResourceId, &str) + Send + Sync + 'static {
     let printer = cx.printer.clone();
-    move |id: &plan::ResourceId, step: &str| {
+    move |id: &ResourceId, step: &str| {
         if step != "done" {
             printer.status(&format!("  {step} {} {}", id.kind, id.name));
         }

@@ -11,7 +11,13 @@ use crate::manifest::{LoadError, ManifestError};
 pub fn report(printer: &Printer, err: &CommandError) -> ExitStatus {
     let status = err.exit_status();
     if printer.is_json() {
-        let body = match err {
+        // A command over several providers carries its per-provider report:
+        // one document, with the error inside it.
+        let (report, err) = match err {
+            CommandError::Reported { report, .. } => (Some(report), err.cause()),
+            other => (None, other),
+        };
+        let mut body = match err {
             CommandError::Load(LoadError::Invalid(m)) => json!({
                 "error": {"kind": "invalid_manifest", "message": m.to_string(), "diagnostics": m.to_json()}
             }),
@@ -19,10 +25,16 @@ pub fn report(printer: &Printer, err: &CommandError) -> ExitStatus {
                 json!({"error": {"kind": other.kind(), "message": other.to_string(), "help": other.help()}})
             }
         };
+        if let (Some(serde_json::Value::Object(report)), Some(obj)) = (report, body.as_object_mut())
+        {
+            for (k, v) in report {
+                obj.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
         printer.json(&body);
         return status;
     }
-    match err {
+    match err.cause() {
         CommandError::Load(LoadError::Invalid(m)) => {
             // Wrap to the terminal; in logs, keep each message on one line so
             // `file:line:col: message` stays greppable.

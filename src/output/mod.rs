@@ -149,6 +149,21 @@ impl Printer {
     }
 
     /// A progress bar for `len` steps; hidden unless interactive.
+    /// Asks a yes/no question on the terminal; `None` when nobody can answer
+    /// (under CI, without a terminal, with JSON output), so callers go on
+    /// without asking.
+    pub fn confirm(&self, question: &str) -> Option<bool> {
+        if !self.interactive || !std::io::stdin().is_terminal() {
+            return None;
+        }
+        eprint!("{question} [y/N] ");
+        let mut answer = String::new();
+        if std::io::stdin().read_line(&mut answer).is_err() {
+            return Some(false);
+        }
+        Some(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
+    }
+
     pub fn progress(&self, len: u64, what: &str) -> ProgressBar {
         if !self.interactive {
             return ProgressBar::hidden();

@@ -13,8 +13,10 @@ use serde_json::Value;
 
 use super::{Action, Change, LiveState, Plan, Summary};
 
-/// Renders one plan as human-readable text.
-pub fn human(plan: &Plan) -> String {
+/// Renders one plan as human-readable text: the changes with their
+/// attributes, then how many resources are unchanged (listed too with
+/// `show_unchanged`), then any conflicts that stop it from being applied.
+pub fn human(plan: &Plan, show_unchanged: bool) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -38,14 +40,49 @@ pub fn human(plan: &Plan) -> String {
     if plan.changes.is_empty() {
         let _ = writeln!(s, "  (no resources)");
     }
-    let width = plan
+    let shown: Vec<&Change> = plan
         .changes
         .iter()
-        .map(|c| c.id.kind.len())
-        .max()
-        .unwrap_or(0);
-    for change in &plan.changes {
+        .filter(|c| show_unchanged || c.action != Action::NoOp)
+        // A conflicting resource is shown once, under the conflicts.
+        .filter(|c| !plan.conflicts.iter().any(|k| k.id == c.id))
+        .collect();
+    let width = shown.iter().map(|c| c.id.kind.len()).max().unwrap_or(0);
+    for change in &shown {
         render_change(&mut s, change, width);
+    }
+    let unchanged = plan.summary().unchanged;
+    if !show_unchanged && unchanged > 0 {
+        let _ = writeln!(
+            s,
+            "{}",
+            Style::new().dim().apply_to(format!(
+                "  ({unchanged} unchanged resource{} not shown; --show-unchanged lists them)",
+                if unchanged == 1 { "" } else { "s" }
+            ))
+        );
+    }
+    if !plan.conflicts.is_empty() {
+        let _ = writeln!(s);
+        let _ = writeln!(
+            s,
+            "{}",
+            Style::new()
+                .red()
+                .bold()
+                .apply_to("Cannot be applied: fnctl does not own these resources")
+        );
+        for c in &plan.conflicts {
+            let _ = writeln!(
+                s,
+                "  {} {}  {}: {}",
+                Style::new().red().apply_to("!"),
+                c.id.kind,
+                c.id.name,
+                c.owner
+            );
+            let _ = writeln!(s, "      {}", c.help);
+        }
     }
     let _ = writeln!(s);
     let _ = writeln!(s, "{}", summary_line(&plan.summary()));

@@ -40,6 +40,12 @@ pub struct LockHolder {
     /// machine and in the container where it means something.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pidns: Option<String>,
+    /// Resources this run may create that a crash could leave without
+    /// their ownership tags (S3 buckets: created, then tagged). A run that
+    /// takes over an abandoned lock inherits the list, so it can still tell
+    /// such a leftover from somebody else's resource.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub creating: Vec<String>,
 }
 
 impl LockHolder {
@@ -60,6 +66,7 @@ impl LockHolder {
             acquired_unix: now,
             expires_unix: now + LOCK_TTL.as_secs(),
             pidns: pid_namespace(),
+            creating: Vec::new(),
         }
     }
 

@@ -13,6 +13,8 @@ pub mod http_call;
 pub mod interrupt;
 pub mod lock;
 pub mod naming;
+pub mod session;
+pub mod urls;
 
 use std::collections::BTreeMap;
 

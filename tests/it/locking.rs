@@ -24,6 +24,7 @@ fn someone_else(expires_unix: u64) -> LockHolder {
         acquired_unix: now_unix() - 5,
         expires_unix,
         pidns: None,
+        creating: Vec::new(),
     }
 }
 

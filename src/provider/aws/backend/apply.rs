@@ -19,7 +19,7 @@ use tokio::sync::{Mutex, Semaphore};
 use super::read::{policy_document, DEPLOYMENT_PREFIX, INLINE_POLICY};
 use super::{api_error, arn, gone_ok, has_code, AwsBackend, AwsError, Live, LiveIds};
 use crate::package::Artifact;
-use crate::plan::{Action, Change, Plan, ResourceId};
+use crate::plan::{Action, Change, Kept, Plan, ResourceId};
 use crate::provider::aws::names;
 use crate::provider::interrupt::{Interrupt, Interrupted};
 
@@ -32,6 +32,23 @@ pub struct Applied {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub changed: Vec<String>,
     pub millis: u128,
+}
+
+/// What a remove did: the deletions, and the data it left in place.
+pub struct Removal {
+    pub removed: Vec<Applied>,
+    pub kept: Vec<Kept>,
+}
+
+/// The buckets a plan creates: S3 cannot everywhere create and tag a bucket
+/// in one call, so the deploy lock records them (see
+/// [`crate::provider::lock::LockHolder::creating`]).
+pub fn created_without_tags(plan: &Plan) -> Vec<String> {
+    plan.changes
+        .iter()
+        .filter(|c| c.id.kind == "s3_bucket" && c.action == Action::Create)
+        .map(|c| c.id.name.clone())
+        .collect()
 }
 
 /// Reports progress of each change (`(resource, step)`), e.g. to a progress bar.
@@ -66,7 +83,6 @@ impl AwsBackend {
         concurrency: usize,
         progress: &Progress,
     ) -> Result<Vec<Applied>, AwsError> {
-        self.preflight(live)?;
         // Ctrl-C lets the calls in flight finish, then stops before the next
         // wave: the cloud is left consistent and a rerun completes the plan.
         let interrupt = Interrupt::watch();
@@ -197,21 +213,184 @@ impl AwsBackend {
         Ok(applied)
     }
 
-    /// Fails before any mutation when a bucket the app needs is missing.
-    fn preflight(&self, live: &Live) -> Result<(), AwsError> {
-        for f in self.app.functions_for(crate::model::ProviderId::Aws) {
-            for t in &f.triggers {
-                if let crate::model::Trigger::Storage(s) = t {
-                    if !s.create && !live.ids.existing_buckets.contains(&s.bucket) {
-                        return Err(AwsError::BucketMissing {
-                            bucket: s.bucket.clone(),
-                            function: f.name.clone(),
-                        });
-                    }
-                }
+    /// Fails when a bucket the app uses but does not create is missing. It
+    /// is judged against the planned state: a bucket one trigger creates
+    /// (`create = true`) exists for every other trigger that names it.
+    pub fn preflight(&self, live: &Live) -> Result<(), AwsError> {
+        let created: BTreeSet<&str> = self
+            .storage_triggers()
+            .filter(|(_, s)| s.create)
+            .map(|(_, s)| s.bucket.as_str())
+            .collect();
+        for (function, s) in self.storage_triggers() {
+            if !created.contains(s.bucket.as_str())
+                && !live.ids.existing_buckets.contains(&s.bucket)
+            {
+                return Err(AwsError::BucketMissing {
+                    bucket: s.bucket.clone(),
+                    function: function.to_string(),
+                });
             }
         }
         Ok(())
+    }
+
+    fn storage_triggers(&self) -> impl Iterator<Item = (&str, &crate::model::StorageTrigger)> {
+        self.app
+            .functions_for(crate::model::ProviderId::Aws)
+            .flat_map(|f| {
+                f.triggers.iter().filter_map(move |t| match t {
+                    crate::model::Trigger::Storage(s) => Some((f.name.as_str(), s)),
+                    _ => None,
+                })
+            })
+    }
+
+    /// Deletes everything `found` lists in dependency order, then checks
+    /// that nothing of it is left. A bucket fnctl created that still holds
+    /// objects is kept (and reported) unless `delete_data`, in which case it
+    /// is emptied first, every object version included.
+    pub async fn remove(
+        &self,
+        found: &Live,
+        delete_data: bool,
+        progress: &Progress,
+    ) -> Result<Removal, AwsError> {
+        let mut kept = Vec::new();
+        let mut keep: BTreeSet<ResourceId> = BTreeSet::new();
+        for r in found.resources.iter().filter(|r| r.id.kind == "s3_bucket") {
+            let bucket = r.id.name.as_str();
+            if !self.bucket_has_objects(bucket).await? {
+                continue;
+            }
+            if delete_data {
+                progress(&r.id, "emptying");
+                self.empty_bucket(bucket).await?;
+            } else {
+                keep.insert(r.id.clone());
+                kept.push(Kept {
+                    id: r.id.clone(),
+                    reason: "it still holds objects".into(),
+                    command: format!(
+                        "fnctl remove --delete-data --stage {} (deletes its objects), or empty it yourself (aws s3 rm s3://{bucket} --recursive) and run remove again",
+                        self.app.stage
+                    ),
+                });
+            }
+        }
+        let plan = Plan {
+            app: self.app.name.clone(),
+            stage: self.app.stage.clone(),
+            provider: crate::model::ProviderId::Aws,
+            target: self.clients.region.clone(),
+            live: crate::plan::LiveState::Read,
+            changes: crate::plan::diff(&[], Some(&found.resources))
+                .into_iter()
+                .filter(|c| !keep.contains(&c.id))
+                .collect(),
+            conflicts: Vec::new(),
+        };
+        let mut removed = self
+            .apply_waves(
+                &plan,
+                found,
+                BTreeMap::new(),
+                1,
+                progress,
+                &Interrupt::watch(),
+            )
+            .await?;
+        removed.extend(self.remove_staged_packages(&found.ids.account).await?);
+        let left = self.read().await?;
+        let drift: Vec<String> = left
+            .resources
+            .iter()
+            .filter(|r| !keep.contains(&r.id))
+            .map(|r| r.id.to_string())
+            .collect();
+        if !drift.is_empty() {
+            return Err(AwsError::Verify { drift });
+        }
+        Ok(Removal { removed, kept })
+    }
+
+    async fn bucket_has_objects(&self, bucket: &str) -> Result<bool, AwsError> {
+        // Object versions too: a versioned bucket whose current objects are
+        // all deleted still holds data (and cannot be deleted).
+        match self
+            .clients
+            .s3
+            .list_object_versions()
+            .bucket(bucket)
+            .max_keys(1)
+            .send()
+            .await
+        {
+            Ok(o) => Ok(!o.versions().is_empty() || !o.delete_markers().is_empty()),
+            Err(e) if has_code(&e, &["NoSuchBucket"]) => Ok(false),
+            Err(e) => Err(api_error("ListObjectVersions", bucket, e)),
+        }
+    }
+
+    /// Deletes every object version and delete marker, 1,000 per call.
+    async fn empty_bucket(&self, bucket: &str) -> Result<(), AwsError> {
+        use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+        let s3 = &self.clients.s3;
+        loop {
+            let page = s3
+                .list_object_versions()
+                .bucket(bucket)
+                .send()
+                .await
+                .map_err(|e| api_error("ListObjectVersions", bucket, e))?;
+            let ids: Vec<ObjectIdentifier> = page
+                .versions()
+                .iter()
+                .map(|v| (v.key(), v.version_id()))
+                .chain(
+                    page.delete_markers()
+                        .iter()
+                        .map(|m| (m.key(), m.version_id())),
+                )
+                .filter_map(|(key, version)| {
+                    ObjectIdentifier::builder()
+                        .key(key?)
+                        .set_version_id(version.map(str::to_string))
+                        .build()
+                        .ok()
+                })
+                .collect();
+            if ids.is_empty() {
+                return Ok(());
+            }
+            for batch in ids.chunks(1000) {
+                let delete = Delete::builder()
+                    .set_objects(Some(batch.to_vec()))
+                    .quiet(true)
+                    .build()
+                    .map_err(|e| AwsError::Api {
+                        operation: "DeleteObjects",
+                        resource: bucket.into(),
+                        message: e.to_string(),
+                        hint: None,
+                    })?;
+                let out = s3
+                    .delete_objects()
+                    .bucket(bucket)
+                    .delete(delete)
+                    .send()
+                    .await
+                    .map_err(|e| api_error("DeleteObjects", bucket, e))?;
+                if let Some(err) = out.errors().first() {
+                    return Err(AwsError::Api {
+                        operation: "DeleteObjects",
+                        resource: format!("s3://{bucket}/{}", err.key().unwrap_or_default()),
+                        message: err.message().unwrap_or("refused").to_string(),
+                        hint: None,
+                    });
+                }
+            }
+        }
     }
 
     async fn apply_one(&self, change: &Change, shared: &Shared) -> Result<(), AwsError> {

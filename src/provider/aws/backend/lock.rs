@@ -28,14 +28,31 @@ impl AwsBackend {
 
     /// Takes the lock for `operation`, or fails fast with [`Locked`].
     pub async fn acquire_lock(&self, operation: &str) -> Result<AwsLock, AwsError> {
+        self.acquire_lock_creating(operation, Vec::new()).await
+    }
+
+    /// Takes the lock, recording the buckets this run may create (see
+    /// [`LockHolder::creating`]).
+    pub async fn acquire_lock_creating(
+        &self,
+        operation: &str,
+        creating: Vec<String>,
+    ) -> Result<AwsLock, AwsError> {
         let name = self.lock_name();
-        let holder = LockHolder::new(operation);
+        let mut holder = LockHolder::new(operation);
+        holder.creating = creating;
         if !self.create_lock(&name, &holder).await? {
             let current = self.read_lock(&name).await?;
             match current {
                 Some(LockDescription::Known(h)) if h.is_abandoned() => {
                     // A crashed holder's lock: take it over (still a race on
-                    // the create, which one taker wins).
+                    // the create, which one taker wins), keeping its list of
+                    // buckets in creation.
+                    for b in h.creating {
+                        if !holder.creating.contains(&b) {
+                            holder.creating.push(b);
+                        }
+                    }
                     let deleted = self.clients.ssm.delete_parameter().name(&name).send().await;
                     if let Err(e) = deleted {
                         if !has_code(&e, &["ParameterNotFound"]) {
@@ -130,7 +147,7 @@ impl AwsBackend {
         }
     }
 
-    async fn read_lock(&self, name: &str) -> Result<Option<LockDescription>, AwsError> {
+    pub(super) async fn read_lock(&self, name: &str) -> Result<Option<LockDescription>, AwsError> {
         match self.clients.ssm.get_parameter().name(name).send().await {
             Ok(out) => {
                 let value = out.parameter().and_then(|p| p.value()).unwrap_or_default();

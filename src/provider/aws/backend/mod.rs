@@ -26,6 +26,8 @@ use crate::plan::Resource;
 pub struct Live {
     pub resources: Vec<Resource>,
     pub ids: LiveIds,
+    /// Resources the app needs that exist but are not this app+stage's.
+    pub conflicts: Vec<crate::plan::Conflict>,
 }
 
 impl Live {
@@ -33,6 +35,7 @@ impl Live {
     /// each into its own `Live`).
     pub fn absorb(&mut self, part: Live) {
         self.resources.extend(part.resources);
+        self.conflicts.extend(part.conflicts);
         let ids = part.ids;
         if self.ids.account.is_empty() {
             self.ids.account = ids.account;
@@ -106,13 +109,35 @@ impl AwsError {
     pub fn hint(&self) -> Option<String> {
         match self {
             AwsError::Api { hint, .. } => hint.clone(),
-            AwsError::BucketMissing { .. } => Some("create the bucket, or set `create = true` on the trigger so fnctl creates and owns it".into()),
+            AwsError::BucketMissing { bucket, .. } => Some(format!("a trigger with `create = false` uses a bucket that must already exist: create `{bucket}` yourself (or fix the name), or let fnctl create and own it with `create = true` on one of its triggers and a name of its own, e.g. `bucket = \"${{app}}-${{stage}}-uploads\"`")),
             AwsError::Verify { .. } => Some("run the deploy again; if it persists, `fnctl plan` shows what differs".into()),
             AwsError::Interrupted(i) => Some(i.hint()),
             AwsError::Locked(l) => Some(l.hint()),
+            AwsError::Unreachable { reason, .. } if reason == NO_CREDENTIALS => Some(
+                "sign in with `aws configure` (access keys) or `aws sso login` (SSO), or choose a profile with AWS_PROFILE or `profile` in [providers.aws]".into(),
+            ),
+            AwsError::Unreachable { .. } => Some(
+                "check the network, and `endpoint` in [providers.aws] or AWS_ENDPOINT_URL if one is set".into(),
+            ),
             AwsError::RouteUnreachable { .. } => Some("check the network and the URL; to call the API through a custom domain or a proxy, pass --base-url".into()),
             _ => None,
         }
+    }
+}
+
+/// The reason given when the credential chain found nothing.
+const NO_CREDENTIALS: &str = "no AWS credentials found (fnctl looked in the environment, the shared config and credentials files, SSO and the instance role)";
+
+/// The SDK's error text without the `Debug` dump of the error it appends
+/// in parentheses (` (DispatchFailure(DispatchFailure { … }))`): people get
+/// the words, not Rust structures.
+fn without_debug_dump(text: &str) -> String {
+    static DUMP: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let dump = DUMP
+        .get_or_init(|| regex::Regex::new(r" \([A-Z][A-Za-z]+(\(| \{)").expect("valid pattern"));
+    match dump.find(text) {
+        Some(m) => text[..m.start()].to_string(),
+        None => text.to_string(),
     }
 }
 
@@ -132,9 +157,9 @@ where
     ) {
         let full = DisplayErrorContext(&err).to_string();
         let reason = if full.contains("no credentials found") {
-            "no AWS credentials found (environment, profile, SSO or instance role)".to_string()
+            NO_CREDENTIALS.to_string()
         } else {
-            full.lines().next().unwrap_or_default().to_string()
+            without_debug_dump(full.lines().next().unwrap_or_default())
         };
         return AwsError::Unreachable { operation, reason };
     }
@@ -217,6 +242,18 @@ pub mod arn {
     #[cfg(test)]
     mod tests {
         use super::*;
+
+        #[test]
+        fn the_sdk_debug_dump_is_cut_off() {
+            assert_eq!(
+                super::super::without_debug_dump("dispatch failure: io error: client error (Connect): tcp connect error: Connection refused (os error 111) (DispatchFailure(DispatchFailure { source: ConnectorError { kind: Io } }))"),
+                "dispatch failure: io error: client error (Connect): tcp connect error: Connection refused (os error 111)"
+            );
+            assert_eq!(
+                super::super::without_debug_dump("plain words"),
+                "plain words"
+            );
+        }
 
         #[test]
         fn parses_targets() {

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use super::{api_error, arn, has_code, AwsBackend, AwsError, Live};
 use crate::model::{App, ProviderId, Trigger};
-use crate::plan::{Attrs, Resource};
+use crate::plan::{Attrs, Conflict, Resource, ResourceId};
 use crate::provider::aws::{names, resources};
 
 /// How many read calls of one kind run at once. Lambda's documented quotas
@@ -37,6 +37,47 @@ fn owned_tags(live: &BTreeMap<String, String>, desired: &Value) -> Value {
         .iter()
         .filter(|(k, _)| keys.contains(k.as_str()))
         .collect::<BTreeMap<_, _>>())
+}
+
+/// Who owns a resource, judged by fnctl's tags: `None` when it is this
+/// app+stage's, else the words a conflict shows.
+pub(super) fn foreign_owner(tags: &BTreeMap<String, String>, app: &App) -> Option<String> {
+    let tag_app = tags.get("fnctl:app");
+    let tag_stage = tags.get("fnctl:stage");
+    if tags.get("managed-by").map(String::as_str) == Some("fnctl")
+        && tag_app == Some(&app.name)
+        && tag_stage == Some(&app.stage)
+    {
+        return None;
+    }
+    Some(match (tag_app, tag_stage) {
+        (Some(a), Some(s)) if *a == app.name => {
+            format!("it belongs to stage `{s}` of this app")
+        }
+        (Some(a), Some(s)) => format!("it belongs to app `{a}`, stage `{s}`"),
+        _ if tags.is_empty() => "it carries no tags, so fnctl did not create it".into(),
+        _ => format!(
+            "it carries no fnctl tags, so fnctl did not create it (its tags: {})",
+            tags.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    })
+}
+
+/// The way out of a conflict on a name fnctl derives from app and stage.
+fn derived_name_help(kind: &str) -> String {
+    format!("fnctl names its {kind} after the app and stage: choose another app name or stage, or delete the other {kind} yourself if it is no longer used")
+}
+
+/// One bucket as the read found it.
+enum BucketRead {
+    Missing,
+    /// fnctl's bucket (or a bucket the app uses), with what fnctl owns of it.
+    Found(Vec<Resource>),
+    /// A bucket the app would create that is someone else's.
+    Foreign(Conflict),
 }
 
 fn attrs(pairs: Vec<(&str, Value)>) -> Attrs {
@@ -125,6 +166,15 @@ impl AwsBackend {
             .iter()
             .map(|t| (t.key().to_string(), t.value().to_string()))
             .collect();
+        if let Some(owner) = foreign_owner(&tags, app) {
+            live.conflicts.push(Conflict {
+                id: ResourceId::new("iam_role", &name),
+                owner,
+                help: derived_name_help("IAM role"),
+            });
+            live.ids.role_arn = None;
+            return Ok(live);
+        }
         let mut r = Resource::new("iam_role", &name);
         r.attrs = attrs(vec![
             ("assume_role_principal", principal),
@@ -152,20 +202,25 @@ impl AwsBackend {
             }
         }
         candidates.sort();
-        let found: Vec<Vec<Resource>> = stream::iter(candidates)
+        let found: Vec<(Vec<Resource>, Option<Conflict>)> = stream::iter(candidates)
             .map(|name| async move { self.read_function(&name).await })
             .buffered(READ_CONCURRENCY)
             .try_collect()
             .await?;
+        let (resources, conflicts): (Vec<_>, Vec<_>) = found.into_iter().unzip();
         Ok(Live {
-            resources: found.into_iter().flatten().collect(),
+            resources: resources.into_iter().flatten().collect(),
+            conflicts: conflicts.into_iter().flatten().collect(),
             ..Live::default()
         })
     }
 
     /// One function with its alias and permissions; nothing when it is gone
     /// or belongs to another app+stage.
-    async fn read_function(&self, name: &str) -> Result<Vec<Resource>, AwsError> {
+    async fn read_function(
+        &self,
+        name: &str,
+    ) -> Result<(Vec<Resource>, Option<Conflict>), AwsError> {
         let app = &self.app;
         let got = match self
             .clients
@@ -176,7 +231,7 @@ impl AwsBackend {
             .await
         {
             Ok(g) => g,
-            Err(e) if has_code(&e, NOT_FOUND) => return Ok(Vec::new()),
+            Err(e) if has_code(&e, NOT_FOUND) => return Ok((Vec::new(), None)),
             Err(e) => return Err(api_error("GetFunction", name, e)),
         };
         let tags: BTreeMap<String, String> = got
@@ -185,14 +240,25 @@ impl AwsBackend {
             .unwrap_or_default()
             .into_iter()
             .collect();
-        if tags.get("fnctl:app") != Some(&app.name) || tags.get("fnctl:stage") != Some(&app.stage) {
-            return Ok(Vec::new());
+        if let Some(owner) = foreign_owner(&tags, app) {
+            // Another app's or stage's function that merely shares the name
+            // prefix is none of this plan's business; one with the very name
+            // this app needs is in the way.
+            let wanted = app
+                .functions_for(ProviderId::Aws)
+                .any(|f| names::function(app, &f.name) == name);
+            let conflict = wanted.then(|| Conflict {
+                id: ResourceId::new("lambda_function", name),
+                owner,
+                help: derived_name_help("Lambda function"),
+            });
+            return Ok((Vec::new(), conflict));
         }
         let fn_key = tags.get("fnctl:function").cloned();
         let manifest_fn = fn_key.as_deref().and_then(|k| app.functions.get(k));
         let secret_keys = manifest_fn.map(resources::secret_keys).unwrap_or_default();
         let Some(conf) = got.configuration() else {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), None));
         };
         let env = env_of(conf.environment());
         let desired_env = manifest_fn.map(resources::env_values);
@@ -227,7 +293,7 @@ impl AwsBackend {
         let mut found = vec![r];
         found.extend(alias);
         found.extend(permissions);
-        Ok(found)
+        Ok((found, None))
     }
 
     async fn read_alias(
@@ -631,6 +697,8 @@ impl AwsBackend {
 
     /// The buckets the manifest names: which exist, fnctl's tags on those it
     /// creates, and only fnctl's entries in their notification configuration.
+    /// A bucket the app would create that exists without this app+stage's
+    /// tags is a [`Conflict`], never adopted.
     async fn read_buckets(&self) -> Result<Live, AwsError> {
         let mut buckets: BTreeMap<&str, bool> = BTreeMap::new();
         for f in self.app.functions_for(ProviderId::Aws) {
@@ -640,7 +708,7 @@ impl AwsBackend {
                 }
             }
         }
-        let parts: Vec<(&str, Option<Vec<Resource>>)> = stream::iter(buckets)
+        let parts: Vec<(&str, BucketRead)> = stream::iter(buckets)
             .map(|(bucket, created)| async move {
                 Ok::<_, AwsError>((bucket, self.read_bucket(bucket, created).await?))
             })
@@ -649,27 +717,44 @@ impl AwsBackend {
             .await?;
         let mut live = Live::default();
         for (bucket, found) in parts {
-            if let Some(resources) = found {
-                live.ids.existing_buckets.push(bucket.to_string());
-                live.resources.extend(resources);
+            match found {
+                BucketRead::Missing => {}
+                BucketRead::Found(resources) => {
+                    live.ids.existing_buckets.push(bucket.to_string());
+                    live.resources.extend(resources);
+                }
+                BucketRead::Foreign(conflict) => {
+                    live.ids.existing_buckets.push(bucket.to_string());
+                    live.conflicts.push(conflict);
+                }
             }
         }
         Ok(live)
     }
 
-    /// `None` when the bucket does not exist.
     async fn read_bucket(
         &self,
         bucket: &str,
         created_by_fnctl: bool,
-    ) -> Result<Option<Vec<Resource>>, AwsError> {
+    ) -> Result<BucketRead, AwsError> {
         let app = &self.app;
         let s3 = &self.clients.s3;
         let owned_prefix = format!("fnctl-{}-", names::prefix(app));
         match s3.head_bucket().bucket(bucket).send().await {
             Ok(_) => {}
             Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => {
-                return Ok(None)
+                return Ok(BucketRead::Missing)
+            }
+            // S3 answers 403 for a bucket that exists in another account.
+            Err(e)
+                if created_by_fnctl
+                    && e.raw_response().is_some_and(|r| r.status().as_u16() == 403) =>
+            {
+                return Ok(BucketRead::Foreign(Conflict {
+                    id: ResourceId::new("s3_bucket", bucket),
+                    owner: "it exists and this AWS identity may not read it (another account's bucket, or one whose policy shuts fnctl out)".into(),
+                    help: "bucket names are global: choose another name, e.g. `bucket = \"${app}-${stage}-uploads\"`".into(),
+                }));
             }
             Err(e) => return Err(api_error("HeadBucket", bucket, e)),
         }
@@ -684,6 +769,21 @@ impl AwsBackend {
                 Err(e) if has_code(&e, NOT_FOUND) => BTreeMap::new(),
                 Err(e) => return Err(api_error("GetBucketTagging", bucket, e)),
             };
+            if let Some(owner) = foreign_owner(&tags, app) {
+                if !self.created_by_interrupted_run(bucket, &tags).await? {
+                    let other_stage = tags.get("fnctl:app") == Some(&app.name);
+                    let help = if other_stage {
+                        "stages must not share a bucket fnctl creates: put the stage in its name, e.g. `bucket = \"${app}-${stage}-uploads\"`".to_string()
+                    } else {
+                        "to use this existing bucket, set `create = false` on the triggers that name it (fnctl then only adds its own event notifications to it); or choose another name, e.g. `bucket = \"${app}-${stage}-uploads\"`".to_string()
+                    };
+                    return Ok(BucketRead::Foreign(Conflict {
+                        id: ResourceId::new("s3_bucket", bucket),
+                        owner,
+                        help,
+                    }));
+                }
+            }
             let mut r = Resource::new("s3_bucket", bucket);
             r.attrs = attrs(vec![(
                 "tags",
@@ -730,7 +830,44 @@ impl AwsBackend {
             r.attrs = attrs(vec![("owned_configurations", json!(owned))]);
             found.push(r);
         }
-        Ok(Some(found))
+        Ok(BucketRead::Found(found))
+    }
+
+    /// S3 cannot create a bucket and tag it in one call everywhere (servers
+    /// that ignore tags in CreateBucket), so a deploy killed between the two
+    /// leaves a bucket without tags. It is still recognised as fnctl's when
+    /// all of these hold: it carries no tags at all, it holds no object, and
+    /// the app+stage's deploy lock — left behind by the interrupted run, or
+    /// inherited from it by the run that took it over — names it among the
+    /// buckets that run was creating. That run had planned, under the lock,
+    /// that the bucket did not exist, so nobody else made it in between.
+    async fn created_by_interrupted_run(
+        &self,
+        bucket: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<bool, AwsError> {
+        if !tags.is_empty() {
+            return Ok(false);
+        }
+        let named = match self.read_lock(&self.lock_name()).await? {
+            Some(crate::provider::lock::LockDescription::Known(h)) => {
+                h.creating.iter().any(|b| b == bucket)
+            }
+            _ => false,
+        };
+        if !named {
+            return Ok(false);
+        }
+        let objects = self
+            .clients
+            .s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .max_keys(1)
+            .send()
+            .await
+            .map_err(|e| api_error("ListObjectsV2", bucket, e))?;
+        Ok(objects.key_count().unwrap_or(0) == 0)
     }
 
     /// Schedule rules named `{app}-{stage}-*` and tagged for this app+stage.
