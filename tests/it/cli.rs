@@ -143,19 +143,24 @@ fn schema_is_a_json_schema_with_every_section() {
 }
 
 #[test]
-fn plan_without_credentials_falls_back_to_offline_and_says_why() {
+fn plan_without_credentials_is_an_error_unless_offline() {
+    // A plan that could not read the cloud must not pass a CI gate as an
+    // "everything is new" plan: exit 1 with the reason in words.
     let (code, stdout, stderr) = run(&example("node-http"), &["plan", "-o", "json"]);
-    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
     let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(doc["format_version"], 1);
+    assert_eq!(doc["error"]["kind"], "unreadable", "{doc:#}");
+    let message = doc["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with("cannot read what is deployed on aws"), "{message}");
+    assert!(!message.contains('{') && !message.contains("Some("), "no Debug dump: {message}");
+    assert!(doc["error"]["help"].as_str().unwrap().contains("--offline"), "{doc:#}");
+    assert!(doc.get("plans").is_none(), "no plan is shown for an unread cloud: {doc:#}");
+    let (code, stdout, _) = run(&example("node-http"), &["plan", "--offline", "-o", "json"]);
+    assert_eq!(code, 0);
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(doc["plans"][0]["live"]["status"], "not_read");
-    let reason = doc["plans"][0]["live"]["reason"].as_str().unwrap();
-    assert!(reason.starts_with("AWS could not be read"), "{reason}");
-    assert!(stderr.contains("warning: could not read AWS"), "{stderr}");
-    assert_eq!(doc["plans"][0]["summary"]["delete"], 0);
-    let (_, stdout, _) = run(&example("node-http"), &["plan", "--offline", "-o", "json"]);
-    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(doc["plans"][0]["live"]["reason"], "--offline was given");
+    assert_eq!(doc["plans"][0]["summary"]["delete"], 0);
 }
 
 #[test]

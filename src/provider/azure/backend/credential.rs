@@ -101,10 +101,18 @@ impl TokenCredential for Chain {
                     let _ = self.chosen.set(i);
                     return Ok(token);
                 }
-                Err(e) => failures.push(format!(
-                    "{name}: {}",
-                    e.to_string().lines().next().unwrap_or_default()
-                )),
+                Err(e) => {
+                    // First line only, and not a dangling "…errors were
+                    // encountered:" whose list is on the lines dropped.
+                    let text = e.to_string();
+                    let first = text.lines().next().unwrap_or_default().trim_end();
+                    let reason = match first.strip_suffix(':') {
+                        Some(_) if first.contains("Multiple errors") => "not available here",
+                        Some(cut) => cut,
+                        None => first,
+                    };
+                    failures.push(format!("{name}: {reason}"))
+                }
             }
         }
         Err(azure_core::Error::with_message(
