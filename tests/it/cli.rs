@@ -151,10 +151,22 @@ fn plan_without_credentials_is_an_error_unless_offline() {
     let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(doc["error"]["kind"], "unreadable", "{doc:#}");
     let message = doc["error"]["message"].as_str().unwrap();
-    assert!(message.starts_with("cannot read what is deployed on aws"), "{message}");
-    assert!(!message.contains('{') && !message.contains("Some("), "no Debug dump: {message}");
-    assert!(doc["error"]["help"].as_str().unwrap().contains("--offline"), "{doc:#}");
-    assert!(doc.get("plans").is_none(), "no plan is shown for an unread cloud: {doc:#}");
+    assert!(
+        message.starts_with("cannot read what is deployed on aws"),
+        "{message}"
+    );
+    assert!(
+        !message.contains('{') && !message.contains("Some("),
+        "no Debug dump: {message}"
+    );
+    assert!(
+        doc["error"]["help"].as_str().unwrap().contains("--offline"),
+        "{doc:#}"
+    );
+    assert!(
+        doc.get("plans").is_none(),
+        "no plan is shown for an unread cloud: {doc:#}"
+    );
     let (code, stdout, _) = run(&example("node-http"), &["plan", "--offline", "-o", "json"]);
     assert_eq!(code, 0);
     let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
