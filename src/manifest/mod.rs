@@ -4,7 +4,8 @@
 //! 1. TOML syntax ([`toml::de::DeTable::parse_recoverable`], which keeps spans);
 //! 2. shape, against the JSON Schema derived from [`raw`] ([`schema_check`]),
 //!    for the base manifest and for every stage merged over it;
-//! 3. `${env:...}` expansion ([`interpolate`]) for the selected stage;
+//! 3. `${env:...}`, `${app}` and `${stage}` expansion ([`interpolate`]) for
+//!    the selected stage;
 //! 4. meaning and cross-references ([`resolve`]), producing a [`crate::model::App`].
 
 pub mod diagnostic;
@@ -149,7 +150,7 @@ pub fn load_source(source: &Source, opts: &LoadOptions<'_>) -> Result<App, Vec<D
     let mut diags = Vec::new();
 
     let mut selected = selected;
-    interpolate::expand_tree(&mut selected, text, opts.env, &mut diags);
+    interpolate::expand_tree(&mut selected, text, opts.env, opts.stage, &mut diags);
     if !diags.is_empty() {
         diags.extend(structural);
         return Err(diags);
@@ -262,16 +263,114 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn load_text(text: &str) -> Result<App, Vec<Diagnostic>> {
+        load_stage(text, "dev")
+    }
+
+    fn load_stage(text: &str, stage: &str) -> Result<App, Vec<Diagnostic>> {
         let source = Source::new(Path::new("fnctl.toml"), text);
         let env: BTreeMap<String, String> = BTreeMap::new();
         load_source(
             &source,
             &LoadOptions {
-                stage: "dev",
+                stage,
                 env: &env,
                 check_files: false,
             },
         )
+    }
+
+    const UPLOADS: &str = r#"
+[app]
+name = "shop"
+runtime = "python3.12"
+[functions.f]
+handler = "app.handler"
+[[functions.f.triggers]]
+type = "storage"
+bucket = "${app}-${stage}-uploads"
+create = true
+[stages.prod]
+app = { memory = 1024 }
+[stages.test]
+app = { name = "shoptest" }
+"#;
+
+    fn bucket(app: &App) -> &str {
+        let crate::model::Trigger::Storage(s) = &app.functions["f"].triggers[0] else {
+            panic!("not a storage trigger")
+        };
+        &s.bucket
+    }
+
+    #[test]
+    fn app_and_stage_name_the_bucket_of_the_selected_stage() {
+        assert_eq!(
+            bucket(&load_stage(UPLOADS, "dev").unwrap()),
+            "shop-dev-uploads"
+        );
+        assert_eq!(
+            bucket(&load_stage(UPLOADS, "prod").unwrap()),
+            "shop-prod-uploads"
+        );
+    }
+
+    /// A stage that overrides `[app].name` deploys under that name (every
+    /// derived name uses it), so `${app}` is the merged tree's name too.
+    #[test]
+    fn a_stage_override_of_the_app_name_is_the_app_of_that_stage() {
+        let app = load_stage(UPLOADS, "test").unwrap();
+        assert_eq!(app.name, "shoptest");
+        assert_eq!(bucket(&app), "shoptest-test-uploads");
+    }
+
+    #[test]
+    fn app_inside_the_app_name_is_one_located_error() {
+        let text = UPLOADS.replace("name = \"shop\"", "name = \"${app}-x\"");
+        let diags = load_text(&text).unwrap_err();
+        assert_eq!(
+            diags.len(),
+            1,
+            "no echo from the bucket's `${{app}}`: {diags:?}"
+        );
+        assert_eq!(&text[diags[0].span.clone()], "${app}");
+        assert_eq!(diags[0].message, "`${app}` cannot be used in `[app].name`");
+        assert!(diags[0].help.is_some());
+        // In a stage's override, the error points into the stage table.
+        let text = UPLOADS.replace("name = \"shoptest\"", "name = \"shop-${stage}\"");
+        assert!(
+            load_stage(&text, "dev").is_ok(),
+            "another stage's `[app].name` is not the app's name"
+        );
+        let diags = load_stage(&text, "test").unwrap_err();
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        let at = text.rfind("${stage}").unwrap();
+        assert_eq!(diags[0].span, at..at + "${stage}".len());
+    }
+
+    /// Without a usable `[app].name`, `${app}` adds nothing: the problems
+    /// shown are exactly those of the same file with a literal bucket name
+    /// (of the same length, so the spans match).
+    #[test]
+    fn app_without_a_name_does_not_panic_or_add_noise() {
+        let shown = |text: &str| {
+            let diags = load_text(text).unwrap_err();
+            assert_spans_valid(text, &diags);
+            ManifestError::new(Source::new(Path::new("fnctl.toml"), text), diags).diagnostics
+        };
+        for text in [
+            UPLOADS.replace("name = \"shop\"\n", ""),
+            UPLOADS.replace("name = \"shop\"", "name = 7"),
+            UPLOADS.replace("[app]\nname = \"shop\"\nruntime = \"python3.12\"\n", ""),
+        ] {
+            let with_app = shown(&text);
+            let literal =
+                shown(&text.replace("${app}-${stage}-uploads", "xxxxxx-xxxxxxxx-uploads"));
+            assert_eq!(with_app, literal, "{text}");
+            assert!(
+                with_app.iter().any(|d| d.message.contains("`app")),
+                "the name's own problem is shown: {with_app:?}"
+            );
+        }
     }
 
     /// Every diagnostic's span must lie inside the source, on char boundaries,

@@ -22,4 +22,5 @@ mod moto;
 mod packaging;
 mod portable;
 mod secrets;
+mod stage_names;
 mod stand_in;
