@@ -37,6 +37,9 @@ pub struct World {
     pub event_subscriptions: BTreeMap<(String, String), Value>,
     /// Container metadata, by (account, container).
     pub container_metadata: BTreeMap<(String, String), Value>,
+    /// Blobs in containers, by (account, container), for the data plane
+    /// this server plays when no blob service is attached (`List Blobs`).
+    pub blobs: BTreeMap<(String, String), BTreeSet<String>>,
     /// Container leases: (account, container) -> (lease id, duration in
     /// seconds or -1, expiry; `None` = infinite).
     pub leases: BTreeMap<(String, String), (String, i64, Option<std::time::Instant>)>,
@@ -161,6 +164,7 @@ enum Target {
     StorageKeys { sa: String },
     Container { sa: String, c: String },
     ContainerLease { sa: String, c: String },
+    Containers { sa: String },
     EventSubscriptions { sa: String },
     EventSubscription { sa: String, name: String },
     Plan { rg: String, plan: String },
@@ -202,6 +206,9 @@ fn target(path: &str) -> (Target, Option<&'static str>) {
         }
         ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.storage", "storageaccounts", _, "listkeys"] => {
             (Target::StorageKeys { sa: s(7) }, Some("2023-05-01"))
+        }
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.storage", "storageaccounts", _, "blobservices", "default", "containers"] => {
+            (Target::Containers { sa: s(7) }, Some("2023-05-01"))
         }
         ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.storage", "storageaccounts", _, "blobservices", "default", "containers", _] => {
             (Target::Container { sa: s(7), c: s(11) }, Some("2023-05-01"))
@@ -694,6 +701,7 @@ impl World {
                 // Extension resources go with their parent.
                 self.event_subscriptions.retain(|(a, _), _| *a != sa);
                 self.container_metadata.retain(|(a, _), _| *a != sa);
+                self.blobs.retain(|(a, _), _| *a != sa);
                 if existed {
                     StatusCode::OK.into_response()
                 } else {
@@ -729,10 +737,19 @@ impl World {
                     }
                 }
                 let created = self.containers.insert((sa.clone(), c.clone()));
-                if let Some(meta) = body.pointer("/properties/metadata") {
-                    self.container_metadata
-                        .insert((sa.clone(), c.clone()), meta.clone());
+                // BlobContainers_Create is a create-or-replace
+                // (ArmResourceCreateOrReplaceSync in BlobContainer.tsp,
+                // Microsoft.Storage 2023-05-01): the metadata sent is the
+                // container's metadata afterwards.
+                let meta = body
+                    .pointer("/properties/metadata")
+                    .cloned()
+                    .unwrap_or(json!({}));
+                if let Err(r) = check_container_metadata(&meta) {
+                    return *r;
                 }
+                self.container_metadata
+                    .insert((sa.clone(), c.clone()), meta);
                 ok(
                     if created {
                         StatusCode::CREATED
@@ -772,6 +789,53 @@ impl World {
                 }
             }
             (Target::ContainerLease { sa, c }, "POST") => self.lease(sa, c, body),
+            // BlobContainers_Update (ArmCustomPatchSync): "Properties not
+            // mentioned in the request will be unchanged. Update fails if
+            // the specified container doesn't already exist." Metadata is
+            // one property: when sent, it replaces the container's.
+            (Target::Container { sa, c }, "PATCH") => {
+                let key = (sa.clone(), c.clone());
+                if !self.containers.contains(&key) {
+                    return error(
+                        StatusCode::NOT_FOUND,
+                        "ContainerNotFound",
+                        "The specified container does not exist.",
+                    );
+                }
+                if let Some(meta) = body.pointer("/properties/metadata") {
+                    if let Err(r) = check_container_metadata(meta) {
+                        return *r;
+                    }
+                    self.container_metadata.insert(key.clone(), meta.clone());
+                }
+                ok(
+                    StatusCode::OK,
+                    &json!({"id": path, "name": c, "type": "Microsoft.Storage/storageAccounts/blobServices/containers",
+                        "properties": {"metadata": self.container_metadata.get(&key).cloned().unwrap_or(json!({}))}}),
+                )
+            }
+            // BlobContainers_List (examples/BlobContainersList.json): the
+            // account's containers as ListContainerItems, one page.
+            (Target::Containers { sa }, "GET") => {
+                if !self.storage_accounts.contains_key(&sa) {
+                    return error(
+                        StatusCode::NOT_FOUND,
+                        "ResourceNotFound",
+                        "storage account not found",
+                    );
+                }
+                let value: Vec<Value> = self
+                    .containers
+                    .iter()
+                    .filter(|(a, _)| *a == sa)
+                    .map(|(_, c)| {
+                        json!({"id": format!("{path}/{c}"), "name": c,
+                            "type": "Microsoft.Storage/storageAccounts/blobServices/containers",
+                            "properties": {"publicAccess": "None", "leaseState": "Available", "leaseStatus": "Unlocked"}})
+                    })
+                    .collect();
+                ok(StatusCode::OK, &json!({"value": value}))
+            }
             (Target::EventSubscription { sa, name }, "PUT") => {
                 self.put_event_subscription(sa, name, path, body, base)
             }
@@ -816,7 +880,9 @@ impl World {
                         "There is currently a lease on the container and no lease ID was specified in the request.",
                     );
                 }
-                self.containers.remove(&(sa, c));
+                self.containers.remove(&(sa.clone(), c.clone()));
+                self.container_metadata.remove(&(sa.clone(), c.clone()));
+                self.blobs.remove(&(sa, c));
                 StatusCode::OK.into_response()
             }
             // Log Analytics: PUT answers 201 with the workspace still
@@ -1181,6 +1247,12 @@ impl World {
                 let body: Value = serde_json::from_slice(raw).unwrap_or(Value::Null);
                 self.query_logs(&customer_id, &body)
             }
+            (Target::Unknown, "GET")
+                if query.split('&').any(|kv| kv == "comp=list")
+                    && query.split('&').any(|kv| kv == "restype=container") =>
+            {
+                self.list_blobs(path, query)
+            }
             (Target::Unknown, _) if !path.starts_with("/subscriptions/") => {
                 self.call_app(method, path, query, headers, raw)
             }
@@ -1190,6 +1262,66 @@ impl World {
                 &format!("no such API in the test server: {method} {path}"),
             ),
         }
+    }
+
+    /// The blob service's List Blobs (`GET /{account}/{container}
+    /// ?restype=container&comp=list`, path-style as emulators serve it),
+    /// for the storage endpoint the Flex tests point at this server: the
+    /// EnumerationResults XML of the REST reference ("List Blobs"),
+    /// `maxresults` honoured with a `NextMarker`, 404 `ContainerNotFound`
+    /// for a container that is not there, and a SAS that must allow
+    /// listing the container (`sr=c`, `sp` with `l`). Signatures are
+    /// checked by Azurite in the tests that attach it.
+    fn list_blobs(&mut self, path: &str, query: &str) -> Response {
+        let param = |k: &str| {
+            query.split('&').find_map(|kv| {
+                let (a, b) = kv.split_once('=')?;
+                (a == k).then(|| b.to_string())
+            })
+        };
+        if param("sr").as_deref() != Some("c")
+            || !param("sp").unwrap_or_default().contains('l')
+            || param("sig").is_none()
+        {
+            return (
+                StatusCode::FORBIDDEN,
+                [("content-type", "application/xml")],
+                "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>AuthorizationPermissionMismatch</Code><Message>This request is not authorized to perform this operation using this permission.</Message></Error>",
+            )
+                .into_response();
+        }
+        let container = path.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+        let Some(key) = self
+            .containers
+            .iter()
+            .find(|(_, c)| c == container)
+            .cloned()
+        else {
+            return (
+                StatusCode::NOT_FOUND,
+                [("content-type", "application/xml")],
+                "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>ContainerNotFound</Code><Message>The specified container does not exist.</Message></Error>",
+            )
+                .into_response();
+        };
+        let max: usize = param("maxresults")
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(5000);
+        let names: Vec<&String> = self.blobs.get(&key).into_iter().flatten().collect();
+        let page: String = names
+            .iter()
+            .take(max)
+            .map(|n| format!("<Blob><Name>{n}</Name><Properties><BlobType>BlockBlob</BlobType></Properties></Blob>"))
+            .collect();
+        let next = names.get(max).map(|n| n.as_str()).unwrap_or("");
+        (
+            StatusCode::OK,
+            [("content-type", "application/xml")],
+            format!(
+                "<?xml version=\"1.0\" encoding=\"utf-8\"?><EnumerationResults ContainerName=\"{container}\"><MaxResults>{max}</MaxResults><Blobs>{page}</Blobs><NextMarker>{next}</NextMarker></EnumerationResults>"
+            ),
+        )
+            .into_response()
     }
 
     fn trace(&mut self, function: &str, lines: Vec<String>) {
@@ -1794,6 +1926,94 @@ fn functions_in_package(raw: &[u8]) -> Option<BTreeMap<String, Value>> {
     has_host.then_some(functions)
 }
 
+/// Container metadata names must be C# identifiers (Blob service, "Naming
+/// and referencing containers, blobs, and metadata"): no `-`, `:` or `.`.
+fn check_container_metadata(meta: &Value) -> Result<(), Box<Response>> {
+    for key in meta.as_object().into_iter().flatten().map(|(k, _)| k) {
+        let mut chars = key.chars();
+        let valid = chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(Box::new(error(
+                StatusCode::BAD_REQUEST,
+                "InvalidMetadata",
+                &format!("The metadata specified is invalid. It has characters that are not permitted: `{key}`."),
+            )));
+        }
+    }
+    Ok(())
+}
+
+impl ArmServer {
+    /// One ARM call as a user with the test token would make it (`path`
+    /// with its query): (status, JSON body).
+    pub fn call(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+        let url = format!("{}{path}", self.url);
+        let text = body.map(Value::to_string).unwrap_or_default();
+        let auth = format!("Bearer {TOKEN}");
+        let (status, raw) = http_request(
+            method,
+            &url,
+            &[
+                ("authorization", &auth),
+                ("content-type", "application/json"),
+            ],
+            text.as_bytes(),
+        )
+        .unwrap();
+        (status, serde_json::from_slice(&raw).unwrap_or(Value::Null))
+    }
+}
+
+/// An account SAS of storage account `sa` for blob objects (`srt=o`) with
+/// these permissions, as the query string.
+fn object_sas(sa: &str, permissions: &str) -> String {
+    let version = "2022-11-02";
+    let expiry = "2099-01-01T00:00:00Z";
+    let to_sign = format!("{sa}\n{permissions}\nb\no\n\n{expiry}\n\n\n{version}\n\n");
+    let key = azure_core::auth::Secret::new(storage_key(sa, 1));
+    let sig = azure_core::hmac::hmac_sha256(&to_sign, &key).unwrap();
+    let sig: String =
+        percent_encoding::utf8_percent_encode(&sig, percent_encoding::NON_ALPHANUMERIC).to_string();
+    format!(
+        "sv={version}&ss=b&srt=o&sp={permissions}&se={}&sig={sig}",
+        expiry.replace(':', "%3A")
+    )
+}
+
+/// Puts blob `blob` into container `c` of account `sa` in the blob service
+/// (Azurite), as a user uploading a file would.
+pub fn put_blob(service: &str, sa: &str, c: &str, blob: &str, data: &[u8]) {
+    let url = format!(
+        "{}/{sa}/{c}/{blob}?{}",
+        service.trim_end_matches('/'),
+        object_sas(sa, "cw")
+    );
+    let (status, body) = http_request(
+        "PUT",
+        &url,
+        &[
+            ("x-ms-version", "2022-11-02"),
+            ("x-ms-blob-type", "BlockBlob"),
+        ],
+        data,
+    )
+    .unwrap();
+    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
+}
+
+/// Reads blob `blob` of container `c` from the blob service: (status, body).
+pub fn get_blob(service: &str, sa: &str, c: &str, blob: &str) -> (u16, Vec<u8>) {
+    let url = format!(
+        "{}/{sa}/{c}/{blob}?{}",
+        service.trim_end_matches('/'),
+        object_sas(sa, "r")
+    );
+    http_request("GET", &url, &[("x-ms-version", "2022-11-02")], &[]).unwrap()
+}
+
 /// The key the test server gives storage account `sa` (base64, as Azure's
 /// keys are; Azurite is started with it for that account).
 pub fn storage_key(sa: &str, n: u8) -> String {
@@ -1803,7 +2023,7 @@ pub fn storage_key(sa: &str, n: u8) -> String {
 
 /// A plain HTTP/1.0 GET (the app host fetching its run-from-package URL).
 pub fn http_get(url: &str) -> Result<(u16, Vec<u8>), String> {
-    http_request("GET", url, &[])
+    http_request("GET", url, &[], &[])
 }
 
 /// Creates container `c` of account `sa` in the blob service, with an
@@ -1822,7 +2042,7 @@ fn create_data_plane_container(service: &str, sa: &str, c: &str) -> Result<(), S
         service.trim_end_matches('/'),
         expiry.replace(':', "%3A")
     );
-    match http_request("PUT", &url, &[("x-ms-version", version)])? {
+    match http_request("PUT", &url, &[("x-ms-version", version)], &[])? {
         (201 | 409, _) => Ok(()),
         (status, body) => Err(format!(
             "creating container {c} in the blob service answered {status}: {}",
@@ -1831,11 +2051,12 @@ fn create_data_plane_container(service: &str, sa: &str, c: &str) -> Result<(), S
     }
 }
 
-/// One HTTP/1.0 request without a body.
+/// One HTTP/1.0 request (a body for methods other than GET).
 fn http_request(
     method: &str,
     url: &str,
     headers: &[(&str, &str)],
+    body: &[u8],
 ) -> Result<(u16, Vec<u8>), String> {
     use std::io::Write;
     let rest = url
@@ -1848,15 +2069,16 @@ fn http_request(
         .map(|(k, v)| format!("{k}: {v}\r\n"))
         .collect();
     let length = if method == "GET" {
-        ""
+        String::new()
     } else {
-        "Content-Length: 0\r\n"
+        format!("Content-Length: {}\r\n", body.len())
     };
     write!(
         stream,
         "{method} {path} HTTP/1.0\r\nHost: {authority}\r\n{extra}{length}\r\n"
     )
     .map_err(|e| e.to_string())?;
+    stream.write_all(body).map_err(|e| e.to_string())?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).map_err(|e| e.to_string())?;
     let split = raw

@@ -8,14 +8,17 @@
 
 use std::collections::BTreeMap;
 
+use azure_core::{Method, Url};
 use serde_json::{json, Value};
 
+use super::blob::Contents;
+use super::read::CONTAINER_MARKS;
 use super::{
-    paths, AzureBackend, AzureError, Live, API_EVENTGRID, API_INSIGHTS, API_LOG_WORKSPACES,
-    API_RESOURCES, API_STORAGE, API_WEB, PACKAGES_TAG, PACKAGE_TAG,
+    paths, AzureBackend, AzureError, Live, Removal, API_EVENTGRID, API_INSIGHTS,
+    API_LOG_WORKSPACES, API_RESOURCES, API_STORAGE, API_WEB, PACKAGES_TAG, PACKAGE_TAG,
 };
 use crate::model::{AzurePlan, ProviderId, Trigger};
-use crate::plan::{Action, Plan, ResourceId};
+use crate::plan::{Action, Kept, Plan, ResourceId};
 use crate::provider::azure::resources::{self, SettingValue};
 use crate::provider::azure::{names, package};
 use crate::provider::interrupt::{Interrupt, Interrupted};
@@ -65,6 +68,13 @@ impl AzureBackend {
         upload: Option<PackageUpload>,
         progress: &(dyn Fn(&ResourceId, &str) + Send + Sync),
     ) -> Result<Vec<Applied>, AzureError> {
+        // The caller refuses a plan with conflicts before any change on any
+        // cloud; this is the backstop: nothing is taken over.
+        if !live.conflicts.is_empty() {
+            return Err(AzureError::Conflicts {
+                conflicts: live.conflicts.clone(),
+            });
+        }
         let az = &self.settings;
         let classic = az.plan == AzurePlan::Consumption;
         // Classic Consumption: a new package changes WEBSITE_RUN_FROM_PACKAGE,
@@ -78,18 +88,31 @@ impl AzureBackend {
             .changes
             .iter()
             .filter(|c| c.action != Action::NoOp)
+            // A resource group fnctl did not create is the user's: never
+            // tagged or changed (read reports it as wanted; this holds
+            // whatever plan comes in).
+            .filter(|c| {
+                !(c.id.kind == "resource_group"
+                    && c.action != Action::Create
+                    && !live.resource_group_owned)
+            })
             .collect();
         // Creates and updates in ORDER; deletes after them, in reverse (a
         // component before its workspace, once the settings no longer
-        // name it).
+        // name it). The deployment container comes after the other
+        // containers: its marks are what tells containers an earlier fnctl
+        // made from anyone else's (see `read_containers`), so it is marked
+        // last.
         changes.sort_by_key(|c| {
             let position = ORDER
                 .iter()
                 .position(|k| *k == c.id.kind)
                 .unwrap_or(ORDER.len());
+            let deployment_container = c.id.kind == "blob_container"
+                && c.id.name.rsplit('/').next() == Some(names::DEPLOYMENT_CONTAINER);
             match c.action {
-                Action::Delete => 2 * ORDER.len() - position,
-                _ => position,
+                Action::Delete => (2 * ORDER.len() - position, false),
+                _ => (position, deployment_container),
             }
         });
         let mut applied = Vec::new();
@@ -159,13 +182,7 @@ impl AzureBackend {
                 ("storage_account", _) => self.put_storage_account().await?,
                 ("blob_container", _) => {
                     let container = id.name.rsplit('/').next().unwrap_or_default();
-                    self.arm
-                        .put(
-                            &paths::container(&self.app, az, container),
-                            API_STORAGE,
-                            &json!({"properties": {"publicAccess": "None"}}),
-                        )
-                        .await?;
+                    self.put_container(live, container).await?;
                 }
                 ("app_service_plan", _) => {
                     let (sku, tier) = resources::plan_sku(az.plan);
@@ -229,6 +246,40 @@ impl AzureBackend {
             });
         }
         Ok(applied)
+    }
+
+    /// Creates a container fnctl owns, with its marks in the same PUT; one an
+    /// earlier fnctl created without marks (see `read_containers`) gets
+    /// them merged into the metadata it has (BlobContainers_Update: the
+    /// rest of the container, and its blobs, stay as they are).
+    async fn put_container(&self, live: &Live, container: &str) -> Result<(), AzureError> {
+        let path = paths::container(&self.app, &self.settings, container);
+        let marks = CONTAINER_MARKS.of(&self.app);
+        if let Some(found) = live.unmarked_containers.get(container) {
+            let mut metadata = found.clone();
+            metadata.extend(marks.clone());
+            let patched = self
+                .arm
+                .patch(
+                    &path,
+                    API_STORAGE,
+                    &json!({"properties": {"metadata": metadata}}),
+                )
+                .await;
+            match patched {
+                // Gone since it was read: create it, as the plan says.
+                Err(AzureError::Arm { status: 404, .. }) => {}
+                other => return other.map(|_| ()),
+            }
+        }
+        self.arm
+            .put(
+                &path,
+                API_STORAGE,
+                &json!({"properties": {"publicAccess": "None", "metadata": marks}}),
+            )
+            .await?;
+        Ok(())
     }
 
     /// Creates or replaces the Event Grid subscription `name` for the blob
@@ -680,24 +731,58 @@ impl AzureBackend {
         Ok(())
     }
 
-    /// Deletes what fnctl created for the app+stage: the Function App, its
-    /// plan and storage account, and the resource group only when fnctl
-    /// created it and nothing else lives in it. Safe to repeat.
+    /// Deletes what fnctl created for the app+stage (see
+    /// [`AzureBackend::remove_keeping_data`]), keeping data; what was kept
+    /// is not reported.
     pub async fn remove(
         &self,
         progress: &(dyn Fn(&ResourceId, &str) + Send + Sync),
     ) -> Result<Vec<Applied>, AzureError> {
+        Ok(self.remove_keeping_data(progress, false).await?.removed)
+    }
+
+    /// Deletes what fnctl created for the app+stage: the Function App, its
+    /// Application Insights component and Log Analytics workspace, its
+    /// plan and storage account, and the resource group only when fnctl
+    /// created it and nothing else lives in it. Safe to repeat.
+    ///
+    /// The storage account holds the containers of storage triggers, that
+    /// is the users' uploads. Before anything is deleted, every container
+    /// in it but fnctl's own and the Functions host's is asked whether it
+    /// holds blobs. If one does and `delete_data` is false, the account
+    /// stays (so does the group around it) with those containers, and
+    /// only what fnctl put there for the app goes (its Event Grid
+    /// subscriptions and its deployment container); they are returned as
+    /// [`Kept`], with the command that removes them too. With
+    /// `delete_data`, the account goes with its blobs.
+    pub async fn remove_keeping_data(
+        &self,
+        progress: &(dyn Fn(&ResourceId, &str) + Send + Sync),
+        delete_data: bool,
+    ) -> Result<Removal, AzureError> {
         let app = &self.app;
         let az = &self.settings;
-        let mut removed = Vec::new();
+        let mut removal = Removal::default();
         let Some(rg) = self
             .arm
             .get(&paths::resource_group(az), API_RESOURCES)
             .await?
         else {
-            return Ok(removed);
+            return Ok(removal);
         };
-        let steps: [(&str, String, String, &str); 5] = [
+        let sa_name = names::storage_account(app, az);
+        let storage_owned = self
+            .arm
+            .get(&paths::storage_account(app, az), API_STORAGE)
+            .await?
+            .is_some_and(|sa| super::read::owned_by(&sa, app));
+        let data = if storage_owned && !delete_data {
+            self.containers_with_data().await?
+        } else {
+            Vec::new()
+        };
+        let keep_storage = !data.is_empty();
+        let mut steps: Vec<(&str, String, String, &str)> = vec![
             (
                 "function_app",
                 names::function_app(app, az),
@@ -722,20 +807,23 @@ impl AzureBackend {
                 paths::plan(app, az),
                 API_WEB,
             ),
-            (
+        ];
+        if !keep_storage {
+            steps.push((
                 "storage_account",
-                names::storage_account(app, az),
+                sa_name.clone(),
                 paths::storage_account(app, az),
                 API_STORAGE,
-            ),
-        ];
+            ));
+        }
         let interrupt = Interrupt::watch();
-        // The resource group is the last step.
+        // The resource group (or, keeping the account, what fnctl put in
+        // it) is the last step.
         let total = steps.len() + 1;
         for (checked, (kind, name, path, api)) in steps.into_iter().enumerate() {
             if interrupt.requested() {
                 return Err(Interrupted {
-                    done: removed.len(),
+                    done: removal.removed.len(),
                     left: total - checked,
                 }
                 .into());
@@ -747,22 +835,50 @@ impl AzureBackend {
                 // Not ours: leave it.
                 continue;
             }
-            let id = ResourceId::new(kind, &name);
-            progress(&id, "delete");
-            self.arm.delete(&path, api).await?;
-            progress(&id, "done");
-            removed.push(Applied {
-                action: "delete",
-                kind: kind.into(),
-                name,
-            });
+            self.delete_step(progress, &mut removal.removed, kind, name, &path, api)
+                .await?;
         }
         if interrupt.requested() {
             return Err(Interrupted {
-                done: removed.len(),
+                done: removal.removed.len(),
                 left: 1,
             }
             .into());
+        }
+        let command = format!("fnctl remove --delete-data --stage {}", app.stage);
+        if keep_storage {
+            self.clear_kept_account(progress, &mut removal.removed)
+                .await?;
+            let mut holding = Vec::new();
+            for (container, contents) in data {
+                holding.push(format!("`{container}`"));
+                removal.kept.push(Kept {
+                    id: ResourceId::new("blob_container", format!("{sa_name}/{container}")),
+                    reason: contents.reason().to_string(),
+                    command: command.clone(),
+                });
+            }
+            removal.kept.push(Kept {
+                id: ResourceId::new("storage_account", &sa_name),
+                reason: format!(
+                    "holds {} {} with blobs",
+                    if holding.len() == 1 {
+                        "the container"
+                    } else {
+                        "the containers"
+                    },
+                    holding.join(", ")
+                ),
+                command: command.clone(),
+            });
+            if super::read::owned_by(&rg, app) {
+                removal.kept.push(Kept {
+                    id: ResourceId::new("resource_group", &az.resource_group),
+                    reason: format!("holds the storage account `{sa_name}`, kept for its data"),
+                    command,
+                });
+            }
+            return Ok(removal);
         }
         if super::read::owned_by(&rg, app) {
             let listing = self
@@ -775,20 +891,158 @@ impl AzureBackend {
                 .unwrap_or(Value::Null);
             let others = listing["value"].as_array().map_or(0, Vec::len);
             if others == 0 {
-                let id = ResourceId::new("resource_group", &az.resource_group);
-                progress(&id, "delete");
-                self.arm
-                    .delete(&paths::resource_group(az), API_RESOURCES)
-                    .await?;
-                progress(&id, "done");
-                removed.push(Applied {
-                    action: "delete",
-                    kind: "resource_group".into(),
-                    name: az.resource_group.clone(),
-                });
+                self.delete_step(
+                    progress,
+                    &mut removal.removed,
+                    "resource_group",
+                    az.resource_group.clone(),
+                    &paths::resource_group(az),
+                    API_RESOURCES,
+                )
+                .await?;
             }
         }
-        Ok(removed)
+        Ok(removal)
+    }
+
+    /// Deletes one resource, reporting it.
+    async fn delete_step(
+        &self,
+        progress: &(dyn Fn(&ResourceId, &str) + Send + Sync),
+        removed: &mut Vec<Applied>,
+        kind: &str,
+        name: String,
+        path: &str,
+        api: &str,
+    ) -> Result<(), AzureError> {
+        let id = ResourceId::new(kind, &name);
+        progress(&id, "delete");
+        self.arm.delete(path, api).await?;
+        progress(&id, "done");
+        removed.push(Applied {
+            action: "delete",
+            kind: kind.into(),
+            name,
+        });
+        Ok(())
+    }
+
+    /// The containers of the app's storage account that hold blobs, with
+    /// how many, in the order ARM lists them. Not asked: fnctl's own
+    /// containers (the deployment container's packages, the empty lock
+    /// container) and the Functions host's bookkeeping (`azure-webjobs-*`:
+    /// locks, timer and blob-trigger state, the app's keys), which go with
+    /// the app.
+    async fn containers_with_data(&self) -> Result<Vec<(String, Contents)>, AzureError> {
+        let path = paths::containers(&self.app, &self.settings);
+        let mut names_found = Vec::new();
+        let mut page = self.arm.get(&path, API_STORAGE).await?;
+        while let Some(list) = page.take() {
+            names_found.extend(
+                list["value"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|c| c["name"].as_str())
+                    .map(str::to_string),
+            );
+            if let Some(next) = list["nextLink"].as_str().filter(|n| !n.is_empty()) {
+                let url = Url::parse(next).map_err(|e| AzureError::Config {
+                    reason: format!("ARM returned an unusable nextLink ({e})"),
+                })?;
+                let reply = self.arm.send(Method::Get, url, None, "").await?;
+                if !(200..=299).contains(&reply.status) {
+                    return Err(super::arm::arm_error("GET", &path, &reply));
+                }
+                page = Some(reply.json());
+            }
+        }
+        let mut holding = Vec::new();
+        for name in names_found {
+            if name == names::DEPLOYMENT_CONTAINER
+                || name == super::lock::LOCK_CONTAINER
+                || name.starts_with("azure-webjobs-")
+            {
+                continue;
+            }
+            let contents = match self.container_contents(&name).await {
+                Ok(c) => c,
+                Err(AzureError::Arm {
+                    status, message, ..
+                }) => {
+                    return Err(AzureError::Config {
+                        reason: format!(
+                            "cannot tell whether the container `{name}` holds blobs, so nothing was removed: List Blobs answered {status}: {message}; `fnctl remove --delete-data --stage {}` removes the storage account with whatever it holds",
+                            self.app.stage
+                        ),
+                    })
+                }
+                Err(e) => return Err(e),
+            };
+            if contents != Contents::Empty {
+                holding.push((name, contents));
+            }
+        }
+        Ok(holding)
+    }
+
+    /// In a storage account kept for its data: deletes what fnctl put there
+    /// for the app, which has gone — the Event Grid subscriptions (they
+    /// would deliver to a deleted app) and the deployment container (the
+    /// app's packages), when it is fnctl's.
+    async fn clear_kept_account(
+        &self,
+        progress: &(dyn Fn(&ResourceId, &str) + Send + Sync),
+        removed: &mut Vec<Applied>,
+    ) -> Result<(), AzureError> {
+        let (app, az) = (&self.app, &self.settings);
+        let sa_name = names::storage_account(app, az);
+        if let Some(list) = self
+            .arm
+            .get(&paths::event_subscriptions(app, az), API_EVENTGRID)
+            .await?
+        {
+            for sub in list["value"].as_array().into_iter().flatten() {
+                let name = sub["name"].as_str().unwrap_or_default();
+                if !name.starts_with("fnctl-") {
+                    continue;
+                }
+                self.delete_step(
+                    progress,
+                    removed,
+                    "event_subscription",
+                    format!("{sa_name}/{name}"),
+                    &paths::event_subscription(app, az, name),
+                    API_EVENTGRID,
+                )
+                .await?;
+            }
+        }
+        let deployment = paths::container(app, az, names::DEPLOYMENT_CONTAINER);
+        if let Some(found) = self.arm.get(&deployment, API_STORAGE).await? {
+            let metadata: BTreeMap<String, String> = found
+                .pointer("/properties/metadata")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect();
+            // Marked for this app+stage, or unmarked in fnctl's own account
+            // (an earlier fnctl's).
+            if CONTAINER_MARKS.owner(&metadata, app).is_none() || !CONTAINER_MARKS.any_in(&metadata)
+            {
+                self.delete_step(
+                    progress,
+                    removed,
+                    "blob_container",
+                    format!("{sa_name}/{}", names::DEPLOYMENT_CONTAINER),
+                    &deployment,
+                    API_STORAGE,
+                )
+                .await?;
+            }
+        }
+        Ok(())
     }
 }
 

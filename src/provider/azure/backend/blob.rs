@@ -1,9 +1,11 @@
-//! The blob data plane, for classic Consumption's run-from-package: upload a
-//! package, hand the app a read-only URL to it, delete old ones.
+//! The blob data plane: for classic Consumption's run-from-package, upload
+//! a package, hand the app a read-only URL to it, delete old ones; for
+//! `remove`, whether a container holds blobs (one List Blobs of at most
+//! one result).
 //!
 //! Every request carries a service SAS signed with the storage account key
 //! (fetched through ARM's `listKeys`), so no second credential or role is
-//! needed and the key itself never leaves the process. Only three blob
+//! needed and the key itself never leaves the process. Only four blob
 //! operations are used; azure_storage_blobs would bring ~100k lines of
 //! generated code for them, so the SAS is signed here, with azure_core's
 //! HMAC, following "Create a service SAS" (string-to-sign for signed
@@ -39,6 +41,8 @@ pub enum Access {
     Read,
     Write,
     Delete,
+    /// List the blobs of a container (a container SAS).
+    List,
 }
 
 impl Access {
@@ -47,7 +51,46 @@ impl Access {
             Access::Read => "r",
             Access::Write => "cw",
             Access::Delete => "d",
+            Access::List => "l",
         }
+    }
+}
+
+/// What a container holds, as far as one List Blobs of one result tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contents {
+    Empty,
+    One,
+    /// One blob listed, and a marker to more.
+    Several,
+}
+
+impl Contents {
+    /// Why `remove` keeps the container, in words.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Contents::Empty => "holds no blobs",
+            Contents::One => "holds 1 blob",
+            Contents::Several => "holds 2 or more blobs",
+        }
+    }
+}
+
+/// Reads a List Blobs answer (`EnumerationResults`): any `<Blob>`, and a
+/// non-empty `<NextMarker>` when more follow.
+pub fn list_contents(xml: &str) -> Contents {
+    if !xml.contains("<Blob>") {
+        return Contents::Empty;
+    }
+    let more = xml
+        .find("<NextMarker>")
+        .map(|i| &xml[i + "<NextMarker>".len()..])
+        .and_then(|rest| rest.find("</NextMarker>").map(|end| rest[..end].trim()))
+        .is_some_and(|marker| !marker.is_empty());
+    if more {
+        Contents::Several
+    } else {
+        Contents::One
     }
 }
 
@@ -66,6 +109,32 @@ pub fn blob_sas(
     account: &str,
     key: &Secret,
     path: &str,
+    access: Access,
+    window: (OffsetDateTime, OffsetDateTime),
+    https_only: bool,
+) -> Result<String, AzureError> {
+    service_sas(account, key, path, "b", access, window, https_only)
+}
+
+/// The query string of a service SAS for a whole container (`sr=c`).
+pub fn container_sas(
+    account: &str,
+    key: &Secret,
+    container: &str,
+    access: Access,
+    window: (OffsetDateTime, OffsetDateTime),
+    https_only: bool,
+) -> Result<String, AzureError> {
+    service_sas(account, key, container, "c", access, window, https_only)
+}
+
+/// A service SAS for `path` (a blob `container/blob` with `sr=b`, or a
+/// container with `sr=c`).
+fn service_sas(
+    account: &str,
+    key: &Secret,
+    path: &str,
+    signed_resource: &str,
     access: Access,
     window: (OffsetDateTime, OffsetDateTime),
     https_only: bool,
@@ -91,7 +160,7 @@ pub fn blob_sas(
         "",
         spr,
         STORAGE_VERSION,
-        "b",
+        signed_resource,
         "",
         "",
         "",
@@ -108,7 +177,7 @@ pub fn blob_sas(
     {
         let mut q = query.query_pairs_mut();
         q.append_pair("sv", STORAGE_VERSION)
-            .append_pair("sr", "b")
+            .append_pair("sr", signed_resource)
             .append_pair("sp", access.letters())
             .append_pair("st", &st)
             .append_pair("se", &se);
@@ -178,7 +247,11 @@ impl AzureBackend {
             )
             .await?;
         if !(200..=299).contains(&reply.status) {
-            return Err(storage_error("Put Blob", blob, &reply));
+            return Err(storage_error(
+                "Put Blob",
+                &format!("{}/{blob}", names::DEPLOYMENT_CONTAINER),
+                &reply,
+            ));
         }
         self.read_url(blob).await
     }
@@ -202,13 +275,52 @@ impl AzureBackend {
             .await?;
         match reply.status {
             200..=299 | 404 => Ok(()),
-            _ => Err(storage_error("Delete Blob", blob, &reply)),
+            _ => Err(storage_error(
+                "Delete Blob",
+                &format!("{}/{blob}", names::DEPLOYMENT_CONTAINER),
+                &reply,
+            )),
+        }
+    }
+
+    /// Whether `container` in the app's storage account holds blobs: one
+    /// List Blobs with `maxresults=1`, signed with a container SAS that
+    /// only lists. A container that is not there holds nothing.
+    pub async fn container_contents(&self, container: &str) -> Result<Contents, AzureError> {
+        let az = &self.settings;
+        let account = names::storage_account(&self.app, az);
+        let key = Secret::new(self.storage_key().await?);
+        let now = OffsetDateTime::now_utc();
+        let base = service_url(&account, az);
+        let sas = container_sas(
+            &account,
+            &key,
+            container,
+            Access::List,
+            (now - CLOCK_SKEW, now + WRITE_LIFETIME),
+            base.starts_with("https://"),
+        )?;
+        let url = Url::parse(&format!(
+            "{base}/{container}?restype=container&comp=list&maxresults=1&{sas}"
+        ))
+        .map_err(|e| AzureError::Config {
+            reason: format!("endpoints.storage `{base}` does not make a URL: {e}"),
+        })?;
+        let reply = self
+            .arm
+            .send_storage(Method::Get, url, Vec::new(), None)
+            .await?;
+        match reply.status {
+            200..=299 => Ok(list_contents(&String::from_utf8_lossy(&reply.body))),
+            404 => Ok(Contents::Empty),
+            _ => Err(storage_error("List Blobs", container, &reply)),
         }
     }
 }
 
-/// A storage error (XML `<Error><Code>…<Message>…`) as [`AzureError`].
-fn storage_error(operation: &'static str, blob: &str, reply: &super::arm::Reply) -> AzureError {
+/// A storage error (XML `<Error><Code>…<Message>…`) as [`AzureError`];
+/// `resource` is `container` or `container/blob`.
+fn storage_error(operation: &'static str, resource: &str, reply: &super::arm::Reply) -> AzureError {
     let text = String::from_utf8_lossy(&reply.body);
     let element = |name: &str| {
         let open = format!("<{name}>");
@@ -219,7 +331,7 @@ fn storage_error(operation: &'static str, blob: &str, reply: &super::arm::Reply)
     let json = reply.json();
     AzureError::Arm {
         operation,
-        resource: format!("{}/{blob}", names::DEPLOYMENT_CONTAINER),
+        resource: resource.to_string(),
         status: reply.status,
         code: element("Code")
             .or_else(|| {
@@ -264,6 +376,44 @@ mod tests {
     }
 
     const EXPECTED_SIG: &str = "F0DN2Q8Re%2B8mURrAkbhfkrI9EEQYp55gQ05Rx6qMFxI%3D";
+
+    #[test]
+    fn a_container_sas_signs_the_container() {
+        let key = Secret::new("c2VjcmV0LXN0b3JhZ2Uta2V5LWZvci10ZXN0cw==");
+        let t = |s: &str| OffsetDateTime::parse(s, &Rfc3339).unwrap();
+        let window = (t("2026-12-02T10:00:00Z"), t("2026-12-02T11:00:00Z"));
+        let q = container_sas(
+            "fnshopdev12345678",
+            &key,
+            "uploads",
+            Access::List,
+            window,
+            true,
+        )
+        .unwrap();
+        assert!(q.starts_with("sv=2022-11-02&sr=c&sp=l&"), "{q}");
+        // The same path signed as a blob is a different signature.
+        let b = blob_sas(
+            "fnshopdev12345678",
+            &key,
+            "uploads",
+            Access::List,
+            window,
+            true,
+        )
+        .unwrap();
+        assert_ne!(q.rsplit("sig=").next(), b.rsplit("sig=").next());
+    }
+
+    #[test]
+    fn list_blobs_answers_say_how_much_a_container_holds() {
+        let empty = r#"<?xml version="1.0" encoding="utf-8"?><EnumerationResults ServiceEndpoint="http://127.0.0.1:10000/devstoreaccount1" ContainerName="uploads"><MaxResults>1</MaxResults><Blobs/><NextMarker/></EnumerationResults>"#;
+        assert_eq!(list_contents(empty), Contents::Empty);
+        let one = "<EnumerationResults><Blobs><Blob><Name>a.txt</Name></Blob></Blobs><NextMarker></NextMarker></EnumerationResults>";
+        assert_eq!(list_contents(one), Contents::One);
+        let more = "<EnumerationResults><Blobs><Blob><Name>a.txt</Name></Blob></Blobs><NextMarker>2!12!YjIudHh0</NextMarker></EnumerationResults>";
+        assert_eq!(list_contents(more), Contents::Several);
+    }
 
     #[test]
     fn package_blobs_are_named_by_content() {

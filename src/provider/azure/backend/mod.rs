@@ -6,7 +6,10 @@
 //! diff decides what to do. Control-plane resources are ARM PUTs (create or
 //! replace, so a retried or repeated apply converges); the code goes through
 //! one-deploy on the app's scm host. Everything fnctl creates carries the
-//! `fnctl-app` / `fnctl-stage` / `managed-by` tags; nothing is stored locally.
+//! `fnctl-app` / `fnctl-stage` / `managed-by` tags (blob containers the
+//! same marks as metadata, `fnctl_app` / `fnctl_stage` / `managed_by`);
+//! what has fnctl's names without them is a conflict, never taken over
+//! (see [`read`]). Nothing is stored locally.
 
 pub mod apply;
 pub mod arm;
@@ -20,10 +23,13 @@ pub mod read;
 pub mod rollback;
 pub mod scm;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use azure_core::auth::TokenCredential;
+
 use crate::model::{App, AzureSettings};
-use crate::plan::Resource;
+use crate::plan::{Conflict, Kept, Resource};
 
 pub use arm::{Arm, CallLog};
 
@@ -83,6 +89,10 @@ pub enum AzureError {
     /// A resource with fnctl's name exists but belongs to something else.
     #[error("{kind} `{name}` exists but was not created by fnctl for this app and stage")]
     NotOwned { kind: &'static str, name: String },
+    /// Applying would take over resources that are not fnctl's (the plan
+    /// lists them); nothing was changed.
+    #[error("{}", conflicts_message(.conflicts))]
+    Conflicts { conflicts: Vec<Conflict> },
     /// Another fnctl command holds this app+stage's lock.
     #[error(transparent)]
     Locked(#[from] crate::provider::lock::Locked),
@@ -130,9 +140,28 @@ impl AzureError {
             AzureError::NotOwned { .. } => Some(
                 "rename the app or stage, or remove the other resource; fnctl does not take over what it did not create".into(),
             ),
+            AzureError::Conflicts { conflicts } => Some(
+                conflicts
+                    .iter()
+                    .map(|c| c.help.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
             _ => None,
         }
     }
+}
+
+fn conflicts_message(conflicts: &[Conflict]) -> String {
+    let list: Vec<String> = conflicts.iter().map(ToString::to_string).collect();
+    format!(
+        "nothing was changed: {}",
+        if list.is_empty() {
+            "a resource is not fnctl's".to_string()
+        } else {
+            list.join("; ")
+        }
+    )
 }
 
 /// What was read from Azure.
@@ -151,6 +180,24 @@ pub struct Live {
     pub package_digest: Option<String>,
     /// Classic Consumption: package blobs kept, newest first.
     pub package_history: Vec<String>,
+    /// Resources the app needs that exist but are not fnctl's for this app
+    /// and stage. They (and what hangs under them) are left out of
+    /// `resources`; a plan with conflicts must not be applied.
+    pub conflicts: Vec<Conflict>,
+    /// Containers fnctl created before it marked containers (no fnctl
+    /// metadata, recognised by name inside fnctl's own storage account; see
+    /// [`read`]), with the metadata they have now. They are left out of
+    /// `resources`, so the plan shows them as created: apply then writes
+    /// the marks into them, keeping their blobs and their other metadata.
+    pub unmarked_containers: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// What `remove` did: what it deleted, and what it left in place because it
+/// holds data.
+#[derive(Debug, Default, Clone)]
+pub struct Removal {
+    pub removed: Vec<apply::Applied>,
+    pub kept: Vec<Kept>,
 }
 
 /// A connected Azure backend for one app+stage.
@@ -170,10 +217,17 @@ pub struct AzureBackend {
 impl AzureBackend {
     /// Builds clients from the credential chain and the manifest's endpoints.
     pub fn connect(app: &App) -> Result<Self, AzureError> {
+        Self::connect_with(app, credential::default_chain()?)
+    }
+
+    /// As [`AzureBackend::connect`], with this credential.
+    pub fn connect_with(
+        app: &App,
+        credential: Arc<dyn TokenCredential>,
+    ) -> Result<Self, AzureError> {
         let settings = app.azure.clone().ok_or_else(|| AzureError::Config {
             reason: "the manifest has no [providers.azure] section".into(),
         })?;
-        let credential = credential::default_chain()?;
         let endpoint = settings
             .endpoints
             .arm

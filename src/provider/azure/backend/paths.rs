@@ -19,11 +19,16 @@ pub fn storage_account(app: &App, az: &AzureSettings) -> String {
     )
 }
 
-pub fn container(app: &App, az: &AzureSettings, container: &str) -> String {
+/// The account's blob containers (list).
+pub fn containers(app: &App, az: &AzureSettings) -> String {
     format!(
-        "{}/blobServices/default/containers/{container}",
+        "{}/blobServices/default/containers",
         storage_account(app, az)
     )
+}
+
+pub fn container(app: &App, az: &AzureSettings, container: &str) -> String {
+    format!("{}/{container}", containers(app, az))
 }
 
 pub fn plan(app: &App, az: &AzureSettings) -> String {

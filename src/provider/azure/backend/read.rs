@@ -1,5 +1,15 @@
 //! Reads what fnctl owns for an app+stage from Azure, as plan resources with
 //! the attributes [`crate::provider::azure::resources::desired`] produces.
+//!
+//! Ownership: a resource is fnctl's for this app and stage when it carries
+//! the tags `fnctl-app`, `fnctl-stage` and `managed-by = fnctl` with this
+//! app's and stage's values; a blob container (whose metadata names must be
+//! C# identifiers) when its metadata holds `fnctl_app`, `fnctl_stage` and
+//! `managed_by = fnctl`. A resource the app needs that exists without them
+//! is a [`Conflict`]: it is left out of what was read, with everything that
+//! hangs under it, and the read goes on, so one plan shows every conflict.
+//! The resource group is the exception: one fnctl did not create is the
+//! user's, and fnctl deploys into it without ever changing it.
 
 use std::collections::BTreeMap;
 
@@ -10,8 +20,8 @@ use super::{
     paths, AzureBackend, AzureError, Live, API_EVENTGRID, API_INSIGHTS, API_LOG_WORKSPACES,
     API_RESOURCES, API_STORAGE, API_WEB, PACKAGES_TAG, PACKAGE_TAG,
 };
-use crate::model::{AzurePlan, ProviderId, Trigger};
-use crate::plan::Resource;
+use crate::model::{App, AzurePlan, ProviderId, Trigger};
+use crate::plan::{Conflict, Resource, ResourceId};
 use crate::provider::aws::resources::REDACTED_CHANGED;
 use crate::provider::azure::{names, package, resources};
 
@@ -34,11 +44,129 @@ fn tags_of(v: &Value) -> BTreeMap<String, String> {
 }
 
 /// True when the resource carries this app+stage's ownership tags.
-pub fn owned_by(v: &Value, app: &crate::model::App) -> bool {
-    let t = tags_of(v);
-    t.get("managed-by").map(String::as_str) == Some("fnctl")
-        && t.get("fnctl-app") == Some(&app.name)
-        && t.get("fnctl-stage") == Some(&app.stage)
+pub fn owned_by(v: &Value, app: &App) -> bool {
+    tag_owner(v, app).is_none()
+}
+
+/// The ownership tags (ARM resources).
+const TAG_MARKS: Marks = Marks {
+    app: "fnctl-app",
+    stage: "fnctl-stage",
+    managed: "managed-by",
+    what: "tags",
+};
+
+/// The ownership metadata of blob containers: metadata names must be C#
+/// identifiers, so no `-` (or `:`).
+pub const CONTAINER_MARKS: Marks = Marks {
+    app: "fnctl_app",
+    stage: "fnctl_stage",
+    managed: "managed_by",
+    what: "metadata",
+};
+
+/// The names under which a resource records its owner.
+#[derive(Debug, Clone, Copy)]
+pub struct Marks {
+    pub app: &'static str,
+    pub stage: &'static str,
+    pub managed: &'static str,
+    /// What they are, for messages: "tags" or "metadata".
+    pub what: &'static str,
+}
+
+impl Marks {
+    /// The marks of this app and stage.
+    pub fn of(&self, app: &App) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            (self.app.to_string(), app.name.clone()),
+            (self.stage.to_string(), app.stage.clone()),
+            (self.managed.to_string(), "fnctl".to_string()),
+        ])
+    }
+
+    /// Whether `found` carries any of them (whatever their values).
+    pub fn any_in(&self, found: &BTreeMap<String, String>) -> bool {
+        [self.app, self.stage, self.managed]
+            .iter()
+            .any(|k| found.contains_key(*k))
+    }
+
+    /// `None` when `found` marks the resource as this app+stage's; else who
+    /// owns it, in words: "it belongs to stage `prod` of this app", "it
+    /// carries no fnctl tags (tags: env=prod)".
+    pub fn owner(&self, found: &BTreeMap<String, String>, app: &App) -> Option<String> {
+        let managed = found.get(self.managed).map(String::as_str) == Some("fnctl");
+        let (a, s) = (found.get(self.app), found.get(self.stage));
+        match (a, s) {
+            (Some(a), Some(s)) if *a == app.name && *s == app.stage => (!managed).then(|| {
+                format!(
+                    "it carries this app and stage's {} but not `{} = fnctl`",
+                    self.what, self.managed
+                )
+            }),
+            (Some(a), Some(s)) if *a == app.name => {
+                Some(format!("it belongs to stage `{s}` of this app"))
+            }
+            (Some(a), Some(s)) => Some(format!("it belongs to app `{a}` stage `{s}`")),
+            (Some(a), None) => Some(format!("it belongs to app `{a}`")),
+            _ => {
+                let listed: Vec<String> = found.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                Some(format!(
+                    "it carries no fnctl {what} ({what}: {})",
+                    if listed.is_empty() {
+                        "none".to_string()
+                    } else {
+                        listed.join(", ")
+                    },
+                    what = self.what
+                ))
+            }
+        }
+    }
+}
+
+/// Who owns an ARM resource, from its tags: `None` when it is this
+/// app+stage's (see [`Marks::owner`]).
+fn tag_owner(v: &Value, app: &App) -> Option<String> {
+    let all: BTreeMap<String, String> = v
+        .get("tags")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+        .collect();
+    TAG_MARKS.owner(&all, app)
+}
+
+/// A container's metadata as found.
+fn metadata_of(container: &Value) -> BTreeMap<String, String> {
+    container
+        .pointer("/properties/metadata")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+        .collect()
+}
+
+/// A resource whose name fnctl derives from the app and stage exists and
+/// is not this app+stage's.
+fn named_conflict(kind: &str, words: &str, name: &str, owner: String, scoped: bool) -> Conflict {
+    let choose = if scoped {
+        // Storage account and Function App names also carry a hash of the
+        // subscription and resource group.
+        "choose another app name, stage or resource group"
+    } else {
+        "choose another app name or stage"
+    };
+    Conflict {
+        id: ResourceId::new(kind, name),
+        owner,
+        help: format!(
+            "fnctl names the {words} after the app and stage: {choose}, or delete the other {words} `{name}` yourself if nothing needs it; fnctl never takes over a resource it did not create"
+        ),
+    }
 }
 
 impl AzureBackend {
@@ -55,62 +183,168 @@ impl AzureBackend {
             return Ok(live);
         };
         live.resource_group_owned = owned_by(&rg, app);
-        live.resources
-            .push(Resource::new("resource_group", &az.resource_group).attr(
-                "location",
-                normalise_location(rg["location"].as_str().unwrap_or_default()),
-            ));
         // The manifest's location, normalised the same way, is what desired
-        // holds; compare like with like.
+        // holds; compare like with like. A group fnctl did not create (no
+        // tags, or another app's or stage's) is the user's: fnctl deploys
+        // into it and never tags, changes or deletes it, so it has nothing
+        // to plan — it reads as wanted, wherever it is (every resource
+        // fnctl creates names its own location).
+        let location = if live.resource_group_owned {
+            normalise_location(rg["location"].as_str().unwrap_or_default())
+        } else {
+            az.location.clone()
+        };
+        live.resources
+            .push(Resource::new("resource_group", &az.resource_group).attr("location", location));
         let sa_name = names::storage_account(app, az);
+        let mut storage_owned = false;
         if let Some(sa) = self
             .arm
             .get(&paths::storage_account(app, az), API_STORAGE)
             .await?
         {
-            if !owned_by(&sa, app) {
-                return Err(AzureError::NotOwned {
-                    kind: "storage account",
-                    name: sa_name,
-                });
-            }
-            live.resources.push(
-                Resource::new("storage_account", &sa_name)
-                    .attr("kind", sa["kind"].clone())
-                    .attr(
-                        "sku",
-                        sa.pointer("/sku/name").cloned().unwrap_or(Value::Null),
-                    )
-                    .attr(
-                        "location",
-                        normalise_location(sa["location"].as_str().unwrap_or_default()),
-                    )
-                    .attr("tags", json!(tags_of(&sa))),
-            );
-            let mut containers = vec![names::DEPLOYMENT_CONTAINER.to_string()];
-            for f in app.functions_for(ProviderId::Azure) {
-                for t in &f.triggers {
-                    if let Trigger::Storage(s) = t {
-                        if s.create && !containers.contains(&s.bucket) {
-                            containers.push(s.bucket.clone());
-                        }
-                    }
-                }
-            }
-            for c in containers {
-                if self
-                    .arm
-                    .get(&paths::container(app, az, &c), API_STORAGE)
-                    .await?
-                    .is_some()
-                {
-                    live.resources
-                        .push(Resource::new("blob_container", format!("{sa_name}/{c}")));
-                }
+            if let Some(owner) = tag_owner(&sa, app) {
+                live.conflicts.push(named_conflict(
+                    "storage_account",
+                    "storage account",
+                    &sa_name,
+                    owner,
+                    true,
+                ));
+            } else {
+                storage_owned = true;
+                self.read_storage(&mut live, &sa).await?;
             }
         }
         self.read_insights(&mut live).await?;
+        self.read_plan(&mut live).await?;
+        let site_name = names::function_app(app, az);
+        let Some(site) = self.arm.get(&paths::site(app, az), API_WEB).await? else {
+            return Ok(live);
+        };
+        if let Some(owner) = tag_owner(&site, app) {
+            live.conflicts.push(named_conflict(
+                "function_app",
+                "Function App",
+                &site_name,
+                owner,
+                true,
+            ));
+            return Ok(live);
+        }
+        self.read_site(&mut live, &site, storage_owned).await?;
+        Ok(live)
+    }
+
+    /// The storage account (fnctl's) and the containers fnctl creates in it.
+    async fn read_storage(&self, live: &mut Live, sa: &Value) -> Result<(), AzureError> {
+        let (app, az) = (&self.app, &self.settings);
+        let sa_name = names::storage_account(app, az);
+        live.resources.push(
+            Resource::new("storage_account", &sa_name)
+                .attr("kind", sa["kind"].clone())
+                .attr(
+                    "sku",
+                    sa.pointer("/sku/name").cloned().unwrap_or(Value::Null),
+                )
+                .attr(
+                    "location",
+                    normalise_location(sa["location"].as_str().unwrap_or_default()),
+                )
+                .attr("tags", json!(tags_of(sa))),
+        );
+        self.read_containers(live).await
+    }
+
+    /// The containers fnctl creates in its storage account: the deployment
+    /// container, then those of storage triggers with `create = true`.
+    ///
+    /// One with this app+stage's metadata is fnctl's. One with other fnctl
+    /// marks, or none, is a conflict — except a container an earlier fnctl
+    /// created, before containers carried marks. Those are recognised by
+    /// name: the deployment container (its name is fnctl's, inside fnctl's
+    /// own tagged account, and nothing else creates it), and, while that
+    /// container is still unmarked, the trigger containers of the manifest
+    /// (an account whose deployment container is unmarked was last deployed
+    /// by an fnctl that created its containers without marks; once fnctl
+    /// marks it — last, after the trigger containers — an unmarked
+    /// container in the account is someone else's). They are listed in
+    /// [`Live::unmarked_containers`] and left out of the resources, so the
+    /// plan creates them and apply writes the marks into them, keeping
+    /// their blobs and their other metadata.
+    ///
+    /// This is not adoption: the account is fnctl's for this app and stage
+    /// (it carries the tags), the names are ones fnctl gives its own
+    /// containers, and the marks only record what fnctl already owned and
+    /// would have deleted with the account. A container in an account that
+    /// is not fnctl's is never read at all, and one that fnctl cannot tell
+    /// apart from someone else's is a conflict, never written to.
+    async fn read_containers(&self, live: &mut Live) -> Result<(), AzureError> {
+        let (app, az) = (&self.app, &self.settings);
+        let sa_name = names::storage_account(app, az);
+        let mut containers = vec![names::DEPLOYMENT_CONTAINER.to_string()];
+        for f in app.functions_for(ProviderId::Azure) {
+            for t in &f.triggers {
+                if let Trigger::Storage(s) = t {
+                    if s.create && !containers.contains(&s.bucket) {
+                        containers.push(s.bucket.clone());
+                    }
+                }
+            }
+        }
+        // Whether an earlier fnctl, which did not mark containers, made them.
+        let mut unmarked_deployment = false;
+        for c in containers {
+            let Some(found) = self
+                .arm
+                .get(&paths::container(app, az, &c), API_STORAGE)
+                .await?
+            else {
+                continue;
+            };
+            let metadata = metadata_of(&found);
+            let Some(owner) = CONTAINER_MARKS.owner(&metadata, app) else {
+                live.resources
+                    .push(Resource::new("blob_container", format!("{sa_name}/{c}")));
+                continue;
+            };
+            let deployment = c == names::DEPLOYMENT_CONTAINER;
+            if !CONTAINER_MARKS.any_in(&metadata) && (deployment || unmarked_deployment) {
+                unmarked_deployment |= deployment;
+                live.unmarked_containers.insert(c, metadata);
+                continue;
+            }
+            live.conflicts.push(Conflict {
+                id: ResourceId::new("blob_container", format!("{sa_name}/{c}")),
+                owner,
+                help: if deployment {
+                    format!(
+                        "fnctl keeps the app's packages in the container `{c}` of its storage account; delete that container yourself if nothing needs it"
+                    )
+                } else {
+                    format!(
+                        "a storage trigger with `create = true` asks fnctl to create the container `{c}`, which exists and is not fnctl's: set `create = false` to use it as it is, choose another `bucket`, or delete the container yourself if nothing needs it"
+                    )
+                },
+            });
+        }
+        Ok(())
+    }
+
+    /// The App Service plan.
+    async fn read_plan(&self, live: &mut Live) -> Result<(), AzureError> {
+        let (app, az) = (&self.app, &self.settings);
         if let Some(plan) = self.arm.get(&paths::plan(app, az), API_WEB).await? {
+            if let Some(owner) = tag_owner(&plan, app) {
+                live.conflicts.push(named_conflict(
+                    "app_service_plan",
+                    "App Service plan",
+                    &names::plan(app),
+                    owner,
+                    false,
+                ));
+                return Ok(());
+            }
             live.resources.push(
                 Resource::new("app_service_plan", names::plan(app))
                     .attr(
@@ -130,16 +364,21 @@ impl AzureBackend {
                     .attr("tags", json!(tags_of(&plan))),
             );
         }
+        Ok(())
+    }
+
+    /// The Function App (fnctl's), its settings, package and functions, and
+    /// on Flex the Event Grid subscriptions on the storage account (when
+    /// that is fnctl's).
+    async fn read_site(
+        &self,
+        live: &mut Live,
+        site: &Value,
+        storage_owned: bool,
+    ) -> Result<(), AzureError> {
+        let (app, az) = (&self.app, &self.settings);
+        let sa_name = names::storage_account(app, az);
         let site_name = names::function_app(app, az);
-        let Some(site) = self.arm.get(&paths::site(app, az), API_WEB).await? else {
-            return Ok(live);
-        };
-        if !owned_by(&site, app) {
-            return Err(AzureError::NotOwned {
-                kind: "Function App",
-                name: site_name,
-            });
-        }
         let props = &site["properties"];
         let hosts: Vec<String> = props["enabledHostNames"]
             .as_array()
@@ -179,7 +418,7 @@ impl AzureBackend {
             .attr("kind", site["kind"].clone())
             .attr("plan", plan_name)
             .attr("runtime", runtime)
-            .attr("tags", json!(tags_of(&site)));
+            .attr("tags", json!(tags_of(site)));
         if az.plan == AzurePlan::Flex {
             // Shown like desired when it is the URL fnctl sets, else as found.
             let expected = paths::deployment_container_url(app, az);
@@ -300,29 +539,42 @@ impl AzureBackend {
                 live.resources.push(r);
             }
         }
-        if az.plan == AzurePlan::Flex {
-            self.read_event_subscriptions(&mut live).await?;
+        if az.plan == AzurePlan::Flex && storage_owned {
+            self.read_event_subscriptions(live).await?;
         }
-        Ok(live)
+        Ok(())
     }
 
     /// The Log Analytics workspace and Application Insights component, read
     /// whether or not the manifest wants them, so turning them off removes
-    /// them. Ones with fnctl's names that fnctl did not make are an error.
+    /// them. Ones with fnctl's names that are not fnctl's are conflicts when
+    /// the app needs them, and none of fnctl's business when it does not.
     async fn read_insights(&self, live: &mut Live) -> Result<(), AzureError> {
         let (app, az) = (&self.app, &self.settings);
         let workspace_name = names::log_workspace(app);
-        if let Some(ws) = self
+        let ws = match self
             .arm
             .get(&paths::log_workspace(app, az), API_LOG_WORKSPACES)
             .await?
         {
-            if !owned_by(&ws, app) {
-                return Err(AzureError::NotOwned {
-                    kind: "Log Analytics workspace",
-                    name: workspace_name,
-                });
-            }
+            Some(ws) => match tag_owner(&ws, app) {
+                None => Some(ws),
+                Some(owner) => {
+                    if az.app_insights {
+                        live.conflicts.push(named_conflict(
+                            "log_workspace",
+                            "Log Analytics workspace",
+                            &workspace_name,
+                            owner,
+                            false,
+                        ));
+                    }
+                    None
+                }
+            },
+            None => None,
+        };
+        if let Some(ws) = ws {
             live.resources.push(
                 Resource::new("log_workspace", &workspace_name)
                     .attr(
@@ -352,11 +604,17 @@ impl AzureBackend {
         else {
             return Ok(());
         };
-        if !owned_by(&component, app) {
-            return Err(AzureError::NotOwned {
-                kind: "Application Insights component",
-                name,
-            });
+        if let Some(owner) = tag_owner(&component, app) {
+            if az.app_insights {
+                live.conflicts.push(named_conflict(
+                    "app_insights",
+                    "Application Insights component",
+                    &name,
+                    owner,
+                    false,
+                ));
+            }
+            return Ok(());
         }
         // ARM ids compare without case.
         let workspace_id = component
