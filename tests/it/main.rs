@@ -5,6 +5,7 @@ mod arm;
 mod aws;
 mod azure;
 mod azure_classic;
+mod azure_ownership;
 mod azurite;
 mod bench;
 mod cli;
