@@ -209,7 +209,7 @@ impl Session {
             }
             Cloud::Azure { live, .. } => {
                 let live = live.as_ref().expect("read first");
-                (&live.resources, azure_conflicts(live))
+                (&live.resources, live.conflicts.clone())
             }
         };
         Plan {
@@ -381,8 +381,17 @@ impl Session {
             Cloud::Aws { backend, lock, .. } => {
                 *lock = Some(backend.acquire_lock("remove").await?);
             }
-            Cloud::Azure { backend, lock, .. } => {
-                *lock = backend.acquire_lock_if_present("remove").await?;
+            Cloud::Azure { backend, lock, live } => {
+                // The lock lives in fnctl's storage account: never in one
+                // with fnctl's name that someone else owns.
+                let foreign_account = live.as_ref().is_some_and(|l| {
+                    l.conflicts
+                        .iter()
+                        .any(|c| c.id.kind == "storage_account")
+                });
+                if !foreign_account {
+                    *lock = backend.acquire_lock_if_present("remove").await?;
+                }
             }
         }
         self.prepare_remove().await
@@ -410,24 +419,20 @@ impl Session {
                 })
             }
             Cloud::Azure { backend, .. } => {
-                let removed = backend.remove(progress).await?;
-                let _ = delete_data;
+                let out = backend.remove_keeping_data(progress, delete_data).await?;
                 Ok(Removal {
-                    removed: removed
+                    removed: out
+                        .removed
                         .iter()
                         .map(|a| serde_json::to_value(a).unwrap_or_default())
                         .collect(),
-                    kept: Vec::new(),
+                    kept: out.kept,
                 })
             }
         }
     }
 }
 
-/// The conflicts the Azure read found.
-fn azure_conflicts(_live: &azure::Live) -> Vec<Conflict> {
-    Vec::new()
-}
 
 /// What still differs from the plan after an apply ("verify"), one line per
 /// resource; empty when the cloud reports exactly what was planned.
