@@ -381,14 +381,16 @@ impl Session {
             Cloud::Aws { backend, lock, .. } => {
                 *lock = Some(backend.acquire_lock("remove").await?);
             }
-            Cloud::Azure { backend, lock, live } => {
+            Cloud::Azure {
+                backend,
+                lock,
+                live,
+            } => {
                 // The lock lives in fnctl's storage account: never in one
                 // with fnctl's name that someone else owns.
-                let foreign_account = live.as_ref().is_some_and(|l| {
-                    l.conflicts
-                        .iter()
-                        .any(|c| c.id.kind == "storage_account")
-                });
+                let foreign_account = live
+                    .as_ref()
+                    .is_some_and(|l| l.conflicts.iter().any(|c| c.id.kind == "storage_account"));
                 if !foreign_account {
                     *lock = backend.acquire_lock_if_present("remove").await?;
                 }
@@ -432,7 +434,6 @@ impl Session {
         }
     }
 }
-
 
 /// What still differs from the plan after an apply ("verify"), one line per
 /// resource; empty when the cloud reports exactly what was planned.
