@@ -109,7 +109,7 @@ pub enum EnvEntry {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct DetailedEnv {
-    /// The value; `${env:VAR}` and `${env:VAR:-default}` are expanded.
+    /// The value; `${env:VAR}`, `${env:VAR:-default}`, `${app}` and `${stage}` are expanded.
     pub value: String,
     /// When true, the value never appears in plans, logs or output.
     #[serde(default)]
