@@ -122,7 +122,7 @@ async fn deploy_all(
     // (and the lock expires by itself).
     let mut released = Ok(());
     for s in &mut sessions {
-        if let Err(e) = s.release().await {
+        if let Err(e) = s.release(outcome.is_err()).await {
             released = released.and(Err(CommandError::from(e)));
         }
     }

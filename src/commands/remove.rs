@@ -39,7 +39,7 @@ pub fn run(cx: &Context, delete_data: bool, yes: bool) -> Result<ExitStatus, Com
         .await;
         let mut released = Ok(());
         for s in &mut sessions {
-            if let Err(e) = s.release().await {
+            if let Err(e) = s.release(work.is_err()).await {
                 released = released.and(Err(CommandError::from(e)));
             }
         }

@@ -269,12 +269,13 @@ impl Session {
         self.check()
     }
 
-    /// Gives the lock back, if one was taken.
-    pub async fn release(&mut self) -> Result<(), CloudError> {
+    /// Gives the lock back, if one was taken; `failed` when the work under
+    /// it did not finish (the lock may then keep what a rerun must know).
+    pub async fn release(&mut self, failed: bool) -> Result<(), CloudError> {
         match &mut self.cloud {
             Cloud::Aws { backend, lock, .. } => {
                 if let Some(l) = lock.take() {
-                    backend.release_lock(l).await?;
+                    backend.release_lock_after(l, failed).await?;
                 }
             }
             Cloud::Azure { backend, lock, .. } => {

@@ -86,9 +86,33 @@ impl AwsBackend {
 
     /// Gives the lock back (only if it is still ours).
     pub async fn release_lock(&self, lock: AwsLock) -> Result<(), AwsError> {
+        self.release_lock_after(lock, false).await
+    }
+
+    /// Gives the lock back. After a failed run that was creating buckets,
+    /// the lock is not deleted but left expired with its list of buckets in
+    /// creation: free for the next run at once, which inherits the list and
+    /// can still recognise a bucket the failed run created but did not get
+    /// to tag (see [`LockHolder::creating`]).
+    pub async fn release_lock_after(&self, lock: AwsLock, failed: bool) -> Result<(), AwsError> {
         lock.renewer.abort();
         if let Some(LockDescription::Known(h)) = self.read_lock(&lock.name).await? {
-            if h.id == lock.holder.id {
+            if h.id == lock.holder.id && failed && !lock.holder.creating.is_empty() {
+                let expired = LockHolder {
+                    expires_unix: 0,
+                    ..lock.holder.clone()
+                };
+                self.clients
+                    .ssm
+                    .put_parameter()
+                    .name(&lock.name)
+                    .r#type(ParameterType::String)
+                    .value(expired.to_json())
+                    .overwrite(true)
+                    .send()
+                    .await
+                    .map_err(|e| api_error("PutParameter", &lock.name, e))?;
+            } else if h.id == lock.holder.id {
                 let deleted = self
                     .clients
                     .ssm
