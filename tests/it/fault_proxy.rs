@@ -9,10 +9,17 @@
 //! Each connection carries one request (`Connection: close` both ways), so
 //! every request gets its own independent draw. The draws come from a seeded
 //! generator so a failing run can be replayed.
+//!
+//! Every proxy also has a [`Tripwire`] (one can be shared by several
+//! proxies): it counts the requests they receive and can hold a chosen one
+//! — the Nth, or the first a test picks — until the test has acted (killed
+//! or interrupted the client) and lets it go or drops it. Crash points are
+//! then events in the client's own progress, not moments on a clock.
 
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -58,9 +65,229 @@ pub struct Stats {
     pub lost: AtomicU64,
 }
 
+/// A test's choice of request, given its head and body.
+type Chooser = Box<dyn FnMut(&str, &[u8]) -> bool + Send>;
+
+/// Which request a [`Tripwire`] holds.
+enum Pick {
+    /// The Nth counted from when it was armed (1-based).
+    Nth(u64),
+    /// The first one the test's function says yes to.
+    First(Chooser),
+}
+
+#[derive(Default)]
+struct TripState {
+    /// Requests received since the last reset or arming.
+    seen: u64,
+    /// Connections accepted and not yet finished with.
+    in_flight: usize,
+    pick: Option<Pick>,
+    /// Where the held request is announced.
+    to_test: Option<mpsc::Sender<Held>>,
+    /// Drop every request after the held one (its sender is being killed).
+    drop_later: bool,
+    tripped: bool,
+}
+
+/// Counts the requests one or more proxies receive and holds one of them
+/// until the test lets it go; see [`Tripwire::hold_nth`] and
+/// [`Tripwire::hold_first`].
+#[derive(Default)]
+pub struct Tripwire {
+    state: Mutex<TripState>,
+    idle: Condvar,
+}
+
+/// A request the proxy is holding: nothing has been sent upstream yet.
+/// Dropping it without [`Held::forward`] drops the request.
+pub struct Held {
+    /// What it is, for messages: the service and the AWS operation, or
+    /// `METHOD /path` (e.g. `iam CreateRole`, `azure PUT /subscriptions/…`).
+    pub request: String,
+    release: tokio::sync::oneshot::Sender<bool>,
+}
+
+impl Held {
+    /// Sends the request on to the emulator, which acts on it; whether the
+    /// client can still read the answer is its own affair.
+    pub fn forward(self) {
+        let _ = self.release.send(true);
+    }
+
+    /// Closes the client's connection with a reset; the emulator never sees
+    /// the request.
+    pub fn drop_request(self) {
+        let _ = self.release.send(false);
+    }
+}
+
+/// What the proxy does with one request, as the tripwire decides.
+enum Verdict {
+    Pass,
+    Hold(tokio::sync::oneshot::Receiver<bool>),
+    Drop,
+}
+
+impl Tripwire {
+    pub fn new() -> Arc<Tripwire> {
+        Arc::new(Tripwire::default())
+    }
+
+    /// Counts from zero again, holding and dropping nothing.
+    pub fn reset(&self) {
+        let mut s = self.state.lock().unwrap();
+        s.seen = 0;
+        s.pick = None;
+        s.to_test = None;
+        s.drop_later = false;
+        s.tripped = false;
+    }
+
+    /// Requests received since the last reset or arming.
+    pub fn seen(&self) -> u64 {
+        self.state.lock().unwrap().seen
+    }
+
+    /// Counts from zero and holds the `n`th request (1-based); every
+    /// request after it is dropped until the next reset or arming, as its
+    /// sender is about to be killed. The held request is announced on the
+    /// returned channel.
+    pub fn hold_nth(&self, n: u64) -> mpsc::Receiver<Held> {
+        assert!(n >= 1, "requests are counted from 1");
+        self.arm(Pick::Nth(n), true)
+    }
+
+    /// Counts from zero and holds the first request `pick` chooses (given
+    /// the request head and body); the others pass.
+    pub fn hold_first(
+        &self,
+        pick: impl FnMut(&str, &[u8]) -> bool + Send + 'static,
+    ) -> mpsc::Receiver<Held> {
+        self.arm(Pick::First(Box::new(pick)), false)
+    }
+
+    fn arm(&self, pick: Pick, drop_later: bool) -> mpsc::Receiver<Held> {
+        let (tx, rx) = mpsc::channel();
+        let mut s = self.state.lock().unwrap();
+        s.seen = 0;
+        s.pick = Some(pick);
+        s.to_test = Some(tx);
+        s.drop_later = drop_later;
+        s.tripped = false;
+        rx
+    }
+
+    /// Blocks until every connection the proxies accepted is finished with
+    /// (answered, dropped or closed by the client), so that no request of a
+    /// killed client is still on its way to the emulator.
+    pub fn wait_idle(&self) {
+        let mut s = self.state.lock().unwrap();
+        while s.in_flight > 0 {
+            s = self.idle.wait(s).unwrap();
+        }
+    }
+
+    fn accepted(self: &Arc<Self>) -> Connection {
+        self.state.lock().unwrap().in_flight += 1;
+        Connection(self.clone())
+    }
+
+    /// Counts a request that has fully arrived and decides what to do
+    /// with it.
+    fn arrived(&self, head: &str, body: &[u8]) -> Verdict {
+        let mut s = self.state.lock().unwrap();
+        s.seen += 1;
+        let number = s.seen;
+        if s.tripped {
+            return if s.drop_later {
+                Verdict::Drop
+            } else {
+                Verdict::Pass
+            };
+        }
+        let hit = match &mut s.pick {
+            None => false,
+            Some(Pick::Nth(n)) => number == *n,
+            Some(Pick::First(pick)) => pick(head, body),
+        };
+        if !hit {
+            return Verdict::Pass;
+        }
+        s.tripped = true;
+        s.pick = None;
+        let (release, released) = tokio::sync::oneshot::channel();
+        let held = Held {
+            request: describe(head, body),
+            release,
+        };
+        match s.to_test.take() {
+            Some(tx) if tx.send(held).is_ok() => Verdict::Hold(released),
+            // Nobody is waiting for it: as if the test let it go.
+            _ => Verdict::Pass,
+        }
+    }
+}
+
+/// A request in a few words: the service, then the AWS operation where the
+/// protocol names one, else `METHOD /path` (without the query).
+fn describe(head: &str, body: &[u8]) -> String {
+    let service = service_of(head);
+    if let Some(op) = aws_operation(head, body) {
+        return format!("{service} {op}");
+    }
+    let mut words = head.split(' ');
+    let method = words.next().unwrap_or_default();
+    let path = words.next().unwrap_or_default();
+    format!(
+        "{service} {method} {}",
+        path.split('?').next().unwrap_or_default()
+    )
+}
+
+/// The operation an AWS request names: `X-Amz-Target: Service.Operation`
+/// (JSON protocols) or `Action=Operation` (query protocol); `None` for
+/// REST protocols (Lambda, API Gateway, S3) and Azure, where the method
+/// and path say what a request does.
+pub fn aws_operation(head: &str, body: &[u8]) -> Option<String> {
+    let target = head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim()
+            .eq_ignore_ascii_case("x-amz-target")
+            .then(|| v.trim().rsplit('.').next().unwrap_or_default().to_string())
+    });
+    target.or_else(|| {
+        if !head
+            .to_ascii_lowercase()
+            .contains("application/x-www-form-urlencoded")
+        {
+            return None;
+        }
+        String::from_utf8_lossy(body)
+            .split('&')
+            .find_map(|p| p.strip_prefix("Action=").map(str::to_string))
+    })
+}
+
+/// One accepted connection, counted in flight until dropped.
+struct Connection(Arc<Tripwire>);
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        let mut s = self.0.state.lock().unwrap();
+        s.in_flight -= 1;
+        if s.in_flight == 0 {
+            self.0.idle.notify_all();
+        }
+    }
+}
+
 pub struct FaultProxy {
     pub endpoint: String,
     pub stats: Arc<Stats>,
+    /// Counts and holds requests (shared when started with
+    /// [`FaultProxy::start_with`]).
+    pub tripwire: Arc<Tripwire>,
     faults: Arc<Mutex<Faults>>,
     runtime: Option<tokio::runtime::Runtime>,
 }
@@ -69,6 +296,13 @@ impl FaultProxy {
     /// Starts a proxy on a free loopback port in front of `upstream`
     /// (`http://127.0.0.1:PORT`).
     pub fn start(upstream: &str, faults: Faults) -> FaultProxy {
+        FaultProxy::start_with(upstream, faults, Tripwire::new())
+    }
+
+    /// As [`FaultProxy::start`], counting requests on `tripwire` (which
+    /// other proxies may share, to count a client's requests to several
+    /// services as one sequence).
+    pub fn start_with(upstream: &str, faults: Faults, tripwire: Arc<Tripwire>) -> FaultProxy {
         let upstream = upstream
             .trim_start_matches("http://")
             .trim_end_matches('/')
@@ -85,23 +319,26 @@ impl FaultProxy {
         let stats = Arc::new(Stats::default());
         let rng = Arc::new(Mutex::new(XorShift(faults.seed | 1)));
         let faults = Arc::new(Mutex::new(faults));
-        let shared = (stats.clone(), rng, faults.clone());
+        let shared = (stats.clone(), rng, faults.clone(), tripwire.clone());
         runtime.spawn(async move {
             loop {
                 let Ok((client, _)) = listener.accept().await else {
                     continue;
                 };
                 let upstream = upstream.clone();
-                let (stats, rng, faults) = shared.clone();
+                let (stats, rng, faults, tripwire) = shared.clone();
+                let connection = tripwire.accepted();
                 tokio::spawn(async move {
                     let faults = *faults.lock().unwrap();
-                    let _ = serve(client, &upstream, faults, &stats, &rng).await;
+                    let _ = serve(client, &upstream, faults, &stats, &rng, &tripwire).await;
+                    drop(connection);
                 });
             }
         });
         FaultProxy {
             endpoint,
             stats,
+            tripwire,
             faults,
             runtime: Some(runtime),
         }
@@ -141,11 +378,23 @@ async fn serve(
     faults: Faults,
     stats: &Stats,
     rng: &Mutex<XorShift>,
+    tripwire: &Tripwire,
 ) -> io::Result<()> {
     let Some((head, body)) = read_request(&mut client).await? else {
         return Ok(());
     };
     stats.requests.fetch_add(1, Ordering::Relaxed);
+    match tripwire.arrived(&head, &body) {
+        Verdict::Pass => {}
+        Verdict::Drop => return reset(client),
+        Verdict::Hold(released) => {
+            // Held until the test says; a held request is not faulted.
+            return match released.await {
+                Ok(true) => forward(client, upstream, &head, &body, false, stats).await,
+                _ => reset(client),
+            };
+        }
+    }
     let (fault, lose) = {
         let mut rng = rng.lock().unwrap();
         let fault = if rng.next_f64() < faults.rate {
@@ -172,9 +421,22 @@ async fn serve(
             }
         }
     }
+    forward(client, upstream, &head, &body, lose, stats).await
+}
+
+/// Sends the request to the emulator and its answer back to the client
+/// (or, when `lose`, a reset instead of the answer).
+async fn forward(
+    mut client: TcpStream,
+    upstream: &str,
+    head: &str,
+    body: &[u8],
+    lose: bool,
+    stats: &Stats,
+) -> io::Result<()> {
     let mut up = TcpStream::connect(upstream).await?;
-    up.write_all(&with_connection_close(&head)).await?;
-    up.write_all(&body).await?;
+    up.write_all(&with_connection_close(head)).await?;
+    up.write_all(body).await?;
     let mut response = Vec::new();
     up.read_to_end(&mut response).await?;
     if lose {
@@ -276,7 +538,7 @@ fn with_connection_close(head: &str) -> Vec<u8> {
 /// The AWS service a signed request is for, from its SigV4 credential scope
 /// (`Credential=KEY/DATE/REGION/SERVICE/aws4_request`).
 /// Requests with a bearer token instead are Azure's (`azure`).
-fn service_of(head: &str) -> String {
+pub fn service_of(head: &str) -> String {
     if let Some(service) = head
         .split("Credential=")
         .nth(1)
