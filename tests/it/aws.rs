@@ -220,7 +220,7 @@ fn full_cycle_on_the_all_triggers_example() {
 
         let notif = s3
             .get_bucket_notification_configuration()
-            .bucket("shop-invoices")
+            .bucket("shop-dev-invoices")
             .send()
             .await
             .unwrap();
@@ -368,7 +368,7 @@ fn full_cycle_on_the_all_triggers_example() {
         );
         assert!(
             s3.head_bucket()
-                .bucket("shop-invoices")
+                .bucket("shop-dev-invoices")
                 .send()
                 .await
                 .is_err(),

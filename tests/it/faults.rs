@@ -117,12 +117,12 @@ pub fn leftovers(moto: &Moto) -> Vec<String> {
         );
         if s3
             .head_bucket()
-            .bucket("shop-invoices")
+            .bucket("shop-dev-invoices")
             .send()
             .await
             .is_ok()
         {
-            left.push("bucket shop-invoices".into());
+            left.push("bucket shop-dev-invoices".into());
         }
         left
     })
