@@ -151,3 +151,213 @@ pub fn serve(app: axum::Router) -> Served {
         _thread: thread,
     }
 }
+
+/// Runs `fut` to completion on a fresh current-thread runtime (direct SDK
+/// calls that arrange or check the cloud around an fnctl run).
+pub fn block_on<F: std::future::Future>(fut: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(fut)
+}
+
+/// A loopback port nothing listens on (bound, then let go).
+pub fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// SDK clients on a moto server in one region, for reading and arranging
+/// the cloud directly (not through fnctl's own read).
+pub struct MotoClients {
+    pub s3: aws_sdk_s3::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub apigw: aws_sdk_apigateway::Client,
+    pub events: aws_sdk_eventbridge::Client,
+    pub ssm: aws_sdk_ssm::Client,
+}
+
+impl MotoClients {
+    pub async fn new(moto: &crate::moto::Moto, region: &str) -> MotoClients {
+        let conf = moto.sdk_config().await;
+        let region = aws_config::Region::new(region.to_string());
+        MotoClients {
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(&conf)
+                    .region(region.clone())
+                    .force_path_style(true)
+                    .build(),
+            ),
+            lambda: aws_sdk_lambda::Client::from_conf(
+                aws_sdk_lambda::config::Builder::from(&conf)
+                    .region(region.clone())
+                    .build(),
+            ),
+            iam: aws_sdk_iam::Client::new(&conf),
+            apigw: aws_sdk_apigateway::Client::from_conf(
+                aws_sdk_apigateway::config::Builder::from(&conf)
+                    .region(region.clone())
+                    .build(),
+            ),
+            events: aws_sdk_eventbridge::Client::from_conf(
+                aws_sdk_eventbridge::config::Builder::from(&conf)
+                    .region(region.clone())
+                    .build(),
+            ),
+            ssm: aws_sdk_ssm::Client::from_conf(
+                aws_sdk_ssm::config::Builder::from(&conf)
+                    .region(region)
+                    .build(),
+            ),
+        }
+    }
+
+    /// Names of the Lambda functions that start with `prefix`, sorted.
+    pub async fn functions(&self, prefix: &str) -> Vec<String> {
+        let mut names = Vec::new();
+        let mut marker = None;
+        loop {
+            let page = self
+                .lambda
+                .list_functions()
+                .set_marker(marker)
+                .send()
+                .await
+                .unwrap();
+            names.extend(
+                page.functions()
+                    .iter()
+                    .filter_map(|f| f.function_name())
+                    .filter(|n| n.starts_with(prefix))
+                    .map(str::to_string),
+            );
+            marker = page.next_marker().map(str::to_string);
+            if marker.is_none() {
+                break;
+            }
+        }
+        names.sort();
+        names
+    }
+
+    pub async fn role_exists(&self, name: &str) -> bool {
+        self.iam.get_role().role_name(name).send().await.is_ok()
+    }
+
+    pub async fn bucket_exists(&self, name: &str) -> bool {
+        self.s3.head_bucket().bucket(name).send().await.is_ok()
+    }
+
+    /// A bucket's tags as `key=value`, sorted (empty when it has none).
+    pub async fn bucket_tags(&self, bucket: &str) -> Vec<String> {
+        match self.s3.get_bucket_tagging().bucket(bucket).send().await {
+            Ok(t) => {
+                let mut tags: Vec<String> = t
+                    .tag_set()
+                    .iter()
+                    .map(|t| format!("{}={}", t.key(), t.value()))
+                    .collect();
+                tags.sort();
+                tags
+            }
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// The ids of a bucket's Lambda notification configurations, sorted.
+    pub async fn notification_ids(&self, bucket: &str) -> Vec<String> {
+        let n = match self
+            .s3
+            .get_bucket_notification_configuration()
+            .bucket(bucket)
+            .send()
+            .await
+        {
+            Ok(n) => n,
+            // moto answers an empty configuration with a root element the
+            // SDK does not parse.
+            Err(e)
+                if e.raw_response().is_some_and(|r| {
+                    r.status().is_success()
+                        && r.body().bytes().is_some_and(|b| {
+                            let text = String::from_utf8_lossy(b);
+                            text.contains("<GetBucketNotificationResponse")
+                                && text.trim_end().ends_with("/>")
+                        })
+                }) =>
+            {
+                return Vec::new()
+            }
+            Err(e) => panic!("GetBucketNotificationConfiguration {bucket}: {e:?}"),
+        };
+        let mut ids: Vec<String> = n
+            .lambda_function_configurations()
+            .iter()
+            .filter_map(|c| c.id().map(str::to_string))
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// The keys of a bucket's objects, sorted.
+    pub async fn object_keys(&self, bucket: &str) -> Vec<String> {
+        let listed = self
+            .s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .send()
+            .await
+            .unwrap();
+        let mut keys: Vec<String> = listed
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_string))
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    /// Whether an SSM parameter (the deploy lock) exists.
+    pub async fn parameter_exists(&self, name: &str) -> bool {
+        self.ssm.get_parameter().name(name).send().await.is_ok()
+    }
+}
+
+/// Runs `fnctl --manifest PATH ARGS...` with `env` added and returns
+/// (exit code, stdout, stderr).
+pub fn run_with(manifest: &Path, env: &[(&str, String)], args: &[&str]) -> (i32, String, String) {
+    let mut cmd = fnctl();
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd
+        .arg("--manifest")
+        .arg(manifest)
+        .args(args)
+        .output()
+        .expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A project in a fresh temporary directory: `manifest` as its fnctl.toml
+/// and `app.py` with a handler every function can name (`app.handler`).
+pub fn python_project(manifest: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("app.py"),
+        "def handler(event, context):\n    return event\n",
+    )
+    .unwrap();
+    let path = dir.path().join("fnctl.toml");
+    std::fs::write(&path, manifest).unwrap();
+    (dir, path)
+}
