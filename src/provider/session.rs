@@ -130,6 +130,9 @@ pub struct Session {
     app: App,
     cloud: Cloud,
     plan: Option<Plan>,
+    /// Whether this provider's apply has started (only then can a failure
+    /// have left something half-made that the next run must know about).
+    applying: bool,
 }
 
 impl Session {
@@ -160,6 +163,7 @@ impl Session {
             app: app.clone(),
             cloud,
             plan: None,
+            applying: false,
         })
     }
 
@@ -270,8 +274,10 @@ impl Session {
     }
 
     /// Gives the lock back, if one was taken; `failed` when the work under
-    /// it did not finish (the lock may then keep what a rerun must know).
+    /// it did not finish (the lock may then keep what a rerun must know, if
+    /// this provider's apply had started).
     pub async fn release(&mut self, failed: bool) -> Result<(), CloudError> {
+        let failed = failed && self.applying;
         match &mut self.cloud {
             Cloud::Aws { backend, lock, .. } => {
                 if let Some(l) = lock.take() {
@@ -298,6 +304,7 @@ impl Session {
         progress: &Progress,
     ) -> Result<Applied, CloudError> {
         let plan = self.plan.clone().expect("prepare() runs first");
+        self.applying = true;
         let changes = match (&self.cloud, payload) {
             (Cloud::Aws { backend, live, .. }, Payload::Aws(artifacts)) => {
                 let before = live.as_ref().expect("read first");
@@ -408,6 +415,7 @@ impl Session {
         delete_data: bool,
         progress: &Progress,
     ) -> Result<Removal, CloudError> {
+        self.applying = true;
         match &self.cloud {
             Cloud::Aws { backend, live, .. } => {
                 let found = live.as_ref().expect("read first");
