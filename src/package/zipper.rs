@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Read, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Condvar, Mutex};
@@ -18,13 +18,48 @@ pub const STREAM_THRESHOLD: u64 = 16 * 1024 * 1024;
 /// How many entries workers may prepare ahead of the writer, per thread.
 const WINDOW_PER_THREAD: usize = 4;
 
-fn options(e: &Entry) -> SimpleFileOptions {
-    SimpleFileOptions::default()
-        .compression_method(CompressionMethod::Deflated)
-        .compression_level(Some(6))
+/// How much of an entry is test-compressed to decide whether deflating it
+/// is worth the CPU.
+const SAMPLE: usize = 64 * 1024;
+
+/// Entries whose sample does not shrink below this share of its size (in
+/// per cent) are stored, not deflated.
+const WORTH_DEFLATING_PERCENT: usize = 97;
+
+/// Deflate (level 6) for what shrinks; store what does not. Already
+/// compressed content — images, archives, wheels' `.so` files, random bytes
+/// — costs a full deflate pass and comes out no smaller (a little larger,
+/// in fact), so a fast test compression of its first 64 KiB decides. The
+/// choice depends on the bytes alone, so packages stay deterministic.
+fn options(e: &Entry, sample: &[u8]) -> SimpleFileOptions {
+    let base = SimpleFileOptions::default()
         .last_modified_time(DateTime::default())
         .unix_permissions(e.mode())
-        .large_file(e.size >= u32::MAX as u64)
+        .large_file(e.size >= u32::MAX as u64);
+    if worth_deflating(sample) {
+        base.compression_method(CompressionMethod::Deflated)
+            .compression_level(Some(6))
+    } else {
+        base.compression_method(CompressionMethod::Stored)
+    }
+}
+
+/// True when a fast deflate of `sample` saves at least 3%.
+fn worth_deflating(sample: &[u8]) -> bool {
+    if sample.is_empty() {
+        return false;
+    }
+    let mut z = flate2::write::DeflateEncoder::new(
+        Vec::with_capacity(sample.len()),
+        flate2::Compression::fast(),
+    );
+    if z.write_all(sample).is_err() {
+        return true;
+    }
+    match z.finish() {
+        Ok(out) => out.len() * 100 < sample.len() * WORTH_DEFLATING_PERCENT,
+        Err(_) => true,
+    }
 }
 
 enum Prepared {
@@ -86,7 +121,12 @@ pub fn write_zip(
                 let prepared = if e.size > STREAM_THRESHOLD {
                     Ok(Prepared::Large)
                 } else {
-                    PreparedZipFile::from_path(&e.zip_path, &e.disk_path, options(e))
+                    std::fs::read(&e.disk_path)
+                        .map_err(zip::result::ZipError::Io)
+                        .and_then(|data| {
+                            let sample = &data[..data.len().min(SAMPLE)];
+                            PreparedZipFile::from_data(&e.zip_path, options(e, sample), &data)
+                        })
                         .map(|p| Prepared::Ready(Box::new(p)))
                         .map_err(|err| read_error(function, e, err))
                 };
@@ -162,8 +202,19 @@ fn stream_entry<W: Write + std::io::Seek>(
         path: e.zip_path.clone(),
         source,
     })?;
-    zip.start_file(&e.zip_path, options(e))
+    let read_err = |source| PackageError::Read {
+        function: function.to_string(),
+        path: e.zip_path.clone(),
+        source,
+    };
+    let mut sample = Vec::with_capacity(SAMPLE);
+    (&mut src)
+        .take(SAMPLE as u64)
+        .read_to_end(&mut sample)
+        .map_err(read_err)?;
+    zip.start_file(&e.zip_path, options(e, &sample))
         .map_err(|err| read_error(function, e, err))?;
+    zip.write_all(&sample).map_err(read_err)?;
     std::io::copy(&mut src, zip).map_err(|source| PackageError::Read {
         function: function.to_string(),
         path: e.zip_path.clone(),
@@ -282,6 +333,56 @@ mod tests {
             .read_to_end(&mut back)
             .unwrap();
         assert_eq!(back, big);
+    }
+
+    #[test]
+    fn what_does_not_shrink_is_stored_and_the_rest_deflated() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(
+            root,
+            "text.py",
+            &"def handler(event, context):\n    return event\n".repeat(400),
+        );
+        // Bytes a deflate cannot shrink (an xorshift stream stands in for
+        // images, archives and compiled extensions).
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let noise: Vec<u8> = (0..200_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        std::fs::write(root.join("noise.bin"), &noise).unwrap();
+        std::fs::write(root.join("empty.txt"), b"").unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let out = build_with_threads(&spec(root), &out.path().join("out.zip"), 2)
+            .unwrap()
+            .path;
+        let mut zip = zip::ZipArchive::new(std::fs::File::open(&out).unwrap()).unwrap();
+        let method = |zip: &mut zip::ZipArchive<std::fs::File>, name: &str| {
+            zip.by_name(name).unwrap().compression()
+        };
+        assert_eq!(
+            method(&mut zip, "text.py"),
+            zip::CompressionMethod::Deflated
+        );
+        assert_eq!(
+            method(&mut zip, "noise.bin"),
+            zip::CompressionMethod::Stored
+        );
+        assert_eq!(
+            method(&mut zip, "empty.txt"),
+            zip::CompressionMethod::Stored
+        );
+        let mut back = Vec::new();
+        zip.by_name("noise.bin")
+            .unwrap()
+            .read_to_end(&mut back)
+            .unwrap();
+        assert_eq!(back, noise, "stored entries round-trip");
     }
 
     #[test]
