@@ -213,12 +213,18 @@ fn a_container_fnctl_did_not_create_is_a_conflict_and_is_left_alone() {
 
     // The CLI's plan reads the same (and changes nothing).
     server.clear_log();
-    let (_, doc, stderr) = run(dir.path(), &["plan"]);
+    let (code, doc, stderr) = run(dir.path(), &["plan"]);
+    assert_eq!(
+        code, 1,
+        "a plan that would take over a container fails: {stderr}{doc:#}"
+    );
+    assert_eq!(doc["error"]["kind"], "conflict", "{doc:#}");
     assert_eq!(doc["plans"][0]["live"]["status"], "read", "{stderr}{doc:#}");
-    if let Some(conflicts) = doc["plans"][0].get("conflicts") {
-        // Once `plan` carries the backend's conflicts.
-        assert!(conflicts.to_string().contains(&id), "{doc:#}");
-    }
+    assert_eq!(
+        doc["plans"][0]["conflicts"][0]["id"]["name"].as_str(),
+        Some(id.as_str()),
+        "{doc:#}"
+    );
     assert_eq!(server.mutating_requests(), Vec::<String>::new());
 
     // A deploy refuses before any change: the container keeps its metadata
