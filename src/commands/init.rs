@@ -97,6 +97,9 @@ pub fn run(cx: &Context, args: &InitArgs) -> Result<ExitStatus, CommandError> {
             .map_err(|e| CommandError::io(format!("writing {}", target.display()), e))?;
         written.push(rel);
     }
+    if ignore_build_output(&dir)? {
+        written.push(".gitignore".into());
+    }
     if cx.printer.is_json() {
         cx.printer.json(
             &json!({"template": args.template, "app": app_name, "dir": dir, "files": written}),
@@ -110,10 +113,42 @@ pub fn run(cx: &Context, args: &InitArgs) -> Result<ExitStatus, CommandError> {
         for w in &written {
             cx.printer.status(&format!("  {w}"));
         }
-        cx.printer
-            .status("next: `fnctl validate`, then `fnctl plan`");
+        cx.printer.status(&format!(
+            "next:\n  cd {}\n  fnctl dev          run it on this machine (no cloud account needed)\n  fnctl deploy       deploy it (AWS credentials from `aws configure` or `aws sso login`)\n  fnctl remove       delete what the deploy created",
+            args.dir.display()
+        ));
     }
     Ok(ExitStatus::Success)
+}
+
+/// What fnctl writes under `.fnctl/` (packages, build files, local bucket
+/// folders) is output, not source: keep it out of git. An existing
+/// `.gitignore` gets the line added, never replaced. True when the file was
+/// written.
+fn ignore_build_output(dir: &Path) -> Result<bool, CommandError> {
+    const LINE: &str = ".fnctl/";
+    let path = dir.join(".gitignore");
+    let current = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(CommandError::io(format!("reading {}", path.display()), e)),
+    };
+    if current
+        .lines()
+        .any(|l| matches!(l.trim(), ".fnctl" | ".fnctl/" | "/.fnctl" | "/.fnctl/"))
+    {
+        return Ok(false);
+    }
+    let mut text = current;
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str("# fnctl's packages, build files and local bucket folders\n");
+    text.push_str(LINE);
+    text.push('\n');
+    std::fs::write(&path, text)
+        .map_err(|e| CommandError::io(format!("writing {}", path.display()), e))?;
+    Ok(true)
 }
 
 fn collect_files<'a>(dir: &'a Dir<'a>, out: &mut Vec<&'a include_dir::File<'a>>) {
@@ -175,6 +210,20 @@ mod tests {
             app_name_from_dir(Path::new("/tmp/a-very-long-directory-name-indeed")).len(),
             24
         );
+    }
+
+    #[test]
+    fn gitignore_gets_the_build_output_once_and_keeps_what_was_there() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(ignore_build_output(dir.path()).unwrap());
+        let text = std::fs::read_to_string(dir.path().join(".gitignore")).unwrap();
+        assert!(text.lines().any(|l| l == ".fnctl/"), "{text}");
+        assert!(!ignore_build_output(dir.path()).unwrap(), "not added twice");
+        std::fs::write(dir.path().join(".gitignore"), "target").unwrap();
+        assert!(ignore_build_output(dir.path()).unwrap());
+        let text = std::fs::read_to_string(dir.path().join(".gitignore")).unwrap();
+        assert!(text.starts_with("target\n"), "kept: {text}");
+        assert!(text.ends_with(".fnctl/\n"), "{text}");
     }
 
     #[test]

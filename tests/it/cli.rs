@@ -42,6 +42,22 @@ fn every_template_initialises_a_valid_project() {
             manifest.contains("name = \"my-project\""),
             "{name}: app name from the directory"
         );
+        let ignored = std::fs::read_to_string(project.join(".gitignore")).unwrap();
+        assert!(
+            ignored.lines().any(|l| l == ".fnctl/"),
+            "{name}: fnctl's output stays out of git: {ignored}"
+        );
+        let next = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            next.contains("fnctl dev") && next.contains("fnctl deploy"),
+            "{name}: next steps name dev and deploy: {next}"
+        );
+        if name == "node-http" {
+            assert!(
+                project.join("package.json").is_file(),
+                "a Node project has a package.json"
+            );
+        }
         let (code, _, stderr) = run(&project.join("fnctl.toml"), &["validate"]);
         assert_eq!(code, 0, "{name}: {stderr}");
         let (code, _, stderr) = run(&project.join("fnctl.toml"), &["package"]);
