@@ -17,7 +17,7 @@ use serde_json::Value;
 use tokio::sync::{Mutex, Semaphore};
 
 use super::read::{policy_document, DEPLOYMENT_PREFIX, INLINE_POLICY};
-use super::{api_error, arn, gone_ok, has_code, AwsBackend, AwsError, Live, LiveIds};
+use super::{api_error, arn, gone_ok, has_code, AwsBackend, AwsError, Live, LiveIds, SdkResultExt};
 use crate::package::Artifact;
 use crate::plan::{Action, Change, Kept, Plan, ResourceId};
 use crate::provider::aws::names;
@@ -342,7 +342,7 @@ impl AwsBackend {
                 .bucket(bucket)
                 .send()
                 .await
-                .map_err(|e| api_error("ListObjectVersions", bucket, e))?;
+                .or_api_error("ListObjectVersions", bucket)?;
             let ids: Vec<ObjectIdentifier> = page
                 .versions()
                 .iter()
@@ -380,7 +380,7 @@ impl AwsBackend {
                     .delete(delete)
                     .send()
                     .await
-                    .map_err(|e| api_error("DeleteObjects", bucket, e))?;
+                    .or_api_error("DeleteObjects", bucket)?;
                 if let Some(err) = out.errors().first() {
                     return Err(AwsError::Api {
                         operation: "DeleteObjects",
@@ -471,7 +471,7 @@ impl AwsBackend {
                     .http_method(method)
                     .send()
                     .await
-                    .map_err(|e| api_error("DeleteMethod", name, e))?;
+                    .or_api_error("DeleteMethod", name)?;
                 Ok(())
             }
             "api_resource" => {
@@ -533,7 +533,7 @@ impl AwsBackend {
                     .name(name)
                     .send()
                     .await
-                    .map_err(|e| api_error("DeleteRule", name, e))?;
+                    .or_api_error("DeleteRule", name)?;
                 Ok(())
             }
             "s3_bucket" => self.delete_bucket_if_empty(name).await,
@@ -594,7 +594,7 @@ impl AwsBackend {
                     .policy_document(&trust)
                     .send()
                     .await
-                    .map_err(|e| api_error("UpdateAssumeRolePolicy", name, e))?;
+                    .or_api_error("UpdateAssumeRolePolicy", name)?;
             }
             if changed("tags") {
                 let mut req = iam.tag_role().role_name(name);
@@ -607,9 +607,7 @@ impl AwsBackend {
                             .expect("key and value set"),
                     );
                 }
-                req.send()
-                    .await
-                    .map_err(|e| api_error("TagRole", name, e))?;
+                req.send().await.or_api_error("TagRole", name)?;
             }
         }
         if changed("managed_policies") {
@@ -627,7 +625,7 @@ impl AwsBackend {
                     .policy_arn(arn)
                     .send()
                     .await
-                    .map_err(|e| api_error("AttachRolePolicy", name, e))?;
+                    .or_api_error("AttachRolePolicy", name)?;
             }
             for arn in have.difference(&want) {
                 iam.detach_role_policy()
@@ -635,7 +633,7 @@ impl AwsBackend {
                     .policy_arn(arn)
                     .send()
                     .await
-                    .map_err(|e| api_error("DetachRolePolicy", name, e))?;
+                    .or_api_error("DetachRolePolicy", name)?;
             }
         }
         if changed("inline_statements") {
@@ -647,7 +645,7 @@ impl AwsBackend {
                         .policy_document(doc)
                         .send()
                         .await
-                        .map_err(|e| api_error("PutRolePolicy", name, e))?;
+                        .or_api_error("PutRolePolicy", name)?;
                 }
                 None if change.action == Action::Update => match iam
                     .delete_role_policy()
@@ -685,7 +683,7 @@ impl AwsBackend {
                     .policy_arn(arn)
                     .send()
                     .await
-                    .map_err(|e| api_error("DetachRolePolicy", name, e))?;
+                    .or_api_error("DetachRolePolicy", name)?;
             }
         }
         match iam
@@ -721,7 +719,7 @@ impl AwsBackend {
             .role_name(&name)
             .send()
             .await
-            .map_err(|e| api_error("GetRole", &name, e))?;
+            .or_api_error("GetRole", &name)?;
         let arn = got.role.map(|r| r.arn).unwrap_or_default();
         shared.ids.lock().await.role_arn = Some(arn.clone());
         Ok(arn)
@@ -774,7 +772,7 @@ impl AwsBackend {
             .get_caller_identity()
             .send()
             .await
-            .map_err(|e| api_error("GetCallerIdentity", "credentials", e))?
+            .or_api_error("GetCallerIdentity", "credentials")?
             .account()
             .unwrap_or_default()
             .to_string();
@@ -806,7 +804,7 @@ impl AwsBackend {
             .body(bytes.into())
             .send()
             .await
-            .map_err(|e| api_error("PutObject", format!("s3://{bucket}/{key}"), e))?;
+            .or_api_error("PutObject", format!("s3://{bucket}/{key}"))?;
         Ok((bucket, key))
     }
 
@@ -861,7 +859,7 @@ impl AwsBackend {
                     .key(key)
                     .send()
                     .await
-                    .map_err(|e| api_error("DeleteObject", format!("s3://{bucket}/{key}"), e))?;
+                    .or_api_error("DeleteObject", format!("s3://{bucket}/{key}"))?;
                 removed.push(Applied {
                     id: ResourceId::new("staged_package", format!("s3://{bucket}/{key}")),
                     action: Action::Delete,
@@ -940,9 +938,7 @@ impl AwsBackend {
                 (None, Some(b), Some(k)) => req.s3_bucket(b).s3_key(k),
                 _ => req,
             };
-            req.send()
-                .await
-                .map_err(|e| api_error("UpdateFunctionCode", name, e))?;
+            req.send().await.or_api_error("UpdateFunctionCode", name)?;
             self.wait_ready(name).await?;
             self.discard_staged(&code).await;
         }
@@ -979,7 +975,7 @@ impl AwsBackend {
             }
             req.send()
                 .await
-                .map_err(|e| api_error("UpdateFunctionConfiguration", name, e))?;
+                .or_api_error("UpdateFunctionConfiguration", name)?;
             self.wait_ready(name).await?;
         }
         if changed("tags") {
@@ -991,7 +987,7 @@ impl AwsBackend {
                 .set_tags(Some(string_map(&after["tags"])))
                 .send()
                 .await
-                .map_err(|e| api_error("TagResource", name, e))?;
+                .or_api_error("TagResource", name)?;
         }
         Ok(())
     }
@@ -1009,7 +1005,7 @@ impl AwsBackend {
                 .function_name(name)
                 .send()
                 .await
-                .map_err(|e| api_error("GetFunctionConfiguration", name, e))?;
+                .or_api_error("GetFunctionConfiguration", name)?;
             let state = conf
                 .state()
                 .map(|s| s.as_str().to_string())
@@ -1056,7 +1052,7 @@ impl AwsBackend {
             .description("published by fnctl")
             .send()
             .await
-            .map_err(|e| api_error("PublishVersion", function, e))?;
+            .or_api_error("PublishVersion", function)?;
         let version = version.version().unwrap_or("$LATEST").to_string();
         if change.action == Action::Create {
             match lambda
@@ -1081,7 +1077,7 @@ impl AwsBackend {
             .function_version(&version)
             .send()
             .await
-            .map_err(|e| api_error("UpdateAlias", name, e))?;
+            .or_api_error("UpdateAlias", name)?;
         Ok(())
     }
 
@@ -1176,14 +1172,14 @@ impl AwsBackend {
                 .set_tags(Some(string_map(&after["tags"])))
                 .send()
                 .await
-                .map_err(|e| api_error("CreateRestApi", name, e))?;
+                .or_api_error("CreateRestApi", name)?;
             let id = out.id().unwrap_or_default().to_string();
             let root = apigw
                 .get_resources()
                 .rest_api_id(&id)
                 .send()
                 .await
-                .map_err(|e| api_error("GetResources", name, e))?;
+                .or_api_error("GetResources", name)?;
             let mut ids = shared.ids.lock().await;
             ids.rest_api_id = Some(id);
             for r in root.items() {
@@ -1208,7 +1204,7 @@ impl AwsBackend {
                 .set_tags(Some(string_map(&after["tags"])))
                 .send()
                 .await
-                .map_err(|e| api_error("TagResource", name, e))?;
+                .or_api_error("TagResource", name)?;
         }
         Ok(())
     }
@@ -1252,7 +1248,7 @@ impl AwsBackend {
             .path_part(part)
             .send()
             .await
-            .map_err(|e| api_error("CreateResource", path, e))?;
+            .or_api_error("CreateResource", path)?;
         shared
             .ids
             .lock()
@@ -1295,7 +1291,7 @@ impl AwsBackend {
             .api_key_required(after["api_key_required"].as_bool().unwrap_or(false))
             .send()
             .await
-            .map_err(|e| api_error("PutMethod", &change.id.name, e))?;
+            .or_api_error("PutMethod", &change.id.name)?;
         let target = after["integration"]["target"].as_str().unwrap_or_default();
         let account = shared.ids.lock().await.account.clone();
         let region = &self.clients.region;
@@ -1313,7 +1309,7 @@ impl AwsBackend {
             .uri(uri)
             .send()
             .await
-            .map_err(|e| api_error("PutIntegration", &change.id.name, e))?;
+            .or_api_error("PutIntegration", &change.id.name)?;
         Ok(())
     }
 
@@ -1338,7 +1334,7 @@ impl AwsBackend {
             .description(format!("{DEPLOYMENT_PREFIX}{digest}"))
             .send()
             .await
-            .map_err(|e| api_error("CreateDeployment", format!("{api}/{}", self.app.stage), e))?;
+            .or_api_error("CreateDeployment", format!("{api}/{}", self.app.stage))?;
         Ok(())
     }
 
@@ -1357,7 +1353,7 @@ impl AwsBackend {
                 .set_tags(Some(string_map(&after["tags"])))
                 .send()
                 .await
-                .map_err(|e| api_error("CreateApiKey", name, e))?;
+                .or_api_error("CreateApiKey", name)?;
         }
         Ok(())
     }
@@ -1389,14 +1385,14 @@ impl AwsBackend {
             .api_stages(stage)
             .send()
             .await
-            .map_err(|e| api_error("CreateUsagePlan", name, e))?;
+            .or_api_error("CreateUsagePlan", name)?;
         let key_name = format!("{}-key", names::rest_api(&self.app));
         let keys = apigw
             .get_api_keys()
             .name_query(&key_name)
             .send()
             .await
-            .map_err(|e| api_error("GetApiKeys", &key_name, e))?;
+            .or_api_error("GetApiKeys", &key_name)?;
         if let Some(key) = keys
             .items()
             .iter()
@@ -1409,7 +1405,7 @@ impl AwsBackend {
                 .key_type("API_KEY")
                 .send()
                 .await
-                .map_err(|e| api_error("CreateUsagePlanKey", name, e))?;
+                .or_api_error("CreateUsagePlanKey", name)?;
         }
         Ok(())
     }
@@ -1423,21 +1419,21 @@ impl AwsBackend {
                 .name_query(name)
                 .send()
                 .await
-                .map_err(|e| api_error("GetApiKeys", name, e))?;
+                .or_api_error("GetApiKeys", name)?;
             for k in keys.items().iter().filter(|k| k.name() == Some(name)) {
                 apigw
                     .delete_api_key()
                     .api_key(k.id().unwrap_or_default())
                     .send()
                     .await
-                    .map_err(|e| api_error("DeleteApiKey", name, e))?;
+                    .or_api_error("DeleteApiKey", name)?;
             }
         } else {
             let plans = apigw
                 .get_usage_plans()
                 .send()
                 .await
-                .map_err(|e| api_error("GetUsagePlans", name, e))?;
+                .or_api_error("GetUsagePlans", name)?;
             for p in plans.items().iter().filter(|p| p.name() == Some(name)) {
                 let id = p.id().unwrap_or_default();
                 let stages: Vec<String> = p
@@ -1474,7 +1470,7 @@ impl AwsBackend {
                     .usage_plan_id(id)
                     .send()
                     .await
-                    .map_err(|e| api_error("DeleteUsagePlan", name, e))?;
+                    .or_api_error("DeleteUsagePlan", name)?;
             }
         }
         Ok(())
@@ -1545,7 +1541,7 @@ impl AwsBackend {
             )
             .send()
             .await
-            .map_err(|e| api_error("PutBucketTagging", name, e))?;
+            .or_api_error("PutBucketTagging", name)?;
         Ok(())
     }
 
@@ -1651,7 +1647,7 @@ impl AwsBackend {
             .notification_configuration(config)
             .send()
             .await
-            .map_err(|e| api_error("PutBucketNotificationConfiguration", bucket, e))?;
+            .or_api_error("PutBucketNotificationConfiguration", bucket)?;
         Ok(())
     }
 
@@ -1689,10 +1685,7 @@ impl AwsBackend {
         if change.action == Action::Create {
             req = req.set_tags(Some(tags.clone()));
         }
-        let out = req
-            .send()
-            .await
-            .map_err(|e| api_error("PutRule", name, e))?;
+        let out = req.send().await.or_api_error("PutRule", name)?;
         if change.action == Action::Update && change.changed.iter().any(|c| c == "tags") {
             events
                 .tag_resource()
@@ -1700,7 +1693,7 @@ impl AwsBackend {
                 .set_tags(Some(tags))
                 .send()
                 .await
-                .map_err(|e| api_error("TagResource", name, e))?;
+                .or_api_error("TagResource", name)?;
         }
         if change.action == Action::Create || change.changed.iter().any(|c| c == "target") {
             let account = shared.ids.lock().await.account.clone();
@@ -1719,7 +1712,7 @@ impl AwsBackend {
                 .targets(target)
                 .send()
                 .await
-                .map_err(|e| api_error("PutTargets", name, e))?;
+                .or_api_error("PutTargets", name)?;
         }
         Ok(())
     }

@@ -10,7 +10,7 @@
 use aws_sdk_ssm::types::{ParameterType, Tag};
 use tokio::task::JoinHandle;
 
-use super::{api_error, has_code, AwsBackend, AwsError};
+use super::{api_error, has_code, AwsBackend, AwsError, SdkResultExt};
 use crate::provider::lock::{LockDescription, LockHolder, Locked, RENEW_EVERY};
 
 /// A held lock; give it back with [`AwsBackend::release_lock`]. Dropping it
@@ -111,7 +111,7 @@ impl AwsBackend {
                     .overwrite(true)
                     .send()
                     .await
-                    .map_err(|e| api_error("PutParameter", &lock.name, e))?;
+                    .or_api_error("PutParameter", &lock.name)?;
             } else if h.id == lock.holder.id {
                 let deleted = self
                     .clients

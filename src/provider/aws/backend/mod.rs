@@ -323,9 +323,53 @@ pub fn gone_ok<T, E>(
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    match result {
-        Ok(_) => Ok(()),
-        Err(e) if has_code(&e, missing) => Ok(()),
-        Err(e) => Err(api_error(operation, resource.to_string(), e)),
+    result.or_missing(missing, operation, resource).map(drop)
+}
+
+/// An SDK call's answer turned into fnctl's errors, written once: every
+/// call site names its operation and resource, [`api_error`] does the rest.
+pub trait SdkResultExt<T> {
+    /// The answer, or the failure as [`api_error`] of `operation` on `resource`.
+    fn or_api_error(
+        self,
+        operation: &'static str,
+        resource: impl Into<String>,
+    ) -> Result<T, AwsError>;
+
+    /// `None` when AWS answers with one of `missing` (the thing is not
+    /// there, which reads and deletes take as an answer, not a failure);
+    /// any other failure as [`api_error`].
+    fn or_missing(
+        self,
+        missing: &[&str],
+        operation: &'static str,
+        resource: impl Into<String>,
+    ) -> Result<Option<T>, AwsError>;
+}
+
+impl<T, E> SdkResultExt<T>
+    for Result<T, aws_sdk_lambda::error::SdkError<E, aws_smithy_runtime_api::http::Response>>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    fn or_api_error(
+        self,
+        operation: &'static str,
+        resource: impl Into<String>,
+    ) -> Result<T, AwsError> {
+        self.map_err(|e| api_error(operation, resource, e))
+    }
+
+    fn or_missing(
+        self,
+        missing: &[&str],
+        operation: &'static str,
+        resource: impl Into<String>,
+    ) -> Result<Option<T>, AwsError> {
+        match self {
+            Ok(out) => Ok(Some(out)),
+            Err(e) if has_code(&e, missing) => Ok(None),
+            Err(e) => Err(api_error(operation, resource, e)),
+        }
     }
 }

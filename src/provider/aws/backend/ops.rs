@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use aws_sdk_lambda::primitives::Blob;
 use base64::Engine;
 
-use super::{api_error, has_code, AwsBackend, AwsError};
+use super::{api_error, has_code, AwsBackend, AwsError, SdkResultExt};
 use crate::model::HttpAuth;
 use crate::provider::aws::names;
 use crate::provider::http_call::{self, HttpCall, HttpReply};
@@ -196,7 +196,7 @@ impl AwsBackend {
             .name(&alias)
             .send()
             .await
-            .map_err(|e| api_error("GetAlias", format!("{name}:{alias}"), e))?;
+            .or_api_error("GetAlias", format!("{name}:{alias}"))?;
         let current: u64 = current
             .function_version()
             .and_then(|v| v.parse().ok())
@@ -209,7 +209,7 @@ impl AwsBackend {
             .items()
             .send();
         while let Some(v) = pages.next().await {
-            let v = v.map_err(|e| api_error("ListVersionsByFunction", &name, e))?;
+            let v = v.or_api_error("ListVersionsByFunction", &name)?;
             if let Some(n) = v.version().and_then(|s| s.parse::<u64>().ok()) {
                 versions.push(n);
             }
@@ -229,7 +229,7 @@ impl AwsBackend {
             .function_version(previous.to_string())
             .send()
             .await
-            .map_err(|e| api_error("UpdateAlias", format!("{name}:{alias}"), e))?;
+            .or_api_error("UpdateAlias", format!("{name}:{alias}"))?;
         Ok(Rollback {
             function: function.to_string(),
             from_version: current.to_string(),

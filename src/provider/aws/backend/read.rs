@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures::{stream, StreamExt, TryStreamExt};
 use serde_json::{json, Value};
 
-use super::{api_error, arn, has_code, AwsBackend, AwsError, Live};
+use super::{api_error, arn, has_code, AwsBackend, AwsError, Live, SdkResultExt};
 use crate::model::{App, ProviderId, Trigger};
 use crate::plan::{Attrs, Conflict, Resource, ResourceId};
 use crate::provider::aws::{names, resources};
@@ -99,7 +99,7 @@ impl AwsBackend {
             .get_caller_identity()
             .send()
             .await
-            .map_err(|e| api_error("GetCallerIdentity", "your AWS credentials", e))?;
+            .or_api_error("GetCallerIdentity", "your AWS credentials")?;
         let (role, functions, api, buckets, rules) = tokio::try_join!(
             self.read_role(),
             self.read_functions(),
@@ -137,7 +137,7 @@ impl AwsBackend {
             .role_name(&name)
             .send()
             .await
-            .map_err(|e| api_error("ListAttachedRolePolicies", &name, e))?;
+            .or_api_error("ListAttachedRolePolicies", &name)?;
         let mut managed: Vec<String> = attached
             .attached_policies()
             .iter()
@@ -160,7 +160,7 @@ impl AwsBackend {
             .role_name(&name)
             .send()
             .await
-            .map_err(|e| api_error("ListRoleTags", &name, e))?;
+            .or_api_error("ListRoleTags", &name)?;
         let tags: BTreeMap<String, String> = tags
             .tags()
             .iter()
@@ -194,7 +194,7 @@ impl AwsBackend {
         let mut candidates = Vec::new();
         let mut pages = lambda.list_functions().into_paginator().items().send();
         while let Some(item) = pages.next().await {
-            let f = item.map_err(|e| api_error("ListFunctions", &prefix, e))?;
+            let f = item.or_api_error("ListFunctions", &prefix)?;
             if let Some(name) = f.function_name() {
                 if name.starts_with(&prefix) {
                     candidates.push(name.to_string());
@@ -415,7 +415,7 @@ impl AwsBackend {
             .items()
             .send();
         while let Some(item) = pages.next().await {
-            let a = item.map_err(|e| api_error("GetRestApis", &name, e))?;
+            let a = item.or_api_error("GetRestApis", &name)?;
             let ours = a.name() == Some(name.as_str())
                 && a.tags().is_some_and(|t| {
                     t.get("fnctl:app") == Some(&app.name)
@@ -468,7 +468,7 @@ impl AwsBackend {
             .items()
             .send();
         while let Some(item) = pages.next().await {
-            items.push(item.map_err(|e| api_error("GetResources", &name, e))?);
+            items.push(item.or_api_error("GetResources", &name)?);
         }
         let by_id: BTreeMap<String, String> = items
             .iter()
@@ -544,7 +544,7 @@ impl AwsBackend {
             .http_method(method)
             .send()
             .await
-            .map_err(|e| api_error("GetMethod", format!("{method} {path}"), e))?;
+            .or_api_error("GetMethod", format!("{method} {path}"))?;
         Ok(self.method_resource(
             path,
             method,
@@ -611,7 +611,7 @@ impl AwsBackend {
             .deployment_id(&deployment)
             .send()
             .await
-            .map_err(|e| api_error("GetDeployment", &deployment, e))?;
+            .or_api_error("GetDeployment", &deployment)?;
         let digest = got
             .description()
             .and_then(|d| d.strip_prefix(DEPLOYMENT_PREFIX))
@@ -639,7 +639,7 @@ impl AwsBackend {
             .include_values(with_value)
             .send()
             .await
-            .map_err(|e| api_error("GetApiKeys", &key_name, e))?;
+            .or_api_error("GetApiKeys", &key_name)?;
         Ok(keys
             .items
             .unwrap_or_default()
@@ -675,7 +675,7 @@ impl AwsBackend {
             .get_usage_plans()
             .send()
             .await
-            .map_err(|e| api_error("GetUsagePlans", &plan_name, e))?;
+            .or_api_error("GetUsagePlans", &plan_name)?;
         let Some(plan) = plans
             .items()
             .iter()
@@ -866,7 +866,7 @@ impl AwsBackend {
             .max_keys(1)
             .send()
             .await
-            .map_err(|e| api_error("ListObjectsV2", bucket, e))?;
+            .or_api_error("ListObjectsV2", bucket)?;
         Ok(objects.key_count().unwrap_or(0) == 0)
     }
 
@@ -883,7 +883,7 @@ impl AwsBackend {
                 .set_next_token(token.clone())
                 .send()
                 .await
-                .map_err(|e| api_error("ListRules", &prefix, e))?;
+                .or_api_error("ListRules", &prefix)?;
             rules.extend(page.rules().iter().cloned());
             token = page.next_token().map(str::to_string);
             if token.is_none() {
@@ -916,7 +916,7 @@ impl AwsBackend {
             .resource_arn(rule_arn)
             .send()
             .await
-            .map_err(|e| api_error("ListTagsForResource", name, e))?;
+            .or_api_error("ListTagsForResource", name)?;
         let tags: BTreeMap<String, String> = tags
             .tags()
             .iter()
@@ -930,7 +930,7 @@ impl AwsBackend {
             .rule(name)
             .send()
             .await
-            .map_err(|e| api_error("ListTargetsByRule", name, e))?;
+            .or_api_error("ListTargetsByRule", name)?;
         let target = targets
             .targets()
             .first()
