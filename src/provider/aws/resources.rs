@@ -9,15 +9,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use super::kinds::KINDS;
 use super::{names, schedule};
 use crate::model::route::{Route, Segment};
 use crate::model::{App, Function, HttpAuth, ProviderId, Runtime, StorageEvent, Trigger, REDACTED};
 use crate::plan::{Resource, ResourceId};
 use crate::provider::CodeDigests;
 
-/// The AWS managed policy that lets a function write its logs.
-pub const BASIC_EXECUTION_POLICY: &str =
-    "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole";
+pub use super::kinds::role::BASIC_EXECUTION_POLICY;
 
 /// Lambda's identifier for a runtime.
 pub fn runtime_id(r: Runtime) -> &'static str {
@@ -170,24 +169,10 @@ pub fn routes_digest(lines: &[String]) -> String {
 /// All resources for `app`, in creation order.
 pub fn desired(app: &App, code: &CodeDigests) -> Vec<Resource> {
     let mut out = Vec::new();
-    let role = Resource::new("iam_role", names::role(app))
-        .attr("assume_role_principal", "lambda.amazonaws.com")
-        .attr("managed_policies", json!([BASIC_EXECUTION_POLICY]))
-        .attr(
-            "inline_statements",
-            json!(app
-                .aws
-                .as_ref()
-                .map(|a| a
-                    .statements
-                    .iter()
-                    .map(|s| json!({"effect": s.effect, "actions": s.actions, "resources": s.resources}))
-                    .collect::<Vec<_>>())
-                .unwrap_or_default()),
-        )
-        .attr("tags", tags(app, None));
-    let role_id = role.id.clone();
-    out.push(role);
+    for kind in KINDS {
+        kind.desired(app, code, &mut out);
+    }
+    let role_id = ResourceId::new("iam_role", names::role(app));
 
     let functions: Vec<&Function> = app.functions_for(ProviderId::Aws).collect();
     let mut aliases: BTreeMap<&str, ResourceId> = BTreeMap::new();

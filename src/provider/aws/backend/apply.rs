@@ -16,10 +16,12 @@ use aws_sdk_lambda::primitives::Blob;
 use serde_json::Value;
 use tokio::sync::{Mutex, Semaphore};
 
-use super::read::{policy_document, DEPLOYMENT_PREFIX, INLINE_POLICY};
+use super::read::DEPLOYMENT_PREFIX;
 use super::{api_error, arn, gone_ok, has_code, AwsBackend, AwsError, Live, LiveIds, SdkResultExt};
 use crate::package::Artifact;
 use crate::plan::{Action, Change, Kept, Plan, ResourceId};
+use crate::provider::aws::kinds::common::{string_list, string_map};
+use crate::provider::aws::kinds::{self, role, Shared};
 use crate::provider::aws::names;
 use crate::provider::interrupt::{Interrupt, Interrupted};
 
@@ -56,11 +58,6 @@ pub type Progress = dyn Fn(&ResourceId, &str) + Send + Sync;
 
 /// How long a fresh role may be refused by Lambda ("cannot be assumed").
 const ROLE_PROPAGATION: Duration = Duration::from_secs(90);
-
-struct Shared {
-    ids: Mutex<LiveIds>,
-    artifacts: BTreeMap<String, Artifact>,
-}
 
 /// Where packages over Lambda's 50 MiB inline limit are staged: one bucket
 /// per account and region, created on first use.
@@ -399,8 +396,10 @@ impl AwsBackend {
             .as_ref()
             .expect("creates and updates carry attributes");
         let name = change.id.name.as_str();
+        if let Some(kind) = kinds::find(&change.id.kind) {
+            return kind.apply(self, change, after, shared).await;
+        }
         match change.id.kind.as_str() {
-            "iam_role" => self.put_role(change, after, shared).await,
             "lambda_function" => self.put_function(change, after, shared).await,
             "lambda_alias" => self.put_alias(change, name).await,
             "lambda_permission" => self.put_permission(change, after, shared).await,
@@ -420,8 +419,10 @@ impl AwsBackend {
     async fn delete_one(&self, change: &Change, shared: &Shared) -> Result<(), AwsError> {
         let name = change.id.name.as_str();
         let c = &self.clients;
+        if let Some(kind) = kinds::find(&change.id.kind) {
+            return kind.delete(self, change, shared).await;
+        }
         match change.id.kind.as_str() {
-            "iam_role" => self.delete_role(name).await,
             "lambda_function" => gone_ok(
                 c.lambda.delete_function().function_name(name).send().await,
                 &["ResourceNotFoundException"],
@@ -544,186 +545,7 @@ impl AwsBackend {
 
     // ---- IAM -------------------------------------------------------------
 
-    async fn put_role(
-        &self,
-        change: &Change,
-        after: &BTreeMap<String, Value>,
-        shared: &Shared,
-    ) -> Result<(), AwsError> {
-        let iam = &self.clients.iam;
-        let name = &change.id.name;
-        let principal = after["assume_role_principal"]
-            .as_str()
-            .unwrap_or("lambda.amazonaws.com");
-        let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": principal}, "Action": "sts:AssumeRole"}]}).to_string();
-        let changed =
-            |k: &str| change.action == Action::Create || change.changed.iter().any(|c| c == k);
-        if change.action == Action::Create {
-            let mut req = iam
-                .create_role()
-                .role_name(name)
-                .assume_role_policy_document(&trust)
-                .description("Execution role of an fnctl app; managed by fnctl");
-            for (k, v) in string_map(&after["tags"]) {
-                req = req.tags(
-                    aws_sdk_iam::types::Tag::builder()
-                        .key(k)
-                        .value(v)
-                        .build()
-                        .expect("key and value set"),
-                );
-            }
-            let role = match req.send().await {
-                Ok(out) => out.role.map(|r| r.arn),
-                // Created by an interrupted earlier run: converge instead of failing.
-                Err(e) if has_code(&e, &["EntityAlreadyExists"]) => iam
-                    .get_role()
-                    .role_name(name)
-                    .send()
-                    .await
-                    .ok()
-                    .and_then(|r| r.role)
-                    .map(|r| r.arn),
-                Err(e) => return Err(api_error("CreateRole", name, e)),
-            };
-            shared.ids.lock().await.role_arn = role;
-        } else {
-            if changed("assume_role_principal") {
-                iam.update_assume_role_policy()
-                    .role_name(name)
-                    .policy_document(&trust)
-                    .send()
-                    .await
-                    .or_api_error("UpdateAssumeRolePolicy", name)?;
-            }
-            if changed("tags") {
-                let mut req = iam.tag_role().role_name(name);
-                for (k, v) in string_map(&after["tags"]) {
-                    req = req.tags(
-                        aws_sdk_iam::types::Tag::builder()
-                            .key(k)
-                            .value(v)
-                            .build()
-                            .expect("key and value set"),
-                    );
-                }
-                req.send().await.or_api_error("TagRole", name)?;
-            }
-        }
-        if changed("managed_policies") {
-            let want: BTreeSet<String> = string_list(&after["managed_policies"])
-                .into_iter()
-                .collect();
-            let have: BTreeSet<String> = change
-                .before
-                .as_ref()
-                .map(|b| string_list(&b["managed_policies"]).into_iter().collect())
-                .unwrap_or_default();
-            for arn in want.difference(&have) {
-                iam.attach_role_policy()
-                    .role_name(name)
-                    .policy_arn(arn)
-                    .send()
-                    .await
-                    .or_api_error("AttachRolePolicy", name)?;
-            }
-            for arn in have.difference(&want) {
-                iam.detach_role_policy()
-                    .role_name(name)
-                    .policy_arn(arn)
-                    .send()
-                    .await
-                    .or_api_error("DetachRolePolicy", name)?;
-            }
-        }
-        if changed("inline_statements") {
-            match policy_document(&self.app) {
-                Some(doc) => {
-                    iam.put_role_policy()
-                        .role_name(name)
-                        .policy_name(INLINE_POLICY)
-                        .policy_document(doc)
-                        .send()
-                        .await
-                        .or_api_error("PutRolePolicy", name)?;
-                }
-                None if change.action == Action::Update => match iam
-                    .delete_role_policy()
-                    .role_name(name)
-                    .policy_name(INLINE_POLICY)
-                    .send()
-                    .await
-                {
-                    Ok(_) => {}
-                    Err(e) if has_code(&e, &["NoSuchEntity"]) => {}
-                    Err(e) => return Err(api_error("DeleteRolePolicy", name, e)),
-                },
-                None => {}
-            }
-        }
-        Ok(())
-    }
-
-    async fn delete_role(&self, name: &str) -> Result<(), AwsError> {
-        let iam = &self.clients.iam;
-        let attached = match iam
-            .list_attached_role_policies()
-            .role_name(name)
-            .send()
-            .await
-        {
-            Ok(a) => a,
-            Err(e) if has_code(&e, &["NoSuchEntity"]) => return Ok(()),
-            Err(e) => return Err(api_error("ListAttachedRolePolicies", name, e)),
-        };
-        for p in attached.attached_policies() {
-            if let Some(arn) = p.policy_arn() {
-                iam.detach_role_policy()
-                    .role_name(name)
-                    .policy_arn(arn)
-                    .send()
-                    .await
-                    .or_api_error("DetachRolePolicy", name)?;
-            }
-        }
-        match iam
-            .delete_role_policy()
-            .role_name(name)
-            .policy_name(INLINE_POLICY)
-            .send()
-            .await
-        {
-            Ok(_) => {}
-            Err(e) if has_code(&e, &["NoSuchEntity"]) => {}
-            Err(e) => return Err(api_error("DeleteRolePolicy", name, e)),
-        }
-        gone_ok(
-            iam.delete_role().role_name(name).send().await,
-            &["NoSuchEntity"],
-            "DeleteRole",
-            name,
-        )
-    }
-
     // ---- Lambda ------------------------------------------------------------
-
-    async fn role_arn(&self, shared: &Shared) -> Result<String, AwsError> {
-        if let Some(a) = shared.ids.lock().await.role_arn.clone() {
-            return Ok(a);
-        }
-        let name = names::role(&self.app);
-        let got = self
-            .clients
-            .iam
-            .get_role()
-            .role_name(&name)
-            .send()
-            .await
-            .or_api_error("GetRole", &name)?;
-        let arn = got.role.map(|r| r.arn).unwrap_or_default();
-        shared.ids.lock().await.role_arn = Some(arn.clone());
-        Ok(arn)
-    }
 
     async fn code_location(
         &self,
@@ -893,7 +715,7 @@ impl AwsBackend {
                     .collect(),
             ))
             .build();
-        let role = self.role_arn(shared).await?;
+        let role = role::arn(self, shared).await?;
         if change.action == Action::Create {
             // Built (and, over 50 MiB, uploaded) once, not on every retry.
             let code = self.code_location(function, shared).await?;
@@ -1725,26 +1547,6 @@ fn action_word(a: Action) -> &'static str {
         Action::Delete => "deleting",
         Action::NoOp => "unchanged",
     }
-}
-
-fn string_map(v: &Value) -> std::collections::HashMap<String, String> {
-    v.as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn string_list(v: &Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn aws_message<E: aws_sdk_lambda::error::ProvideErrorMetadata, R>(

@@ -171,7 +171,7 @@ impl AwsBackend {
         }
     }
 
-    pub(super) async fn read_lock(&self, name: &str) -> Result<Option<LockDescription>, AwsError> {
+    pub(crate) async fn read_lock(&self, name: &str) -> Result<Option<LockDescription>, AwsError> {
         match self.clients.ssm.get_parameter().name(name).send().await {
             Ok(out) => {
                 let value = out.parameter().and_then(|p| p.value()).unwrap_or_default();

@@ -1,75 +1,18 @@
 //! Reading what fnctl owns for one app+stage, in the desired resources' terms.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use futures::{stream, StreamExt, TryStreamExt};
 use serde_json::{json, Value};
 
 use super::{api_error, arn, has_code, AwsBackend, AwsError, Live, SdkResultExt};
-use crate::model::{App, ProviderId, Trigger};
-use crate::plan::{Attrs, Conflict, Resource, ResourceId};
+use crate::model::{ProviderId, Trigger};
+use crate::plan::{Conflict, Resource, ResourceId};
+use crate::provider::aws::kinds::common::{
+    attrs, derived_name_help, foreign_owner, owned_tags, NOT_FOUND, READ_CONCURRENCY,
+};
+use crate::provider::aws::kinds::KINDS;
 use crate::provider::aws::{names, resources};
-
-/// How many read calls of one kind run at once. Lambda's documented quotas
-/// are 100 GetFunction and 15 GetPolicy (and other control-plane) requests
-/// per second per account, and the SDK retries throttles; a small bound
-/// keeps reads fast without turning a large app's plan into a throttling
-/// storm.
-const READ_CONCURRENCY: usize = 8;
-
-const NOT_FOUND: &[&str] = &[
-    "ResourceNotFoundException",
-    "NoSuchEntity",
-    "NotFoundException",
-    "NoSuchBucket",
-    "NoSuchTagSet",
-    "NoSuchTagSetError",
-];
-
-/// Keeps only the tag keys fnctl sets, so tags added by others never show
-/// up as a difference (and are never overwritten).
-fn owned_tags(live: &BTreeMap<String, String>, desired: &Value) -> Value {
-    let keys: BTreeSet<&str> = desired
-        .as_object()
-        .map(|m| m.keys().map(String::as_str).collect())
-        .unwrap_or_default();
-    json!(live
-        .iter()
-        .filter(|(k, _)| keys.contains(k.as_str()))
-        .collect::<BTreeMap<_, _>>())
-}
-
-/// Who owns a resource, judged by fnctl's tags: `None` when it is this
-/// app+stage's, else the words a conflict shows.
-pub(super) fn foreign_owner(tags: &BTreeMap<String, String>, app: &App) -> Option<String> {
-    let tag_app = tags.get("fnctl:app");
-    let tag_stage = tags.get("fnctl:stage");
-    if tags.get("managed-by").map(String::as_str) == Some("fnctl")
-        && tag_app == Some(&app.name)
-        && tag_stage == Some(&app.stage)
-    {
-        return None;
-    }
-    Some(match (tag_app, tag_stage) {
-        (Some(a), Some(s)) if *a == app.name => {
-            format!("it belongs to stage `{s}` of this app")
-        }
-        (Some(a), Some(s)) => format!("it belongs to app `{a}`, stage `{s}`"),
-        _ if tags.is_empty() => "it carries no tags, so fnctl did not create it".into(),
-        _ => format!(
-            "it carries no fnctl tags, so fnctl did not create it (its tags: {})",
-            tags.iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    })
-}
-
-/// The way out of a conflict on a name fnctl derives from app and stage.
-fn derived_name_help(kind: &str) -> String {
-    format!("fnctl names its {kind} after the app and stage: choose another app name or stage, or delete the other {kind} yourself if it is no longer used")
-}
 
 /// One bucket as the read found it.
 enum BucketRead {
@@ -78,10 +21,6 @@ enum BucketRead {
     Found(Vec<Resource>),
     /// A bucket the app would create that is someone else's.
     Foreign(Conflict),
-}
-
-fn attrs(pairs: Vec<(&str, Value)>) -> Attrs {
-    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
 impl AwsBackend {
@@ -100,8 +39,8 @@ impl AwsBackend {
             .send()
             .await
             .or_api_error("GetCallerIdentity", "your AWS credentials")?;
-        let (role, functions, api, buckets, rules) = tokio::try_join!(
-            self.read_role(),
+        let (moved, functions, api, buckets, rules) = tokio::try_join!(
+            futures::future::try_join_all(KINDS.iter().map(|k| k.read(self))),
             self.read_functions(),
             self.read_api(),
             self.read_buckets(),
@@ -109,80 +48,9 @@ impl AwsBackend {
         )?;
         let mut live = Live::default();
         live.ids.account = identity.account().unwrap_or_default().to_string();
-        for part in [role, functions, api, buckets, rules] {
+        for part in moved.into_iter().chain([functions, api, buckets, rules]) {
             live.absorb(part);
         }
-        Ok(live)
-    }
-
-    async fn read_role(&self) -> Result<Live, AwsError> {
-        let mut live = Live::default();
-        let app = &self.app;
-        let iam = &self.clients.iam;
-        let name = names::role(app);
-        let role = match iam.get_role().role_name(&name).send().await {
-            Ok(r) => r.role,
-            Err(e) if has_code(&e, NOT_FOUND) => return Ok(live),
-            Err(e) => return Err(api_error("GetRole", &name, e)),
-        };
-        let Some(role) = role else { return Ok(live) };
-        live.ids.role_arn = Some(role.arn().to_string());
-        let doc = role
-            .assume_role_policy_document()
-            .map(decode_policy)
-            .unwrap_or(Value::Null);
-        let principal = doc["Statement"][0]["Principal"]["Service"].clone();
-        let attached = iam
-            .list_attached_role_policies()
-            .role_name(&name)
-            .send()
-            .await
-            .or_api_error("ListAttachedRolePolicies", &name)?;
-        let mut managed: Vec<String> = attached
-            .attached_policies()
-            .iter()
-            .filter_map(|p| p.policy_arn().map(str::to_string))
-            .collect();
-        managed.sort();
-        let statements = match iam
-            .get_role_policy()
-            .role_name(&name)
-            .policy_name(INLINE_POLICY)
-            .send()
-            .await
-        {
-            Ok(p) => statements_from(&decode_policy(p.policy_document())),
-            Err(e) if has_code(&e, NOT_FOUND) => json!([]),
-            Err(e) => return Err(api_error("GetRolePolicy", &name, e)),
-        };
-        let tags = iam
-            .list_role_tags()
-            .role_name(&name)
-            .send()
-            .await
-            .or_api_error("ListRoleTags", &name)?;
-        let tags: BTreeMap<String, String> = tags
-            .tags()
-            .iter()
-            .map(|t| (t.key().to_string(), t.value().to_string()))
-            .collect();
-        if let Some(owner) = foreign_owner(&tags, app) {
-            live.conflicts.push(Conflict {
-                id: ResourceId::new("iam_role", &name),
-                owner,
-                help: derived_name_help("IAM role"),
-            });
-            live.ids.role_arn = None;
-            return Ok(live);
-        }
-        let mut r = Resource::new("iam_role", &name);
-        r.attrs = attrs(vec![
-            ("assume_role_principal", principal),
-            ("managed_policies", json!(managed)),
-            ("inline_statements", statements),
-            ("tags", owned_tags(&tags, &resources::tags(app, None))),
-        ]);
-        live.resources.push(r);
         Ok(live)
     }
 
@@ -967,65 +835,5 @@ fn env_of(env: Option<&aws_sdk_lambda::types::EnvironmentResponse>) -> BTreeMap<
         .collect()
 }
 
-/// Name of the inline policy holding the manifest's extra statements.
-pub const INLINE_POLICY: &str = "fnctl-statements";
 /// Deployment descriptions start with this, then the routes digest.
 pub const DEPLOYMENT_PREFIX: &str = "fnctl routes ";
-
-/// IAM returns policy documents URL-encoded.
-fn decode_policy(doc: &str) -> Value {
-    let decoded = percent_decode(doc);
-    serde_json::from_str(&decoded).unwrap_or(Value::Null)
-}
-
-fn percent_decode(s: &str) -> String {
-    percent_encoding::percent_decode_str(s)
-        .decode_utf8_lossy()
-        .into_owned()
-}
-
-/// The inline policy as the manifest's statement list.
-fn statements_from(doc: &Value) -> Value {
-    let list: Vec<Value> = doc["Statement"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|s| {
-            let as_list = |v: &Value| match v {
-                Value::String(s) => json!([s]),
-                other => other.clone(),
-            };
-            json!({"effect": s["Effect"], "actions": as_list(&s["Action"]), "resources": as_list(&s["Resource"])})
-        })
-        .collect();
-    json!(list)
-}
-
-/// The manifest's statements as an IAM policy document.
-pub fn policy_document(app: &App) -> Option<String> {
-    let statements = &app.aws.as_ref()?.statements;
-    if statements.is_empty() {
-        return None;
-    }
-    let list: Vec<Value> = statements
-        .iter()
-        .map(|s| json!({"Effect": s.effect, "Action": s.actions, "Resource": s.resources}))
-        .collect();
-    Some(json!({"Version": "2012-10-17", "Statement": list}).to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn decodes_url_encoded_policies() {
-        assert_eq!(percent_decode("%7B%22a%22%3A1%7D"), "{\"a\":1}");
-        assert_eq!(percent_decode("100%"), "100%");
-        let doc = decode_policy("%7B%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%22s3%3AGetObject%22%2C%22Resource%22%3A%22%2A%22%7D%5D%7D");
-        assert_eq!(
-            statements_from(&doc),
-            json!([{"effect": "Allow", "actions": ["s3:GetObject"], "resources": ["*"]}])
-        );
-    }
-}

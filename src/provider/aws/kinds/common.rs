@@ -1,0 +1,118 @@
+//! What the kinds' reads and applies share: ownership judged by tags,
+//! attributes turned into the shapes the SDKs take, and CreateBucket (for
+//! buckets of an app and for the staging bucket of large packages).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde_json::{json, Value};
+
+use aws_sdk_s3::operation::create_bucket::builders::CreateBucketFluentBuilder;
+
+use crate::model::App;
+use crate::plan::Attrs;
+use crate::provider::aws::backend::AwsBackend;
+
+/// How many read calls of one kind run at once. Lambda's documented quotas
+/// are 100 GetFunction and 15 GetPolicy (and other control-plane) requests
+/// per second per account, and the SDK retries throttles; a small bound
+/// keeps reads fast without turning a large app's plan into a throttling
+/// storm.
+pub const READ_CONCURRENCY: usize = 8;
+
+/// The error codes with which AWS says "not there" to a read.
+pub const NOT_FOUND: &[&str] = &[
+    "ResourceNotFoundException",
+    "NoSuchEntity",
+    "NotFoundException",
+    "NoSuchBucket",
+    "NoSuchTagSet",
+    "NoSuchTagSetError",
+];
+
+/// Keeps only the tag keys fnctl sets, so tags added by others never show
+/// up as a difference (and are never overwritten).
+pub fn owned_tags(live: &BTreeMap<String, String>, desired: &Value) -> Value {
+    let keys: BTreeSet<&str> = desired
+        .as_object()
+        .map(|m| m.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    json!(live
+        .iter()
+        .filter(|(k, _)| keys.contains(k.as_str()))
+        .collect::<BTreeMap<_, _>>())
+}
+
+/// Who owns a resource, judged by fnctl's tags: `None` when it is this
+/// app+stage's, else the words a conflict shows.
+pub fn foreign_owner(tags: &BTreeMap<String, String>, app: &App) -> Option<String> {
+    let tag_app = tags.get("fnctl:app");
+    let tag_stage = tags.get("fnctl:stage");
+    if tags.get("managed-by").map(String::as_str) == Some("fnctl")
+        && tag_app == Some(&app.name)
+        && tag_stage == Some(&app.stage)
+    {
+        return None;
+    }
+    Some(match (tag_app, tag_stage) {
+        (Some(a), Some(s)) if *a == app.name => {
+            format!("it belongs to stage `{s}` of this app")
+        }
+        (Some(a), Some(s)) => format!("it belongs to app `{a}`, stage `{s}`"),
+        _ if tags.is_empty() => "it carries no tags, so fnctl did not create it".into(),
+        _ => format!(
+            "it carries no fnctl tags, so fnctl did not create it (its tags: {})",
+            tags.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    })
+}
+
+/// The way out of a conflict on a name fnctl derives from app and stage.
+pub fn derived_name_help(kind: &str) -> String {
+    format!("fnctl names its {kind} after the app and stage: choose another app name or stage, or delete the other {kind} yourself if it is no longer used")
+}
+
+/// Attributes of a read resource.
+pub fn attrs(pairs: Vec<(&str, Value)>) -> Attrs {
+    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+/// A JSON object of strings (tags) as the SDKs' maps.
+pub fn string_map(v: &Value) -> HashMap<String, String> {
+    v.as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A JSON array of strings.
+pub fn string_list(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// CreateBucket for `name` in the backend's region (S3 wants the region
+/// spelt out everywhere but us-east-1).
+pub fn create_bucket(b: &AwsBackend, name: &str) -> CreateBucketFluentBuilder {
+    let mut req = b.clients.s3.create_bucket().bucket(name);
+    if b.clients.region != "us-east-1" {
+        req = req.create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(
+                    b.clients.region.as_str(),
+                ))
+                .build(),
+        );
+    }
+    req
+}

@@ -1,0 +1,111 @@
+//! One module per AWS resource kind, each with its whole life cycle: the
+//! resources an app needs of that kind (desired attributes), how they are
+//! read back in the same terms, and how they are created, updated and
+//! deleted.
+//!
+//! The apply engine (`backend/apply.rs`) orders and runs changes and never
+//! names a kind: it finds the module that handles a change's kind in
+//! [`KINDS`] and calls it through [`Kind`]. Adding a resource kind is one new
+//! module here plus one line in [`KINDS`].
+
+pub mod common;
+pub mod role;
+
+use std::collections::BTreeMap;
+
+use tokio::sync::Mutex;
+
+use super::backend::apply::{Applied, Progress};
+use super::backend::{AwsBackend, AwsError, Live, LiveIds};
+use crate::model::App;
+use crate::package::Artifact;
+use crate::plan::{Attrs, Change, Kept, Resource, ResourceId};
+use crate::provider::CodeDigests;
+
+/// Every resource kind fnctl manages on AWS. The order is the order desired
+/// resources are listed in (which the plan keeps among independent
+/// resources) and the order reads are merged in.
+pub static KINDS: &[&dyn Kind] = &[&role::Role];
+
+/// The module that handles resources of `kind`, once it has moved here.
+pub fn find(kind: &str) -> Option<&'static dyn Kind> {
+    KINDS.iter().copied().find(|k| k.kinds().contains(&kind))
+}
+
+/// What one module does for the resource kinds it handles. Everything but
+/// [`Kind::kinds`], [`Kind::desired`], [`Kind::read`], [`Kind::apply`] and
+/// [`Kind::delete`] has a default that does nothing.
+#[async_trait::async_trait]
+pub trait Kind: Sync {
+    /// The plan kinds (`ResourceId::kind`) this module handles.
+    fn kinds(&self) -> &'static [&'static str];
+
+    /// Adds the resources `app` needs to `out`, in creation order. Offline:
+    /// `plan` without credentials runs this and nothing else.
+    fn desired(&self, app: &App, code: &CodeDigests, out: &mut Vec<Resource>);
+
+    /// Reads what exists of these kinds for the app+stage, with the
+    /// attributes [`Kind::desired`] produces (plus ids apply needs).
+    async fn read(&self, backend: &AwsBackend) -> Result<Live, AwsError>;
+
+    /// Fails before any change when the planned state cannot work.
+    fn preflight(&self, _backend: &AwsBackend, _live: &Live) -> Result<(), AwsError> {
+        Ok(())
+    }
+
+    /// Creates or updates one resource (`after`: its desired attributes).
+    async fn apply(
+        &self,
+        backend: &AwsBackend,
+        change: &Change,
+        after: &Attrs,
+        shared: &Shared,
+    ) -> Result<(), AwsError>;
+
+    /// Deletes one resource (`change.before`: its live attributes); a
+    /// resource already gone counts as deleted.
+    async fn delete(
+        &self,
+        backend: &AwsBackend,
+        change: &Change,
+        shared: &Shared,
+    ) -> Result<(), AwsError>;
+
+    /// The resource whose deletion takes this one with it (an API's
+    /// methods, a function's alias): when both go, this one is not deleted
+    /// on its own.
+    fn deleted_with(&self, _app: &App, _id: &ResourceId) -> Option<ResourceId> {
+        None
+    }
+
+    /// Before `remove`: the data a resource holds. `Some` keeps the
+    /// resource (and says why); with `delete_data` the data is deleted
+    /// instead and the resource goes with the rest.
+    async fn keep_on_remove(
+        &self,
+        _backend: &AwsBackend,
+        _resource: &Resource,
+        _delete_data: bool,
+        _progress: &Progress,
+    ) -> Result<Option<Kept>, AwsError> {
+        Ok(None)
+    }
+
+    /// After `remove`: deletes what the kind leaves outside its resources
+    /// (packages staged for upload), reported as removed.
+    async fn remove_leftovers(
+        &self,
+        _backend: &AwsBackend,
+        _found: &Live,
+    ) -> Result<Vec<Applied>, AwsError> {
+        Ok(Vec::new())
+    }
+}
+
+/// What the changes of one apply share: cloud ids learnt on the way (a new
+/// role's ARN, a new API's id and resource ids) and the packages built for
+/// this run, by manifest function name.
+pub struct Shared {
+    pub ids: Mutex<LiveIds>,
+    pub artifacts: BTreeMap<String, Artifact>,
+}
