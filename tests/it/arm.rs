@@ -66,6 +66,38 @@ pub struct World {
     pub faults: Vec<(String, u16)>,
     /// Fail the next one-deploy with status 3, once.
     pub fail_next_deployment: bool,
+    /// End the next one-deploy with this status instead of 4, once: -1
+    /// cancelled, 5 conflict, 6 partial success (the states of one-deploy's
+    /// `DeploymentStatus`, dotnet/sdk
+    /// src/WebSdk/Publish/Tasks/Tasks/OneDeploy/DeploymentStatus.cs:
+    /// Unknown -10, Cancelled -1, Pending 0, Building 1, Deploying 2,
+    /// Failed 3, Success 4, Conflict 5, PartialSuccess 6).
+    pub next_deployment_ends: Option<i64>,
+    /// After a restart of a Function App's host (its app settings written,
+    /// or a package deployed), the host answers this many
+    /// `host/default/listkeys` and `syncfunctiontriggers` calls with 400
+    /// "Encountered an error (ServiceUnavailable) from host runtime."
+    /// before it is up again: counted in requests, never in time. 0 (the
+    /// default) is a host that is up at once.
+    pub host_restart_requests: u32,
+    /// How many such 400s were answered.
+    pub host_unavailable_answers: u32,
+    /// Action groups (`microsoft.insights/actionGroups`), by (resource
+    /// group, lower case; name).
+    pub action_groups: BTreeMap<(String, String), Value>,
+    /// Smart detector alert rules
+    /// (`microsoft.alertsManagement/smartDetectorAlertRules`), likewise.
+    pub alert_rules: BTreeMap<(String, String), Value>,
+    /// Event Grid system topics (`Microsoft.EventGrid/systemTopics`), likewise.
+    pub system_topics: BTreeMap<(String, String), Value>,
+    /// Application Insights components created and not yet given their
+    /// smart detection (resource group, component name): Azure adds the
+    /// action group and the Failure Anomalies rule "a few minutes" later;
+    /// here they appear on the next read (any GET) after the create.
+    pending_smart_detection: Vec<(String, String)>,
+    /// Blob contents, by (account, container, blob), for the data plane
+    /// this server plays when no blob service is attached.
+    pub blob_bodies: BTreeMap<(String, String, String), Vec<u8>>,
     /// A blob service (Azurite, path-style: `{url}/{account}`) playing the
     /// storage accounts' data plane: containers created through ARM are
     /// created there too, as on Azure.
@@ -85,7 +117,14 @@ pub struct Site {
     pub linux_fx_version: String,
     /// Classic apps: syncs of function triggers.
     pub syncs: u32,
-    pub deployments: BTreeMap<String, u32>,
+    /// One-deploy deployments: id -> status (1 building until polled, then
+    /// the status it ends with).
+    pub deployments: BTreeMap<String, i64>,
+    /// What the next poll of a building deployment reports: id -> status.
+    pub deployment_ends: BTreeMap<String, i64>,
+    /// Requests the restarting host still answers with "ServiceUnavailable
+    /// from host runtime" (see [`World::host_restart_requests`]).
+    pub restarting: u32,
 }
 
 pub struct ArmServer {
@@ -182,6 +221,12 @@ enum Target {
     Location { id: String },
     Publish,
     Deployment { id: String },
+    ActionGroup { rg: String, name: String },
+    ActionGroups { rg: String },
+    AlertRule { rg: String, name: String },
+    AlertRules { rg: String },
+    SystemTopic { rg: String, name: String },
+    SystemTopics { rg: String },
     Unknown,
 }
 
@@ -190,7 +235,55 @@ fn target(path: &str) -> (Target, Option<&'static str>) {
     let lower: Vec<String> = parts.iter().map(|p| p.to_ascii_lowercase()).collect();
     let l: Vec<&str> = lower.iter().map(String::as_str).collect();
     let s = |i: usize| parts[i].to_string();
+    // Names with spaces ("Application Insights Smart Detection") arrive
+    // percent-encoded.
+    let decoded = |i: usize| {
+        percent_encoding::percent_decode_str(parts[i])
+            .decode_utf8_lossy()
+            .into_owned()
+    };
     match l.as_slice() {
+        // Microsoft.Insights actionGroups (stable 2023-01-01,
+        // actionGroups_API.json).
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.insights", "actiongroups"] => {
+            (Target::ActionGroups { rg: s(3) }, Some("2023-01-01"))
+        }
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.insights", "actiongroups", _] => {
+            (
+                Target::ActionGroup {
+                    rg: s(3),
+                    name: decoded(7),
+                },
+                Some("2023-01-01"),
+            )
+        }
+        // microsoft.alertsManagement smartDetectorAlertRules (stable
+        // 2021-04-01, Legacy/stable/2021-04-01/SmartDetectorAlertRulesApi.json).
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.alertsmanagement", "smartdetectoralertrules"] => {
+            (Target::AlertRules { rg: s(3) }, Some("2021-04-01"))
+        }
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.alertsmanagement", "smartdetectoralertrules", _] => {
+            (
+                Target::AlertRule {
+                    rg: s(3),
+                    name: decoded(7),
+                },
+                Some("2021-04-01"),
+            )
+        }
+        // Microsoft.EventGrid systemTopics (stable 2022-06-15).
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.eventgrid", "systemtopics"] => {
+            (Target::SystemTopics { rg: s(3) }, Some("2022-06-15"))
+        }
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.eventgrid", "systemtopics", _] => {
+            (
+                Target::SystemTopic {
+                    rg: s(3),
+                    name: decoded(7),
+                },
+                Some("2022-06-15"),
+            )
+        }
         ["api", "publish"] => (Target::Publish, None),
         ["api", "deployments", _] => (Target::Deployment { id: s(2) }, None),
         ["operations", _] => (Target::Operation { id: s(1) }, None),
@@ -323,6 +416,9 @@ async fn handle(
         )
             .into_response();
     }
+    if method == Method::GET {
+        w.materialize_smart_detection();
+    }
     let app_call = ![
         "/subscriptions/",
         "/api/",
@@ -377,7 +473,8 @@ async fn handle(
     } else {
         match serde_json::from_slice(&body) {
             Ok(v) => v,
-            Err(_) if matches!(t, Target::Publish) => Value::Null,
+            // Zips for one-deploy, blobs for the data plane.
+            Err(_) if matches!(t, Target::Publish | Target::Unknown) => Value::Null,
             Err(e) => {
                 return error(
                     StatusCode::BAD_REQUEST,
@@ -598,6 +695,10 @@ impl World {
                 self.workspaces.retain(|_, v| v["rg"] != json!(rg));
                 self.components.retain(|_, v| v["rg"] != json!(rg));
                 self.sites.retain(|_, s| s.body["rg"] != json!(rg));
+                let lower = rg.to_ascii_lowercase();
+                self.action_groups.retain(|(g, _), _| *g != lower);
+                self.alert_rules.retain(|(g, _), _| *g != lower);
+                self.system_topics.retain(|(g, _), _| *g != lower);
                 let id = self.new_id();
                 self.operations.insert(id.clone(), (1, Value::Null));
                 (
@@ -639,6 +740,19 @@ impl World {
                 for (n, s) in &self.sites {
                     if s.body["rg"] == json!(rg) {
                         value.push(json!({"name": n, "type": "Microsoft.Web/sites"}));
+                    }
+                }
+                // Resources Azure made on its own, as ARM lists them (the
+                // types in the casing ARM reports for them).
+                let lower = rg.to_ascii_lowercase();
+                for ((g, _), d) in self
+                    .action_groups
+                    .iter()
+                    .chain(&self.alert_rules)
+                    .chain(&self.system_topics)
+                {
+                    if *g == lower {
+                        value.push(json!({"id": d["id"], "name": d["name"], "type": d["listedType"], "location": d["location"]}));
                     }
                 }
                 ok(StatusCode::OK, &json!({"value": value}))
@@ -850,7 +964,25 @@ impl World {
                 }
             }
             (Target::EventSubscription { sa, name }, "DELETE") => {
-                if self.event_subscriptions.remove(&(sa, name)).is_some() {
+                if self
+                    .event_subscriptions
+                    .remove(&(sa.clone(), name))
+                    .is_some()
+                {
+                    // "The system topic created in this way is
+                    // automatically deleted when the last event
+                    // subscription for the topic is deleted" (Event Grid,
+                    // "System topics", Lifecycle of system topics).
+                    if !self.event_subscriptions.keys().any(|(a, _)| *a == sa) {
+                        let source = format!("/storageaccounts/{}", sa.to_ascii_lowercase());
+                        self.system_topics.retain(|_, t| {
+                            !t["properties"]["source"]
+                                .as_str()
+                                .unwrap_or_default()
+                                .to_ascii_lowercase()
+                                .ends_with(&source)
+                        });
+                    }
                     StatusCode::OK.into_response()
                 } else {
                     StatusCode::NO_CONTENT.into_response()
@@ -1014,6 +1146,9 @@ impl World {
                     },
                     "rg": rg,
                 });
+                if existing.is_none() {
+                    self.pending_smart_detection.push((rg.clone(), name.clone()));
+                }
                 self.components.insert(name, doc.clone());
                 ok(StatusCode::OK, &strip(&doc))
             }
@@ -1139,6 +1274,8 @@ impl World {
                     .iter()
                     .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
                     .collect();
+                // New settings restart the host.
+                s.restarting = self.host_restart_requests;
                 ok(StatusCode::OK, &settings_doc(&site, &s.settings))
             }
             (Target::Functions { site }, "GET") => match self.sites.get(&site) {
@@ -1154,6 +1291,12 @@ impl World {
                 }
                 None => error(StatusCode::NOT_FOUND, "ResourceNotFound", "site not found"),
             },
+            (Target::HostKeys { site } | Target::SyncTriggers { site }, "POST")
+                if self.host_restarting(&site) =>
+            {
+                self.host_unavailable_answers += 1;
+                host_unavailable()
+            }
             (Target::HostKeys { site }, "POST") => match self.sites.get(&site) {
                 Some(s) => {
                     // The host makes its blobs_extension key once it loads a
@@ -1229,18 +1372,50 @@ impl World {
                     return error(StatusCode::NOT_FOUND, "NotFound", "no such deployment");
                 };
                 if *state == 1 {
-                    *state = 4;
+                    *state = site.deployment_ends.remove(&key).unwrap_or(4);
                     return ok(
                         StatusCode::OK,
                         &json!({"id": id, "status": 1, "complete": false, "status_text": "Building"}),
                     );
                 }
                 let status = *state;
+                let text = match status {
+                    3 => "the package has no host.json",
+                    -1 => "Deployment was cancelled.",
+                    5 => "Another deployment is in progress.",
+                    6 => "Deployment partially succeeded: the function triggers were not synced.",
+                    _ => "",
+                };
                 ok(
                     StatusCode::OK,
-                    &json!({"id": id, "status": status, "complete": true,
-                    "status_text": if status == 3 { "the package has no host.json" } else { "" }}),
+                    &json!({"id": id, "status": status, "complete": true, "status_text": text}),
                 )
+            }
+            (Target::ActionGroups { rg }, "GET") => self.list_in(&rg, Kind::ActionGroup),
+            (Target::AlertRules { rg }, "GET") => self.list_in(&rg, Kind::AlertRule),
+            (Target::SystemTopics { rg }, "GET") => self.list_in(&rg, Kind::SystemTopic),
+            (Target::ActionGroup { rg, name }, "GET") => self.get_in(&rg, &name, Kind::ActionGroup),
+            (Target::AlertRule { rg, name }, "GET") => self.get_in(&rg, &name, Kind::AlertRule),
+            (Target::SystemTopic { rg, name }, "GET") => self.get_in(&rg, &name, Kind::SystemTopic),
+            (Target::ActionGroup { rg, name }, "PUT") => {
+                self.put_in(&rg, &name, Kind::ActionGroup, path, body)
+            }
+            (Target::AlertRule { rg, name }, "PUT") => {
+                self.put_in(&rg, &name, Kind::AlertRule, path, body)
+            }
+            (Target::ActionGroup { rg, name }, "DELETE") => {
+                self.delete_in(&rg, &name, Kind::ActionGroup, base)
+            }
+            (Target::AlertRule { rg, name }, "DELETE") => {
+                self.delete_in(&rg, &name, Kind::AlertRule, base)
+            }
+            (Target::SystemTopic { rg, name }, "DELETE") => {
+                self.delete_in(&rg, &name, Kind::SystemTopic, base)
+            }
+            (Target::Unknown, "PUT" | "GET" | "HEAD" | "DELETE")
+                if path.starts_with("/devstoreaccount1/") && query.contains("sig=") && !query.contains("comp=list") =>
+            {
+                self.blob_data_plane(method, path, query, raw)
             }
             (Target::Unknown, "POST") if path.starts_with("/v1/workspaces/") && path.ends_with("/query") => {
                 let customer_id = path.trim_start_matches("/v1/workspaces/").trim_end_matches("/query").to_string();
@@ -1439,11 +1614,23 @@ impl World {
                 return StatusCode::UNAUTHORIZED.into_response();
             }
             let input: Value = serde_json::from_slice(raw).unwrap_or(Value::Null);
-            let event: Value = input["input"]
-                .as_str()
-                .and_then(|s| serde_json::from_str(s).ok())
-                .unwrap_or(Value::Null);
-            let (outcome, lines) = run_function(&site, name, &event);
+            let text = input["input"].as_str().unwrap_or_default();
+            let blob_trigger = site
+                .functions
+                .get(name)
+                .is_some_and(|c| c["bindings"][0]["type"] == "blobTrigger");
+            let (outcome, lines) = if blob_trigger {
+                match self.bind_blob_input(text) {
+                    Ok(event) => run_function(&site, name, &event),
+                    Err(why) => (
+                        json!({"error": {"errorType": "FunctionInvocationException", "errorMessage": why}}),
+                        vec![why],
+                    ),
+                }
+            } else {
+                let event: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+                run_function(&site, name, &event)
+            };
             self.trace(name, lines);
             self.admin_runs.push((name.to_string(), outcome));
             return StatusCode::ACCEPTED.into_response();
@@ -1728,6 +1915,10 @@ impl World {
         }
         if body.pointer("/properties/siteConfig/appSettings").is_some() {
             entry.settings = settings;
+            if existed {
+                // A site whose settings are replaced restarts its host.
+                entry.restarting = self.host_restart_requests;
+            }
         }
         if existed {
             return ok(StatusCode::OK, &strip(&doc));
@@ -1837,11 +2028,12 @@ impl World {
         });
         let existed = self
             .event_subscriptions
-            .insert((sa, name), doc.clone())
+            .insert((sa.clone(), name), doc.clone())
             .is_some();
         if existed {
             return ok(StatusCode::OK, &doc);
         }
+        self.ensure_system_topic(&sa, path);
         let id = self.new_id();
         self.operations.insert(id.clone(), (1, Value::Null));
         let mut creating = doc;
@@ -1873,6 +2065,8 @@ impl World {
         let id = format!("dep{:04}", self.next_id + 1);
         self.next_id += 1;
         let fail = ok_deploy_flag(&mut self.fail_next_deployment);
+        let ends = self.next_deployment_ends.take();
+        let restart = self.host_restart_requests;
         let site = self.sites.values_mut().next().unwrap();
         let found = functions_in_package(raw);
         let ok_package = found.is_some();
@@ -1880,9 +2074,19 @@ impl World {
         if ok_package && fail {
             site.deployments.insert(id.clone(), 3);
         } else if ok_package {
-            site.functions = functions;
-            site.package = Some(raw.to_vec());
+            // Cancelled (-1) or refused for a deployment in progress (5):
+            // the package never reaches the host. Partial success (6):
+            // the package is in place, a later step (the trigger sync) failed.
+            if !matches!(ends, Some(-1 | 5)) {
+                site.functions = functions;
+                site.package = Some(raw.to_vec());
+                // The host restarts onto the new package.
+                site.restarting = restart;
+            }
             site.deployments.insert(id.clone(), 1);
+            if let Some(status) = ends {
+                site.deployment_ends.insert(id.clone(), status);
+            }
         } else {
             site.deployments.insert(id.clone(), 3);
         }
@@ -1893,6 +2097,457 @@ impl World {
         )
             .into_response()
     }
+}
+
+/// Resources Azure creates on its own next to fnctl's.
+#[derive(Clone, Copy)]
+enum Kind {
+    ActionGroup,
+    AlertRule,
+    SystemTopic,
+}
+
+impl Kind {
+    fn what(self) -> &'static str {
+        match self {
+            Kind::ActionGroup => "microsoft.insights/actionGroups",
+            Kind::AlertRule => "microsoft.alertsManagement/smartDetectorAlertRules",
+            Kind::SystemTopic => "Microsoft.EventGrid/systemTopics",
+        }
+    }
+}
+
+/// The smart detection Azure adds for an Application Insights component:
+/// "Whenever a new insights resource is created ... azure automatically
+/// creates an alert rule called \"Failure Anomalies\" ... and an action
+/// group \"Application Insights Smart Detection\" which is also
+/// automatically created. (NB: It takes several minutes for this rule to
+/// show up in the portal after insights is created)"
+/// (hashicorp/terraform-provider-azurerm#10563; the resource ids as Azure
+/// reports them in #18026 and PR #22163:
+/// `.../providers/microsoft.insights/actiongroups/Application Insights Smart Detection`,
+/// `.../providers/microsoft.alertsmanagement/smartDetectorAlertRules/Failure Anomalies - {component}`).
+/// The documents follow what Azure exports for them: the action group
+/// `location: Global`, `groupShortName: SmartDetect`, the Monitoring
+/// Contributor and Reader roles as receivers; the rule `location: global`,
+/// detector `FailureAnomaliesDetector`, severity Sev3, frequency PT1M,
+/// `scope: [component id]`, `actionGroups.groupIds: [action group id]`
+/// (schema: SmartDetectorAlertRulesApi.json 2021-04-01). An action group
+/// of that name already in the group is reused.
+const SMART_DETECTION_GROUP: &str = "Application Insights Smart Detection";
+
+/// The 400 a Function App answers on `host/default/listkeys` and
+/// `syncfunctiontriggers` while its host restarts, in the shape Azure
+/// sends it (the body's shape as quoted in TaoYang-Cloud/azure.policy.monitor#8,
+/// the message and its timing — a sync right after the settings changed,
+/// through on a rerun — in microsoft/azure-pipelines-tasks#16942 and
+/// Azure/azure-functions-core-tools#3008).
+fn host_unavailable() -> Response {
+    let message = "Encountered an error (ServiceUnavailable) from host runtime.";
+    (
+        StatusCode::BAD_REQUEST,
+        [("content-type", "application/json")],
+        json!({"Code": "BadRequest", "Message": message, "Target": null,
+            "Details": [{"Message": message}, {"Code": "BadRequest"},
+                {"ErrorEntity": {"Code": "BadRequest", "Message": message}}],
+            "Innererror": null})
+        .to_string(),
+    )
+        .into_response()
+}
+
+impl World {
+    /// Whether the site's host is restarting; counts the request.
+    fn host_restarting(&mut self, site: &str) -> bool {
+        match self.sites.get_mut(site) {
+            Some(s) if s.restarting > 0 => {
+                s.restarting -= 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn store(&mut self, kind: Kind) -> &mut BTreeMap<(String, String), Value> {
+        match kind {
+            Kind::ActionGroup => &mut self.action_groups,
+            Kind::AlertRule => &mut self.alert_rules,
+            Kind::SystemTopic => &mut self.system_topics,
+        }
+    }
+
+    /// The smart detection of the components created since the last read.
+    fn materialize_smart_detection(&mut self) {
+        for (rg, name) in std::mem::take(&mut self.pending_smart_detection) {
+            let Some(component) = self.components.get(&name) else {
+                continue;
+            };
+            let sub = component["id"]
+                .as_str()
+                .unwrap_or_default()
+                .split('/')
+                .nth(2)
+                .unwrap_or_default()
+                .to_string();
+            let group_base = format!("/subscriptions/{sub}/resourceGroups/{rg}/providers");
+            let key = (
+                rg.to_ascii_lowercase(),
+                SMART_DETECTION_GROUP.to_ascii_lowercase(),
+            );
+            let group_id = match self.action_groups.get(&key) {
+                Some(g) => g["id"].as_str().unwrap_or_default().to_string(),
+                None => {
+                    let id = format!(
+                        "{group_base}/microsoft.insights/actiongroups/{SMART_DETECTION_GROUP}"
+                    );
+                    let role = |name: &str, id: &str| json!({"name": name, "roleId": id, "useCommonAlertSchema": true});
+                    self.action_groups.insert(key, json!({
+                        "id": id, "name": SMART_DETECTION_GROUP, "type": "Microsoft.Insights/ActionGroups",
+                        "listedType": "microsoft.insights/actiongroups", "location": "Global",
+                        "properties": {
+                            "groupShortName": "SmartDetect", "enabled": true,
+                            "emailReceivers": [], "smsReceivers": [], "webhookReceivers": [],
+                            "armRoleReceivers": [
+                                role("Monitoring Contributor", "749f88d5-cbae-40b8-bcfc-e573ddc772fa"),
+                                role("Monitoring Reader", "43d0d8ad-25c7-4714-9337-8ba259a9fe05"),
+                            ],
+                        },
+                    }));
+                    id
+                }
+            };
+            let rule = format!("Failure Anomalies - {name}");
+            self.alert_rules.insert(
+                (rg.to_ascii_lowercase(), rule.to_ascii_lowercase()),
+                json!({
+                    "id": format!("{group_base}/microsoft.alertsmanagement/smartDetectorAlertRules/{rule}"),
+                    "name": rule, "type": "Microsoft.AlertsManagement/smartDetectorAlertRules",
+                    "listedType": "microsoft.alertsmanagement/smartDetectorAlertRules",
+                    "location": "global",
+                    "properties": {
+                        "description": "Failure Anomalies notifies you of an unusual rise in the rate of failed HTTP requests or dependency calls.",
+                        "state": "Enabled", "severity": "Sev3", "frequency": "PT1M",
+                        "detector": {"id": "FailureAnomaliesDetector"},
+                        "scope": [format!("{group_base}/microsoft.insights/components/{name}")],
+                        "actionGroups": {"groupIds": [group_id]},
+                    },
+                }),
+            );
+        }
+    }
+
+    /// The system topic Event Grid makes for a storage account when its
+    /// first event subscription is created as an extension resource of the
+    /// account: named `<Azure resource name>-<GUID>`, in the account's
+    /// group and location, `source` the account ("System topics in Azure
+    /// Event Grid", Lifecycle of system topics; the document as in
+    /// SystemTopics_Get.json, 2022-06-15). It goes when the last event
+    /// subscription is deleted; deleting the storage account (and its
+    /// subscriptions with it) leaves it behind, as issue 14 reports.
+    fn ensure_system_topic(&mut self, sa: &str, subscription_path: &str) {
+        let source_end = format!("/storageaccounts/{}", sa.to_ascii_lowercase());
+        if self.system_topics.values().any(|t| {
+            t["properties"]["source"]
+                .as_str()
+                .unwrap_or_default()
+                .to_ascii_lowercase()
+                .ends_with(&source_end)
+        }) {
+            return;
+        }
+        let Some(account) = self.storage_accounts.get(sa) else {
+            return;
+        };
+        let rg = account["rg"].as_str().unwrap_or_default().to_string();
+        let location = account["location"].clone();
+        let sub = subscription_path
+            .split('/')
+            .nth(2)
+            .unwrap_or_default()
+            .to_string();
+        self.next_id += 1;
+        let name = format!("{sa}-5e1c0a2b-0000-4000-8000-{:012}", self.next_id);
+        self.system_topics.insert(
+            (rg.to_ascii_lowercase(), name.to_ascii_lowercase()),
+            json!({
+                "id": format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.EventGrid/systemTopics/{name}"),
+                "name": name, "type": "Microsoft.EventGrid/systemTopics",
+                "listedType": "Microsoft.EventGrid/systemTopics",
+                "location": location, "tags": null,
+                "properties": {
+                    "provisioningState": "Succeeded",
+                    "source": format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/microsoft.storage/storageaccounts/{sa}"),
+                    "topicType": "microsoft.storage.storageaccounts",
+                    "metricResourceId": format!("3f0b7f5e-0000-4000-8000-{:012}", self.next_id),
+                },
+            }),
+        );
+    }
+
+    fn list_in(&mut self, rg: &str, kind: Kind) -> Response {
+        if !self.rg_exists(rg) {
+            return Self::no_rg(rg);
+        }
+        let lower = rg.to_ascii_lowercase();
+        let value: Vec<Value> = self
+            .store(kind)
+            .iter()
+            .filter(|((g, _), _)| *g == lower)
+            .map(|(_, d)| public(d))
+            .collect();
+        ok(StatusCode::OK, &json!({"value": value}))
+    }
+
+    fn get_in(&mut self, rg: &str, name: &str, kind: Kind) -> Response {
+        if !self.rg_exists(rg) {
+            return Self::no_rg(rg);
+        }
+        let key = (rg.to_ascii_lowercase(), name.to_ascii_lowercase());
+        match self.store(kind).get(&key) {
+            Some(d) => ok(StatusCode::OK, &public(d)),
+            None => error(
+                StatusCode::NOT_FOUND,
+                "ResourceNotFound",
+                &format!(
+                    "The Resource '{}/{name}' under resource group '{rg}' was not found.",
+                    kind.what()
+                ),
+            ),
+        }
+    }
+
+    /// Create or replace (what a user, or a test, adds to a group).
+    fn put_in(&mut self, rg: &str, name: &str, kind: Kind, path: &str, body: &Value) -> Response {
+        if !self.rg_exists(rg) {
+            return Self::no_rg(rg);
+        }
+        let mut doc = body.clone();
+        doc["id"] = json!(path);
+        doc["name"] = json!(name);
+        doc["type"] = json!(kind.what());
+        doc["listedType"] = json!(kind.what());
+        if doc.get("location").is_none() {
+            doc["location"] = json!("global");
+        }
+        let key = (rg.to_ascii_lowercase(), name.to_ascii_lowercase());
+        let existed = self.store(kind).insert(key, doc.clone()).is_some();
+        ok(
+            if existed {
+                StatusCode::OK
+            } else {
+                StatusCode::CREATED
+            },
+            &public(&doc),
+        )
+    }
+
+    /// Action groups and rules: 200, or 204 when not there; system topics
+    /// are long-running (202 with a Location to poll).
+    fn delete_in(&mut self, rg: &str, name: &str, kind: Kind, base: &str) -> Response {
+        let key = (rg.to_ascii_lowercase(), name.to_ascii_lowercase());
+        let existed = self.store(kind).remove(&key).is_some();
+        match kind {
+            Kind::SystemTopic if existed => {
+                let id = self.new_id();
+                self.operations.insert(id.clone(), (1, Value::Null));
+                (
+                    StatusCode::ACCEPTED,
+                    [
+                        ("location", format!("{base}/locations/{id}")),
+                        ("retry-after", "0".to_string()),
+                    ],
+                )
+                    .into_response()
+            }
+            _ if existed => StatusCode::OK.into_response(),
+            _ => StatusCode::NO_CONTENT.into_response(),
+        }
+    }
+
+    /// The blob service's Put Blob, Get Blob, Get Blob Properties (HEAD)
+    /// and Delete Blob, path-style (`/{account}/{container}/{blob}`), for
+    /// the storage endpoint the Flex tests point at this server. The SAS
+    /// must be a blob SAS (`sr=b`) with the permission the operation needs;
+    /// signatures are checked by Azurite in the tests that attach it.
+    fn blob_data_plane(
+        &mut self,
+        method: &Method,
+        path: &str,
+        query: &str,
+        raw: &Bytes,
+    ) -> Response {
+        let param = |k: &str| {
+            query.split('&').find_map(|kv| {
+                let (a, b) = kv.split_once('=')?;
+                (a == k).then(|| b.to_string())
+            })
+        };
+        let needed = match method.as_str() {
+            "PUT" => 'w',
+            "DELETE" => 'd',
+            _ => 'r',
+        };
+        let xml = |status: StatusCode, code: &str, message: &str| {
+            (
+                status,
+                [("content-type", "application/xml")],
+                format!("<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>{code}</Code><Message>{message}</Message></Error>"),
+            )
+                .into_response()
+        };
+        if param("sr").as_deref() != Some("b") || !param("sp").unwrap_or_default().contains(needed)
+        {
+            return xml(
+                StatusCode::FORBIDDEN,
+                "AuthorizationPermissionMismatch",
+                "This request is not authorized to perform this operation using this permission.",
+            );
+        }
+        let rest = path
+            .trim_start_matches('/')
+            .splitn(3, '/')
+            .collect::<Vec<_>>();
+        let (Some(container), Some(blob)) = (rest.get(1), rest.get(2)) else {
+            return xml(
+                StatusCode::BAD_REQUEST,
+                "InvalidUri",
+                "The requested URI does not represent any resource on the server.",
+            );
+        };
+        let blob = percent_encoding::percent_decode_str(blob)
+            .decode_utf8_lossy()
+            .into_owned();
+        let Some((sa, c)) = self
+            .containers
+            .iter()
+            .find(|(_, c)| c == container)
+            .cloned()
+        else {
+            return xml(
+                StatusCode::NOT_FOUND,
+                "ContainerNotFound",
+                "The specified container does not exist.",
+            );
+        };
+        let key = (sa.clone(), c.clone(), blob.clone());
+        match method.as_str() {
+            "PUT" => {
+                self.blobs.entry((sa, c)).or_default().insert(blob);
+                self.blob_bodies.insert(key, raw.to_vec());
+                StatusCode::CREATED.into_response()
+            }
+            "DELETE" => {
+                if let Some(names) = self.blobs.get_mut(&(sa, c)) {
+                    names.remove(&blob);
+                }
+                match self.blob_bodies.remove(&key) {
+                    Some(_) => StatusCode::ACCEPTED.into_response(),
+                    None => xml(
+                        StatusCode::NOT_FOUND,
+                        "BlobNotFound",
+                        "The specified blob does not exist.",
+                    ),
+                }
+            }
+            _ => match self.blob_bodies.get(&key) {
+                Some(data) if method == Method::HEAD => (
+                    StatusCode::OK,
+                    [
+                        ("content-length", data.len().to_string()),
+                        ("x-ms-blob-type", "BlockBlob".to_string()),
+                    ],
+                )
+                    .into_response(),
+                Some(data) => (StatusCode::OK, data.clone()).into_response(),
+                None if method == Method::HEAD => StatusCode::NOT_FOUND.into_response(),
+                None => xml(
+                    StatusCode::NOT_FOUND,
+                    "BlobNotFound",
+                    "The specified blob does not exist.",
+                ),
+            },
+        }
+    }
+
+    /// What the Functions host does with a blob trigger's manual input
+    /// (`POST /admin/functions/{name}` with `{"input": ...}`): it parses
+    /// the input as a blob path `container/blob` (`BlobPath.ParseAndValidate`
+    /// in StringToCloudBlobConverter, Microsoft.Azure.WebJobs.Extensions.Storage.Blobs)
+    /// and reads that blob from the storage account
+    /// (`GetBlobReferenceFromServerAsync`): anything else fails the run
+    /// (the admin endpoint has already answered 202). The blob's name and
+    /// size are what the binding hands the function. Returns the S3-shaped
+    /// event the harness turns into that binding, or why the run failed.
+    fn bind_blob_input(&self, input: &str) -> Result<Value, String> {
+        let invalid = || {
+            format!("Exception binding parameter 'blob': Invalid blob path specified : '{input}'. Blob identifiers must be in the format 'container/blob'.")
+        };
+        let (container, blob) = input.split_once('/').ok_or_else(invalid)?;
+        let valid_container = (3..=63).contains(&container.len())
+            && container
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !valid_container || blob.is_empty() {
+            return Err(invalid());
+        }
+        let not_found = || {
+            format!("Exception binding parameter 'blob': The specified blob does not exist. (BlobNotFound: {input})")
+        };
+        let Some((sa, _)) = self.containers.iter().find(|(_, c)| c == container) else {
+            return Err(not_found());
+        };
+        let size = match &self.blob_service {
+            Some(service) => {
+                let url = format!(
+                    "{}/{sa}/{container}/{}?{}",
+                    service.trim_end_matches('/'),
+                    percent_encoding::utf8_percent_encode(blob, BLOB_NAME),
+                    object_sas(sa, "r")
+                );
+                match http_request("GET", &url, &[("x-ms-version", "2022-11-02")], &[]) {
+                    Ok((200, body)) => body.len(),
+                    _ => return Err(not_found()),
+                }
+            }
+            None => {
+                match self
+                    .blob_bodies
+                    .get(&(sa.clone(), container.to_string(), blob.to_string()))
+                {
+                    Some(data) => data.len(),
+                    None => return Err(not_found()),
+                }
+            }
+        };
+        // S3 keys are URL-encoded with a space as `+` (the harness decodes).
+        let key = percent_encoding::utf8_percent_encode(blob, S3_KEY)
+            .to_string()
+            .replace("%20", "+");
+        Ok(
+            json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+            "s3": {"bucket": {"name": container}, "object": {"key": key, "size": size}}}]}),
+        )
+    }
+}
+
+/// What a blob name keeps unescaped in a URL path.
+const BLOB_NAME: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'/')
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// What an S3 notification keeps unescaped in a key.
+const S3_KEY: &percent_encoding::AsciiSet = BLOB_NAME;
+
+/// A stored document without the server's bookkeeping.
+fn public(doc: &Value) -> Value {
+    let mut d = strip(doc);
+    if let Some(o) = d.as_object_mut() {
+        o.remove("listedType");
+    }
+    d
 }
 
 /// The functions a package declares, as the host would list them; `None`

@@ -305,16 +305,51 @@ fn deploy_verify_noop_change_and_remove_cycle() {
         assert!(outcome.get("error").is_none(), "{outcome:#}");
     }
 
-    // 8. remove deletes what fnctl made; the second run finds nothing.
+    // 8. Azure added resources of its own to the group, as it does: the
+    //    component's smart detection (an action group and a Failure
+    //    Anomalies rule, there from the first read after the component was
+    //    created) and the storage account's Event Grid system topic.
+    {
+        let w = server.world.lock().unwrap();
+        let group: Vec<&Value> = w.action_groups.values().collect();
+        assert_eq!(group.len(), 1, "{group:?}");
+        assert_eq!(group[0]["name"], "Application Insights Smart Detection");
+        let rules: Vec<&Value> = w.alert_rules.values().collect();
+        assert_eq!(rules.len(), 1, "{rules:?}");
+        assert_eq!(
+            rules[0]["name"],
+            "Failure Anomalies - portable-dev-insights"
+        );
+        assert_eq!(w.system_topics.len(), 1);
+    }
+
+    // 9. remove deletes what fnctl made and what Azure made for it, then
+    //    the group; the second run finds nothing.
     let (code, doc, stderr) = run(dir.path(), &["remove"]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(!doc["removals"][0]["removed"].as_array().unwrap().is_empty());
+    let removed: Vec<String> = doc["removals"][0]["removed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap().to_string())
+        .collect();
+    for kind in [
+        "action_group",
+        "smart_detector_alert_rule",
+        "system_topic",
+        "resource_group",
+    ] {
+        assert!(removed.iter().any(|k| k == kind), "{kind}: {doc:#}");
+    }
+    assert_eq!(doc["removals"][0]["kept"], serde_json::json!([]), "{doc:#}");
     {
         let w = server.world.lock().unwrap();
         assert!(w.sites.is_empty());
         assert!(w.plans.is_empty());
         assert!(w.storage_accounts.is_empty());
         assert!(w.workspaces.is_empty() && w.components.is_empty());
+        assert!(w.action_groups.is_empty() && w.alert_rules.is_empty());
+        assert!(w.system_topics.is_empty());
         assert!(
             w.resource_groups.is_empty(),
             "fnctl created the group and it is empty"
@@ -851,4 +886,306 @@ fn an_azure_cli_login_is_used_and_asked_once() {
         "{calls}"
     );
     assert_eq!(calls.lines().count(), 1, "asked once, then cached: {calls}");
+}
+
+const RG_PATH: &str =
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/portable-rg";
+
+/// `remove` deletes what Azure made on fnctl's behalf — the Failure
+/// Anomalies rule whose scope is fnctl's component, the smart detection
+/// action group when no other alert rule uses it, the system topic whose
+/// source is fnctl's storage account — and nothing else: a rule with
+/// another name on the same component, another component's rule (and with
+/// it the action group it shares), another account's system topic stay,
+/// and so does the group fnctl created, with the output naming what keeps it.
+#[test]
+fn remove_deletes_what_azure_made_for_fnctl_and_nothing_else() {
+    let server = ArmServer::start();
+    let dir = project(&server);
+    let (code, _, stderr) = run(dir.path(), &["deploy"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (group_id, component_id) = {
+        let w = server.world.lock().unwrap();
+        let rule = w.alert_rules.values().next().unwrap();
+        (
+            rule["properties"]["actionGroups"]["groupIds"][0]
+                .as_str()
+                .unwrap()
+                .to_string(),
+            rule["properties"]["scope"][0].as_str().unwrap().to_string(),
+        )
+    };
+    let other_component = component_id.replace("portable-dev-insights", "other-insights");
+    let rule = |scope: &str| {
+        serde_json::json!({"location": "global", "properties": {
+            "state": "Enabled", "severity": "Sev3", "frequency": "PT1M",
+            "detector": {"id": "FailureAnomaliesDetector"},
+            "scope": [scope], "actionGroups": {"groupIds": [group_id]}}})
+    };
+    let rules = format!("{RG_PATH}/providers/microsoft.alertsManagement/smartDetectorAlertRules");
+    for (name, scope) in [
+        // Azure's rule for someone else's component, sharing the group.
+        (
+            "Failure%20Anomalies%20-%20other-insights",
+            other_component.as_str(),
+        ),
+        // Someone's own rule on fnctl's component.
+        ("my-watch-on-portable", component_id.as_str()),
+    ] {
+        let (status, body) = server.call(
+            "PUT",
+            &format!("{rules}/{name}?api-version=2021-04-01"),
+            Some(&rule(scope)),
+        );
+        assert_eq!(status, 201, "{body}");
+    }
+    {
+        // A topic of another account, as Event Grid would have made it.
+        let mut w = server.world.lock().unwrap();
+        let theirs = serde_json::json!({
+            "id": format!("{RG_PATH}/providers/Microsoft.EventGrid/systemTopics/theirs"),
+            "name": "theirs", "type": "Microsoft.EventGrid/systemTopics",
+            "listedType": "Microsoft.EventGrid/systemTopics", "location": "westeurope",
+            "properties": {"source": format!("{RG_PATH}/providers/microsoft.storage/storageaccounts/theiraccount"),
+                "topicType": "microsoft.storage.storageaccounts"}});
+        w.system_topics
+            .insert(("portable-rg".into(), "theirs".into()), theirs);
+    }
+
+    let (code, doc, stderr) = run(dir.path(), &["remove"]);
+    assert_eq!(code, 0, "{stderr}\n{doc:#}");
+    {
+        let w = server.world.lock().unwrap();
+        let rules: Vec<&str> = w
+            .alert_rules
+            .values()
+            .map(|r| r["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            rules,
+            ["Failure Anomalies - other-insights", "my-watch-on-portable"],
+            "only fnctl's component's Failure Anomalies rule went"
+        );
+        assert_eq!(w.action_groups.len(), 1, "another rule still uses it");
+        let topics: Vec<&str> = w
+            .system_topics
+            .values()
+            .map(|t| t["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(topics, ["theirs"], "fnctl's account's topic went");
+        assert!(w.resource_groups.contains_key("portable-rg"));
+        assert!(w.sites.is_empty() && w.storage_accounts.is_empty());
+    }
+    let kept = doc["removals"][0]["kept"].as_array().unwrap();
+    assert_eq!(kept.len(), 1, "{doc:#}");
+    assert_eq!(kept[0]["id"]["kind"], "resource_group");
+    let reason = kept[0]["reason"].as_str().unwrap();
+    for name in [
+        "Application Insights Smart Detection",
+        "Failure Anomalies - other-insights",
+        "my-watch-on-portable",
+        "theirs",
+    ] {
+        assert!(reason.contains(name), "{name}: {reason}");
+    }
+    // In words, too.
+    let out = fnctl()
+        .current_dir(dir.path())
+        .env("FNCTL_AZURE_ACCESS_TOKEN", TOKEN)
+        .args(["--provider", "azure", "remove", "--yes"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("kept resource_group portable-rg") && stdout.contains("theirs"),
+        "{stdout}"
+    );
+
+    // Once the other things are gone, the group goes with the rest.
+    for id in [
+        format!("{rules}/Failure%20Anomalies%20-%20other-insights?api-version=2021-04-01"),
+        format!("{rules}/my-watch-on-portable?api-version=2021-04-01"),
+        format!("{RG_PATH}/providers/Microsoft.EventGrid/systemTopics/theirs?api-version=2022-06-15"),
+        format!("{RG_PATH}/providers/microsoft.insights/actionGroups/Application%20Insights%20Smart%20Detection?api-version=2023-01-01"),
+    ] {
+        let (status, body) = server.call("DELETE", &id, None);
+        assert!(status == 200 || status == 202, "{id}: {status} {body}");
+    }
+    let (code, doc, stderr) = run(dir.path(), &["remove"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(doc["removals"][0]["kept"], serde_json::json!([]), "{doc:#}");
+    assert!(server.world.lock().unwrap().resource_groups.is_empty());
+}
+
+/// While a Function App's host restarts (its settings written, a package
+/// deployed), it answers `host/default/listkeys` and
+/// `syncfunctiontriggers` with 400 "Encountered an error
+/// (ServiceUnavailable) from host runtime.": a first Flex deploy with a
+/// blob trigger asks for the host's keys right after the package, and
+/// waits for the host instead of failing.
+#[test]
+fn a_restarting_host_is_waited_for() {
+    let server = ArmServer::start();
+    let dir = project(&server);
+    server.world.lock().unwrap().host_restart_requests = 2;
+    let (code, doc, stderr) = run(dir.path(), &["deploy"]);
+    assert_eq!(code, 0, "{stderr}\n{doc:#}");
+    assert_eq!(doc["deployments"][0]["verified"], true);
+    let w = server.world.lock().unwrap();
+    assert_eq!(w.host_unavailable_answers, 2, "both answered and retried");
+    assert_eq!(w.event_subscriptions.len(), 1);
+}
+
+/// One-deploy reports more end states than failed (3) and succeeded (4):
+/// cancelled (-1), conflict (5), partial success (6). Each ends the wait at
+/// once, named in the error (the server counts the status polls), and a
+/// rerun deploys the package.
+#[test]
+fn a_deployment_that_ends_cancelled_conflicting_or_partial_stops_the_wait_at_once() {
+    for (status, words) in [
+        (-1, "cancelled (status -1)"),
+        (5, "conflict (status 5)"),
+        (6, "partial success (status 6)"),
+    ] {
+        let server = ArmServer::start();
+        let dir = project(&server);
+        server.world.lock().unwrap().next_deployment_ends = Some(status);
+        let (code, doc, stderr) = run(dir.path(), &["deploy"]);
+        assert_eq!(code, 1, "{status}: {stderr}\n{doc:#}");
+        let message = doc["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(words), "{status}: {message}");
+        let polls = server
+            .world
+            .lock()
+            .unwrap()
+            .log
+            .iter()
+            .filter(|l| l.starts_with("GET /api/deployments/"))
+            .count();
+        assert_eq!(polls, 2, "building, then the end: no more polls");
+        let (code, doc, stderr) = run(dir.path(), &["deploy"]);
+        assert_eq!(code, 0, "{status}: {stderr}\n{doc:#}");
+        assert_eq!(doc["deployments"][0]["verified"], true);
+    }
+}
+
+/// The Functions host takes a blob trigger's manual input as a blob path
+/// (`container/blob`) and reads that blob: `invoke` of a blob function
+/// uploads a sample blob into fnctl's own container when the event's
+/// object is not there, and sends its path; the handler gets the S3
+/// record the adapter builds from the blob. An object that exists is
+/// used as it is.
+#[test]
+fn invoking_a_blob_function_hands_the_host_a_blob_it_can_read() {
+    let server = ArmServer::start();
+    let dir = project(&server);
+    // The fixture's handlers write what they saw into $OBSERVE_DIR.
+    let observed = observe(dir.path());
+    let (code, _, stderr) = run(dir.path(), &["deploy"]);
+    assert_eq!(code, 0, "{stderr}");
+
+    let (code, doc, stderr) = run(dir.path(), &["invoke", "upload", "--event", "storage"]);
+    assert_eq!(code, 0, "{stderr}\n{doc:#}");
+    let note = doc["invocation"]["note"].as_str().unwrap();
+    assert!(
+        note.contains("app-package/fnctl-invoke/upload/in/sample.txt"),
+        "{note}"
+    );
+    let last_run = |server: &ArmServer| {
+        let w = server.world.lock().unwrap();
+        w.admin_runs.last().cloned().unwrap()
+    };
+    let (name, outcome) = last_run(&server);
+    assert_eq!(name, "upload");
+    assert!(outcome.get("error").is_none(), "{outcome:#}");
+    let payload = observed.seen("upload");
+    assert_eq!(payload["eventSource"], "aws:s3");
+    assert_eq!(payload["eventName"], "ObjectCreated:Put");
+    assert_eq!(payload["bucket"], "app-package");
+    assert_eq!(payload["key"], "fnctl-invoke/upload/in/sample.txt");
+    assert!(payload["size"].as_u64().unwrap() > 0, "{payload}");
+
+    // A blob the event names that is in the account: its own path.
+    {
+        let mut w = server.world.lock().unwrap();
+        let sa = w.storage_accounts.keys().next().unwrap().clone();
+        w.containers.insert((sa.clone(), "incoming".into()));
+        w.blobs
+            .entry((sa.clone(), "incoming".into()))
+            .or_default()
+            .insert("in/photo 1.jpg".into());
+        w.blob_bodies.insert(
+            (sa, "incoming".into(), "in/photo 1.jpg".into()),
+            b"not a photo".to_vec(),
+        );
+    }
+    let event = r#"{"Records": [{"s3": {"bucket": {"name": "incoming"}, "object": {"key": "in/photo+1.jpg"}}}]}"#;
+    let (code, doc, stderr) = run(dir.path(), &["invoke", "upload", "--data", event]);
+    assert_eq!(code, 0, "{stderr}\n{doc:#}");
+    let (_, outcome) = last_run(&server);
+    assert!(outcome.get("error").is_none(), "{outcome:#}");
+    let payload = observed.seen("upload");
+    assert_eq!(payload["bucket"], "incoming");
+    assert_eq!(payload["key"], "in/photo+1.jpg");
+    assert_eq!(payload["size"], 11);
+}
+
+/// Where the portable fixture's handlers record what they saw: a directory
+/// named in the manifest's env (`OBSERVE_DIR`), so the app settings carry
+/// it to the functions the server runs.
+pub struct Observed(tempfile::TempDir);
+
+impl Observed {
+    /// What the handler `name` saw last.
+    pub fn seen(&self, name: &str) -> Value {
+        let file = self.0.path().join(format!("{name}.json"));
+        let text = std::fs::read_to_string(&file)
+            .unwrap_or_else(|e| panic!("{} was not written: {e}", file.display()));
+        serde_json::from_str(&text).unwrap()
+    }
+}
+
+pub fn observe(project: &Path) -> Observed {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = project.join("fnctl.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let with = text.replace(
+        "env = { GREETING = \"hello\" }",
+        &format!(
+            "env = {{ GREETING = \"hello\", OBSERVE_DIR = \"{}\" }}",
+            dir.path().display()
+        ),
+    );
+    assert_ne!(with, text, "the fixture's env was found");
+    std::fs::write(&manifest, with).unwrap();
+    Observed(dir)
+}
+
+/// A remove stopped after the action group went and before its rule: the
+/// rerun finds the rule (which still says whose the action group was),
+/// deletes it, does not claim the action group again, and the group goes.
+#[test]
+fn a_remove_stopped_between_the_action_group_and_its_rule_finishes_on_rerun() {
+    let server = ArmServer::start();
+    let dir = project(&server);
+    let (code, _, stderr) = run(dir.path(), &["deploy"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (status, body) = server.call(
+        "DELETE",
+        &format!("{RG_PATH}/providers/microsoft.insights/actionGroups/Application%20Insights%20Smart%20Detection?api-version=2023-01-01"),
+        None,
+    );
+    assert_eq!(status, 200, "{body}");
+    let (code, doc, stderr) = run(dir.path(), &["remove"]);
+    assert_eq!(code, 0, "{stderr}");
+    let removed: Vec<&str> = doc["removals"][0]["removed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert!(removed.contains(&"smart_detector_alert_rule"), "{doc:#}");
+    assert!(!removed.contains(&"action_group"), "{doc:#}");
+    let w = server.world.lock().unwrap();
+    assert!(w.alert_rules.is_empty() && w.resource_groups.is_empty());
 }

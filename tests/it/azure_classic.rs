@@ -101,6 +101,7 @@ fn change_code(dir: &Path, n: usize) {
 fn run_from_package_deploy_noop_change_prune_and_remove() {
     let server = ArmServer::start();
     let (dir, azurite, sa) = classic_project(&server);
+    let observed = crate::azure::observe(dir.path());
 
     // 1. Deploy: the package goes to blob storage and the app runs it.
     let (code, doc, stderr) = run(dir.path(), &["deploy"]);
@@ -192,12 +193,25 @@ fn run_from_package_deploy_noop_change_prune_and_remove() {
     let (_, doc, _) = run(dir.path(), &["info"]);
     assert!(!doc.to_string().contains("sig="), "{doc:#}");
 
-    // 2. The app answers with the deployed code.
+    // 2. The app answers with the deployed code. A blob function runs on a
+    //    blob the host can read: a sample fnctl put into its own container
+    //    (the blob service, Azurite, checks the signatures).
     let (code, doc, stderr) = run(
         dir.path(),
         &["invoke", "api", "--event", "http", "--expect-status", "200"],
     );
     assert_eq!(code, 0, "{stderr}\n{doc:#}");
+    let (code, doc, stderr) = run(dir.path(), &["invoke", "upload", "--event", "storage"]);
+    assert_eq!(code, 0, "{stderr}\n{doc:#}");
+    {
+        let w = server.world.lock().unwrap();
+        let (name, outcome) = w.admin_runs.last().unwrap();
+        assert_eq!(name, "upload");
+        assert!(outcome.get("error").is_none(), "{outcome:#}");
+    }
+    let seen = observed.seen("upload");
+    assert_eq!(seen["bucket"], "app-package");
+    assert_eq!(seen["key"], "fnctl-invoke/upload/in/sample.txt");
 
     // 3. An unchanged redeploy changes nothing, in ARM or in storage.
     server.clear_log();
@@ -302,11 +316,38 @@ fn run_from_package_deploy_noop_change_prune_and_remove() {
     assert_eq!(code, 0);
     assert_eq!(doc["deployments"][0]["mutating_calls"], 0, "{doc:#}");
 
-    // 8. remove deletes the app, plan and storage account.
-    let (code, _, stderr) = run(dir.path(), &["remove"]);
+    // 8. remove deletes the app, plan and storage account, the smart
+    //    detection Azure added for the Application Insights component, and
+    //    the group fnctl created.
+    {
+        let w = server.world.lock().unwrap();
+        assert_eq!(w.action_groups.len(), 1);
+        assert_eq!(w.alert_rules.len(), 1);
+    }
+    let (code, doc, stderr) = run(dir.path(), &["remove"]);
     assert_eq!(code, 0, "{stderr}");
+    assert_eq!(doc["removals"][0]["kept"], serde_json::json!([]), "{doc:#}");
     let w = server.world.lock().unwrap();
     assert!(w.sites.is_empty() && w.plans.is_empty() && w.storage_accounts.is_empty());
+    assert!(w.workspaces.is_empty() && w.components.is_empty());
+    assert!(w.action_groups.is_empty() && w.alert_rules.is_empty());
+    assert!(w.resource_groups.is_empty(), "{:?}", w.resource_groups);
+}
+
+/// Classic Consumption syncs triggers right after the settings that point
+/// at a new package, which restart the host: the sync's 400 "Encountered
+/// an error (ServiceUnavailable) from host runtime." is waited out.
+#[test]
+fn the_trigger_sync_waits_for_a_restarting_host() {
+    let server = ArmServer::start();
+    let (dir, _azurite, _) = classic_project(&server);
+    server.world.lock().unwrap().host_restart_requests = 2;
+    let (code, doc, stderr) = run(dir.path(), &["deploy"]);
+    assert_eq!(code, 0, "{stderr}\n{doc:#}");
+    assert_eq!(doc["deployments"][0]["verified"], true);
+    let w = server.world.lock().unwrap();
+    assert_eq!(w.host_unavailable_answers, 2);
+    assert_eq!(w.sites.values().next().unwrap().syncs, 1);
 }
 
 #[test]
