@@ -2927,3 +2927,25 @@ fn is_event_grid_blob(config: &Value) -> bool {
                     .is_some_and(|s| s.eq_ignore_ascii_case("EventGrid"))
         })
 }
+
+/// The bearer token this server accepts, as a credential for tests that
+/// drive the backend as a library.
+#[derive(Debug)]
+pub struct TestToken;
+
+#[async_trait::async_trait]
+impl azure_core::auth::TokenCredential for TestToken {
+    async fn get_token(
+        &self,
+        _scopes: &[&str],
+    ) -> azure_core::Result<azure_core::auth::AccessToken> {
+        Ok(azure_core::auth::AccessToken::new(
+            azure_core::auth::Secret::new(TOKEN),
+            time::OffsetDateTime::now_utc() + time::Duration::hours(1),
+        ))
+    }
+
+    async fn clear_cache(&self) -> azure_core::Result<()> {
+        Ok(())
+    }
+}

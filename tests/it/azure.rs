@@ -1161,6 +1161,55 @@ pub fn observe(project: &Path) -> Observed {
     Observed(dir)
 }
 
+/// A host that does not come back: the restart answers are retried a
+/// bounded number of times (here three, without waiting), then the call
+/// fails saying what happened and what to do. Counted in requests.
+#[test]
+fn a_host_that_stays_down_fails_clearly_after_bounded_retries() {
+    use fnctl::provider::azure::backend::{AzureBackend, HostRetry};
+    let server = ArmServer::start();
+    let dir = project(&server);
+    let (code, _, stderr) = run(dir.path(), &["deploy"]);
+    assert_eq!(code, 0, "{stderr}");
+    {
+        let mut w = server.world.lock().unwrap();
+        w.sites.values_mut().next().unwrap().restarting = u32::MAX;
+        w.host_unavailable_answers = 0;
+    }
+    let opts = fnctl::manifest::LoadOptions {
+        stage: "dev",
+        env: &fnctl::manifest::ProcessEnv,
+        check_files: true,
+    };
+    let app = fnctl::manifest::load(&dir.path().join("fnctl.toml"), &opts)
+        .unwrap()
+        .0;
+    let mut backend =
+        AzureBackend::connect_with(&app, std::sync::Arc::new(crate::arm::TestToken)).unwrap();
+    backend.host_retry = HostRetry {
+        delays: vec![std::time::Duration::ZERO; 3],
+    };
+    let err = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(backend.invoke_admin("tick", &serde_json::json!({})))
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("was still not up after 4 attempts")
+            && text.contains("host/default/listkeys")
+            && text.contains("(ServiceUnavailable) from host runtime"),
+        "{text}"
+    );
+    assert!(
+        err.hint().unwrap().contains("run the same command again"),
+        "{:?}",
+        err.hint()
+    );
+    assert_eq!(server.world.lock().unwrap().host_unavailable_answers, 4);
+}
+
 /// A remove stopped after the action group went and before its rule: the
 /// rerun finds the rule (which still says whose the action group was),
 /// deletes it, does not claim the action group again, and the group goes.

@@ -561,17 +561,19 @@ impl AzureBackend {
     /// Tells the platform to read the functions from the package it runs
     /// (classic Consumption needs this after every package change: its
     /// scale controller only knows triggers it was told about).
+    ///
+    /// Right after the settings change the host is restarting and answers
+    /// 400 "ServiceUnavailable from host runtime": waited for (see
+    /// [`super::HostRetry`]).
     pub(super) async fn sync_triggers(&self) -> Result<(), AzureError> {
-        self.arm
-            .post(
-                &format!(
-                    "{}/syncfunctiontriggers",
-                    paths::site(&self.app, &self.settings)
-                ),
-                API_WEB,
-                None,
-            )
-            .await?;
+        let path = format!(
+            "{}/syncfunctiontriggers",
+            paths::site(&self.app, &self.settings)
+        );
+        self.while_host_restarts("syncfunctiontriggers", || {
+            self.arm.post(&path, API_WEB, None)
+        })
+        .await?;
         Ok(())
     }
 

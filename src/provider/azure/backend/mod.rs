@@ -80,6 +80,14 @@ pub enum AzureError {
     /// A long-running operation did not finish in time.
     #[error("{operation} did not finish in time")]
     Timeout { operation: String },
+    /// The Function App's host kept answering that it is restarting.
+    #[error("the Functions host of `{site}` was still not up after {attempts} attempts over {waited_s} s: {operation} kept answering 400 \"Encountered an error (ServiceUnavailable) from host runtime\"")]
+    HostUnavailable {
+        site: String,
+        operation: String,
+        attempts: usize,
+        waited_s: u64,
+    },
     /// One-deploy reported a failed deployment.
     #[error("deploying the package to `{site}` failed: {message}")]
     Deploy { site: String, message: String },
@@ -134,6 +142,9 @@ impl AzureError {
                     "register it once per subscription: `az provider register --namespace {namespace}`"
                 ))
             }
+            AzureError::HostUnavailable { .. } => Some(
+                "the host restarts after its app settings or code change and usually answers again within a minute: run the same command again, it continues from what Azure reports; if this keeps happening the host cannot start (look at the app's \"Diagnose and solve problems\" page in the portal)".into(),
+            ),
             AzureError::Verify { .. } | AzureError::Timeout { .. } => Some(
                 "run the deploy again; it continues from what Azure reports".into(),
             ),
@@ -200,6 +211,34 @@ pub struct Removal {
     pub kept: Vec<Kept>,
 }
 
+/// How long fnctl waits for a Function App host that is restarting.
+///
+/// After its app settings or its package change, a Function App's host
+/// restarts, and until it is up `host/default/listkeys` and
+/// `syncfunctiontriggers` answer 400 "Encountered an error
+/// (ServiceUnavailable) from host runtime." (reported with its timing in
+/// microsoft/azure-pipelines-tasks#16942, a sync right after
+/// `WEBSITE_RUN_FROM_PACKAGE` changed, and Azure/azure-functions-core-tools#3008,
+/// where a rerun went through; issue 14 also cites azure-functions-host#5722).
+/// Those answers, and only those, are retried after each of `delays` in
+/// turn; then the call fails with [`AzureError::HostUnavailable`].
+#[derive(Debug, Clone)]
+pub struct HostRetry {
+    pub delays: Vec<std::time::Duration>,
+}
+
+impl Default for HostRetry {
+    /// 1, 2, 4, 8, then 15 s four times: nine attempts over 75 s.
+    fn default() -> Self {
+        HostRetry {
+            delays: [1, 2, 4, 8, 15, 15, 15, 15]
+                .into_iter()
+                .map(std::time::Duration::from_secs)
+                .collect(),
+        }
+    }
+}
+
 /// A connected Azure backend for one app+stage.
 #[derive(Clone)]
 pub struct AzureBackend {
@@ -207,6 +246,8 @@ pub struct AzureBackend {
     pub web: azure_mgmt_web::package_2024_04::Client,
     pub app: App,
     pub settings: AzureSettings,
+    /// How a restarting Functions host is waited for.
+    pub host_retry: HostRetry,
     /// The storage account key, fetched once per run (never printed).
     storage_key_cache: Arc<tokio::sync::OnceCell<String>>,
     /// The Application Insights connection string, once known (read or
@@ -248,6 +289,7 @@ impl AzureBackend {
             web,
             app: app.clone(),
             settings,
+            host_retry: HostRetry::default(),
             storage_key_cache: Arc::default(),
             insights_cache: Arc::default(),
         })

@@ -14,18 +14,63 @@ use crate::model::{HttpAuth, Trigger};
 use crate::provider::azure::{names, package};
 use crate::provider::http_call::{self, HttpCall, HttpReply};
 
+/// Whether `e` is a Function App's host saying it is (re)starting: 400 with
+/// "Encountered an error (ServiceUnavailable) from host runtime." Other
+/// 400s are answers.
+pub fn host_restarting(e: &AzureError) -> bool {
+    matches!(e, AzureError::Arm { status: 400, message, .. }
+        if message.contains("(ServiceUnavailable) from host runtime"))
+}
+
 impl AzureBackend {
+    /// The host's keys (`host/default/listkeys`), waiting for a host that
+    /// is restarting.
     pub(super) async fn host_keys(&self) -> Result<Value, AzureError> {
-        self.arm
-            .post(
-                &format!(
-                    "{}/host/default/listkeys",
-                    paths::site(&self.app, &self.settings)
-                ),
-                API_WEB,
-                None,
-            )
-            .await
+        let path = format!(
+            "{}/host/default/listkeys",
+            paths::site(&self.app, &self.settings)
+        );
+        self.while_host_restarts("host/default/listkeys", || {
+            self.arm.post(&path, API_WEB, None)
+        })
+        .await
+    }
+
+    /// Runs `call` until the Function App's host stops answering that it
+    /// is restarting, waiting [`super::HostRetry`]'s delays between
+    /// attempts; then fails with [`AzureError::HostUnavailable`].
+    pub(super) async fn while_host_restarts<T, F, Fut>(
+        &self,
+        operation: &str,
+        mut call: F,
+    ) -> Result<T, AzureError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, AzureError>>,
+    {
+        let mut delays = self.host_retry.delays.iter();
+        let mut waited = std::time::Duration::ZERO;
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            match call().await {
+                Err(e) if host_restarting(&e) => match delays.next() {
+                    Some(delay) => {
+                        tokio::time::sleep(*delay).await;
+                        waited += *delay;
+                    }
+                    None => {
+                        return Err(AzureError::HostUnavailable {
+                            site: names::function_app(&self.app, &self.settings),
+                            operation: operation.to_string(),
+                            attempts,
+                            waited_s: waited.as_secs(),
+                        })
+                    }
+                },
+                other => return other,
+            }
+        }
     }
 
     pub(super) async fn default_host(&self) -> Result<String, AzureError> {
@@ -158,5 +203,30 @@ impl AzureBackend {
             "Azure accepted the run of `{azure_name}` (HTTP {}); it runs asynchronously, so its result is in the app's logs",
             reply.status
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_hosts_restart_answer_is_waited_out() {
+        let arm = |status, message: &str| AzureError::Arm {
+            operation: "POST",
+            resource: "/x/host/default/listkeys".into(),
+            status,
+            code: "BadRequest".into(),
+            message: message.into(),
+        };
+        assert!(host_restarting(&arm(
+            400,
+            "Encountered an error (ServiceUnavailable) from host runtime."
+        )));
+        assert!(!host_restarting(&arm(400, "injected by the test")));
+        assert!(!host_restarting(&arm(
+            409,
+            "Encountered an error (ServiceUnavailable) from host runtime."
+        )));
     }
 }
