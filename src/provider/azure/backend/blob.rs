@@ -1,11 +1,12 @@
 //! The blob data plane: for classic Consumption's run-from-package, upload
 //! a package, hand the app a read-only URL to it, delete old ones; for
 //! `remove`, whether a container holds blobs (one List Blobs of at most
-//! one result).
+//! one result); for `invoke` of a blob function, whether the event's blob
+//! is there, and a sample blob when it is not.
 //!
 //! Every request carries a service SAS signed with the storage account key
 //! (fetched through ARM's `listKeys`), so no second credential or role is
-//! needed and the key itself never leaves the process. Only four blob
+//! needed and the key itself never leaves the process. Only five blob
 //! operations are used; azure_storage_blobs would bring ~100k lines of
 //! generated code for them, so the SAS is signed here, with azure_core's
 //! HMAC, following "Create a service SAS" (string-to-sign for signed
@@ -197,10 +198,32 @@ pub fn package_blob(digest: &str) -> String {
     format!("fnctl-{}.zip", &hex[..hex.len().min(32)])
 }
 
+/// What a blob name keeps as it is in a URL path: letters, digits,
+/// `-_.~`, and `/` between its parts.
+const BLOB_PATH: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'/')
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
 impl AzureBackend {
     /// An absolute URL to `blob` in the deployment container, with a SAS.
     async fn package_url(
         &self,
+        blob: &str,
+        access: Access,
+        lifetime: Duration,
+    ) -> Result<Url, AzureError> {
+        self.blob_url(names::DEPLOYMENT_CONTAINER, blob, access, lifetime)
+            .await
+    }
+
+    /// An absolute URL to `container/blob` in the app's storage account,
+    /// with a SAS signed over the blob's name as it is.
+    async fn blob_url(
+        &self,
+        container: &str,
         blob: &str,
         access: Access,
         lifetime: Duration,
@@ -213,26 +236,49 @@ impl AzureBackend {
         let sas = blob_sas(
             &account,
             &key,
-            &format!("{}/{blob}", names::DEPLOYMENT_CONTAINER),
+            &format!("{container}/{blob}"),
             access,
             (now - CLOCK_SKEW, now + lifetime),
             base.starts_with("https://"),
         )?;
-        Url::parse(&format!(
-            "{base}/{}/{blob}?{sas}",
-            names::DEPLOYMENT_CONTAINER
-        ))
-        .map_err(|e| AzureError::Config {
+        let path = percent_encoding::utf8_percent_encode(blob, BLOB_PATH);
+        Url::parse(&format!("{base}/{container}/{path}?{sas}")).map_err(|e| AzureError::Config {
             reason: format!("endpoints.storage `{base}` does not make a URL: {e}"),
         })
     }
 
-    /// Uploads a package (one Put Blob: run-from-package packages are at
-    /// most 1 GB, within a single request's limit) and returns the
-    /// long-lived read-only URL the app is given.
-    pub async fn upload_package(&self, blob: &str, zip: Vec<u8>) -> Result<String, AzureError> {
+    /// Whether `container/blob` is in the app's storage account (Get Blob
+    /// Properties, a HEAD with a read SAS). A container that is not there,
+    /// or a name the service refuses, holds no such blob.
+    pub async fn blob_exists(&self, container: &str, blob: &str) -> Result<bool, AzureError> {
         let url = self
-            .package_url(blob, Access::Write, WRITE_LIFETIME)
+            .blob_url(container, blob, Access::Read, WRITE_LIFETIME)
+            .await?;
+        let reply = self
+            .arm
+            .send_storage(Method::Head, url, Vec::new(), None)
+            .await?;
+        match reply.status {
+            200..=299 => Ok(true),
+            400 | 404 => Ok(false),
+            _ => Err(storage_error(
+                "Get Blob Properties",
+                &format!("{container}/{blob}"),
+                &reply,
+            )),
+        }
+    }
+
+    /// Writes `data` as the block blob `container/blob` (Put Blob).
+    pub async fn put_blob(
+        &self,
+        container: &str,
+        blob: &str,
+        content_type: &'static str,
+        data: Vec<u8>,
+    ) -> Result<(), AzureError> {
+        let url = self
+            .blob_url(container, blob, Access::Write, WRITE_LIFETIME)
             .await?;
         let reply = self
             .arm
@@ -241,18 +287,27 @@ impl AzureBackend {
                 url,
                 vec![
                     ("x-ms-blob-type", "BlockBlob"),
-                    ("content-type", "application/zip"),
+                    ("content-type", content_type),
                 ],
-                Some(zip),
+                Some(data),
             )
             .await?;
         if !(200..=299).contains(&reply.status) {
             return Err(storage_error(
                 "Put Blob",
-                &format!("{}/{blob}", names::DEPLOYMENT_CONTAINER),
+                &format!("{container}/{blob}"),
                 &reply,
             ));
         }
+        Ok(())
+    }
+
+    /// Uploads a package (one Put Blob: run-from-package packages are at
+    /// most 1 GB, within a single request's limit) and returns the
+    /// long-lived read-only URL the app is given.
+    pub async fn upload_package(&self, blob: &str, zip: Vec<u8>) -> Result<String, AzureError> {
+        self.put_blob(names::DEPLOYMENT_CONTAINER, blob, "application/zip", zip)
+            .await?;
         self.read_url(blob).await
     }
 

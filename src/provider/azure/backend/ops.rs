@@ -3,9 +3,10 @@
 //! HTTP functions are called over their own URL with the request the event
 //! describes (method, path, query, headers, body) and, for `auth = "key"`,
 //! the function key fetched through ARM. Blob and timer functions are
-//! started through the host's admin endpoint with the master key; Azure
-//! runs those asynchronously, so there is no result to show. Keys are only
-//! sent, never printed. The ARM token is never sent to the app itself.
+//! started through the host's admin endpoint with the master key (a blob
+//! function with the path of a blob the host can read); Azure runs those
+//! asynchronously, so there is no result to show. Keys are only sent,
+//! never printed. The ARM token is never sent to the app itself.
 
 use serde_json::{json, Value};
 
@@ -150,7 +151,7 @@ impl AzureBackend {
                 reason: format!("no function named `{function}`"),
             })?;
         // Blob and timer functions: the admin endpoint, master key.
-        let azure_name = package::azure_functions(app)
+        let (azure_name, blob) = package::azure_functions(app)
             .into_iter()
             .find(|af| {
                 af.function.name == f.name
@@ -162,12 +163,20 @@ impl AzureBackend {
                         Trigger::Http(_) => false,
                     }
             })
-            .map(|af| af.name)
+            .map(|af| (af.name, matches!(af.trigger, Trigger::Storage(_))))
             .ok_or_else(|| AzureError::Config {
                 reason: format!(
                     "function `{function}` has no trigger for this event; pass --event http|storage|schedule"
                 ),
             })?;
+        // The host takes a blob trigger's input as the path of a blob it
+        // then reads; anything else is the input as given.
+        let (input, said) = if blob {
+            let (path, said) = self.blob_input(function, &azure_name, event).await?;
+            (path, Some(said))
+        } else {
+            (event.to_string(), None)
+        };
         let base = paths::app_base(&self.settings, &self.default_host().await?);
         let keys = self.host_keys().await?;
         let master = keys
@@ -189,7 +198,7 @@ impl AzureBackend {
                     ("x-functions-key".into(), master),
                     ("content-type".into(), "application/json".into()),
                 ],
-                json!({"input": event.to_string()}).to_string().into_bytes(),
+                json!({"input": input}).to_string().into_bytes(),
             )
             .await?;
         if !(200..=299).contains(&reply.status) {
@@ -199,16 +208,91 @@ impl AzureBackend {
                 &reply,
             ));
         }
-        Ok(format!(
-            "Azure accepted the run of `{azure_name}` (HTTP {}); it runs asynchronously, so its result is in the app's logs",
-            reply.status
+        Ok(match said {
+            Some(said) => format!(
+                "Azure accepted the run of `{azure_name}` (HTTP {}) on {said}; it runs asynchronously, so its result is in the app's logs",
+                reply.status
+            ),
+            None => format!(
+                "Azure accepted the run of `{azure_name}` (HTTP {}); it runs asynchronously, so its result is in the app's logs",
+                reply.status
+            ),
+        })
+    }
+
+    /// The input a blob-triggered function is started with: the path
+    /// `container/blob` of a blob in the app's storage account, which the
+    /// Functions host reads and binds (it parses the input with
+    /// `BlobPath.ParseAndValidate` and fetches the blob, so a JSON event or
+    /// a blob that is not there fails the run). The event's own object when
+    /// the account has it; otherwise a sample blob uploaded into fnctl's
+    /// deployment container as `fnctl-invoke/{azure function}/{key}` (never
+    /// into the trigger's container: that would fire the trigger a second
+    /// time and leave data `remove` keeps). Returns the path and what the
+    /// handler will receive, in words.
+    async fn blob_input(
+        &self,
+        function: &str,
+        azure_name: &str,
+        event: &Value,
+    ) -> Result<(String, String), AzureError> {
+        let s3 = event.pointer("/Records/0/s3").unwrap_or(&Value::Null);
+        let bucket = s3
+            .pointer("/bucket/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let key = s3_key(
+            s3.pointer("/object/key")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+        );
+        let receives = |container: &str, blob: &str| {
+            format!(
+                "the handler receives an S3 `ObjectCreated:Put` record for bucket `{container}`, key `{blob}`, which the adapter builds from the blob the host reads"
+            )
+        };
+        if !bucket.is_empty() && !key.is_empty() && self.blob_exists(bucket, &key).await? {
+            return Ok((
+                format!("{bucket}/{key}"),
+                format!("the blob `{bucket}/{key}`; {}", receives(bucket, &key)),
+            ));
+        }
+        let sample_key = if key.is_empty() { "sample.txt" } else { &key };
+        let sample = format!("fnctl-invoke/{azure_name}/{sample_key}");
+        let container = names::DEPLOYMENT_CONTAINER;
+        let body = format!(
+            "A sample blob `fnctl invoke {function}` uploaded to start the blob-triggered function `{azure_name}`: the event's object `{bucket}/{key}` is not in the app's storage account.\n"
+        );
+        self.put_blob(container, &sample, "text/plain", body.into_bytes())
+            .await?;
+        Ok((
+            format!("{container}/{sample}"),
+            format!(
+                "the blob `{container}/{sample}`, a sample fnctl uploaded into its own container because `{bucket}/{key}` is not in the app's storage account; {}",
+                receives(container, &sample)
+            ),
         ))
     }
+}
+
+/// An S3 notification's key as the blob name it stands for: S3 sends keys
+/// URL-encoded, with a space as `+`.
+fn s3_key(encoded: &str) -> String {
+    percent_encoding::percent_decode_str(&encoded.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn s3_keys_are_decoded_as_s3_encodes_them() {
+        assert_eq!(s3_key("in/photo+1.jpg"), "in/photo 1.jpg");
+        assert_eq!(s3_key("in/a%2Bb%C3%A9.txt"), "in/a+bé.txt");
+        assert_eq!(s3_key("plain/key.txt"), "plain/key.txt");
+    }
 
     #[test]
     fn only_the_hosts_restart_answer_is_waited_out() {
