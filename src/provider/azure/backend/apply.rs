@@ -851,6 +851,8 @@ impl AzureBackend {
         if keep_storage {
             self.clear_kept_account(progress, &mut removal.removed)
                 .await?;
+            self.remove_azure_made(progress, &mut removal.removed, &interrupt, true)
+                .await?;
             let mut holding = Vec::new();
             for (container, contents) in data {
                 holding.push(format!("`{container}`"));
@@ -882,26 +884,44 @@ impl AzureBackend {
             }
             return Ok(removal);
         }
+        // What Azure made on its own for fnctl's resources goes too; then
+        // a group fnctl created goes if nothing else is in it, and is
+        // reported as kept, with what keeps it, if something is.
+        self.remove_azure_made(progress, &mut removal.removed, &interrupt, false)
+            .await?;
         if super::read::owned_by(&rg, app) {
-            let listing = self
-                .arm
-                .get(
-                    &format!("{}/resources", paths::resource_group(az)),
-                    API_RESOURCES,
-                )
-                .await?
-                .unwrap_or(Value::Null);
-            let others = listing["value"].as_array().map_or(0, Vec::len);
-            if others == 0 {
-                self.delete_step(
-                    progress,
-                    &mut removal.removed,
-                    "resource_group",
-                    az.resource_group.clone(),
-                    &paths::resource_group(az),
-                    API_RESOURCES,
-                )
-                .await?;
+            match self.left_in_group().await? {
+                None => {}
+                Some(left) if left.is_empty() => {
+                    if interrupt.requested() {
+                        return Err(Interrupted {
+                            done: removal.removed.len(),
+                            left: 1,
+                        }
+                        .into());
+                    }
+                    self.delete_step(
+                        progress,
+                        &mut removal.removed,
+                        "resource_group",
+                        az.resource_group.clone(),
+                        &paths::resource_group(az),
+                        API_RESOURCES,
+                    )
+                    .await?;
+                }
+                Some(left) => removal.kept.push(Kept {
+                    id: ResourceId::new("resource_group", &az.resource_group),
+                    reason: format!(
+                        "holds {} fnctl did not create: {}; fnctl deletes a group it created only when nothing else is in it",
+                        if left.len() == 1 { "a resource" } else { "resources" },
+                        left.join(", ")
+                    ),
+                    command: format!(
+                        "delete or move what is listed, then `fnctl remove --stage {}`",
+                        app.stage
+                    ),
+                }),
             }
         }
         Ok(removal)

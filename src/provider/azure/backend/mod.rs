@@ -13,6 +13,7 @@
 
 pub mod apply;
 pub mod arm;
+pub mod azure_made;
 pub mod blob;
 pub mod credential;
 pub mod lock;
