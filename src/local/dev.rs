@@ -106,18 +106,30 @@ pub async fn serve(
         .fallback(handle)
         .with_state(dev.clone());
 
+    // Everything that compares with a first look takes it before the server
+    // says it is ready, so no change made after that is missed: the signal
+    // handlers, the bucket folders and the reload fingerprint.
+    let stop = shutdown_signal();
     let mut background = Vec::new();
     background.push(tokio::spawn(schedules(dev.clone())));
-    background.push(tokio::spawn(buckets(dev.clone(), opts.buckets_dir.clone())));
+    let mut folders = Buckets::new(opts.buckets_dir.clone());
+    folders.scan(&dev).await;
+    background.push(tokio::spawn(buckets(dev.clone(), folders)));
     if opts.watch {
-        background.push(tokio::spawn(reload(dev.clone(), loader, opts.max_workers)));
+        let first = fingerprint(&dev.served.read().await.app);
+        background.push(tokio::spawn(reload(
+            dev.clone(),
+            loader,
+            opts.max_workers,
+            first,
+        )));
     }
     ready(addr, &app);
     let server = axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal());
+    .with_graceful_shutdown(stop);
     let _ = server.await;
     for task in background {
         task.abort();
@@ -215,26 +227,33 @@ async fn handle(
         .unwrap_or_else(|_| StatusCode::BAD_GATEWAY.into_response())
 }
 
-/// Ctrl-C, or SIGTERM from a process manager.
-async fn shutdown_signal() {
+/// Ctrl-C, or SIGTERM from a process manager. The handlers are in place
+/// when this returns; the future completes on the first signal.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(t) => t,
+        use tokio::signal::unix::{signal, SignalKind};
+        let signals = signal(SignalKind::interrupt())
+            .and_then(|int| Ok((int, signal(SignalKind::terminate())?)));
+        async move {
+            match signals {
+                Ok((mut int, mut term)) => {
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
+                    }
+                }
                 Err(_) => {
                     let _ = tokio::signal::ctrl_c().await;
-                    return;
                 }
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+            }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
@@ -376,10 +395,23 @@ fn snapshot(dir: &Path) -> BTreeMap<String, (u64, SystemTime)> {
     out
 }
 
-/// Watches a directory per bucket and fires storage events for changes.
-async fn buckets(dev: Dev, root: PathBuf) {
-    let mut known: BTreeMap<String, BTreeMap<String, (u64, SystemTime)>> = BTreeMap::new();
-    loop {
+/// The folders standing in for buckets, and what was in them at the last look.
+struct Buckets {
+    root: PathBuf,
+    known: BTreeMap<String, BTreeMap<String, (u64, SystemTime)>>,
+}
+
+impl Buckets {
+    fn new(root: PathBuf) -> Buckets {
+        Buckets {
+            root,
+            known: BTreeMap::new(),
+        }
+    }
+
+    /// Looks at every bucket's folder once and fires storage events for
+    /// what changed since the last look (nothing on a bucket's first look).
+    async fn scan(&mut self, dev: &Dev) {
         let triggers: Vec<(String, crate::model::StorageTrigger)> = {
             let served = dev.served.read().await;
             served
@@ -401,10 +433,10 @@ async fn buckets(dev: Dev, root: PathBuf) {
         bucket_names.sort();
         bucket_names.dedup();
         for bucket in bucket_names {
-            let dir = root.join(bucket);
+            let dir = self.root.join(bucket);
             let _ = std::fs::create_dir_all(&dir);
             let now = snapshot(&dir);
-            let Some(before) = known.insert(bucket.to_string(), now.clone()) else {
+            let Some(before) = self.known.insert(bucket.to_string(), now.clone()) else {
                 continue;
             };
             let mut changes: Vec<(String, StorageEvent, u64)> = Vec::new();
@@ -450,7 +482,15 @@ async fn buckets(dev: Dev, root: PathBuf) {
                 }
             }
         }
+    }
+}
+
+/// Watches a directory per bucket and fires storage events for changes;
+/// `folders` has had its first look.
+async fn buckets(dev: Dev, mut folders: Buckets) {
+    loop {
         tokio::time::sleep(Duration::from_millis(300)).await;
+        folders.scan(&dev).await;
     }
 }
 
@@ -483,8 +523,13 @@ fn fingerprint(app: &App) -> Vec<(String, u64, SystemTime)> {
 }
 
 /// Reloads the app and restarts its workers when files change.
-async fn reload(dev: Dev, loader: Loader, max_workers: usize) {
-    let mut last = fingerprint(&dev.served.read().await.app);
+/// `last` is the fingerprint of the app being served.
+async fn reload(
+    dev: Dev,
+    loader: Loader,
+    max_workers: usize,
+    mut last: Vec<(String, u64, SystemTime)>,
+) {
     loop {
         tokio::time::sleep(Duration::from_millis(500)).await;
         let now = fingerprint(&dev.served.read().await.app);

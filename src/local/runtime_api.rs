@@ -7,6 +7,13 @@
 //! request id, deadline, function ARN and trace headers; it then posts the
 //! result to `/runtime/invocation/{id}/response` or `/error`, or reports a
 //! failed start to `/runtime/init/error`.
+//!
+//! Timing follows Lambda's: the function's timeout covers the handler's
+//! run, from the moment a runtime picks the invocation up, not the time it
+//! waited for a runtime to start. Starting a runtime has Lambda's own limit,
+//! [`INIT_LIMIT`]: an init that takes longer is, on Lambda, retried within
+//! the first invocation under the function's timeout, so an invocation not
+//! picked up within `INIT_LIMIT + timeout` of being queued has timed out.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -20,6 +27,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use tokio::sync::{oneshot, Mutex, Notify};
+use tokio::time::Instant;
+
+/// Lambda's limit on the Init phase (starting the runtime and running the
+/// function's static code) of an on-demand function.
+pub const INIT_LIMIT: Duration = Duration::from_secs(10);
 
 /// What became of one invocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +47,13 @@ pub enum Outcome {
 struct Queued {
     id: String,
     event: Vec<u8>,
-    deadline_ms: u128,
+    /// The function's timeout, counted from the pickup.
+    timeout: Duration,
+    /// Not picked up by then: the invocation has timed out (see the module
+    /// documentation).
+    latest: Instant,
+    /// Receives the deadline when a runtime picks the invocation up.
+    picked: oneshot::Sender<Instant>,
 }
 
 #[derive(Default)]
@@ -51,6 +69,8 @@ pub struct RuntimeApi {
     inner: Arc<Mutex<Inner>>,
     ready: Arc<Notify>,
     function_arn: String,
+    /// [`INIT_LIMIT`]; shorter in unit tests.
+    init_limit: Duration,
     pub addr: SocketAddr,
 }
 
@@ -82,6 +102,7 @@ impl RuntimeApi {
             inner: Arc::default(),
             ready: Arc::new(Notify::new()),
             function_arn,
+            init_limit: INIT_LIMIT,
             addr,
         };
         let app = Router::new()
@@ -104,10 +125,13 @@ impl RuntimeApi {
         self.addr.to_string()
     }
 
-    /// Queues an event and waits for its outcome, at most `timeout`.
+    /// Queues an event and waits for its outcome: at most `timeout` once a
+    /// runtime has picked it up, at most `INIT_LIMIT + timeout` in all.
     /// `None` means the deadline passed with no answer.
     pub async fn invoke(&self, id: String, event: Vec<u8>, timeout: Duration) -> Option<Outcome> {
-        let (tx, rx) = oneshot::channel();
+        let (tx, mut rx) = oneshot::channel();
+        let (picked_tx, picked_rx) = oneshot::channel();
+        let latest = Instant::now() + self.init_limit + timeout;
         {
             let mut inner = self.inner.lock().await;
             if let Some(e) = &inner.init_error {
@@ -117,15 +141,27 @@ impl RuntimeApi {
             inner.queue.push_back(Queued {
                 id: id.clone(),
                 event,
-                deadline_ms: now_ms() + timeout.as_millis(),
+                timeout,
+                latest,
+                picked: picked_tx,
             });
         }
         self.ready.notify_waiters();
         self.ready.notify_one();
-        let outcome = tokio::time::timeout(timeout, rx)
-            .await
-            .ok()
-            .and_then(Result::ok);
+        let outcome = 'wait: {
+            let deadline = tokio::select! {
+                biased;
+                // An init error answers before any pickup.
+                answer = &mut rx => break 'wait answer.ok(),
+                // Dropped unpicked: expired, or the runtime failed to start.
+                picked = picked_rx => picked.unwrap_or(latest),
+                () = tokio::time::sleep_until(latest) => latest,
+            };
+            tokio::time::timeout_at(deadline, rx)
+                .await
+                .ok()
+                .and_then(Result::ok)
+        };
         if outcome.is_none() {
             // Not picked up or not answered in time: forget it entirely, so
             // no later poll receives a stale event.
@@ -152,7 +188,16 @@ async fn next(State(api): State<RuntimeApi>) -> Response {
         let notified = api.ready.notified();
         {
             let mut inner = api.inner.lock().await;
-            if let Some(q) = inner.queue.pop_front() {
+            while let Some(q) = inner.queue.pop_front() {
+                // The run starts now: the function's timeout counts from here.
+                let now = Instant::now();
+                if q.latest <= now {
+                    // Expired while queued; its caller is answering `None`.
+                    continue;
+                }
+                let deadline = (now + q.timeout).min(q.latest);
+                let deadline_ms = now_ms() + deadline.duration_since(now).as_millis();
+                let _ = q.picked.send(deadline);
                 let mut headers = HeaderMap::new();
                 let put = |h: &mut HeaderMap, k: &'static str, v: String| {
                     if let Ok(v) = v.parse() {
@@ -163,7 +208,7 @@ async fn next(State(api): State<RuntimeApi>) -> Response {
                 put(
                     &mut headers,
                     "lambda-runtime-deadline-ms",
-                    q.deadline_ms.to_string(),
+                    deadline_ms.to_string(),
                 );
                 put(
                     &mut headers,
@@ -173,7 +218,7 @@ async fn next(State(api): State<RuntimeApi>) -> Response {
                 put(
                     &mut headers,
                     "lambda-runtime-trace-id",
-                    trace_id(&q.id, q.deadline_ms),
+                    trace_id(&q.id, deadline_ms),
                 );
                 put(&mut headers, "content-type", "application/json".into());
                 return (StatusCode::OK, headers, q.event).into_response();
@@ -240,6 +285,10 @@ async fn init_error(State(api): State<RuntimeApi>, headers: HeaderMap, body: Byt
 mod tests {
     use super::*;
 
+    /// Only stops a broken test from hanging; never reached by a correct run,
+    /// however slow.
+    const HANG_GUARD: Duration = Duration::from_secs(600);
+
     /// A runtime client written with plain HTTP calls, to check the protocol
     /// shape; the real clients are exercised in the integration tests.
     async fn call(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String, String) {
@@ -279,11 +328,7 @@ mod tests {
             assert_eq!(status, 202);
         });
         let outcome = api
-            .invoke(
-                "req-1".into(),
-                br#"{"x":1}"#.to_vec(),
-                Duration::from_secs(5),
-            )
+            .invoke("req-1".into(), br#"{"x":1}"#.to_vec(), HANG_GUARD)
             .await;
         client.await.unwrap();
         assert_eq!(outcome, Some(Outcome::Response(br#"{"ok":true}"#.to_vec())));
@@ -291,7 +336,8 @@ mod tests {
 
     #[tokio::test]
     async fn errors_timeouts_and_init_errors() {
-        let api = RuntimeApi::start("arn".into()).await.unwrap();
+        let mut api = RuntimeApi::start("arn".into()).await.unwrap();
+        api.init_limit = Duration::ZERO;
         let addr = api.addr;
         tokio::spawn(async move {
             call(addr, "GET", "/2018-06-01/runtime/invocation/next", "").await;
@@ -303,15 +349,13 @@ mod tests {
             )
             .await;
         });
-        let outcome = api
-            .invoke("a".into(), b"{}".to_vec(), Duration::from_secs(5))
-            .await;
+        let outcome = api.invoke("a".into(), b"{}".to_vec(), HANG_GUARD).await;
         assert!(
             matches!(outcome, Some(Outcome::Error { ref error_type, .. }) if error_type == "ValueError"),
             "{outcome:?}"
         );
 
-        // Nobody polls: the deadline passes.
+        // Nobody polls: the init limit (zero here) and the timeout pass.
         assert_eq!(
             api.invoke("b".into(), b"{}".to_vec(), Duration::from_millis(100))
                 .await,
@@ -326,9 +370,7 @@ mod tests {
         )
         .await;
         assert_eq!(status, 202);
-        let outcome = api
-            .invoke("c".into(), b"{}".to_vec(), Duration::from_secs(1))
-            .await;
+        let outcome = api.invoke("c".into(), b"{}".to_vec(), HANG_GUARD).await;
         assert!(
             matches!(outcome, Some(Outcome::InitError { ref error_type, .. }) if error_type == "Runtime.ImportModuleError")
         );
@@ -340,5 +382,92 @@ mod tests {
         )
         .await;
         assert_eq!(status, 400, "an unknown request id is refused");
+    }
+
+    /// The deadline header of a pickup made by calling the handler directly.
+    fn deadline_header(picked: &Response) -> u128 {
+        picked.headers()["lambda-runtime-deadline-ms"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+
+    /// Waiting for a runtime (a cold start on a busy machine) is not run
+    /// time: an invocation queued for longer than its whole timeout still
+    /// gets the full timeout once picked up, and its answer counts.
+    ///
+    /// The runtime is driven by calling the handler in this task; on the
+    /// single-threaded test runtime nothing else runs between the pickup and
+    /// the answer, so the result does not depend on the machine's speed.
+    #[tokio::test]
+    async fn the_timeout_counts_from_the_pickup_not_from_queueing() {
+        let mut api = RuntimeApi::start("arn".into()).await.unwrap();
+        // However long this task is held up, the init limit does not cut in.
+        api.init_limit = HANG_GUARD;
+        let timeout = Duration::from_millis(200);
+        let invocation = tokio::spawn({
+            let api = api.clone();
+            async move { api.invoke("q".into(), b"{}".to_vec(), timeout).await }
+        });
+        // At least three timeouts pass before any runtime asks for work.
+        tokio::time::sleep(timeout * 3).await;
+        let before = now_ms();
+        let picked = tokio::time::timeout(HANG_GUARD, next(State(api.clone())))
+            .await
+            .expect("the invocation is still queued after its timeout");
+        let after = now_ms();
+        let deadline = deadline_header(&picked);
+        assert!(
+            before + 200 <= deadline && deadline <= after + 200,
+            "the deadline is the pickup plus the timeout: {before} <= {deadline} - 200 <= {after}"
+        );
+        assert_eq!(
+            api.complete("q", Outcome::Response(b"ok".to_vec())).await,
+            StatusCode::ACCEPTED
+        );
+        assert_eq!(
+            invocation.await.unwrap(),
+            Some(Outcome::Response(b"ok".to_vec()))
+        );
+    }
+
+    /// Once picked up, the timeout runs: no answer is `None`, and a late
+    /// answer is refused.
+    #[tokio::test]
+    async fn a_picked_up_invocation_times_out_after_the_timeout() {
+        let api = RuntimeApi::start("arn".into()).await.unwrap();
+        let invocation = tokio::spawn({
+            let api = api.clone();
+            async move {
+                api.invoke("p".into(), b"{}".to_vec(), Duration::from_millis(100))
+                    .await
+            }
+        });
+        let before = now_ms();
+        let picked = tokio::time::timeout(HANG_GUARD, next(State(api.clone())))
+            .await
+            .unwrap();
+        assert!(deadline_header(&picked) >= before + 100);
+        assert_eq!(invocation.await.unwrap(), None);
+        assert_eq!(
+            api.complete("p", Outcome::Response(b"late".to_vec())).await,
+            StatusCode::BAD_REQUEST
+        );
+    }
+
+    /// A runtime that never starts: after the init limit and the timeout the
+    /// invocation is `None`, and it is gone from the queue.
+    #[tokio::test]
+    async fn an_invocation_never_picked_up_expires_after_the_init_limit() {
+        let mut api = RuntimeApi::start("arn".into()).await.unwrap();
+        api.init_limit = Duration::from_millis(50);
+        assert_eq!(
+            api.invoke("n".into(), b"{}".to_vec(), Duration::from_millis(50))
+                .await,
+            None
+        );
+        assert!(api.inner.lock().await.queue.is_empty());
+        assert!(api.inner.lock().await.waiting.is_empty());
     }
 }

@@ -62,7 +62,17 @@ pub fn python() -> PathBuf {
 pub struct Worker {
     child: Child,
     logs: Arc<Mutex<Vec<String>>>,
+    /// The tasks copying stdout and stderr into `logs`; they end at EOF.
+    readers: Vec<tokio::task::JoinHandle<()>>,
+    /// Tells the readers the process is gone (see [`QUIET_AFTER_EXIT`]).
+    exited: tokio::sync::watch::Sender<bool>,
 }
+
+/// Once the process is gone its pipes close, and the readers end when they
+/// have read everything. A pipe stays open only while a process the
+/// handler started still runs; a reader gives up on it after this long
+/// with nothing to read.
+const QUIET_AFTER_EXIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Worker {
     /// Checks that the runtime client for `f` is installed, with an exact fix when not.
@@ -168,6 +178,8 @@ impl Worker {
             source,
         })?;
         let logs = Arc::new(Mutex::new(Vec::new()));
+        let mut readers = Vec::new();
+        let (exited, exited_rx) = tokio::sync::watch::channel(false);
         let prefix = if prefix_logs {
             format!("[{}] ", f.name)
         } else {
@@ -188,16 +200,32 @@ impl Worker {
         {
             let logs = logs.clone();
             let prefix = prefix.clone();
-            tokio::spawn(async move {
+            let mut exited = exited_rx.clone();
+            readers.push(tokio::spawn(async move {
                 let mut lines = BufReader::new(stream).lines();
-                while let Ok(Some(line)) = lines.next_line().await {
+                loop {
+                    let quiet = async {
+                        let _ = exited.wait_for(|gone| *gone).await;
+                        tokio::time::sleep(QUIET_AFTER_EXIT).await;
+                    };
+                    let line = tokio::select! {
+                        biased;
+                        line = lines.next_line() => line,
+                        () = quiet => break,
+                    };
+                    let Ok(Some(line)) = line else { break };
                     logs.lock()
                         .unwrap_or_else(|e| e.into_inner())
                         .push(format!("{prefix}{line}"));
                 }
-            });
+            }));
         }
-        Ok(Worker { child, logs })
+        Ok(Worker {
+            child,
+            logs,
+            readers,
+            exited,
+        })
     }
 
     /// Everything the process printed so far, and clears the buffer.
@@ -215,11 +243,13 @@ impl Worker {
         self.child.id()
     }
 
-    /// Stops the process (its pipes are drained by then).
+    /// Stops the process: kills it, waits for it to exit (so it is gone,
+    /// not a zombie, when this returns) and for its output to be read to
+    /// the end, then returns what it printed.
     pub async fn stop(mut self) -> Vec<String> {
         let _ = self.child.kill().await;
-        // Give the readers a moment to collect the last lines.
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let _ = self.exited.send(true);
+        futures::future::join_all(std::mem::take(&mut self.readers)).await;
         self.take_logs()
     }
 }

@@ -1,19 +1,102 @@
 //! `fnctl dev` end to end: the real binary, the real Python runtime client,
 //! HTTP on a free loopback port.
+//!
+//! Every wait here is for an event (a line fnctl prints, the process
+//! exiting, a handler meeting another); the only clock is a hang guard of
+//! several minutes that a correct run, however slow, never reaches.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use crate::common::{copy_tree, repo};
 
+/// Only stops a broken test from hanging forever.
+const HANG_GUARD: Duration = Duration::from_secs(300);
+
+/// What `fnctl dev` printed on stderr so far, and whether it has closed it.
+#[derive(Default)]
+struct Stderr {
+    lines: Mutex<(Vec<String>, bool)>,
+    changed: Condvar,
+}
+
+impl Stderr {
+    /// Reads `from` to the end on a thread of its own.
+    fn collect(from: impl Read + Send + 'static) -> Arc<Stderr> {
+        let log = Arc::new(Stderr::default());
+        let writer = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(from).lines() {
+                let Ok(line) = line else { break };
+                writer.lock().0.push(line);
+                writer.changed.notify_all();
+            }
+            writer.lock().1 = true;
+            writer.changed.notify_all();
+        });
+        log
+    }
+
+    /// Blocks until a line containing `needle` has been printed.
+    fn wait_for(&self, needle: &str) {
+        let guard = Instant::now() + HANG_GUARD;
+        let mut state = self.lock();
+        loop {
+            if state.0.iter().any(|l| l.contains(needle)) {
+                return;
+            }
+            let now = Instant::now();
+            assert!(
+                !state.1 && now < guard,
+                "fnctl dev {} without printing `{needle}`; stderr:\n{}",
+                if state.1 { "closed stderr" } else { "hung" },
+                state.0.join("\n")
+            );
+            state = self
+                .changed
+                .wait_timeout(state, guard - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    fn text(&self) -> String {
+        self.lock().0.join("\n")
+    }
+
+    /// Everything printed, once fnctl has closed stderr (or the guard passed).
+    fn all(&self) -> String {
+        let guard = Instant::now() + HANG_GUARD;
+        let mut state = self.lock();
+        while !state.1 && Instant::now() < guard {
+            state = self
+                .changed
+                .wait_timeout(state, guard.saturating_duration_since(Instant::now()))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        state.0.join("\n")
+    }
+
+    /// The lines and the end flag (a failed test's panic leaves them usable).
+    fn lock(&self) -> std::sync::MutexGuard<'_, (Vec<String>, bool)> {
+        self.lines.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 struct Dev {
     child: Option<Child>,
     addr: String,
     dir: tempfile::TempDir,
+    /// Outside the app, so what handlers write there never looks like a
+    /// code change to the reload watcher.
+    scratch: tempfile::TempDir,
+    stderr: Arc<Stderr>,
 }
 
 impl Dev {
@@ -23,6 +106,7 @@ impl Dev {
 
     fn start_fixture(fixture: &str) -> Dev {
         let dir = tempfile::tempdir().unwrap();
+        let scratch = tempfile::tempdir().unwrap();
         copy_tree(&repo().join(fixture), dir.path());
         let mut child = Command::new(assert_cmd::cargo::cargo_bin("fnctl"))
             .current_dir(dir.path())
@@ -32,12 +116,14 @@ impl Dev {
                 "FNCTL_NODE_RIC",
                 repo().join(".node-test/node_modules/.bin/aws-lambda-ric"),
             )
-            .env("DEVTEST_EVENTS", dir.path().join("events.log"))
+            .env("DEVTEST_EVENTS", scratch.path().join("events.log"))
+            .env("DEVTEST_MEET_DIR", scratch.path().join("meet"))
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
+        let stderr = Stderr::collect(child.stderr.take().unwrap());
         let mut stdout = child.stdout.take().unwrap();
         let mut line = Vec::new();
         let mut byte = [0u8; 1];
@@ -45,16 +131,21 @@ impl Dev {
             line.push(byte[0]);
         }
         let line = String::from_utf8(line).unwrap();
+        // fnctl dev reports ready only once its watchers have taken their
+        // first look, so files written from here on are changes.
         let addr = line
             .strip_prefix("listening on http://")
-            .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+            .unwrap_or_else(|| {
+                let _ = child.kill();
+                panic!("unexpected first line: {line}\n{}", stderr.all())
+            })
             .to_string();
-        // Let the folder watcher take its first look before tests write files.
-        std::thread::sleep(Duration::from_millis(700));
         Dev {
             child: Some(child),
             addr,
             dir,
+            scratch,
+            stderr,
         }
     }
 
@@ -66,7 +157,7 @@ impl Dev {
         body: &[u8],
     ) -> (u16, Vec<(String, String)>, Vec<u8>) {
         let mut s = std::net::TcpStream::connect(&self.addr).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        s.set_read_timeout(Some(HANG_GUARD)).unwrap();
         let mut req = format!(
             "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
             self.addr,
@@ -99,19 +190,7 @@ impl Dev {
     }
 
     fn events(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("events.log")).unwrap_or_default()
-    }
-
-    fn wait_for(&self, what: &str, check: impl Fn() -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while !check() {
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; events so far:\n{}",
-                self.events()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        std::fs::read_to_string(self.scratch.path().join("events.log")).unwrap_or_default()
     }
 
     /// Sends SIGINT and waits for the exit status.
@@ -121,16 +200,20 @@ impl Dev {
             .args(["-INT", &child.id().to_string()])
             .status()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let guard = Instant::now() + HANG_GUARD;
         loop {
             if let Some(status) = child.try_wait().unwrap() {
                 return status;
             }
-            assert!(
-                Instant::now() < deadline,
-                "fnctl dev did not stop on SIGINT"
-            );
-            std::thread::sleep(Duration::from_millis(50));
+            if Instant::now() > guard {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "fnctl dev did not stop on SIGINT; stderr:\n{}",
+                    self.stderr.text()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 }
@@ -217,9 +300,11 @@ fn failing_handlers_do_not_stop_the_host() {
 fn concurrent_requests_run_in_parallel_workers_without_cross_talk() {
     let dev = Dev::start();
     let dev = &dev;
+    // `meet=2`: each handler waits until two workers have entered it, so
+    // the requests overlap however slowly they arrive or start.
     let results: Vec<(usize, Value)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..6)
-            .map(|i| s.spawn(move || (i, dev.get_json(&format!("/pause/t{i}")).1)))
+            .map(|i| s.spawn(move || (i, dev.get_json(&format!("/pause/t{i}?meet=2")).1)))
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
@@ -229,6 +314,7 @@ fn concurrent_requests_run_in_parallel_workers_without_cross_talk() {
             format!("t{i}"),
             "each response answers its own request"
         );
+        assert_eq!(v["met"], true, "the handlers met: {v}");
     }
     let mut pids: Vec<u64> = results
         .iter()
@@ -248,25 +334,38 @@ fn bucket_folders_and_schedules_fire_events() {
     let inbox = dev.dir.path().join(".fnctl/buckets/inbox");
     std::fs::create_dir_all(inbox.join("in")).unwrap();
     std::fs::create_dir_all(inbox.join("out")).unwrap();
-    std::fs::write(inbox.join("in/a.txt"), "hello").unwrap();
+    // The filtered files first: a look that sees a.txt has seen them too.
     std::fs::write(inbox.join("in/b.csv"), "filtered by suffix").unwrap();
     std::fs::write(inbox.join("out/c.txt"), "filtered by prefix").unwrap();
-    dev.wait_for("the created event", || {
-        dev.events().contains("ObjectCreated:Put inbox in/a.txt")
-    });
+    std::fs::write(inbox.join("in/a.txt"), "hello").unwrap();
+    dev.stderr
+        .wait_for("[record] created s3://inbox/in/a.txt -> ok");
+    assert!(
+        dev.events().contains("ObjectCreated:Put inbox in/a.txt"),
+        "{}",
+        dev.events()
+    );
     std::fs::remove_file(inbox.join("in/a.txt")).unwrap();
-    dev.wait_for("the deleted event", || {
-        dev.events().contains("ObjectRemoved:Delete inbox in/a.txt")
-    });
+    dev.stderr
+        .wait_for("[record] deleted s3://inbox/in/a.txt -> ok");
+    assert!(
+        dev.events().contains("ObjectRemoved:Delete inbox in/a.txt"),
+        "{}",
+        dev.events()
+    );
+    // On demand, answered once the handler has run.
     let (status, _, _) = dev.request("POST", "/_fnctl/schedule/record", &[], b"");
     assert_eq!(status, 200);
-    dev.wait_for("the scheduled event", || {
-        dev.events().contains("Scheduled Event")
-    });
     let events = dev.events();
+    assert!(events.contains("Scheduled Event"), "{events}");
     assert!(
         !events.contains("b.csv") && !events.contains("c.txt"),
         "{events}"
+    );
+    let stderr = dev.stderr.text();
+    assert!(
+        !stderr.contains("b.csv") && !stderr.contains("c.txt"),
+        "{stderr}"
     );
 }
 
@@ -283,14 +382,28 @@ fn code_changes_reload_and_sigint_stops_every_worker() {
         })
         .collect();
 
+    // Replace the file whole (no half-written file to reload), with a
+    // modification time that differs whatever the clock's granularity.
     let handlers = dev.dir.path().join("handlers.py");
+    let before = std::fs::metadata(&handlers).unwrap().modified().unwrap();
     let code = std::fs::read_to_string(&handlers)
         .unwrap()
         .replace("VERSION = \"one\"", "VERSION = \"two\"");
-    std::fs::write(&handlers, code).unwrap();
-    dev.wait_for("the reload", || {
-        dev.request("GET", "/version", &[], b"").2 == b"two"
-    });
+    let next = dev.dir.path().join("handlers.py.new");
+    std::fs::write(&next, code).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&next)
+        .unwrap()
+        .set_modified(before + Duration::from_secs(10))
+        .unwrap();
+    std::fs::rename(&next, &handlers).unwrap();
+    dev.stderr.wait_for("fnctl dev: reloaded");
+    assert_eq!(
+        dev.request("GET", "/version", &[], b"").2,
+        b"two",
+        "requests after the reload run the new code"
+    );
     let fresh: Vec<u64> = (0..1)
         .map(|i| {
             dev.get_json(&format!("/pause/q{i}")).1["pid"]
@@ -301,7 +414,7 @@ fn code_changes_reload_and_sigint_stops_every_worker() {
 
     let status = dev.interrupt();
     assert!(status.success(), "clean exit on SIGINT: {status:?}");
-    std::thread::sleep(Duration::from_millis(300));
+    // fnctl waits for each worker it kills, so they are gone by its exit.
     for pid in pids.iter().chain(&fresh) {
         assert!(
             !PathBuf::from(format!("/proc/{pid}")).exists(),

@@ -110,10 +110,7 @@ fn packaging_is_deterministic_and_keeps_only_the_selected_files() {
     let zip_path = dir.path().join(".fnctl/dist/aws/orders.zip");
     let bytes_first = std::fs::read(&zip_path).unwrap();
     // Touch every file: new mtimes must not change the bytes.
-    std::thread::sleep(std::time::Duration::from_millis(1100));
-    let orders = dir.path().join("api/orders.py");
-    let content = std::fs::read(&orders).unwrap();
-    std::fs::write(&orders, content).unwrap();
+    touch_all(dir.path(), std::time::Duration::from_secs(3 * 3600));
     let (_, second, _) = run(&manifest, &["package", "-o", "json"]);
     assert_eq!(first, second, "same sha256 for every artifact");
     assert_eq!(bytes_first, std::fs::read(&zip_path).unwrap());
@@ -168,4 +165,23 @@ fn package_human_output_lists_path_size_and_hash() {
     assert!(line.starts_with("aws    todos"), "{line}");
     assert!(line.contains(".fnctl/dist/aws/todos.zip"), "{line}");
     assert!(line.contains(" B  sha256:"), "{line}");
+}
+
+/// Moves the modification time of every source file under `dir` (not the
+/// output under `.fnctl/`) forward by `by`, and checks it moved.
+fn touch_all(dir: &std::path::Path, by: std::time::Duration) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().is_some_and(|n| n == ".fnctl") {
+            continue;
+        }
+        if path.is_dir() {
+            touch_all(&path, by);
+            continue;
+        }
+        let file = std::fs::File::options().write(true).open(&path).unwrap();
+        let before = file.metadata().unwrap().modified().unwrap();
+        file.set_modified(before + by).unwrap();
+        assert_ne!(file.metadata().unwrap().modified().unwrap(), before);
+    }
 }

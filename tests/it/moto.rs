@@ -4,16 +4,23 @@
 //! `FNCTL_MOTO_SERVER` at a `moto_server` binary). Lambda runs without Docker,
 //! so Invoke echoes its payload.
 
+use std::fs::File;
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::repo;
 
+/// Only stops a broken test from hanging: a slow start or a slow answer is
+/// waited for, however long it takes, up to this.
+const HANG_GUARD: Duration = Duration::from_secs(300);
+
 pub struct Moto {
     child: Child,
     pub endpoint: String,
+    /// What the server printed (for the failure message when it dies).
+    _log: tempfile::NamedTempFile,
 }
 
 fn server_binary() -> PathBuf {
@@ -37,36 +44,63 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// An appending handle on `path`, so stdout and stderr can share the file.
+fn appending(path: &Path) -> File {
+    File::options().append(true).open(path).unwrap()
+}
+
 impl Moto {
+    /// Starts a server and waits until it answers, or fails with what it
+    /// printed if it exits first.
     pub fn start() -> Moto {
-        let port = free_port();
-        let child = Command::new(server_binary())
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto_server starts");
-        let endpoint = format!("http://127.0.0.1:{port}");
-        let moto = Moto { child, endpoint };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if post(
-                &format!("{}/moto-api/config", moto.endpoint),
-                r#"{"lambda":{"use_docker":false}}"#,
-            )
-            .is_ok()
-            {
-                break;
+        // A free port can be taken between probing and binding; then the
+        // server exits saying so, and another port is tried.
+        for attempt in 1.. {
+            let port = free_port();
+            let log = tempfile::NamedTempFile::new().unwrap();
+            let mut child = Command::new(server_binary())
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+                .stdout(Stdio::from(appending(log.path())))
+                .stderr(Stdio::from(appending(log.path())))
+                .spawn()
+                .expect("moto_server starts");
+            let endpoint = format!("http://127.0.0.1:{port}");
+            let guard = Instant::now() + HANG_GUARD;
+            loop {
+                if let Some(status) = child.try_wait().unwrap() {
+                    let printed = std::fs::read_to_string(log.path()).unwrap_or_default();
+                    if printed.contains("in use") && attempt < 5 {
+                        break;
+                    }
+                    panic!(
+                        "moto_server exited ({status}) before answering on {endpoint}:\n{printed}"
+                    );
+                }
+                if post(
+                    &format!("{endpoint}/moto-api/config"),
+                    r#"{"lambda":{"use_docker":false}}"#,
+                )
+                .is_ok()
+                {
+                    return Moto {
+                        child,
+                        endpoint,
+                        _log: log,
+                    };
+                }
+                if Instant::now() > guard {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!(
+                        "moto_server did not answer on {endpoint} in {HANG_GUARD:?}:\n{}",
+                        std::fs::read_to_string(log.path()).unwrap_or_default()
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(50));
             }
-            assert!(
-                Instant::now() < deadline,
-                "moto_server did not answer on {}",
-                moto.endpoint
-            );
-            std::thread::sleep(Duration::from_millis(100));
         }
-        moto
+        unreachable!()
     }
 
     /// Environment for an fnctl process (or SDK client) talking to this server.
@@ -111,7 +145,7 @@ fn post(url: &str, body: &str) -> std::io::Result<()> {
     let rest = url.trim_start_matches("http://");
     let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
     let mut stream = std::net::TcpStream::connect(host)?;
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    stream.set_read_timeout(Some(HANG_GUARD))?;
     write!(stream, "POST /{path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())?;
     let mut response = String::new();
     stream.read_to_string(&mut response)?;
