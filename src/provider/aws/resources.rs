@@ -9,26 +9,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::kinds::KINDS;
+use super::kinds::{function, permission, KINDS};
 use super::{names, schedule};
 use crate::model::route::{Route, Segment};
-use crate::model::{App, Function, HttpAuth, ProviderId, Runtime, StorageEvent, Trigger, REDACTED};
-use crate::plan::{Resource, ResourceId};
+use crate::model::{App, Function, HttpAuth, ProviderId, StorageEvent, Trigger, REDACTED};
+use crate::plan::Resource;
 use crate::provider::CodeDigests;
 
 pub use super::kinds::role::BASIC_EXECUTION_POLICY;
-
-/// Lambda's identifier for a runtime.
-pub fn runtime_id(r: Runtime) -> &'static str {
-    match r {
-        Runtime::Python311 => "python3.11",
-        Runtime::Python312 => "python3.12",
-        Runtime::Python313 => "python3.13",
-        Runtime::Node20 => "nodejs20.x",
-        Runtime::Node22 => "nodejs22.x",
-        Runtime::Provided => "provided.al2023",
-    }
-}
 
 /// S3 event names for neutral storage events.
 pub fn s3_events(events: &[StorageEvent]) -> Vec<&'static str> {
@@ -74,6 +62,9 @@ pub fn tags(app: &App, function: Option<&str>) -> Value {
     json!(t)
 }
 
+pub use super::kinds::function::{config_digest, env_values, runtime_id, secret_keys};
+pub use super::kinds::permission::statement_id;
+
 /// Shown instead of a secret whose live value differs from the manifest's.
 pub const REDACTED_CHANGED: &str = "(sensitive, changed)";
 
@@ -102,60 +93,6 @@ pub fn environment_view(
         .collect()
 }
 
-/// A function's environment values from the manifest.
-pub fn env_values(f: &Function) -> BTreeMap<String, String> {
-    f.env
-        .iter()
-        .map(|(k, v)| (k.clone(), v.value.clone()))
-        .collect()
-}
-
-/// The secret variable names of a function.
-pub fn secret_keys(f: &Function) -> BTreeSet<String> {
-    f.env
-        .iter()
-        .filter(|(_, v)| v.secret)
-        .map(|(k, _)| k.clone())
-        .collect()
-}
-
-/// A digest of everything that makes up a published version besides the
-/// code. The alias's target version is compared by (code, configuration), so
-/// a changed function also shows its alias as needing a new version.
-pub fn config_digest(
-    function: &str,
-    runtime: &str,
-    handler: &str,
-    memory: i64,
-    timeout: i64,
-    env: &BTreeMap<String, String>,
-    role: &str,
-) -> String {
-    let mut h = Sha256::new();
-    h.update(format!(
-        "{function}\0{runtime}\0{handler}\0{memory}\0{timeout}\0{role}\0"
-    ));
-    for (k, v) in env {
-        h.update(format!("{k}={v}\0"));
-    }
-    format!("sha256:{}", &hex::encode(h.finalize())[..16])
-}
-
-/// Statement ids allow letters, digits, `-` and `_` only.
-pub fn statement_id(label: &str) -> String {
-    let clean: String = label
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    crate::provider::naming::bounded(&["fnctl", &clean], "-", 100)
-}
-
 /// `routes_digest` of an API deployment: which routes a deployment serves.
 pub fn routes_digest(lines: &[String]) -> String {
     let mut h = Sha256::new();
@@ -172,58 +109,14 @@ pub fn desired(app: &App, code: &CodeDigests) -> Vec<Resource> {
     for kind in KINDS {
         kind.desired(app, code, &mut out);
     }
-    let role_id = ResourceId::new("iam_role", names::role(app));
-
     let functions: Vec<&Function> = app.functions_for(ProviderId::Aws).collect();
-    let mut aliases: BTreeMap<&str, ResourceId> = BTreeMap::new();
-    for f in &functions {
-        let name = names::function(app, &f.name);
-        let env = environment_view(&env_values(f), &secret_keys(f), None);
-        let config = config_digest(
-            &name,
-            runtime_id(f.runtime),
-            &f.handler,
-            f.memory_mb.into(),
-            f.timeout_s.into(),
-            &env,
-            &names::role(app),
-        );
-        let lambda = Resource::new("lambda_function", &name)
-            .for_function(&f.name)
-            .attr("runtime", runtime_id(f.runtime))
-            .attr("handler", f.handler.clone())
-            .attr("memory_size", f.memory_mb)
-            .attr("timeout", f.timeout_s)
-            .attr("environment", json!(env))
-            .attr("code", code.get(&f.name))
-            .attr("role", names::role(app))
-            .attr("tags", tags(app, Some(&f.name)))
-            .depends_on(&role_id);
-        let alias = Resource::new("lambda_alias", format!("{name}:{}", names::alias(app)))
-            .for_function(&f.name)
-            .attr("function", name.clone())
-            .attr(
-                "version",
-                json!({"code": code.get(&f.name), "config": config}),
-            )
-            .depends_on(&lambda.id);
-        aliases.insert(&f.name, alias.id.clone());
-        out.push(lambda);
-        out.push(alias);
-    }
-
-    http_resources(app, &functions, &aliases, &mut out);
-    storage_resources(app, &functions, &aliases, &mut out);
-    schedule_resources(app, &functions, &aliases, &mut out);
+    http_resources(app, &functions, &mut out);
+    storage_resources(app, &functions, &mut out);
+    schedule_resources(app, &functions, &mut out);
     out
 }
 
-fn http_resources(
-    app: &App,
-    functions: &[&Function],
-    aliases: &BTreeMap<&str, ResourceId>,
-    out: &mut Vec<Resource>,
-) {
+fn http_resources(app: &App, functions: &[&Function], out: &mut Vec<Resource>) {
     let routes: Vec<(&Function, &crate::model::HttpTrigger)> = functions
         .iter()
         .flat_map(|f| {
@@ -281,9 +174,7 @@ fn http_resources(
             if let Some(pid) = path_ids.get(&path) {
                 r = r.depends_on(pid);
             }
-            if let Some(a) = aliases.get(f.name.as_str()) {
-                r = r.depends_on(a);
-            }
+            r = r.depends_on(&function::alias_id(app, &f.name));
             route_lines.push(format!("{m} {path} -> {}", f.name));
             method_ids.push(r.id.clone());
             out.push(r);
@@ -293,16 +184,14 @@ fn http_resources(
     invoked.sort();
     invoked.dedup();
     for f in invoked {
-        let mut p = permission(
+        let mut p = permission::resource(
             app,
             f,
             "apigateway",
             "apigateway.amazonaws.com",
             &format!("execute-api:{}/*", names::rest_api(app)),
         );
-        if let Some(a) = aliases.get(f) {
-            p = p.depends_on(a);
-        }
+        p = p.depends_on(&function::alias_id(app, f));
         out.push(p);
     }
     route_lines.sort();
@@ -334,18 +223,6 @@ fn http_resources(
     }
 }
 
-fn permission(app: &App, function: &str, label: &str, principal: &str, source: &str) -> Resource {
-    let fname = names::function(app, function);
-    Resource::new(
-        "lambda_permission",
-        format!("{fname}:{}/{}", names::alias(app), statement_id(label)),
-    )
-    .for_function(function)
-    .attr("action", "lambda:InvokeFunction")
-    .attr("principal", principal)
-    .attr("source", source)
-}
-
 /// Storage triggers grouped by bucket: whether fnctl creates the bucket, and who listens.
 type BucketTriggers<'a> = BTreeMap<
     &'a str,
@@ -355,12 +232,7 @@ type BucketTriggers<'a> = BTreeMap<
     ),
 >;
 
-fn storage_resources(
-    app: &App,
-    functions: &[&Function],
-    aliases: &BTreeMap<&str, ResourceId>,
-    out: &mut Vec<Resource>,
-) {
+fn storage_resources(app: &App, functions: &[&Function], out: &mut Vec<Resource>) {
     // bucket -> (create?, [(function, index, trigger)])
     let mut buckets: BucketTriggers = BTreeMap::new();
     for f in functions {
@@ -399,16 +271,14 @@ fn storage_resources(
                 "filter": filter,
             }));
             if permitted.insert(f.name.as_str()) {
-                let mut p = permission(
+                let mut p = permission::resource(
                     app,
                     &f.name,
                     &format!("s3-{bucket}"),
                     "s3.amazonaws.com",
                     &format!("arn:aws:s3:::{bucket}"),
                 );
-                if let Some(a) = aliases.get(f.name.as_str()) {
-                    p = p.depends_on(a);
-                }
+                p = p.depends_on(&function::alias_id(app, &f.name));
                 if let Some(b) = &bucket_id {
                     p = p.depends_on(b);
                 }
@@ -424,12 +294,7 @@ fn storage_resources(
     }
 }
 
-fn schedule_resources(
-    app: &App,
-    functions: &[&Function],
-    aliases: &BTreeMap<&str, ResourceId>,
-    out: &mut Vec<Resource>,
-) {
+fn schedule_resources(app: &App, functions: &[&Function], out: &mut Vec<Resource>) {
     for f in functions {
         for (i, t) in f.triggers.iter().enumerate() {
             let Trigger::Schedule(s) = t else { continue };
@@ -447,16 +312,14 @@ fn schedule_resources(
                     format!("{}:{}", names::function(app, &f.name), names::alias(app)),
                 )
                 .attr("tags", tags(app, Some(&f.name)));
-            let mut p = permission(
+            let mut p = permission::resource(
                 app,
                 &f.name,
                 &format!("events-{rule_name}"),
                 "events.amazonaws.com",
                 &format!("rule/{rule_name}"),
             );
-            if let Some(a) = aliases.get(f.name.as_str()) {
-                p = p.depends_on(a);
-            }
+            p = p.depends_on(&function::alias_id(app, &f.name));
             let rule = rule.depends_on(&p.id);
             out.push(p);
             out.push(rule);

@@ -9,19 +9,17 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use aws_sdk_lambda::error::ProvideErrorMetadata;
-use aws_sdk_lambda::primitives::Blob;
 use serde_json::Value;
 use tokio::sync::{Mutex, Semaphore};
 
 use super::read::DEPLOYMENT_PREFIX;
-use super::{api_error, arn, gone_ok, has_code, AwsBackend, AwsError, Live, LiveIds, SdkResultExt};
+use super::{api_error, arn, gone_ok, has_code, AwsBackend, AwsError, Live, SdkResultExt};
 use crate::package::Artifact;
 use crate::plan::{Action, Change, Kept, Plan, ResourceId};
 use crate::provider::aws::kinds::common::{string_list, string_map};
-use crate::provider::aws::kinds::{self, role, Shared};
+use crate::provider::aws::kinds::{self, Shared};
 use crate::provider::aws::names;
 use crate::provider::interrupt::{Interrupt, Interrupted};
 
@@ -55,15 +53,6 @@ pub fn created_without_tags(plan: &Plan) -> Vec<String> {
 
 /// Reports progress of each change (`(resource, step)`), e.g. to a progress bar.
 pub type Progress = dyn Fn(&ResourceId, &str) + Send + Sync;
-
-/// How long a fresh role may be refused by Lambda ("cannot be assumed").
-const ROLE_PROPAGATION: Duration = Duration::from_secs(90);
-
-/// Where packages over Lambda's 50 MiB inline limit are staged: one bucket
-/// per account and region, created on first use.
-fn artifact_bucket(account: &str, region: &str) -> String {
-    format!("fnctl-artifacts-{account}-{region}")
-}
 
 /// The plan's deletions, applied after every create and update.
 fn deletes(plan: &Plan) -> impl Iterator<Item = &Change> {
@@ -173,11 +162,7 @@ impl AwsBackend {
 
         let to_delete: Vec<&Change> = deletes(plan).collect();
         let deleted_apis = to_delete.iter().any(|c| c.id.kind == "rest_api");
-        let deleted_functions: BTreeSet<String> = to_delete
-            .iter()
-            .filter(|c| c.id.kind == "lambda_function")
-            .map(|c| c.id.name.clone())
-            .collect();
+        let deleting: BTreeSet<&ResourceId> = to_delete.iter().map(|c| &c.id).collect();
         let total = applied.len() + to_delete.len();
         for change in to_delete {
             if interrupt.requested() {
@@ -187,12 +172,17 @@ impl AwsBackend {
                 }
                 .into());
             }
-            let covered = match change.id.kind.as_str() {
-                "api_resource" | "api_method" | "api_deployment" => deleted_apis,
-                "lambda_alias" | "lambda_permission" => deleted_functions
-                    .iter()
-                    .any(|f| change.id.name.starts_with(&format!("{f}:"))),
-                _ => false,
+            // What a parent's deletion already removes is not deleted on its own.
+            let covered = match kinds::find(&change.id.kind) {
+                Some(kind) => kind
+                    .deleted_with(&self.app, &change.id)
+                    .is_some_and(|parent| deleting.contains(&parent)),
+                None => {
+                    matches!(
+                        change.id.kind.as_str(),
+                        "api_resource" | "api_method" | "api_deployment"
+                    ) && deleted_apis
+                }
             };
             let started = Instant::now();
             if !covered {
@@ -297,7 +287,9 @@ impl AwsBackend {
                 &Interrupt::watch(),
             )
             .await?;
-        removed.extend(self.remove_staged_packages(&found.ids.account).await?);
+        for kind in kinds::KINDS {
+            removed.extend(kind.remove_leftovers(self, found).await?);
+        }
         let left = self.read().await?;
         let drift: Vec<String> = left
             .resources
@@ -400,9 +392,6 @@ impl AwsBackend {
             return kind.apply(self, change, after, shared).await;
         }
         match change.id.kind.as_str() {
-            "lambda_function" => self.put_function(change, after, shared).await,
-            "lambda_alias" => self.put_alias(change, name).await,
-            "lambda_permission" => self.put_permission(change, after, shared).await,
             "rest_api" => self.put_rest_api(change, after, shared).await,
             "api_resource" => self.put_api_resource(after, shared).await,
             "api_method" => self.put_api_method(change, after, shared).await,
@@ -423,27 +412,6 @@ impl AwsBackend {
             return kind.delete(self, change, shared).await;
         }
         match change.id.kind.as_str() {
-            "lambda_function" => gone_ok(
-                c.lambda.delete_function().function_name(name).send().await,
-                &["ResourceNotFoundException"],
-                "DeleteFunction",
-                name,
-            ),
-            "lambda_alias" => {
-                let (function, alias) = name.rsplit_once(':').unwrap_or((name, ""));
-                gone_ok(
-                    c.lambda
-                        .delete_alias()
-                        .function_name(function)
-                        .name(alias)
-                        .send()
-                        .await,
-                    &["ResourceNotFoundException"],
-                    "DeleteAlias",
-                    name,
-                )
-            }
-            "lambda_permission" => self.remove_permission(name).await,
             "rest_api" => {
                 let id = shared.ids.lock().await.rest_api_id.clone();
                 match id {
@@ -546,431 +514,6 @@ impl AwsBackend {
     // ---- IAM -------------------------------------------------------------
 
     // ---- Lambda ------------------------------------------------------------
-
-    async fn code_location(
-        &self,
-        function: &str,
-        shared: &Shared,
-    ) -> Result<aws_sdk_lambda::types::FunctionCode, AwsError> {
-        let artifact = shared
-            .artifacts
-            .get(function)
-            .ok_or_else(|| AwsError::Api {
-                operation: "Package",
-                resource: function.to_string(),
-                message: "no package was built for this function".into(),
-                hint: None,
-            })?;
-        let bytes = std::fs::read(&artifact.path).map_err(|e| AwsError::Api {
-            operation: "ReadPackage",
-            resource: artifact.path.display().to_string(),
-            message: e.to_string(),
-            hint: None,
-        })?;
-        if artifact.needs_s3_upload() {
-            let (bucket, key) = self.upload_artifact(function, artifact, bytes).await?;
-            return Ok(aws_sdk_lambda::types::FunctionCode::builder()
-                .s3_bucket(bucket)
-                .s3_key(key)
-                .build());
-        }
-        Ok(aws_sdk_lambda::types::FunctionCode::builder()
-            .zip_file(Blob::new(bytes))
-            .build())
-    }
-
-    /// Packages over Lambda's 50 MB inline limit go through an fnctl-owned
-    /// bucket, one per account and region, keyed by content hash.
-    async fn upload_artifact(
-        &self,
-        function: &str,
-        artifact: &Artifact,
-        bytes: Vec<u8>,
-    ) -> Result<(String, String), AwsError> {
-        let s3 = &self.clients.s3;
-        let account = self
-            .clients
-            .sts
-            .get_caller_identity()
-            .send()
-            .await
-            .or_api_error("GetCallerIdentity", "credentials")?
-            .account()
-            .unwrap_or_default()
-            .to_string();
-        let bucket = artifact_bucket(&account, &self.clients.region);
-        if s3.head_bucket().bucket(&bucket).send().await.is_err() {
-            let mut req = s3.create_bucket().bucket(&bucket);
-            if self.clients.region != "us-east-1" {
-                req = req.create_bucket_configuration(
-                    aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                        .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(
-                            self.clients.region.as_str(),
-                        ))
-                        .build(),
-                );
-            }
-            match req.send().await {
-                Ok(_) => {}
-                Err(e) if has_code(&e, &["BucketAlreadyOwnedByYou"]) => {}
-                Err(e) => return Err(api_error("CreateBucket", &bucket, e)),
-            }
-        }
-        let key = format!(
-            "{}/{}/{function}-{}.zip",
-            self.app.name, self.app.stage, artifact.sha256_hex
-        );
-        s3.put_object()
-            .bucket(&bucket)
-            .key(&key)
-            .body(bytes.into())
-            .send()
-            .await
-            .or_api_error("PutObject", format!("s3://{bucket}/{key}"))?;
-        Ok((bucket, key))
-    }
-
-    /// Deletes a package staged in the artifact bucket once Lambda has
-    /// taken its copy (published versions keep their own code, so rollback
-    /// does not need it). A failed delete is left for `remove`, which
-    /// clears the app+stage's prefix.
-    async fn discard_staged(&self, code: &aws_sdk_lambda::types::FunctionCode) {
-        if let (Some(bucket), Some(key)) = (code.s3_bucket(), code.s3_key()) {
-            let _ = self
-                .clients
-                .s3
-                .delete_object()
-                .bucket(bucket)
-                .key(key)
-                .send()
-                .await;
-        }
-    }
-
-    /// Deletes whatever is left of this app+stage's staged packages (a
-    /// deploy killed between the upload and Lambda taking the code). The
-    /// bucket is shared by every app of the account and region, so it stays.
-    pub async fn remove_staged_packages(&self, account: &str) -> Result<Vec<Applied>, AwsError> {
-        let s3 = &self.clients.s3;
-        let bucket = artifact_bucket(account, &self.clients.region);
-        let prefix = format!("{}/{}/", self.app.name, self.app.stage);
-        let mut removed = Vec::new();
-        let mut pages = s3
-            .list_objects_v2()
-            .bucket(&bucket)
-            .prefix(&prefix)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = match page {
-                Ok(p) => p,
-                Err(e) if has_code(&e, &["NoSuchBucket"]) => break,
-                Err(e) => {
-                    return Err(api_error(
-                        "ListObjectsV2",
-                        format!("s3://{bucket}/{prefix}"),
-                        e,
-                    ))
-                }
-            };
-            for object in page.contents() {
-                let Some(key) = object.key() else { continue };
-                let started = Instant::now();
-                s3.delete_object()
-                    .bucket(&bucket)
-                    .key(key)
-                    .send()
-                    .await
-                    .or_api_error("DeleteObject", format!("s3://{bucket}/{key}"))?;
-                removed.push(Applied {
-                    id: ResourceId::new("staged_package", format!("s3://{bucket}/{key}")),
-                    action: Action::Delete,
-                    changed: Vec::new(),
-                    millis: started.elapsed().as_millis(),
-                });
-            }
-        }
-        Ok(removed)
-    }
-
-    async fn put_function(
-        &self,
-        change: &Change,
-        after: &BTreeMap<String, Value>,
-        shared: &Shared,
-    ) -> Result<(), AwsError> {
-        let lambda = &self.clients.lambda;
-        let name = change.id.name.as_str();
-        let function = change.function.as_deref().unwrap_or(name);
-        let f = self
-            .app
-            .functions
-            .get(function)
-            .expect("planned functions are in the manifest");
-        let env = aws_sdk_lambda::types::Environment::builder()
-            .set_variables(Some(
-                f.env
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.value.clone()))
-                    .collect(),
-            ))
-            .build();
-        let role = role::arn(self, shared).await?;
-        if change.action == Action::Create {
-            // Built (and, over 50 MiB, uploaded) once, not on every retry.
-            let code = self.code_location(function, shared).await?;
-            let started = Instant::now();
-            loop {
-                let req = lambda
-                    .create_function()
-                    .function_name(name)
-                    .runtime(aws_sdk_lambda::types::Runtime::from(
-                        after["runtime"].as_str().unwrap_or_default(),
-                    ))
-                    .handler(after["handler"].as_str().unwrap_or_default())
-                    .role(&role)
-                    .memory_size(f.memory_mb as i32)
-                    .timeout(f.timeout_s as i32)
-                    .environment(env.clone())
-                    .set_tags(Some(string_map(&after["tags"])))
-                    .code(code.clone());
-                match req.send().await {
-                    Ok(_) => break,
-                    // IAM is eventually consistent: a fresh role is refused for a while.
-                    Err(e) if aws_message(&e).contains("cannot be assumed") => {
-                        if started.elapsed() > ROLE_PROPAGATION {
-                            return Err(api_error("CreateFunction", name, e));
-                        }
-                        tokio::time::sleep(Duration::from_secs(3)).await;
-                    }
-                    Err(e) if has_code(&e, &["ResourceConflictException"]) => break,
-                    Err(e) => return Err(api_error("CreateFunction", name, e)),
-                }
-            }
-            self.wait_ready(name).await?;
-            self.discard_staged(&code).await;
-            return Ok(());
-        }
-        let changed = |k: &str| change.changed.iter().any(|c| c == k);
-        if changed("code") {
-            let code = self.code_location(function, shared).await?;
-            let mut req = lambda.update_function_code().function_name(name);
-            req = match (code.zip_file(), code.s3_bucket(), code.s3_key()) {
-                (Some(zip), _, _) => req.zip_file(zip.clone()),
-                (None, Some(b), Some(k)) => req.s3_bucket(b).s3_key(k),
-                _ => req,
-            };
-            req.send().await.or_api_error("UpdateFunctionCode", name)?;
-            self.wait_ready(name).await?;
-            self.discard_staged(&code).await;
-        }
-        let config_fields = [
-            "runtime",
-            "handler",
-            "memory_size",
-            "timeout",
-            "environment",
-            "role",
-        ];
-        if config_fields.iter().any(|k| changed(k)) {
-            // Only the fields that differ are sent.
-            let mut req = lambda.update_function_configuration().function_name(name);
-            if changed("runtime") {
-                req = req.runtime(aws_sdk_lambda::types::Runtime::from(
-                    after["runtime"].as_str().unwrap_or_default(),
-                ));
-            }
-            if changed("handler") {
-                req = req.handler(after["handler"].as_str().unwrap_or_default());
-            }
-            if changed("memory_size") {
-                req = req.memory_size(f.memory_mb as i32);
-            }
-            if changed("timeout") {
-                req = req.timeout(f.timeout_s as i32);
-            }
-            if changed("environment") {
-                req = req.environment(env);
-            }
-            if changed("role") {
-                req = req.role(&role);
-            }
-            req.send()
-                .await
-                .or_api_error("UpdateFunctionConfiguration", name)?;
-            self.wait_ready(name).await?;
-        }
-        if changed("tags") {
-            let arn =
-                arn::lambda_function(&self.clients.region, &shared.ids.lock().await.account, name);
-            lambda
-                .tag_resource()
-                .resource(&arn)
-                .set_tags(Some(string_map(&after["tags"])))
-                .send()
-                .await
-                .or_api_error("TagResource", name)?;
-        }
-        Ok(())
-    }
-
-    /// Waits until the function accepts the next change (State Active,
-    /// LastUpdateStatus not InProgress).
-    async fn wait_ready(&self, name: &str) -> Result<(), AwsError> {
-        let deadline = Instant::now() + Duration::from_secs(300);
-        let mut delay = Duration::from_millis(200);
-        loop {
-            let conf = self
-                .clients
-                .lambda
-                .get_function_configuration()
-                .function_name(name)
-                .send()
-                .await
-                .or_api_error("GetFunctionConfiguration", name)?;
-            let state = conf
-                .state()
-                .map(|s| s.as_str().to_string())
-                .unwrap_or_else(|| "Active".into());
-            let update = conf
-                .last_update_status()
-                .map(|s| s.as_str().to_string())
-                .unwrap_or_else(|| "Successful".into());
-            match (state.as_str(), update.as_str()) {
-                ("Failed", _) | (_, "Failed") => {
-                    let reason = conf
-                        .state_reason()
-                        .or(conf.last_update_status_reason())
-                        .unwrap_or("no reason given");
-                    return Err(AwsError::NotReady {
-                        function: name.into(),
-                        state: format!("{state}/{update}: {reason}"),
-                    });
-                }
-                ("Active", "Successful") => return Ok(()),
-                _ if Instant::now() > deadline => {
-                    return Err(AwsError::NotReady {
-                        function: name.into(),
-                        state: format!("still {state}/{update} after 5 minutes"),
-                    })
-                }
-                _ => {
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(5));
-                }
-            }
-        }
-    }
-
-    async fn put_alias(&self, change: &Change, name: &str) -> Result<(), AwsError> {
-        let lambda = &self.clients.lambda;
-        let (function, alias) = name.rsplit_once(':').unwrap_or((name, ""));
-        self.wait_ready(function).await?;
-        // Publishing is only reached when code or configuration changed, so
-        // no empty version is ever created.
-        let version = lambda
-            .publish_version()
-            .function_name(function)
-            .description("published by fnctl")
-            .send()
-            .await
-            .or_api_error("PublishVersion", function)?;
-        let version = version.version().unwrap_or("$LATEST").to_string();
-        if change.action == Action::Create {
-            match lambda
-                .create_alias()
-                .function_name(function)
-                .name(alias)
-                .function_version(&version)
-                .send()
-                .await
-            {
-                Ok(_) => return Ok(()),
-                Err(e) if !has_code(&e, &["ResourceConflictException", "ConflictException"]) => {
-                    return Err(api_error("CreateAlias", name, e))
-                }
-                Err(_) => {}
-            }
-        }
-        lambda
-            .update_alias()
-            .function_name(function)
-            .name(alias)
-            .function_version(&version)
-            .send()
-            .await
-            .or_api_error("UpdateAlias", name)?;
-        Ok(())
-    }
-
-    fn full_source_arn(&self, source: &str, ids: &LiveIds) -> String {
-        let region = &self.clients.region;
-        if source.starts_with("execute-api:") {
-            return format!(
-                "arn:aws:execute-api:{region}:{}:{}/*",
-                ids.account,
-                ids.rest_api_id.clone().unwrap_or_default()
-            );
-        }
-        if let Some(rule) = source.strip_prefix("rule/") {
-            return format!("arn:aws:events:{region}:{}:rule/{rule}", ids.account);
-        }
-        source.to_string()
-    }
-
-    async fn put_permission(
-        &self,
-        change: &Change,
-        after: &BTreeMap<String, Value>,
-        shared: &Shared,
-    ) -> Result<(), AwsError> {
-        let name = change.id.name.as_str();
-        if change.action == Action::Update {
-            self.remove_permission(name).await?;
-        }
-        let (target, sid) = name.split_once('/').unwrap_or((name, ""));
-        let (function, alias) = target.rsplit_once(':').unwrap_or((target, ""));
-        let ids = shared.ids.lock().await.clone();
-        let source = after["source"].as_str().unwrap_or_default();
-        let mut req = self
-            .clients
-            .lambda
-            .add_permission()
-            .function_name(function)
-            .qualifier(alias)
-            .statement_id(sid)
-            .action(after["action"].as_str().unwrap_or("lambda:InvokeFunction"))
-            .principal(after["principal"].as_str().unwrap_or_default())
-            .source_arn(self.full_source_arn(source, &ids));
-        if source.starts_with("arn:aws:s3:::") {
-            // Bucket ARNs carry no account; without this any account's bucket of that name could invoke.
-            req = req.source_account(&ids.account);
-        }
-        gone_ok(
-            req.send().await,
-            &["ResourceConflictException"],
-            "AddPermission",
-            name,
-        )
-    }
-
-    async fn remove_permission(&self, name: &str) -> Result<(), AwsError> {
-        let (target, sid) = name.split_once('/').unwrap_or((name, ""));
-        let (function, alias) = target.rsplit_once(':').unwrap_or((target, ""));
-        gone_ok(
-            self.clients
-                .lambda
-                .remove_permission()
-                .function_name(function)
-                .qualifier(alias)
-                .statement_id(sid)
-                .send()
-                .await,
-            &["ResourceNotFoundException"],
-            "RemovePermission",
-            name,
-        )
-    }
 
     // ---- API Gateway -------------------------------------------------------
 
@@ -1547,10 +1090,4 @@ fn action_word(a: Action) -> &'static str {
         Action::Delete => "deleting",
         Action::NoOp => "unchanged",
     }
-}
-
-fn aws_message<E: aws_sdk_lambda::error::ProvideErrorMetadata, R>(
-    e: &aws_sdk_lambda::error::SdkError<E, R>,
-) -> String {
-    e.message().unwrap_or_default().to_string()
 }

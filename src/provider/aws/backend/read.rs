@@ -9,7 +9,7 @@ use super::{api_error, arn, has_code, AwsBackend, AwsError, Live, SdkResultExt};
 use crate::model::{ProviderId, Trigger};
 use crate::plan::{Conflict, Resource, ResourceId};
 use crate::provider::aws::kinds::common::{
-    attrs, derived_name_help, foreign_owner, owned_tags, NOT_FOUND, READ_CONCURRENCY,
+    attrs, foreign_owner, owned_tags, NOT_FOUND, READ_CONCURRENCY,
 };
 use crate::provider::aws::kinds::KINDS;
 use crate::provider::aws::{names, resources};
@@ -39,234 +39,18 @@ impl AwsBackend {
             .send()
             .await
             .or_api_error("GetCallerIdentity", "your AWS credentials")?;
-        let (moved, functions, api, buckets, rules) = tokio::try_join!(
+        let (moved, api, buckets, rules) = tokio::try_join!(
             futures::future::try_join_all(KINDS.iter().map(|k| k.read(self))),
-            self.read_functions(),
             self.read_api(),
             self.read_buckets(),
             self.read_rules(),
         )?;
         let mut live = Live::default();
         live.ids.account = identity.account().unwrap_or_default().to_string();
-        for part in moved.into_iter().chain([functions, api, buckets, rules]) {
+        for part in moved.into_iter().chain([api, buckets, rules]) {
             live.absorb(part);
         }
         Ok(live)
-    }
-
-    /// Functions named `{app}-{stage}-*` and tagged for this app+stage, with
-    /// their alias and fnctl's permission statements.
-    async fn read_functions(&self) -> Result<Live, AwsError> {
-        let lambda = &self.clients.lambda;
-        let prefix = format!("{}-", names::prefix(&self.app));
-        let mut candidates = Vec::new();
-        let mut pages = lambda.list_functions().into_paginator().items().send();
-        while let Some(item) = pages.next().await {
-            let f = item.or_api_error("ListFunctions", &prefix)?;
-            if let Some(name) = f.function_name() {
-                if name.starts_with(&prefix) {
-                    candidates.push(name.to_string());
-                }
-            }
-        }
-        candidates.sort();
-        let found: Vec<(Vec<Resource>, Option<Conflict>)> = stream::iter(candidates)
-            .map(|name| async move { self.read_function(&name).await })
-            .buffered(READ_CONCURRENCY)
-            .try_collect()
-            .await?;
-        let (resources, conflicts): (Vec<_>, Vec<_>) = found.into_iter().unzip();
-        Ok(Live {
-            resources: resources.into_iter().flatten().collect(),
-            conflicts: conflicts.into_iter().flatten().collect(),
-            ..Live::default()
-        })
-    }
-
-    /// One function with its alias and permissions; nothing when it is gone
-    /// or belongs to another app+stage.
-    async fn read_function(
-        &self,
-        name: &str,
-    ) -> Result<(Vec<Resource>, Option<Conflict>), AwsError> {
-        let app = &self.app;
-        let got = match self
-            .clients
-            .lambda
-            .get_function()
-            .function_name(name)
-            .send()
-            .await
-        {
-            Ok(g) => g,
-            Err(e) if has_code(&e, NOT_FOUND) => return Ok((Vec::new(), None)),
-            Err(e) => return Err(api_error("GetFunction", name, e)),
-        };
-        let tags: BTreeMap<String, String> = got
-            .tags()
-            .cloned()
-            .unwrap_or_default()
-            .into_iter()
-            .collect();
-        if let Some(owner) = foreign_owner(&tags, app) {
-            // Another app's or stage's function that merely shares the name
-            // prefix is none of this plan's business; one with the very name
-            // this app needs is in the way.
-            let wanted = app
-                .functions_for(ProviderId::Aws)
-                .any(|f| names::function(app, &f.name) == name);
-            let conflict = wanted.then(|| Conflict {
-                id: ResourceId::new("lambda_function", name),
-                owner,
-                help: derived_name_help("Lambda function"),
-            });
-            return Ok((Vec::new(), conflict));
-        }
-        let fn_key = tags.get("fnctl:function").cloned();
-        let manifest_fn = fn_key.as_deref().and_then(|k| app.functions.get(k));
-        let secret_keys = manifest_fn.map(resources::secret_keys).unwrap_or_default();
-        let Some(conf) = got.configuration() else {
-            return Ok((Vec::new(), None));
-        };
-        let env = env_of(conf.environment());
-        let desired_env = manifest_fn.map(resources::env_values);
-        let env_attr = json!(resources::environment_view(
-            &env,
-            &secret_keys,
-            desired_env.as_ref()
-        ));
-        let role = conf.role().map(arn::role_name).unwrap_or_default();
-        let mut r = Resource::new("lambda_function", name);
-        r.function = fn_key.clone();
-        r.attrs = attrs(vec![
-            (
-                "runtime",
-                json!(conf.runtime().map(|r| r.as_str()).unwrap_or_default()),
-            ),
-            ("handler", json!(conf.handler().unwrap_or_default())),
-            ("memory_size", json!(conf.memory_size().unwrap_or_default())),
-            ("timeout", json!(conf.timeout().unwrap_or_default())),
-            ("environment", env_attr),
-            ("code", json!(conf.code_sha256().unwrap_or_default())),
-            ("role", json!(role)),
-            (
-                "tags",
-                owned_tags(&tags, &resources::tags(app, fn_key.as_deref())),
-            ),
-        ]);
-        let (alias, permissions) = tokio::try_join!(
-            self.read_alias(name, fn_key.as_deref()),
-            self.read_permissions(name, fn_key.as_deref()),
-        )?;
-        let mut found = vec![r];
-        found.extend(alias);
-        found.extend(permissions);
-        Ok((found, None))
-    }
-
-    async fn read_alias(
-        &self,
-        function: &str,
-        fn_key: Option<&str>,
-    ) -> Result<Option<Resource>, AwsError> {
-        let lambda = &self.clients.lambda;
-        let alias = names::alias(&self.app);
-        // GetFunction on the alias returns the configuration of the version
-        // it points to, Version included: one call instead of GetAlias plus
-        // GetFunctionConfiguration.
-        let got = match lambda
-            .get_function()
-            .function_name(function)
-            .qualifier(&alias)
-            .send()
-            .await
-        {
-            Ok(a) => a,
-            Err(e) if has_code(&e, NOT_FOUND) => return Ok(None),
-            Err(e) => return Err(api_error("GetFunction", format!("{function}:{alias}"), e)),
-        };
-        let Some(conf) = got.configuration() else {
-            return Ok(None);
-        };
-        let version = conf.version().unwrap_or("$LATEST").to_string();
-        let env = env_of(conf.environment());
-        let manifest_fn = fn_key.and_then(|k| self.app.functions.get(k));
-        let secret_keys = manifest_fn.map(resources::secret_keys).unwrap_or_default();
-        let desired_env = manifest_fn.map(resources::env_values);
-        let env = resources::environment_view(&env, &secret_keys, desired_env.as_ref());
-        let config = resources::config_digest(
-            function,
-            conf.runtime().map(|r| r.as_str()).unwrap_or_default(),
-            conf.handler().unwrap_or_default(),
-            conf.memory_size().unwrap_or_default().into(),
-            conf.timeout().unwrap_or_default().into(),
-            &env,
-            &conf.role().map(arn::role_name).unwrap_or_default(),
-        );
-        let mut r = Resource::new("lambda_alias", format!("{function}:{alias}"));
-        r.function = fn_key.map(str::to_string);
-        r.attrs = attrs(vec![
-            ("function", json!(function)),
-            (
-                "version",
-                json!({"code": conf.code_sha256().unwrap_or_default(), "config": config}),
-            ),
-        ]);
-        r.attrs.insert("published_version".into(), json!(version));
-        Ok(Some(r))
-    }
-
-    async fn read_permissions(
-        &self,
-        function: &str,
-        fn_key: Option<&str>,
-    ) -> Result<Vec<Resource>, AwsError> {
-        let alias = names::alias(&self.app);
-        let policy = match self
-            .clients
-            .lambda
-            .get_policy()
-            .function_name(function)
-            .qualifier(&alias)
-            .send()
-            .await
-        {
-            Ok(p) => p
-                .policy()
-                .map(|s| serde_json::from_str::<Value>(s).unwrap_or(Value::Null))
-                .unwrap_or(Value::Null),
-            Err(e) if has_code(&e, NOT_FOUND) => return Ok(Vec::new()),
-            Err(e) => return Err(api_error("GetPolicy", format!("{function}:{alias}"), e)),
-        };
-        let mut found = Vec::new();
-        for st in policy["Statement"].as_array().into_iter().flatten() {
-            let Some(sid) = st["Sid"].as_str().filter(|s| s.starts_with("fnctl-")) else {
-                continue;
-            };
-            let source_arn = st["Condition"]["ArnLike"]["AWS:SourceArn"]
-                .as_str()
-                .unwrap_or_default();
-            let mut r = Resource::new("lambda_permission", format!("{function}:{alias}/{sid}"));
-            r.function = fn_key.map(str::to_string);
-            r.attrs = attrs(vec![
-                ("action", st["Action"].clone()),
-                ("principal", st["Principal"]["Service"].clone()),
-                ("source", json!(self.simplify_source(source_arn))),
-            ]);
-            found.push(r);
-        }
-        Ok(found)
-    }
-
-    /// The manifest-level form of a permission's source ARN (see `resources::permission`).
-    fn simplify_source(&self, source_arn: &str) -> String {
-        if source_arn.starts_with("arn:aws:execute-api:") {
-            return format!("execute-api:{}/*", names::rest_api(&self.app));
-        }
-        if let Some(rule) = source_arn.split(":rule/").nth(1) {
-            return format!("rule/{rule}");
-        }
-        source_arn.to_string()
     }
 
     /// This app+stage's REST API: fnctl's name and tags, nothing else.
@@ -824,15 +608,6 @@ impl AwsBackend {
         ]);
         Ok(Some(r))
     }
-}
-
-/// A function's environment variables as Lambda reports them.
-fn env_of(env: Option<&aws_sdk_lambda::types::EnvironmentResponse>) -> BTreeMap<String, String> {
-    env.and_then(|e| e.variables())
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .collect()
 }
 
 /// Deployment descriptions start with this, then the routes digest.

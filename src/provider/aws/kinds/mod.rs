@@ -9,6 +9,8 @@
 //! module here plus one line in [`KINDS`].
 
 pub mod common;
+pub mod function;
+pub mod permission;
 pub mod role;
 
 use std::collections::BTreeMap;
@@ -25,7 +27,7 @@ use crate::provider::CodeDigests;
 /// Every resource kind fnctl manages on AWS. The order is the order desired
 /// resources are listed in (which the plan keeps among independent
 /// resources) and the order reads are merged in.
-pub static KINDS: &[&dyn Kind] = &[&role::Role];
+pub static KINDS: &[&dyn Kind] = &[&role::Role, &function::Function, &permission::Permission];
 
 /// The module that handles resources of `kind`, once it has moved here.
 pub fn find(kind: &str) -> Option<&'static dyn Kind> {

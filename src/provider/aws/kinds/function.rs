@@ -1,0 +1,576 @@
+//! `lambda_function` and `lambda_alias`: a manifest function as a Lambda
+//! function, and the stage alias every trigger invokes.
+//!
+//! Life cycle: the function is created with its code and configuration
+//! (retrying while a fresh role cannot yet be assumed) and waited on until
+//! Lambda is ready. An update sends only what changed: new code
+//! (UpdateFunctionCode), then the configuration fields that differ
+//! (UpdateFunctionConfiguration), then tags, waiting for Lambda between
+//! steps. The alias is planned to change whenever code or configuration
+//! does; applying it publishes a version and points the alias at it, so
+//! traffic switches at once and `rollback` can point it back. Packages over
+//! Lambda's inline limit go through a staging bucket ([`code`]). Deleting
+//! the function takes its alias and permissions with it. A function with
+//! the very name this app needs that lacks this app+stage's tags is a
+//! conflict, never adopted.
+
+pub mod code;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use aws_sdk_lambda::error::ProvideErrorMetadata;
+use futures::{stream, StreamExt, TryStreamExt};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::common::{
+    attrs, derived_name_help, foreign_owner, owned_tags, string_map, NOT_FOUND, READ_CONCURRENCY,
+};
+use super::{permission, role, Kind, Shared};
+use crate::model::{App, Function as ManifestFunction, ProviderId, Runtime};
+use crate::plan::{Action, Attrs, Change, Conflict, Resource, ResourceId};
+use crate::provider::aws::backend::apply::Applied;
+use crate::provider::aws::backend::{
+    api_error, arn, gone_ok, has_code, AwsBackend, AwsError, Live, SdkResultExt,
+};
+use crate::provider::aws::names;
+use crate::provider::aws::resources::{environment_view, tags};
+use crate::provider::CodeDigests;
+
+/// How long a fresh role may be refused by Lambda ("cannot be assumed").
+const ROLE_PROPAGATION: Duration = Duration::from_secs(90);
+
+pub struct Function;
+
+/// Lambda's identifier for a runtime.
+pub fn runtime_id(r: Runtime) -> &'static str {
+    match r {
+        Runtime::Python311 => "python3.11",
+        Runtime::Python312 => "python3.12",
+        Runtime::Python313 => "python3.13",
+        Runtime::Node20 => "nodejs20.x",
+        Runtime::Node22 => "nodejs22.x",
+        Runtime::Provided => "provided.al2023",
+    }
+}
+
+/// A function's environment values from the manifest.
+pub fn env_values(f: &ManifestFunction) -> BTreeMap<String, String> {
+    f.env
+        .iter()
+        .map(|(k, v)| (k.clone(), v.value.clone()))
+        .collect()
+}
+
+/// The secret variable names of a function.
+pub fn secret_keys(f: &ManifestFunction) -> BTreeSet<String> {
+    f.env
+        .iter()
+        .filter(|(_, v)| v.secret)
+        .map(|(k, _)| k.clone())
+        .collect()
+}
+
+/// A digest of everything that makes up a published version besides the
+/// code. The alias's target version is compared by (code, configuration), so
+/// a changed function also shows its alias as needing a new version.
+pub fn config_digest(
+    function: &str,
+    runtime: &str,
+    handler: &str,
+    memory: i64,
+    timeout: i64,
+    env: &BTreeMap<String, String>,
+    role: &str,
+) -> String {
+    let mut h = Sha256::new();
+    h.update(format!(
+        "{function}\0{runtime}\0{handler}\0{memory}\0{timeout}\0{role}\0"
+    ));
+    for (k, v) in env {
+        h.update(format!("{k}={v}\0"));
+    }
+    format!("sha256:{}", &hex::encode(h.finalize())[..16])
+}
+
+/// The stage alias of a manifest function: what triggers depend on.
+pub fn alias_id(app: &App, function: &str) -> ResourceId {
+    ResourceId::new(
+        "lambda_alias",
+        format!("{}:{}", names::function(app, function), names::alias(app)),
+    )
+}
+
+#[async_trait::async_trait]
+impl Kind for Function {
+    fn kinds(&self) -> &'static [&'static str] {
+        &["lambda_function", "lambda_alias"]
+    }
+
+    fn desired(&self, app: &App, code: &CodeDigests, out: &mut Vec<Resource>) {
+        let role_id = ResourceId::new("iam_role", names::role(app));
+        for f in app.functions_for(ProviderId::Aws) {
+            let name = names::function(app, &f.name);
+            let env = environment_view(&env_values(f), &secret_keys(f), None);
+            let config = config_digest(
+                &name,
+                runtime_id(f.runtime),
+                &f.handler,
+                f.memory_mb.into(),
+                f.timeout_s.into(),
+                &env,
+                &names::role(app),
+            );
+            let lambda = Resource::new("lambda_function", &name)
+                .for_function(&f.name)
+                .attr("runtime", runtime_id(f.runtime))
+                .attr("handler", f.handler.clone())
+                .attr("memory_size", f.memory_mb)
+                .attr("timeout", f.timeout_s)
+                .attr("environment", json!(env))
+                .attr("code", code.get(&f.name))
+                .attr("role", names::role(app))
+                .attr("tags", tags(app, Some(&f.name)))
+                .depends_on(&role_id);
+            let alias = Resource::new("lambda_alias", alias_id(app, &f.name).name)
+                .for_function(&f.name)
+                .attr("function", name.clone())
+                .attr(
+                    "version",
+                    json!({"code": code.get(&f.name), "config": config}),
+                )
+                .depends_on(&lambda.id);
+            out.push(lambda);
+            out.push(alias);
+        }
+    }
+
+    /// Functions named `{app}-{stage}-*` and tagged for this app+stage, with
+    /// their alias and fnctl's permission statements.
+    async fn read(&self, b: &AwsBackend) -> Result<Live, AwsError> {
+        let lambda = &b.clients.lambda;
+        let prefix = format!("{}-", names::prefix(&b.app));
+        let mut candidates = Vec::new();
+        let mut pages = lambda.list_functions().into_paginator().items().send();
+        while let Some(item) = pages.next().await {
+            let f = item.or_api_error("ListFunctions", &prefix)?;
+            if let Some(name) = f.function_name() {
+                if name.starts_with(&prefix) {
+                    candidates.push(name.to_string());
+                }
+            }
+        }
+        candidates.sort();
+        let found: Vec<(Vec<Resource>, Option<Conflict>)> = stream::iter(candidates)
+            .map(|name| async move { read_function(b, &name).await })
+            .buffered(READ_CONCURRENCY)
+            .try_collect()
+            .await?;
+        let (resources, conflicts): (Vec<_>, Vec<_>) = found.into_iter().unzip();
+        Ok(Live {
+            resources: resources.into_iter().flatten().collect(),
+            conflicts: conflicts.into_iter().flatten().collect(),
+            ..Live::default()
+        })
+    }
+
+    async fn apply(
+        &self,
+        b: &AwsBackend,
+        change: &Change,
+        after: &Attrs,
+        shared: &Shared,
+    ) -> Result<(), AwsError> {
+        match change.id.kind.as_str() {
+            "lambda_alias" => put_alias(b, change).await,
+            _ => put_function(b, change, after, shared).await,
+        }
+    }
+
+    async fn delete(&self, b: &AwsBackend, change: &Change, _: &Shared) -> Result<(), AwsError> {
+        let lambda = &b.clients.lambda;
+        let name = change.id.name.as_str();
+        match change.id.kind.as_str() {
+            "lambda_alias" => {
+                let (function, alias) = name.rsplit_once(':').unwrap_or((name, ""));
+                gone_ok(
+                    lambda
+                        .delete_alias()
+                        .function_name(function)
+                        .name(alias)
+                        .send()
+                        .await,
+                    &["ResourceNotFoundException"],
+                    "DeleteAlias",
+                    name,
+                )
+            }
+            _ => gone_ok(
+                lambda.delete_function().function_name(name).send().await,
+                &["ResourceNotFoundException"],
+                "DeleteFunction",
+                name,
+            ),
+        }
+    }
+
+    fn deleted_with(&self, _app: &App, id: &ResourceId) -> Option<ResourceId> {
+        let (function, _alias) = id.name.split_once(':')?;
+        (id.kind == "lambda_alias").then(|| ResourceId::new("lambda_function", function))
+    }
+
+    async fn remove_leftovers(
+        &self,
+        b: &AwsBackend,
+        found: &Live,
+    ) -> Result<Vec<Applied>, AwsError> {
+        b.remove_staged_packages(&found.ids.account).await
+    }
+}
+
+/// One function with its alias and permissions; nothing when it is gone
+/// or belongs to another app+stage.
+async fn read_function(
+    b: &AwsBackend,
+    name: &str,
+) -> Result<(Vec<Resource>, Option<Conflict>), AwsError> {
+    let app = &b.app;
+    let Some(got) = b
+        .clients
+        .lambda
+        .get_function()
+        .function_name(name)
+        .send()
+        .await
+        .or_missing(NOT_FOUND, "GetFunction", name)?
+    else {
+        return Ok((Vec::new(), None));
+    };
+    let fn_tags: BTreeMap<String, String> = got
+        .tags()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    if let Some(owner) = foreign_owner(&fn_tags, app) {
+        // Another app's or stage's function that merely shares the name
+        // prefix is none of this plan's business; one with the very name
+        // this app needs is in the way.
+        let wanted = app
+            .functions_for(ProviderId::Aws)
+            .any(|f| names::function(app, &f.name) == name);
+        let conflict = wanted.then(|| Conflict {
+            id: ResourceId::new("lambda_function", name),
+            owner,
+            help: derived_name_help("Lambda function"),
+        });
+        return Ok((Vec::new(), conflict));
+    }
+    let fn_key = fn_tags.get("fnctl:function").cloned();
+    let manifest_fn = fn_key.as_deref().and_then(|k| app.functions.get(k));
+    let secrets = manifest_fn.map(secret_keys).unwrap_or_default();
+    let Some(conf) = got.configuration() else {
+        return Ok((Vec::new(), None));
+    };
+    let env = env_of(conf.environment());
+    let desired_env = manifest_fn.map(env_values);
+    let env_attr = json!(environment_view(&env, &secrets, desired_env.as_ref()));
+    let role = conf.role().map(arn::role_name).unwrap_or_default();
+    let mut r = Resource::new("lambda_function", name);
+    r.function = fn_key.clone();
+    r.attrs = attrs(vec![
+        (
+            "runtime",
+            json!(conf.runtime().map(|r| r.as_str()).unwrap_or_default()),
+        ),
+        ("handler", json!(conf.handler().unwrap_or_default())),
+        ("memory_size", json!(conf.memory_size().unwrap_or_default())),
+        ("timeout", json!(conf.timeout().unwrap_or_default())),
+        ("environment", env_attr),
+        ("code", json!(conf.code_sha256().unwrap_or_default())),
+        ("role", json!(role)),
+        ("tags", owned_tags(&fn_tags, &tags(app, fn_key.as_deref()))),
+    ]);
+    let (alias, permissions) = tokio::try_join!(
+        read_alias(b, name, fn_key.as_deref()),
+        permission::read(b, name, fn_key.as_deref()),
+    )?;
+    let mut found = vec![r];
+    found.extend(alias);
+    found.extend(permissions);
+    Ok((found, None))
+}
+
+async fn read_alias(
+    b: &AwsBackend,
+    function: &str,
+    fn_key: Option<&str>,
+) -> Result<Option<Resource>, AwsError> {
+    let alias = names::alias(&b.app);
+    // GetFunction on the alias returns the configuration of the version
+    // it points to, Version included: one call instead of GetAlias plus
+    // GetFunctionConfiguration.
+    let Some(got) = b
+        .clients
+        .lambda
+        .get_function()
+        .function_name(function)
+        .qualifier(&alias)
+        .send()
+        .await
+        .or_missing(NOT_FOUND, "GetFunction", format!("{function}:{alias}"))?
+    else {
+        return Ok(None);
+    };
+    let Some(conf) = got.configuration() else {
+        return Ok(None);
+    };
+    let version = conf.version().unwrap_or("$LATEST").to_string();
+    let env = env_of(conf.environment());
+    let manifest_fn = fn_key.and_then(|k| b.app.functions.get(k));
+    let secrets = manifest_fn.map(secret_keys).unwrap_or_default();
+    let desired_env = manifest_fn.map(env_values);
+    let env = environment_view(&env, &secrets, desired_env.as_ref());
+    let config = config_digest(
+        function,
+        conf.runtime().map(|r| r.as_str()).unwrap_or_default(),
+        conf.handler().unwrap_or_default(),
+        conf.memory_size().unwrap_or_default().into(),
+        conf.timeout().unwrap_or_default().into(),
+        &env,
+        &conf.role().map(arn::role_name).unwrap_or_default(),
+    );
+    let mut r = Resource::new("lambda_alias", format!("{function}:{alias}"));
+    r.function = fn_key.map(str::to_string);
+    r.attrs = attrs(vec![
+        ("function", json!(function)),
+        (
+            "version",
+            json!({"code": conf.code_sha256().unwrap_or_default(), "config": config}),
+        ),
+    ]);
+    r.attrs.insert("published_version".into(), json!(version));
+    Ok(Some(r))
+}
+
+/// A function's environment variables as Lambda reports them.
+fn env_of(env: Option<&aws_sdk_lambda::types::EnvironmentResponse>) -> BTreeMap<String, String> {
+    env.and_then(|e| e.variables())
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .collect()
+}
+
+async fn put_function(
+    b: &AwsBackend,
+    change: &Change,
+    after: &Attrs,
+    shared: &Shared,
+) -> Result<(), AwsError> {
+    let lambda = &b.clients.lambda;
+    let name = change.id.name.as_str();
+    let function = change.function.as_deref().unwrap_or(name);
+    let f = b
+        .app
+        .functions
+        .get(function)
+        .expect("planned functions are in the manifest");
+    let env = aws_sdk_lambda::types::Environment::builder()
+        .set_variables(Some(env_values(f).into_iter().collect()))
+        .build();
+    let role = role::arn(b, shared).await?;
+    if change.action == Action::Create {
+        // Built (and, over 50 MiB, uploaded) once, not on every retry.
+        let code = code::location(b, function, shared).await?;
+        let started = Instant::now();
+        loop {
+            let req = lambda
+                .create_function()
+                .function_name(name)
+                .runtime(aws_sdk_lambda::types::Runtime::from(
+                    after["runtime"].as_str().unwrap_or_default(),
+                ))
+                .handler(after["handler"].as_str().unwrap_or_default())
+                .role(&role)
+                .memory_size(f.memory_mb as i32)
+                .timeout(f.timeout_s as i32)
+                .environment(env.clone())
+                .set_tags(Some(string_map(&after["tags"])))
+                .code(code.clone());
+            match req.send().await {
+                Ok(_) => break,
+                // IAM is eventually consistent: a fresh role is refused for a while.
+                Err(e)
+                    if e.message()
+                        .unwrap_or_default()
+                        .contains("cannot be assumed") =>
+                {
+                    if started.elapsed() > ROLE_PROPAGATION {
+                        return Err(api_error("CreateFunction", name, e));
+                    }
+                    tokio::time::sleep(Duration::from_secs(3)).await;
+                }
+                Err(e) if has_code(&e, &["ResourceConflictException"]) => break,
+                Err(e) => return Err(api_error("CreateFunction", name, e)),
+            }
+        }
+        wait_ready(b, name).await?;
+        code::discard_staged(b, &code).await;
+        return Ok(());
+    }
+    let changed = |k: &str| change.changed.iter().any(|c| c == k);
+    if changed("code") {
+        let code = code::location(b, function, shared).await?;
+        let mut req = lambda.update_function_code().function_name(name);
+        req = match (code.zip_file(), code.s3_bucket(), code.s3_key()) {
+            (Some(zip), _, _) => req.zip_file(zip.clone()),
+            (None, Some(b), Some(k)) => req.s3_bucket(b).s3_key(k),
+            _ => req,
+        };
+        req.send().await.or_api_error("UpdateFunctionCode", name)?;
+        wait_ready(b, name).await?;
+        code::discard_staged(b, &code).await;
+    }
+    let config_fields = [
+        "runtime",
+        "handler",
+        "memory_size",
+        "timeout",
+        "environment",
+        "role",
+    ];
+    if config_fields.iter().any(|k| changed(k)) {
+        // Only the fields that differ are sent.
+        let mut req = lambda.update_function_configuration().function_name(name);
+        if changed("runtime") {
+            req = req.runtime(aws_sdk_lambda::types::Runtime::from(
+                after["runtime"].as_str().unwrap_or_default(),
+            ));
+        }
+        if changed("handler") {
+            req = req.handler(after["handler"].as_str().unwrap_or_default());
+        }
+        if changed("memory_size") {
+            req = req.memory_size(f.memory_mb as i32);
+        }
+        if changed("timeout") {
+            req = req.timeout(f.timeout_s as i32);
+        }
+        if changed("environment") {
+            req = req.environment(env);
+        }
+        if changed("role") {
+            req = req.role(&role);
+        }
+        req.send()
+            .await
+            .or_api_error("UpdateFunctionConfiguration", name)?;
+        wait_ready(b, name).await?;
+    }
+    if changed("tags") {
+        let arn = arn::lambda_function(&b.clients.region, &shared.ids.lock().await.account, name);
+        lambda
+            .tag_resource()
+            .resource(&arn)
+            .set_tags(Some(string_map(&after["tags"])))
+            .send()
+            .await
+            .or_api_error("TagResource", name)?;
+    }
+    Ok(())
+}
+
+/// Waits until the function accepts the next change (State Active,
+/// LastUpdateStatus not InProgress).
+async fn wait_ready(b: &AwsBackend, name: &str) -> Result<(), AwsError> {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let mut delay = Duration::from_millis(200);
+    loop {
+        let conf = b
+            .clients
+            .lambda
+            .get_function_configuration()
+            .function_name(name)
+            .send()
+            .await
+            .or_api_error("GetFunctionConfiguration", name)?;
+        let state = conf
+            .state()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_else(|| "Active".into());
+        let update = conf
+            .last_update_status()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_else(|| "Successful".into());
+        match (state.as_str(), update.as_str()) {
+            ("Failed", _) | (_, "Failed") => {
+                let reason = conf
+                    .state_reason()
+                    .or(conf.last_update_status_reason())
+                    .unwrap_or("no reason given");
+                return Err(AwsError::NotReady {
+                    function: name.into(),
+                    state: format!("{state}/{update}: {reason}"),
+                });
+            }
+            ("Active", "Successful") => return Ok(()),
+            _ if Instant::now() > deadline => {
+                return Err(AwsError::NotReady {
+                    function: name.into(),
+                    state: format!("still {state}/{update} after 5 minutes"),
+                })
+            }
+            _ => {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+/// Publishes a version of the function and points the stage alias at it.
+async fn put_alias(b: &AwsBackend, change: &Change) -> Result<(), AwsError> {
+    let lambda = &b.clients.lambda;
+    let name = change.id.name.as_str();
+    let (function, alias) = name.rsplit_once(':').unwrap_or((name, ""));
+    wait_ready(b, function).await?;
+    // Publishing is only reached when code or configuration changed, so
+    // no empty version is ever created.
+    let version = lambda
+        .publish_version()
+        .function_name(function)
+        .description("published by fnctl")
+        .send()
+        .await
+        .or_api_error("PublishVersion", function)?;
+    let version = version.version().unwrap_or("$LATEST").to_string();
+    if change.action == Action::Create {
+        let created = lambda
+            .create_alias()
+            .function_name(function)
+            .name(alias)
+            .function_version(&version)
+            .send()
+            .await
+            // Left by an interrupted earlier run: updated below instead.
+            .or_missing(
+                &["ResourceConflictException", "ConflictException"],
+                "CreateAlias",
+                name,
+            )?;
+        if created.is_some() {
+            return Ok(());
+        }
+    }
+    lambda
+        .update_alias()
+        .function_name(function)
+        .name(alias)
+        .function_version(&version)
+        .send()
+        .await
+        .or_api_error("UpdateAlias", name)?;
+    Ok(())
+}
