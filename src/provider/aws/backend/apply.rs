@@ -14,7 +14,6 @@ use std::time::Instant;
 use serde_json::Value;
 use tokio::sync::{Mutex, Semaphore};
 
-use super::read::DEPLOYMENT_PREFIX;
 use super::{api_error, arn, gone_ok, has_code, AwsBackend, AwsError, Live, SdkResultExt};
 use crate::package::Artifact;
 use crate::plan::{Action, Change, Kept, Plan, ResourceId};
@@ -161,7 +160,6 @@ impl AwsBackend {
         }
 
         let to_delete: Vec<&Change> = deletes(plan).collect();
-        let deleted_apis = to_delete.iter().any(|c| c.id.kind == "rest_api");
         let deleting: BTreeSet<&ResourceId> = to_delete.iter().map(|c| &c.id).collect();
         let total = applied.len() + to_delete.len();
         for change in to_delete {
@@ -173,17 +171,9 @@ impl AwsBackend {
                 .into());
             }
             // What a parent's deletion already removes is not deleted on its own.
-            let covered = match kinds::find(&change.id.kind) {
-                Some(kind) => kind
-                    .deleted_with(&self.app, &change.id)
-                    .is_some_and(|parent| deleting.contains(&parent)),
-                None => {
-                    matches!(
-                        change.id.kind.as_str(),
-                        "api_resource" | "api_method" | "api_deployment"
-                    ) && deleted_apis
-                }
-            };
+            let covered = kinds::find(&change.id.kind)
+                .and_then(|kind| kind.deleted_with(&self.app, &change.id))
+                .is_some_and(|parent| deleting.contains(&parent));
             let started = Instant::now();
             if !covered {
                 progress(&change.id, "deleting");
@@ -392,12 +382,6 @@ impl AwsBackend {
             return kind.apply(self, change, after, shared).await;
         }
         match change.id.kind.as_str() {
-            "rest_api" => self.put_rest_api(change, after, shared).await,
-            "api_resource" => self.put_api_resource(after, shared).await,
-            "api_method" => self.put_api_method(change, after, shared).await,
-            "api_deployment" => self.put_deployment(after, shared).await,
-            "api_key" => self.put_api_key(change, name, after).await,
-            "usage_plan" => self.put_usage_plan(change, name, shared).await,
             "s3_bucket" => self.put_bucket(change, name, after).await,
             "s3_notification" => self.put_notifications(name, after, shared).await,
             "eventbridge_rule" => self.put_rule(change, after, shared).await,
@@ -412,77 +396,6 @@ impl AwsBackend {
             return kind.delete(self, change, shared).await;
         }
         match change.id.kind.as_str() {
-            "rest_api" => {
-                let id = shared.ids.lock().await.rest_api_id.clone();
-                match id {
-                    Some(id) => gone_ok(
-                        c.apigw.delete_rest_api().rest_api_id(&id).send().await,
-                        &["NotFoundException"],
-                        "DeleteRestApi",
-                        name,
-                    ),
-                    None => Ok(()),
-                }
-            }
-            "api_method" => {
-                let before = change
-                    .before
-                    .as_ref()
-                    .expect("deletes carry the live attributes");
-                let (api, resource) = self
-                    .api_and_resource(before["path"].as_str().unwrap_or("/"), shared)
-                    .await?;
-                let method = before["http_method"].as_str().unwrap_or_default();
-                c.apigw
-                    .delete_method()
-                    .rest_api_id(&api)
-                    .resource_id(&resource)
-                    .http_method(method)
-                    .send()
-                    .await
-                    .or_api_error("DeleteMethod", name)?;
-                Ok(())
-            }
-            "api_resource" => {
-                let before = change
-                    .before
-                    .as_ref()
-                    .expect("deletes carry the live attributes");
-                let (api, resource) = self
-                    .api_and_resource(before["path"].as_str().unwrap_or("/"), shared)
-                    .await?;
-                gone_ok(
-                    c.apigw
-                        .delete_resource()
-                        .rest_api_id(&api)
-                        .resource_id(&resource)
-                        .send()
-                        .await,
-                    &["NotFoundException"],
-                    "DeleteResource",
-                    name,
-                )
-            }
-            "api_deployment" => {
-                let api = shared
-                    .ids
-                    .lock()
-                    .await
-                    .rest_api_id
-                    .clone()
-                    .unwrap_or_default();
-                gone_ok(
-                    c.apigw
-                        .delete_stage()
-                        .rest_api_id(&api)
-                        .stage_name(&self.app.stage)
-                        .send()
-                        .await,
-                    &["NotFoundException"],
-                    "DeleteStage",
-                    name,
-                )
-            }
             "s3_notification" => self.put_notifications(name, &BTreeMap::new(), shared).await,
             "eventbridge_rule" => {
                 match c
@@ -506,339 +419,8 @@ impl AwsBackend {
                 Ok(())
             }
             "s3_bucket" => self.delete_bucket_if_empty(name).await,
-            "api_key" | "usage_plan" => self.delete_key_or_plan(change).await,
             other => unreachable!("the AWS provider never plans a `{other}`"),
         }
-    }
-
-    // ---- IAM -------------------------------------------------------------
-
-    // ---- Lambda ------------------------------------------------------------
-
-    // ---- API Gateway -------------------------------------------------------
-
-    async fn put_rest_api(
-        &self,
-        change: &Change,
-        after: &BTreeMap<String, Value>,
-        shared: &Shared,
-    ) -> Result<(), AwsError> {
-        let apigw = &self.clients.apigw;
-        let name = change.id.name.as_str();
-        if change.action == Action::Create {
-            let endpoint = aws_sdk_apigateway::types::EndpointConfiguration::builder()
-                .types(aws_sdk_apigateway::types::EndpointType::Regional)
-                .build();
-            let out = apigw
-                .create_rest_api()
-                .name(name)
-                .description("managed by fnctl")
-                .endpoint_configuration(endpoint)
-                .set_tags(Some(string_map(&after["tags"])))
-                .send()
-                .await
-                .or_api_error("CreateRestApi", name)?;
-            let id = out.id().unwrap_or_default().to_string();
-            let root = apigw
-                .get_resources()
-                .rest_api_id(&id)
-                .send()
-                .await
-                .or_api_error("GetResources", name)?;
-            let mut ids = shared.ids.lock().await;
-            ids.rest_api_id = Some(id);
-            for r in root.items() {
-                if let (Some(p), Some(i)) = (r.path(), r.id()) {
-                    ids.resource_ids.insert(p.to_string(), i.to_string());
-                }
-            }
-            return Ok(());
-        }
-        let id = shared
-            .ids
-            .lock()
-            .await
-            .rest_api_id
-            .clone()
-            .unwrap_or_default();
-        if change.changed.iter().any(|c| c == "tags") {
-            let arn = format!("arn:aws:apigateway:{}::/restapis/{id}", self.clients.region);
-            apigw
-                .tag_resource()
-                .resource_arn(arn)
-                .set_tags(Some(string_map(&after["tags"])))
-                .send()
-                .await
-                .or_api_error("TagResource", name)?;
-        }
-        Ok(())
-    }
-
-    async fn api_and_resource(
-        &self,
-        path: &str,
-        shared: &Shared,
-    ) -> Result<(String, String), AwsError> {
-        let ids = shared.ids.lock().await;
-        let api = ids.rest_api_id.clone().unwrap_or_default();
-        let resource = ids
-            .resource_ids
-            .get(path)
-            .cloned()
-            .ok_or_else(|| AwsError::Api {
-                operation: "ResolveResource",
-                resource: path.to_string(),
-                message: "the API resource for this path is unknown".into(),
-                hint: Some("run the deploy again".into()),
-            })?;
-        Ok((api, resource))
-    }
-
-    async fn put_api_resource(
-        &self,
-        after: &BTreeMap<String, Value>,
-        shared: &Shared,
-    ) -> Result<(), AwsError> {
-        let path = after["path"].as_str().unwrap_or_default();
-        let (api, parent) = self
-            .api_and_resource(after["parent"].as_str().unwrap_or("/"), shared)
-            .await?;
-        let part = path.rsplit('/').next().unwrap_or_default();
-        let out = self
-            .clients
-            .apigw
-            .create_resource()
-            .rest_api_id(&api)
-            .parent_id(&parent)
-            .path_part(part)
-            .send()
-            .await
-            .or_api_error("CreateResource", path)?;
-        shared
-            .ids
-            .lock()
-            .await
-            .resource_ids
-            .insert(path.to_string(), out.id().unwrap_or_default().to_string());
-        Ok(())
-    }
-
-    async fn put_api_method(
-        &self,
-        change: &Change,
-        after: &BTreeMap<String, Value>,
-        shared: &Shared,
-    ) -> Result<(), AwsError> {
-        let apigw = &self.clients.apigw;
-        let path = after["path"].as_str().unwrap_or("/");
-        let method = after["http_method"].as_str().unwrap_or("ANY");
-        let (api, resource) = self.api_and_resource(path, shared).await?;
-        if change.action == Action::Update {
-            match apigw
-                .delete_method()
-                .rest_api_id(&api)
-                .resource_id(&resource)
-                .http_method(method)
-                .send()
-                .await
-            {
-                Ok(_) => {}
-                Err(e) if has_code(&e, &["NotFoundException"]) => {}
-                Err(e) => return Err(api_error("DeleteMethod", &change.id.name, e)),
-            }
-        }
-        apigw
-            .put_method()
-            .rest_api_id(&api)
-            .resource_id(&resource)
-            .http_method(method)
-            .authorization_type("NONE")
-            .api_key_required(after["api_key_required"].as_bool().unwrap_or(false))
-            .send()
-            .await
-            .or_api_error("PutMethod", &change.id.name)?;
-        let target = after["integration"]["target"].as_str().unwrap_or_default();
-        let account = shared.ids.lock().await.account.clone();
-        let region = &self.clients.region;
-        let uri = format!(
-            "arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{}/invocations",
-            arn::lambda_function(region, &account, target)
-        );
-        apigw
-            .put_integration()
-            .rest_api_id(&api)
-            .resource_id(&resource)
-            .http_method(method)
-            .r#type(aws_sdk_apigateway::types::IntegrationType::AwsProxy)
-            .integration_http_method("POST")
-            .uri(uri)
-            .send()
-            .await
-            .or_api_error("PutIntegration", &change.id.name)?;
-        Ok(())
-    }
-
-    async fn put_deployment(
-        &self,
-        after: &BTreeMap<String, Value>,
-        shared: &Shared,
-    ) -> Result<(), AwsError> {
-        let api = shared
-            .ids
-            .lock()
-            .await
-            .rest_api_id
-            .clone()
-            .unwrap_or_default();
-        let digest = after["routes_digest"].as_str().unwrap_or_default();
-        self.clients
-            .apigw
-            .create_deployment()
-            .rest_api_id(&api)
-            .stage_name(&self.app.stage)
-            .description(format!("{DEPLOYMENT_PREFIX}{digest}"))
-            .send()
-            .await
-            .or_api_error("CreateDeployment", format!("{api}/{}", self.app.stage))?;
-        Ok(())
-    }
-
-    async fn put_api_key(
-        &self,
-        change: &Change,
-        name: &str,
-        after: &BTreeMap<String, Value>,
-    ) -> Result<(), AwsError> {
-        if change.action == Action::Create {
-            self.clients
-                .apigw
-                .create_api_key()
-                .name(name)
-                .enabled(true)
-                .set_tags(Some(string_map(&after["tags"])))
-                .send()
-                .await
-                .or_api_error("CreateApiKey", name)?;
-        }
-        Ok(())
-    }
-
-    async fn put_usage_plan(
-        &self,
-        change: &Change,
-        name: &str,
-        shared: &Shared,
-    ) -> Result<(), AwsError> {
-        let apigw = &self.clients.apigw;
-        let api = shared
-            .ids
-            .lock()
-            .await
-            .rest_api_id
-            .clone()
-            .unwrap_or_default();
-        if change.action != Action::Create {
-            return Ok(());
-        }
-        let stage = aws_sdk_apigateway::types::ApiStage::builder()
-            .api_id(&api)
-            .stage(&self.app.stage)
-            .build();
-        let plan = apigw
-            .create_usage_plan()
-            .name(name)
-            .api_stages(stage)
-            .send()
-            .await
-            .or_api_error("CreateUsagePlan", name)?;
-        let key_name = format!("{}-key", names::rest_api(&self.app));
-        let keys = apigw
-            .get_api_keys()
-            .name_query(&key_name)
-            .send()
-            .await
-            .or_api_error("GetApiKeys", &key_name)?;
-        if let Some(key) = keys
-            .items()
-            .iter()
-            .find(|k| k.name() == Some(key_name.as_str()))
-        {
-            apigw
-                .create_usage_plan_key()
-                .usage_plan_id(plan.id().unwrap_or_default())
-                .key_id(key.id().unwrap_or_default())
-                .key_type("API_KEY")
-                .send()
-                .await
-                .or_api_error("CreateUsagePlanKey", name)?;
-        }
-        Ok(())
-    }
-
-    async fn delete_key_or_plan(&self, change: &Change) -> Result<(), AwsError> {
-        let apigw = &self.clients.apigw;
-        let name = change.id.name.as_str();
-        if change.id.kind == "api_key" {
-            let keys = apigw
-                .get_api_keys()
-                .name_query(name)
-                .send()
-                .await
-                .or_api_error("GetApiKeys", name)?;
-            for k in keys.items().iter().filter(|k| k.name() == Some(name)) {
-                apigw
-                    .delete_api_key()
-                    .api_key(k.id().unwrap_or_default())
-                    .send()
-                    .await
-                    .or_api_error("DeleteApiKey", name)?;
-            }
-        } else {
-            let plans = apigw
-                .get_usage_plans()
-                .send()
-                .await
-                .or_api_error("GetUsagePlans", name)?;
-            for p in plans.items().iter().filter(|p| p.name() == Some(name)) {
-                let id = p.id().unwrap_or_default();
-                let stages: Vec<String> = p
-                    .api_stages()
-                    .iter()
-                    .map(|s| {
-                        format!(
-                            "{}:{}",
-                            s.api_id().unwrap_or_default(),
-                            s.stage().unwrap_or_default()
-                        )
-                    })
-                    .collect();
-                if !stages.is_empty() {
-                    let ops: Vec<_> = stages
-                        .iter()
-                        .map(|s| {
-                            aws_sdk_apigateway::types::PatchOperation::builder()
-                                .op(aws_sdk_apigateway::types::Op::Remove)
-                                .path("/apiStages")
-                                .value(s)
-                                .build()
-                        })
-                        .collect();
-                    let _ = apigw
-                        .update_usage_plan()
-                        .usage_plan_id(id)
-                        .set_patch_operations(Some(ops))
-                        .send()
-                        .await;
-                }
-                apigw
-                    .delete_usage_plan()
-                    .usage_plan_id(id)
-                    .send()
-                    .await
-                    .or_api_error("DeleteUsagePlan", name)?;
-            }
-        }
-        Ok(())
     }
 
     // ---- S3 ----------------------------------------------------------------

@@ -8,6 +8,7 @@
 //! [`KINDS`] and calls it through [`Kind`]. Adding a resource kind is one new
 //! module here plus one line in [`KINDS`].
 
+pub mod api;
 pub mod common;
 pub mod function;
 pub mod permission;
@@ -27,7 +28,12 @@ use crate::provider::CodeDigests;
 /// Every resource kind fnctl manages on AWS. The order is the order desired
 /// resources are listed in (which the plan keeps among independent
 /// resources) and the order reads are merged in.
-pub static KINDS: &[&dyn Kind] = &[&role::Role, &function::Function, &permission::Permission];
+pub static KINDS: &[&dyn Kind] = &[
+    &role::Role,
+    &function::Function,
+    &permission::Permission,
+    &api::Api,
+];
 
 /// The module that handles resources of `kind`, once it has moved here.
 pub fn find(kind: &str) -> Option<&'static dyn Kind> {
