@@ -5,6 +5,11 @@
 //! [`crate::plan::diff`] can compare them; the cloud-side identifiers that
 //! apply needs (API ids, ARNs) are kept beside them in [`LiveIds`]. Nothing is
 //! stored locally: names and tags find everything again.
+//!
+//! What is read, created, updated and deleted for each resource kind lives
+//! in that kind's module under [`super::kinds`]; this module holds the
+//! connection, the errors every kind maps SDK failures to, and the engines
+//! that run the kinds (`read`, `apply`, `remove`).
 
 pub mod apply;
 pub mod clients;
@@ -277,39 +282,6 @@ pub mod arn {
 pub struct AwsBackend {
     pub clients: Clients,
     pub app: App,
-}
-
-impl AwsBackend {
-    /// A bucket's notification configuration. An empty configuration comes
-    /// back from some S3-compatible servers (moto among them) as an empty
-    /// `<GetBucketNotificationResponse/>` element that the SDK cannot parse;
-    /// that answer means "no notifications" and is treated as such.
-    pub async fn bucket_notifications(&self, bucket: &str) -> Result<aws_sdk_s3::operation::get_bucket_notification_configuration::GetBucketNotificationConfigurationOutput, AwsError>{
-        match self
-            .clients
-            .s3
-            .get_bucket_notification_configuration()
-            .bucket(bucket)
-            .send()
-            .await
-        {
-            Ok(out) => Ok(out),
-            Err(e) => {
-                let empty = e.raw_response().is_some_and(|r| {
-                    r.status().is_success()
-                        && r.body().bytes().is_some_and(|b| {
-                            String::from_utf8_lossy(b).contains("<GetBucketNotificationResponse")
-                                && String::from_utf8_lossy(b).trim_end().ends_with("/>")
-                        })
-                });
-                if empty {
-                    Ok(aws_sdk_s3::operation::get_bucket_notification_configuration::GetBucketNotificationConfigurationOutput::builder().build())
-                } else {
-                    Err(api_error("GetBucketNotificationConfiguration", bucket, e))
-                }
-            }
-        }
-    }
 }
 
 /// The result of a delete-like call where "already gone" (one of `missing`)

@@ -9,10 +9,12 @@
 //! module here plus one line in [`KINDS`].
 
 pub mod api;
+pub mod bucket;
 pub mod common;
 pub mod function;
 pub mod permission;
 pub mod role;
+pub mod rule;
 
 use std::collections::BTreeMap;
 
@@ -33,11 +35,17 @@ pub static KINDS: &[&dyn Kind] = &[
     &function::Function,
     &permission::Permission,
     &api::Api,
+    &bucket::Bucket,
+    &rule::Rule,
 ];
 
-/// The module that handles resources of `kind`, once it has moved here.
-pub fn find(kind: &str) -> Option<&'static dyn Kind> {
-    KINDS.iter().copied().find(|k| k.kinds().contains(&kind))
+/// The module that handles resources of `kind`.
+pub fn handler(kind: &str) -> &'static dyn Kind {
+    KINDS
+        .iter()
+        .copied()
+        .find(|k| k.kinds().contains(&kind))
+        .unwrap_or_else(|| unreachable!("the AWS provider never plans a `{kind}`"))
 }
 
 /// What one module does for the resource kinds it handles. Everything but
@@ -116,4 +124,96 @@ pub trait Kind: Sync {
 pub struct Shared {
     pub ids: Mutex<LiveIds>,
     pub artifacts: BTreeMap<String, Artifact>,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    fn app() -> App {
+        let text = r#"
+[app]
+name = "shop"
+runtime = "python3.12"
+
+[providers.aws]
+region = "us-east-1"
+
+[functions.orders]
+handler = "orders.handler"
+[[functions.orders.triggers]]
+type = "http"
+method = "GET"
+path = "/orders/{id}"
+auth = "key"
+
+[functions.invoices]
+handler = "invoices.handler"
+[[functions.invoices.triggers]]
+type = "storage"
+bucket = "shop-dev-invoices"
+events = ["created"]
+create = true
+
+[functions.digest]
+handler = "digest.handler"
+[[functions.digest.triggers]]
+type = "schedule"
+schedule = "0 7 * * MON"
+"#;
+        let source = crate::manifest::Source::new(std::path::Path::new("fnctl.toml"), text);
+        let env: BTreeMap<String, String> = BTreeMap::new();
+        crate::manifest::load_source(
+            &source,
+            &crate::manifest::LoadOptions {
+                stage: "dev",
+                env: &env,
+                check_files: false,
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn every_planned_kind_has_exactly_one_module() {
+        let desired =
+            crate::provider::aws::resources::desired(&app(), &CodeDigests(BTreeMap::new()));
+        let planned: BTreeSet<&str> = desired.iter().map(|r| r.id.kind.as_str()).collect();
+        assert_eq!(planned.len(), 13, "{planned:?}");
+        let handled: Vec<&str> = KINDS.iter().flat_map(|k| k.kinds()).copied().collect();
+        assert_eq!(
+            handled.len(),
+            handled.iter().collect::<BTreeSet<_>>().len(),
+            "a kind is claimed twice: {handled:?}"
+        );
+        assert_eq!(planned, handled.into_iter().collect::<BTreeSet<_>>());
+    }
+
+    #[test]
+    fn a_deleted_parent_takes_its_children_with_it() {
+        let app = app();
+        let parent =
+            |kind: &str, name: &str| handler(kind).deleted_with(&app, &ResourceId::new(kind, name));
+        let api = Some(ResourceId::new("rest_api", "shop-dev"));
+        assert_eq!(parent("api_method", "GET shop-dev/orders/{id}"), api);
+        assert_eq!(parent("api_resource", "shop-dev/orders"), api);
+        assert_eq!(parent("api_deployment", "shop-dev/dev"), api);
+        let function = Some(ResourceId::new("lambda_function", "shop-dev-orders"));
+        assert_eq!(parent("lambda_alias", "shop-dev-orders:dev"), function);
+        assert_eq!(
+            parent("lambda_permission", "shop-dev-orders:dev/fnctl-apigateway"),
+            function
+        );
+        for (kind, name) in [
+            ("lambda_function", "shop-dev-orders"),
+            ("rest_api", "shop-dev"),
+            ("api_key", "shop-dev-key"),
+            ("usage_plan", "shop-dev-usage"),
+            ("s3_notification", "shop-dev-invoices"),
+        ] {
+            assert_eq!(parent(kind, name), None, "{kind}");
+        }
+    }
 }
