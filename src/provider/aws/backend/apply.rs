@@ -18,7 +18,7 @@ use tokio::sync::{Mutex, Semaphore};
 use super::{AwsBackend, AwsError, Live};
 use crate::package::Artifact;
 use crate::plan::{Action, Change, Kept, Plan, ResourceId};
-use crate::provider::aws::kinds::{self, Shared, KINDS};
+use crate::provider::aws::kinds::{self, Shared, Step, KINDS};
 use crate::provider::interrupt::{Interrupt, Interrupted};
 
 pub use crate::provider::aws::kinds::bucket::created_without_tags;
@@ -119,12 +119,12 @@ impl AwsBackend {
                     }
                     let started = Instant::now();
                     progress(&change.id, action_word(change.action));
-                    let after = change
-                        .after
-                        .as_ref()
-                        .expect("creates and updates carry attributes");
                     kinds::handler(&change.id.kind)
-                        .apply(self, change, after, &shared)
+                        .apply(&Step {
+                            backend: self,
+                            change,
+                            shared: &shared,
+                        })
                         .await?;
                     progress(&change.id, "done");
                     Ok::<_, AwsError>(Some(Applied {
@@ -174,7 +174,12 @@ impl AwsBackend {
             let started = Instant::now();
             if !covered {
                 progress(&change.id, "deleting");
-                kind.delete(self, change, &shared).await?;
+                kind.delete(&Step {
+                    backend: self,
+                    change,
+                    shared: &shared,
+                })
+                .await?;
             }
             progress(&change.id, "done");
             applied.push(Applied {

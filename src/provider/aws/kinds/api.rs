@@ -15,12 +15,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use futures::{stream, StreamExt, TryStreamExt};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::common::{attrs, owned_tags, string_map, NOT_FOUND, READ_CONCURRENCY};
-use super::{function, permission, Kind, Shared};
+use super::common::{attrs, owned_tags, read_each, string_map, NOT_FOUND};
+use super::{function, permission, Kind, Shared, Step};
 use crate::model::route::{Route, Segment};
 use crate::model::{App, Function, HttpAuth, HttpTrigger, ProviderId, Trigger};
 use crate::plan::{Action, Attrs, Change, Resource, ResourceId};
@@ -258,26 +257,23 @@ impl Kind for Api {
         // By index: a future that takes borrowed tuples by value is not
         // provably `Send` for every lifetime, which `Kind::read` needs.
         let methods = &methods;
-        let read_methods = stream::iter(0..methods.len())
-            .map(|i| async move {
-                let (id, path, m, embedded) = methods[i];
-                // `embed=methods` usually returns each method whole; only a
-                // bare entry (no httpMethod) needs its own GetMethod call.
-                if embedded.http_method().is_some() {
-                    Ok(method_resource(
-                        app,
-                        path,
-                        m,
-                        embedded.authorization_type(),
-                        embedded.api_key_required(),
-                        embedded.method_integration(),
-                    ))
-                } else {
-                    read_method(b, api_ref, id, path, m).await
-                }
-            })
-            .buffered(READ_CONCURRENCY)
-            .try_collect::<Vec<Resource>>();
+        let read_methods = read_each(0..methods.len(), |i| async move {
+            let (id, path, m, embedded) = methods[i];
+            // `embed=methods` usually returns each method whole; only a
+            // bare entry (no httpMethod) needs its own GetMethod call.
+            if embedded.http_method().is_some() {
+                Ok(method_resource(
+                    app,
+                    path,
+                    m,
+                    embedded.authorization_type(),
+                    embedded.api_key_required(),
+                    embedded.method_integration(),
+                ))
+            } else {
+                read_method(b, api_ref, id, path, m).await
+            }
+        });
         let (methods, stage, key, usage_plan) = tokio::try_join!(
             read_methods,
             read_stage(b, &api_id),
@@ -291,13 +287,9 @@ impl Kind for Api {
         Ok(live)
     }
 
-    async fn apply(
-        &self,
-        b: &AwsBackend,
-        change: &Change,
-        after: &Attrs,
-        shared: &Shared,
-    ) -> Result<(), AwsError> {
+    async fn apply(&self, step: &Step<'_>) -> Result<(), AwsError> {
+        let (b, change, shared) = (step.backend, step.change, step.shared);
+        let after = step.after();
         let name = change.id.name.as_str();
         match change.id.kind.as_str() {
             "rest_api" => put_rest_api(b, change, after, shared).await,
@@ -309,23 +301,10 @@ impl Kind for Api {
         }
     }
 
-    async fn delete(
-        &self,
-        b: &AwsBackend,
-        change: &Change,
-        shared: &Shared,
-    ) -> Result<(), AwsError> {
+    async fn delete(&self, step: &Step<'_>) -> Result<(), AwsError> {
+        let (b, change, shared) = (step.backend, step.change, step.shared);
         let apigw = &b.clients.apigw;
         let name = change.id.name.as_str();
-        let path = || {
-            change
-                .before
-                .as_ref()
-                .expect("deletes carry the live attributes")["path"]
-                .as_str()
-                .unwrap_or("/")
-                .to_string()
-        };
         match change.id.kind.as_str() {
             "rest_api" => {
                 let Some(id) = shared.ids.lock().await.rest_api_id.clone() else {
@@ -339,11 +318,9 @@ impl Kind for Api {
                 )
             }
             "api_method" => {
-                let before = change
-                    .before
-                    .as_ref()
-                    .expect("deletes carry the live attributes");
-                let (api, resource) = api_and_resource(&path(), shared).await?;
+                let before = step.before();
+                let path = before["path"].as_str().unwrap_or("/");
+                let (api, resource) = api_and_resource(path, shared).await?;
                 let method = before["http_method"].as_str().unwrap_or_default();
                 apigw
                     .delete_method()
@@ -356,7 +333,8 @@ impl Kind for Api {
                 Ok(())
             }
             "api_resource" => {
-                let (api, resource) = api_and_resource(&path(), shared).await?;
+                let path = step.before()["path"].as_str().unwrap_or("/");
+                let (api, resource) = api_and_resource(path, shared).await?;
                 gone_ok(
                     apigw
                         .delete_resource()
@@ -807,18 +785,7 @@ async fn put_usage_plan(
         .send()
         .await
         .or_api_error("CreateUsagePlan", name)?;
-    let key_name = format!("{}-key", names::rest_api(&b.app));
-    let keys = apigw
-        .get_api_keys()
-        .name_query(&key_name)
-        .send()
-        .await
-        .or_api_error("GetApiKeys", &key_name)?;
-    if let Some(key) = keys
-        .items()
-        .iter()
-        .find(|k| k.name() == Some(key_name.as_str()))
-    {
+    if let Some(key) = b.find_api_key(false).await? {
         apigw
             .create_usage_plan_key()
             .usage_plan_id(plan.id().unwrap_or_default())

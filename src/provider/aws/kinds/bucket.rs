@@ -16,14 +16,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_s3::operation::get_bucket_notification_configuration::GetBucketNotificationConfigurationOutput;
-use futures::{stream, StreamExt, TryStreamExt};
 use serde_json::{json, Value};
 
 use super::common::{
-    attrs, create_bucket, foreign_owner, owned_tags, string_list, string_map, NOT_FOUND,
-    READ_CONCURRENCY,
+    attrs, create_bucket, foreign_owner, owned_tags, read_each, string_list, string_map, NOT_FOUND,
 };
-use super::{function, permission, Kind, Shared};
+use super::{function, permission, Kind, Shared, Step};
 use crate::model::{App, Function, ProviderId, StorageEvent, StorageTrigger, Trigger};
 use crate::plan::{Action, Attrs, Change, Conflict, Kept, Plan, Resource, ResourceId};
 use crate::provider::aws::backend::apply::Progress;
@@ -149,14 +147,11 @@ impl Kind for Bucket {
         }
         // Owned names: a future that takes borrowed ones by value is not
         // provably `Send` for every lifetime, which `Kind::read` needs.
-        let parts: Vec<(String, BucketRead)> = stream::iter(buckets)
-            .map(|(bucket, created)| async move {
-                let found = read_bucket(b, &bucket, created).await?;
-                Ok::<_, AwsError>((bucket, found))
-            })
-            .buffered(READ_CONCURRENCY)
-            .try_collect()
-            .await?;
+        let parts = read_each(buckets, |(bucket, created)| async move {
+            let found = read_bucket(b, &bucket, created).await?;
+            Ok((bucket, found))
+        })
+        .await?;
         let mut live = Live::default();
         for (bucket, found) in parts {
             match found {
@@ -195,13 +190,9 @@ impl Kind for Bucket {
         Ok(())
     }
 
-    async fn apply(
-        &self,
-        b: &AwsBackend,
-        change: &Change,
-        after: &Attrs,
-        shared: &Shared,
-    ) -> Result<(), AwsError> {
+    async fn apply(&self, step: &Step<'_>) -> Result<(), AwsError> {
+        let (b, change, shared) = (step.backend, step.change, step.shared);
+        let after = step.after();
         let name = change.id.name.as_str();
         match change.id.kind.as_str() {
             "s3_notification" => put_notifications(b, name, after, shared).await,
@@ -209,12 +200,8 @@ impl Kind for Bucket {
         }
     }
 
-    async fn delete(
-        &self,
-        b: &AwsBackend,
-        change: &Change,
-        shared: &Shared,
-    ) -> Result<(), AwsError> {
+    async fn delete(&self, step: &Step<'_>) -> Result<(), AwsError> {
+        let (b, change, shared) = (step.backend, step.change, step.shared);
         let name = change.id.name.as_str();
         match change.id.kind.as_str() {
             // Leaves every configuration but fnctl's own.

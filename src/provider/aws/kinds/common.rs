@@ -3,14 +3,16 @@
 //! buckets of an app and for the staging bucket of large packages).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::future::Future;
 
 use serde_json::{json, Value};
 
 use aws_sdk_s3::operation::create_bucket::builders::CreateBucketFluentBuilder;
+use futures::{stream, StreamExt, TryStreamExt};
 
 use crate::model::App;
 use crate::plan::Attrs;
-use crate::provider::aws::backend::AwsBackend;
+use crate::provider::aws::backend::{AwsBackend, AwsError};
 
 /// How many read calls of one kind run at once. Lambda's documented quotas
 /// are 100 GetFunction and 15 GetPolicy (and other control-plane) requests
@@ -18,6 +20,22 @@ use crate::provider::aws::backend::AwsBackend;
 /// keeps reads fast without turning a large app's plan into a throttling
 /// storm.
 pub const READ_CONCURRENCY: usize = 8;
+
+/// Runs `read` on every item, [`READ_CONCURRENCY`] at a time, and returns
+/// the answers in the items' order; the first failure fails the read.
+pub async fn read_each<T, R, Fut>(
+    items: impl IntoIterator<Item = T>,
+    read: impl FnMut(T) -> Fut,
+) -> Result<Vec<R>, AwsError>
+where
+    Fut: Future<Output = Result<R, AwsError>>,
+{
+    stream::iter(items)
+        .map(read)
+        .buffered(READ_CONCURRENCY)
+        .try_collect()
+        .await
+}
 
 /// The error codes with which AWS says "not there" to a read.
 pub const NOT_FOUND: &[&str] = &[

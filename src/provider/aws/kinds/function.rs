@@ -20,14 +20,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use aws_sdk_lambda::error::ProvideErrorMetadata;
-use futures::{stream, StreamExt, TryStreamExt};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::common::{
-    attrs, derived_name_help, foreign_owner, owned_tags, string_map, NOT_FOUND, READ_CONCURRENCY,
+    attrs, derived_name_help, foreign_owner, owned_tags, read_each, string_map, NOT_FOUND,
 };
-use super::{permission, role, Kind, Shared};
+use super::{permission, role, Kind, Shared, Step};
 use crate::model::{App, Function as ManifestFunction, ProviderId, Runtime};
 use crate::plan::{Action, Attrs, Change, Conflict, Resource, ResourceId};
 use crate::provider::aws::backend::apply::Applied;
@@ -162,11 +161,11 @@ impl Kind for Function {
             }
         }
         candidates.sort();
-        let found: Vec<(Vec<Resource>, Option<Conflict>)> = stream::iter(candidates)
-            .map(|name| async move { read_function(b, &name).await })
-            .buffered(READ_CONCURRENCY)
-            .try_collect()
-            .await?;
+        let found = read_each(
+            candidates,
+            |name| async move { read_function(b, &name).await },
+        )
+        .await?;
         let (resources, conflicts): (Vec<_>, Vec<_>) = found.into_iter().unzip();
         Ok(Live {
             resources: resources.into_iter().flatten().collect(),
@@ -175,20 +174,17 @@ impl Kind for Function {
         })
     }
 
-    async fn apply(
-        &self,
-        b: &AwsBackend,
-        change: &Change,
-        after: &Attrs,
-        shared: &Shared,
-    ) -> Result<(), AwsError> {
+    async fn apply(&self, step: &Step<'_>) -> Result<(), AwsError> {
+        let (b, change, shared) = (step.backend, step.change, step.shared);
+        let after = step.after();
         match change.id.kind.as_str() {
             "lambda_alias" => put_alias(b, change).await,
             _ => put_function(b, change, after, shared).await,
         }
     }
 
-    async fn delete(&self, b: &AwsBackend, change: &Change, _: &Shared) -> Result<(), AwsError> {
+    async fn delete(&self, step: &Step<'_>) -> Result<(), AwsError> {
+        let (b, change) = (step.backend, step.change);
         let lambda = &b.clients.lambda;
         let name = change.id.name.as_str();
         match change.id.kind.as_str() {

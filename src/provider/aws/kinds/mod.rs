@@ -69,23 +69,13 @@ pub trait Kind: Sync {
         Ok(())
     }
 
-    /// Creates or updates one resource (`after`: its desired attributes).
-    async fn apply(
-        &self,
-        backend: &AwsBackend,
-        change: &Change,
-        after: &Attrs,
-        shared: &Shared,
-    ) -> Result<(), AwsError>;
+    /// Creates or updates one resource ([`Step::after`]: its desired
+    /// attributes).
+    async fn apply(&self, step: &Step<'_>) -> Result<(), AwsError>;
 
-    /// Deletes one resource (`change.before`: its live attributes); a
+    /// Deletes one resource ([`Step::before`]: its live attributes); a
     /// resource already gone counts as deleted.
-    async fn delete(
-        &self,
-        backend: &AwsBackend,
-        change: &Change,
-        shared: &Shared,
-    ) -> Result<(), AwsError>;
+    async fn delete(&self, step: &Step<'_>) -> Result<(), AwsError>;
 
     /// The resource whose deletion takes this one with it (an API's
     /// methods, a function's alias): when both go, this one is not deleted
@@ -115,6 +105,32 @@ pub trait Kind: Sync {
         _found: &Live,
     ) -> Result<Vec<Applied>, AwsError> {
         Ok(Vec::new())
+    }
+}
+
+/// One change of a plan as its kind's module gets it.
+#[derive(Clone, Copy)]
+pub struct Step<'a> {
+    pub backend: &'a AwsBackend,
+    pub change: &'a Change,
+    pub shared: &'a Shared,
+}
+
+impl Step<'_> {
+    /// The desired attributes of a create or update.
+    pub fn after(&self) -> &Attrs {
+        self.change
+            .after
+            .as_ref()
+            .expect("creates and updates carry attributes")
+    }
+
+    /// The live attributes of a delete.
+    pub fn before(&self) -> &Attrs {
+        self.change
+            .before
+            .as_ref()
+            .expect("deletes carry the live attributes")
     }
 }
 

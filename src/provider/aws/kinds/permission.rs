@@ -12,9 +12,9 @@
 use serde_json::{json, Value};
 
 use super::common::{attrs, NOT_FOUND};
-use super::{Kind, Shared};
+use super::{Kind, Step};
 use crate::model::App;
-use crate::plan::{Action, Attrs, Change, Resource, ResourceId};
+use crate::plan::{Action, Resource, ResourceId};
 use crate::provider::aws::backend::{gone_ok, AwsBackend, AwsError, Live, LiveIds, SdkResultExt};
 use crate::provider::aws::names;
 use crate::provider::CodeDigests;
@@ -72,13 +72,9 @@ impl Kind for Permission {
         Ok(Live::default())
     }
 
-    async fn apply(
-        &self,
-        b: &AwsBackend,
-        change: &Change,
-        after: &Attrs,
-        shared: &Shared,
-    ) -> Result<(), AwsError> {
+    async fn apply(&self, step: &Step<'_>) -> Result<(), AwsError> {
+        let (b, change, shared) = (step.backend, step.change, step.shared);
+        let after = step.after();
         let name = change.id.name.as_str();
         if change.action == Action::Update {
             remove(b, name).await?;
@@ -108,7 +104,8 @@ impl Kind for Permission {
         )
     }
 
-    async fn delete(&self, b: &AwsBackend, change: &Change, _: &Shared) -> Result<(), AwsError> {
+    async fn delete(&self, step: &Step<'_>) -> Result<(), AwsError> {
+        let (b, change) = (step.backend, step.change);
         remove(b, &change.id.name).await
     }
 

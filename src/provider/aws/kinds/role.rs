@@ -14,9 +14,9 @@ use serde_json::{json, Value};
 use super::common::{
     attrs, derived_name_help, foreign_owner, owned_tags, string_list, string_map, NOT_FOUND,
 };
-use super::{Kind, Shared};
+use super::{Kind, Shared, Step};
 use crate::model::App;
-use crate::plan::{Action, Attrs, Change, Conflict, Resource, ResourceId};
+use crate::plan::{Action, Conflict, Resource, ResourceId};
 use crate::provider::aws::backend::{gone_ok, AwsBackend, AwsError, Live, SdkResultExt};
 use crate::provider::aws::names;
 use crate::provider::aws::resources::tags;
@@ -131,13 +131,9 @@ impl Kind for Role {
         Ok(live)
     }
 
-    async fn apply(
-        &self,
-        b: &AwsBackend,
-        change: &Change,
-        after: &Attrs,
-        shared: &Shared,
-    ) -> Result<(), AwsError> {
+    async fn apply(&self, step: &Step<'_>) -> Result<(), AwsError> {
+        let (b, change, shared) = (step.backend, step.change, step.shared);
+        let after = step.after();
         let iam = &b.clients.iam;
         let name = &change.id.name;
         let principal = after["assume_role_principal"]
@@ -226,23 +222,15 @@ impl Kind for Role {
                         .await
                         .or_api_error("PutRolePolicy", name)?;
                 }
-                None if change.action == Action::Update => gone_ok(
-                    iam.delete_role_policy()
-                        .role_name(name)
-                        .policy_name(INLINE_POLICY)
-                        .send()
-                        .await,
-                    &["NoSuchEntity"],
-                    "DeleteRolePolicy",
-                    name,
-                )?,
+                None if change.action == Action::Update => delete_inline_policy(b, name).await?,
                 None => {}
             }
         }
         Ok(())
     }
 
-    async fn delete(&self, b: &AwsBackend, change: &Change, _: &Shared) -> Result<(), AwsError> {
+    async fn delete(&self, step: &Step<'_>) -> Result<(), AwsError> {
+        let (b, change) = (step.backend, step.change);
         let iam = &b.clients.iam;
         let name = change.id.name.as_str();
         let Some(attached) = iam
@@ -264,16 +252,7 @@ impl Kind for Role {
                     .or_api_error("DetachRolePolicy", name)?;
             }
         }
-        gone_ok(
-            iam.delete_role_policy()
-                .role_name(name)
-                .policy_name(INLINE_POLICY)
-                .send()
-                .await,
-            &["NoSuchEntity"],
-            "DeleteRolePolicy",
-            name,
-        )?;
+        delete_inline_policy(b, name).await?;
         gone_ok(
             iam.delete_role().role_name(name).send().await,
             &["NoSuchEntity"],
@@ -281,6 +260,23 @@ impl Kind for Role {
             name,
         )
     }
+}
+
+/// Deletes the inline policy (the manifest has no statements left, or the
+/// role goes); none there counts as deleted.
+async fn delete_inline_policy(b: &AwsBackend, role: &str) -> Result<(), AwsError> {
+    gone_ok(
+        b.clients
+            .iam
+            .delete_role_policy()
+            .role_name(role)
+            .policy_name(INLINE_POLICY)
+            .send()
+            .await,
+        &["NoSuchEntity"],
+        "DeleteRolePolicy",
+        role,
+    )
 }
 
 /// The role's ARN, for functions: learnt from the read or from creating

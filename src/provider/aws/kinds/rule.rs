@@ -10,13 +10,12 @@
 
 use std::collections::BTreeMap;
 
-use futures::{stream, StreamExt, TryStreamExt};
 use serde_json::json;
 
-use super::common::{attrs, owned_tags, string_map, READ_CONCURRENCY};
-use super::{function, permission, Kind, Shared};
+use super::common::{attrs, owned_tags, read_each, string_map};
+use super::{function, permission, Kind, Step};
 use crate::model::{App, ProviderId, Trigger};
-use crate::plan::{Action, Attrs, Change, Resource};
+use crate::plan::{Action, Resource};
 use crate::provider::aws::backend::{arn, AwsBackend, AwsError, Live, SdkResultExt};
 use crate::provider::aws::resources::tags;
 use crate::provider::aws::{names, schedule};
@@ -83,24 +82,16 @@ impl Kind for Rule {
                 break;
             }
         }
-        let found: Vec<Option<Resource>> = stream::iter(rules)
-            .map(|rule| async move { read_rule(b, &rule).await })
-            .buffered(READ_CONCURRENCY)
-            .try_collect()
-            .await?;
+        let found = read_each(rules, |rule| async move { read_rule(b, &rule).await }).await?;
         Ok(Live {
             resources: found.into_iter().flatten().collect(),
             ..Live::default()
         })
     }
 
-    async fn apply(
-        &self,
-        b: &AwsBackend,
-        change: &Change,
-        after: &Attrs,
-        shared: &Shared,
-    ) -> Result<(), AwsError> {
+    async fn apply(&self, step: &Step<'_>) -> Result<(), AwsError> {
+        let (b, change, shared) = (step.backend, step.change, step.shared);
+        let after = step.after();
         let events = &b.clients.events;
         let name = change.id.name.as_str();
         let state = if after["state"] == "DISABLED" {
@@ -159,7 +150,8 @@ impl Kind for Rule {
         Ok(())
     }
 
-    async fn delete(&self, b: &AwsBackend, change: &Change, _: &Shared) -> Result<(), AwsError> {
+    async fn delete(&self, step: &Step<'_>) -> Result<(), AwsError> {
+        let (b, change) = (step.backend, step.change);
         let events = &b.clients.events;
         let name = change.id.name.as_str();
         let removed = events
