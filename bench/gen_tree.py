@@ -1,13 +1,17 @@
 """Generates the packaging benchmark's input: FILES files totalling about
-MB megabytes under DIR, half compressible text (source-like lines) and half
-incompressible bytes, in nested directories. Deterministic (fixed seed), so
-every run packages the same tree."""
+MB megabytes under DIR, compressible text (source-like lines) and, for
+RANDOM_PCT per cent of the files (default 25), incompressible bytes, in
+nested directories. Deterministic (fixed seed), so every run packages the
+same tree.
+
+    python3 gen_tree.py DIR FILES MB [RANDOM_PCT]"""
 
 import os
 import random
 import sys
 
 out, files, megabytes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+random_pct = int(sys.argv[4]) if len(sys.argv) > 4 else 25
 rng = random.Random(42)
 per_file = megabytes * 1024 * 1024 // files
 words = ["def", "return", "self", "value", "import", "for", "in", "if", "else", "data", "name", "items"]
@@ -18,7 +22,7 @@ for i in range(files - 1):
     d = os.path.join(out, "pkg%02d" % (i % 50), "mod%03d" % (i % 400))
     os.makedirs(d, exist_ok=True)
     size = max(64, int(per_file * rng.uniform(0.5, 1.5)))
-    if i % 2 == 0:
+    if (i * random_pct) % 100 >= random_pct or random_pct == 0:
         lines = []
         total = 0
         while total < size:
