@@ -21,6 +21,7 @@ pub fn run(cx: &Context) -> Result<ExitStatus, CommandError> {
         let found = backend.read().await?;
         Ok::<_, CommandError>((found, backend.clients.region.clone()))
     })?;
+    warn_conflicts(cx, &found.conflicts);
     let functions: Vec<Value> = found
         .resources
         .iter()
@@ -107,6 +108,15 @@ pub fn run(cx: &Context) -> Result<ExitStatus, CommandError> {
     Ok(ExitStatus::Success)
 }
 
+/// Resources with the names fnctl uses that belong to something else:
+/// not shown as the app's, but said, since a deploy would refuse them.
+fn warn_conflicts(cx: &Context, conflicts: &[crate::plan::Conflict]) {
+    for c in conflicts {
+        cx.printer
+            .warn(&format!("{c} (not shown; `fnctl plan` says how to go on)"));
+    }
+}
+
 /// What is deployed on Azure: the Function App, its functions and URLs.
 fn azure_info(
     cx: &Context,
@@ -118,6 +128,7 @@ fn azure_info(
         let found = backend.read().await?;
         Ok::<_, CommandError>((found, backend.target()))
     })?;
+    warn_conflicts(cx, &found.conflicts);
     let site = found.resources.iter().find(|r| r.id.kind == "function_app");
     let insights = found
         .resources
