@@ -49,17 +49,6 @@ impl Report {
     }
 }
 
-/// The status a provider gets for the error that stopped it.
-fn failed_status(e: &CommandError) -> &'static str {
-    if e.is_locked() {
-        "locked"
-    } else if e.is_interrupted() {
-        "interrupted"
-    } else {
-        "failed"
-    }
-}
-
 pub fn run(cx: &Context, concurrency: usize) -> Result<ExitStatus, CommandError> {
     let project = live::load_for_cloud(cx)?;
     let app = &project.app;
@@ -158,7 +147,7 @@ async fn prepare_all(
         match step {
             Ok(s) => sessions.push(s),
             Err(e) => {
-                reports[i].status = failed_status(&e);
+                reports[i].status = e.provider_status();
                 return Err(e);
             }
         }
@@ -169,7 +158,7 @@ async fn prepare_all(
         reports[i].took += started.elapsed();
         if let Err(e) = locked {
             let e = CommandError::from(e);
-            reports[i].status = failed_status(&e);
+            reports[i].status = e.provider_status();
             return Err(e);
         }
     }
@@ -199,7 +188,7 @@ async fn apply_all(
             Ok(a) => a,
             Err(e) => {
                 let e = CommandError::from(e);
-                reports[i].status = failed_status(&e);
+                reports[i].status = e.provider_status();
                 return Err(e);
             }
         };

@@ -194,6 +194,18 @@ impl CommandError {
         }
     }
 
+    /// The status a provider is given in a multi-provider report when this
+    /// error stopped it: `locked`, `interrupted` or `failed`.
+    pub fn provider_status(&self) -> &'static str {
+        if self.is_locked() {
+            "locked"
+        } else if self.is_interrupted() {
+            "interrupted"
+        } else {
+            "failed"
+        }
+    }
+
     /// Ctrl-C stopped the apply between changes.
     pub fn is_interrupted(&self) -> bool {
         use crate::provider::{aws::backend::AwsError, azure::backend::AzureError};

@@ -68,16 +68,6 @@ pub fn run(cx: &Context, delete_data: bool, yes: bool) -> Result<ExitStatus, Com
     }
 }
 
-fn failed_status(e: &CommandError) -> &'static str {
-    if e.is_locked() {
-        "locked"
-    } else if e.is_interrupted() {
-        "interrupted"
-    } else {
-        "failed"
-    }
-}
-
 #[derive(Clone, Copy)]
 struct Options {
     delete_data: bool,
@@ -107,7 +97,7 @@ async fn remove_all(
                 sessions.push(s);
             }
             Err(e) => {
-                reports[i]["status"] = json!(failed_status(&e));
+                reports[i]["status"] = json!(e.provider_status());
                 return Err(e);
             }
         }
@@ -148,7 +138,7 @@ async fn remove_all(
     for (i, s) in sessions.iter_mut().enumerate() {
         if let Err(e) = s.lock_remove().await {
             let e = CommandError::from(e);
-            reports[i]["status"] = json!(failed_status(&e));
+            reports[i]["status"] = json!(e.provider_status());
             return Err(e);
         }
     }
@@ -158,7 +148,7 @@ async fn remove_all(
             Ok(r) => r,
             Err(e) => {
                 let e = CommandError::from(e);
-                reports[i]["status"] = json!(failed_status(&e));
+                reports[i]["status"] = json!(e.provider_status());
                 return Err(e);
             }
         };
