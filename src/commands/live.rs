@@ -1,15 +1,14 @@
-//! Shared steps of the commands that talk to a cloud: package, connect,
-//! read the live state, plan against it.
+//! Shared steps of the commands that talk to a cloud: loading a project
+//! that targets one, the async runtime, building each provider's code.
 
 use std::collections::BTreeMap;
 
 use super::{package as pkg, CommandError, Context};
 use crate::model::{App, ProviderId};
 use crate::package::Artifact;
-use crate::plan::{self, LiveState, Plan};
 use crate::provider::aws::backend::AwsBackend;
 use crate::provider::session::Payload;
-use crate::provider::{self, CodeDigests};
+use crate::provider::CodeDigests;
 
 /// A tokio runtime sized for a CLI: I/O-bound work on the machine's cores.
 pub fn runtime() -> Result<tokio::runtime::Runtime, CommandError> {
@@ -113,46 +112,4 @@ pub async fn connect_aws(app: &App) -> Result<AwsBackend, CommandError> {
     })
 }
 
-/// The plan for `desired` against what was read.
-pub fn live_plan(
-    app: &App,
-    provider: ProviderId,
-    digests: &CodeDigests,
-    live: &[crate::plan::Resource],
-) -> Plan {
-    let p = provider::for_id(provider);
-    let desired = p.desired(app, digests);
-    Plan {
-        app: app.name.clone(),
-        stage: app.stage.clone(),
-        provider,
-        target: p.target(app),
-        live: LiveState::Read,
-        changes: plan::diff(&desired, Some(live)),
-        conflicts: Vec::new(),
-    }
-}
-
 pub use crate::provider::urls::{aws_urls, azure_urls, RouteUrl};
-
-/// Gives back the deploy lock (if one was taken) after the work under it,
-/// and returns the work's outcome. The work's own error wins — the lock
-/// then expires by itself — and a failed release only matters when the
-/// work succeeded.
-pub async fn release_after<T, E, RE, L, Fut>(
-    lock: Option<L>,
-    outcome: Result<T, E>,
-    release: impl FnOnce(L) -> Fut,
-) -> Result<T, E>
-where
-    Fut: std::future::Future<Output = Result<(), RE>>,
-    E: From<RE>,
-{
-    if let Some(lock) = lock {
-        let released = release(lock).await;
-        if outcome.is_ok() {
-            released?;
-        }
-    }
-    outcome
-}
