@@ -13,10 +13,11 @@ use serde_json::{json, Value};
 
 use super::live;
 use super::{CommandError, Context, ExitStatus};
-use crate::events::{self, EventKind};
-use crate::model::{Function, ProviderId};
+use crate::events::EventKind;
+use crate::model::ProviderId;
 use crate::project;
-use crate::provider::http_call;
+pub use crate::provider::cloud::Via;
+use crate::provider::cloud::{Invocation, InvokeRequest};
 
 /// Flags of `invoke`.
 #[derive(Debug, Clone)]
@@ -34,44 +35,6 @@ pub struct InvokeOptions {
     pub via: Option<Via>,
     /// With `Via::Url`: the API's base URL instead of the cloud's own.
     pub base_url: Option<String>,
-}
-
-/// How `invoke` reaches a deployed function.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Via {
-    /// The cloud's invoke API (Lambda Invoke; Azure's admin endpoint)
-    Direct,
-    /// The function's HTTP URL, the way its clients call it
-    Url,
-}
-
-/// What an invocation gave back, wherever it ran.
-#[derive(Debug, serde::Serialize)]
-struct Result_ {
-    payload: String,
-    function_error: Option<String>,
-    logs: Vec<String>,
-    duration_ms: Option<u128>,
-    /// What the cloud said instead of a result (Azure's asynchronous runs).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    note: Option<String>,
-    /// The URL called, for calls through the function's URL.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    url: Option<String>,
-}
-
-impl Result_ {
-    /// A reply from the function's URL: a 5xx counts as the function failing.
-    fn from_http(method: &str, url: String, reply: &http_call::HttpReply) -> Self {
-        Result_ {
-            payload: reply.payload().to_string(),
-            function_error: http_call::server_error(reply.status),
-            logs: Vec::new(),
-            duration_ms: None,
-            note: None,
-            url: Some(format!("{method} {url}")),
-        }
-    }
 }
 
 pub fn run(cx: &Context, opts: &InvokeOptions) -> Result<ExitStatus, CommandError> {
@@ -99,24 +62,7 @@ pub fn run(cx: &Context, opts: &InvokeOptions) -> Result<ExitStatus, CommandErro
         })?),
         None => None,
     };
-    // The event: --data, or a sample built from the trigger --event names.
-    // A call through the URL needs a request, so there the sample HTTP
-    // request of the function's first route is the default.
-    let sample = |via: Option<Via>, region: &str, account: &str| {
-        let kind = match (via, &opts.data, opts.event) {
-            (Some(Via::Url), None, None) => Some(EventKind::Http),
-            _ => opts.event,
-        };
-        match (&opts.data, kind) {
-            (Some(d), _) => read_data(d),
-            (None, Some(kind)) => events::sample(app, f, kind, region, account)
-                .map(|e| e.to_string())
-                .map_err(|e| {
-                    CommandError::usage(e.to_string(), Some("pass --data instead".to_string()))
-                }),
-            (None, None) => Ok("{}".to_string()),
-        }
-    };
+    let data = opts.data.as_deref().map(read_data).transpose()?;
     // --base-url alone means a call through the URL.
     let via = opts
         .via
@@ -127,128 +73,59 @@ pub fn run(cx: &Context, opts: &InvokeOptions) -> Result<ExitStatus, CommandErro
             Some("use --via url, or drop --base-url".to_string()),
         ));
     }
+    let request = InvokeRequest {
+        function: f,
+        data,
+        event: opts.event,
+        via,
+        base_url: opts.base_url.clone(),
+    };
     let rt = live::runtime()?;
-    let invocation: Result_ = if opts.local {
-        let region = app
-            .aws
-            .as_ref()
-            .and_then(|a| a.region.clone())
-            .unwrap_or_else(|| "us-east-1".into());
-        let payload = sample(None, &region, "000000000000")?;
-        let run = if opts.run_as == Some(ProviderId::Azure) {
-            rt.block_on(crate::local::azure::invoke_once(
+    let invocation: Invocation = match provider {
+        None => {
+            let region = app
+                .aws
+                .as_ref()
+                .and_then(|a| a.region.clone())
+                .unwrap_or_else(|| "us-east-1".into());
+            let payload = request.payload(app, None, &region, "000000000000")?;
+            let run = rt.block_on(crate::local::invoke_as(
+                opts.run_as,
                 app,
                 f,
                 payload.into_bytes(),
-            ))?
-        } else {
-            rt.block_on(crate::local::invoke_once(app, f, payload.into_bytes()))?
-        };
-        let (payload, function_error) = match run.outcome {
-            Some(crate::local::Outcome::Response(b)) => {
-                (String::from_utf8_lossy(&b).into_owned(), None)
-            }
-            Some(crate::local::Outcome::Error { error_type, body }) => (
-                String::from_utf8_lossy(&body).into_owned(),
-                Some(error_type),
-            ),
-            Some(crate::local::Outcome::InitError { error_type, body }) => (
-                String::from_utf8_lossy(&body).into_owned(),
-                Some(format!("init: {error_type}")),
-            ),
-            None => (
-                String::new(),
-                Some(format!("timed out after {} s", f.timeout_s)),
-            ),
-        };
-        Result_ {
-            payload,
-            function_error,
-            logs: run.logs,
-            duration_ms: Some(run.duration.as_millis()),
-            note: None,
-            url: None,
-        }
-    } else if provider == Some(ProviderId::Azure) {
-        let region = app
-            .azure
-            .as_ref()
-            .map(|a| a.location.as_str())
-            .unwrap_or("azure");
-        let via = via.unwrap_or_else(|| azure_default_via(f, opts));
-        let payload = sample(Some(via), region, "000000000000")?;
-        let event = event_value(&payload);
-        if via == Via::Direct && event.get("httpMethod").is_some() {
-            return Err(CommandError::usage(
-                "Azure runs HTTP functions only through their URL",
-                Some("drop --via direct".to_string()),
-            ));
-        }
-        let call = match via {
-            Via::Url => Some(http_request(f, &event)?),
-            Via::Direct => None,
-        };
-        rt.block_on(async {
-            let backend = crate::provider::azure::backend::AzureBackend::connect(app)?;
-            let result = match &call {
-                Some(call) => {
-                    let (url, reply) = backend.invoke_http(call, opts.base_url.as_deref()).await?;
-                    Result_::from_http(&call.method, url, &reply)
+            ))?;
+            let (payload, function_error) = match run.outcome {
+                Some(crate::local::Outcome::Response(b)) => {
+                    (String::from_utf8_lossy(&b).into_owned(), None)
                 }
-                None => {
-                    let note = backend.invoke_admin(&opts.function, &event).await?;
-                    cx.printer.status(&note);
-                    Result_ {
-                        payload: String::new(),
-                        function_error: None,
-                        logs: Vec::new(),
-                        duration_ms: None,
-                        note: Some(note),
-                        url: None,
-                    }
-                }
+                Some(crate::local::Outcome::Error { error_type, body }) => (
+                    String::from_utf8_lossy(&body).into_owned(),
+                    Some(error_type),
+                ),
+                Some(crate::local::Outcome::InitError { error_type, body }) => (
+                    String::from_utf8_lossy(&body).into_owned(),
+                    Some(format!("init: {error_type}")),
+                ),
+                None => (
+                    String::new(),
+                    Some(format!("timed out after {} s", f.timeout_s)),
+                ),
             };
-            Ok::<_, CommandError>(result)
-        })?
-    } else {
-        let via = via.unwrap_or(Via::Direct);
-        rt.block_on(async {
-            let backend = live::connect_aws(app).await?;
-            let account = match opts.event {
-                Some(_) => backend
-                    .clients
-                    .sts
-                    .get_caller_identity()
-                    .send()
-                    .await
-                    .ok()
-                    .and_then(|i| i.account)
-                    .unwrap_or_else(|| "123456789012".into()),
-                None => String::new(),
-            };
-            let payload = sample(Some(via), &backend.clients.region, &account)?;
-            if via == Via::Url {
-                let call = http_request(f, &event_value(&payload))?;
-                // API Gateway gives an integration 29 s by default.
-                let timeout = std::time::Duration::from_secs(u64::from(f.timeout_s.max(29)) + 5);
-                let (url, reply) = backend
-                    .invoke_url(&call, opts.base_url.as_deref(), timeout)
-                    .await?;
-                return Ok::<_, CommandError>(Result_::from_http(&call.method, url, &reply));
+            Invocation {
+                payload,
+                function_error,
+                logs: run.logs,
+                duration_ms: Some(run.duration.as_millis()),
+                ..Invocation::default()
             }
-            let remote = backend.invoke(&opts.function, &payload).await?;
-            Ok(Result_ {
-                payload: remote.payload,
-                function_error: remote.function_error,
-                logs: remote
-                    .log_tail
-                    .map(|t| t.lines().map(str::to_string).collect())
-                    .unwrap_or_default(),
-                duration_ms: None,
-                note: None,
-                url: None,
-            })
-        })?
+        }
+        Some(provider) => rt.block_on(async {
+            let cloud = crate::provider::connect(app, provider).await?;
+            cloud
+                .invoke(&request, &|note: &str| cx.printer.status(note))
+                .await
+        })?,
     };
 
     let parsed: Option<Value> = serde_json::from_str(&invocation.payload).ok();
@@ -284,10 +161,9 @@ pub fn run(cx: &Context, opts: &InvokeOptions) -> Result<ExitStatus, CommandErro
         }
     }
     if cx.printer.is_json() {
-        let place = match (provider, opts.run_as) {
-            (Some(p), _) => p.as_str(),
-            (None, Some(ProviderId::Azure)) => "local-azure",
-            (None, _) => "local",
+        let place = match provider {
+            Some(p) => p.as_str(),
+            None => crate::local::run_as::label(opts.run_as),
         };
         cx.printer.json(&json!({"provider": place, "function": opts.function, "invocation": invocation, "status": status, "ok": failures.is_empty(), "failures": failures}));
     } else {
@@ -315,36 +191,6 @@ pub fn run(cx: &Context, opts: &InvokeOptions) -> Result<ExitStatus, CommandErro
     } else {
         ExitStatus::FunctionFailed
     })
-}
-
-/// On Azure an HTTP function is called through its URL, unless the event
-/// given is not an HTTP request (then the admin endpoint starts the
-/// function's blob or timer trigger).
-fn azure_default_via(f: &Function, opts: &InvokeOptions) -> Via {
-    let has_http = !http_call::http_triggers(f).is_empty();
-    let other_event = matches!(opts.event, Some(EventKind::Storage | EventKind::Schedule))
-        || opts.data.as_deref().is_some_and(|d| {
-            read_data(d).is_ok_and(|t| event_value(&t).get("httpMethod").is_none())
-        });
-    if has_http && !other_event {
-        Via::Url
-    } else {
-        Via::Direct
-    }
-}
-
-/// The event as JSON (it was checked to be JSON when read).
-fn event_value(payload: &str) -> Value {
-    serde_json::from_str(payload).unwrap_or(Value::Null)
-}
-
-/// The HTTP request an event describes, or a usage error saying what to pass.
-fn http_request<'f>(
-    f: &'f Function,
-    event: &Value,
-) -> Result<http_call::HttpCall<'f>, CommandError> {
-    http_call::from_event(f, event)
-        .map_err(|e| CommandError::usage(e.to_string(), Some(e.hint().to_string())))
 }
 
 fn pretty(payload: &str) -> String {

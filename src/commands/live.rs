@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use super::{package as pkg, CommandError, Context};
 use crate::model::{App, ProviderId};
 use crate::package::Artifact;
-use crate::provider::aws::backend::AwsBackend;
 use crate::provider::session::Payload;
 use crate::provider::CodeDigests;
 
@@ -102,14 +101,4 @@ pub fn aws_digests(artifacts: &BTreeMap<String, Artifact>) -> CodeDigests {
     )
 }
 
-/// Connects to AWS for `app`.
-pub async fn connect_aws(app: &App) -> Result<AwsBackend, CommandError> {
-    let settings = app.aws.clone().expect("provider is configured");
-    let clients = crate::provider::aws::backend::clients::connect(&settings).await?;
-    Ok(AwsBackend {
-        clients,
-        app: app.clone(),
-    })
-}
-
-pub use crate::provider::urls::{aws_urls, azure_urls, RouteUrl};
+pub use crate::provider::urls::RouteUrl;

@@ -24,6 +24,7 @@ use crate::manifest::LoadError;
 use crate::model::ProviderId;
 use crate::output::Printer;
 use crate::package::PackageError;
+use crate::provider::cloud::CloudError;
 
 /// Process exit codes; documented in README.md. Never renumber.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,15 +79,12 @@ pub enum CommandError {
         what: String,
         source: std::io::Error,
     },
-    /// An AWS call failed.
+    /// A cloud call failed, or a cloud refused what was asked of it.
     #[error(transparent)]
-    Aws(#[from] crate::provider::aws::backend::AwsError),
+    Cloud(#[from] CloudError),
     /// A local runtime could not start.
     #[error(transparent)]
     Local(#[from] crate::local::WorkerError),
-    /// An Azure call failed.
-    #[error(transparent)]
-    Azure(#[from] crate::provider::azure::backend::AzureError),
     /// A failure described in words at the point it happened (e.g. a plan
     /// that needs resources fnctl does not own, a cloud that cannot be read).
     #[error("{message}")]
@@ -104,27 +102,6 @@ pub enum CommandError {
         source: Box<CommandError>,
         report: serde_json::Value,
     },
-}
-
-impl From<crate::provider::session::CloudError> for CommandError {
-    fn from(e: crate::provider::session::CloudError) -> Self {
-        use crate::provider::session::CloudError;
-        match e {
-            CloudError::Aws(e) => CommandError::Aws(e),
-            CloudError::Azure(e) => CommandError::Azure(e),
-            e @ CloudError::Conflicts { .. } => CommandError::Failed {
-                kind: "conflict",
-                message: e.to_string(),
-                help: e.hint(),
-            },
-        }
-    }
-}
-
-impl From<crate::provider::aws::backend::clients::ClientError> for CommandError {
-    fn from(e: crate::provider::aws::backend::clients::ClientError) -> Self {
-        CommandError::Aws(e.into())
-    }
 }
 
 impl CommandError {
@@ -164,11 +141,7 @@ impl CommandError {
 
     /// Another fnctl command holds the app+stage's lock.
     pub fn is_locked(&self) -> bool {
-        use crate::provider::{aws::backend::AwsError, azure::backend::AzureError};
-        matches!(
-            self.cause(),
-            CommandError::Aws(AwsError::Locked(_)) | CommandError::Azure(AzureError::Locked(_))
-        )
+        matches!(self.cause(), CommandError::Cloud(e) if e.is_locked())
     }
 
     pub fn exit_status(&self) -> ExitStatus {
@@ -180,14 +153,13 @@ impl CommandError {
         }
         match self.cause() {
             CommandError::Load(LoadError::Invalid(_)) => ExitStatus::InvalidManifest,
-            CommandError::Load(LoadError::NotFound { .. }) | CommandError::Usage { .. } => {
-                ExitStatus::Usage
-            }
+            CommandError::Load(LoadError::NotFound { .. })
+            | CommandError::Usage { .. }
+            | CommandError::Cloud(CloudError::Usage { .. }) => ExitStatus::Usage,
             CommandError::Load(LoadError::Read { .. })
             | CommandError::Package(_)
             | CommandError::Io { .. }
-            | CommandError::Aws(_)
-            | CommandError::Azure(_)
+            | CommandError::Cloud(_)
             | CommandError::Failed { .. }
             | CommandError::Local(_) => ExitStatus::Failure,
             CommandError::Reported { .. } => unreachable!("cause() unwraps reports"),
@@ -208,12 +180,7 @@ impl CommandError {
 
     /// Ctrl-C stopped the apply between changes.
     pub fn is_interrupted(&self) -> bool {
-        use crate::provider::{aws::backend::AwsError, azure::backend::AzureError};
-        matches!(
-            self.cause(),
-            CommandError::Aws(AwsError::Interrupted(_))
-                | CommandError::Azure(AzureError::Interrupted(_))
-        )
+        matches!(self.cause(), CommandError::Cloud(e) if e.is_interrupted())
     }
 
     /// Stable machine name for `--output json`.
@@ -231,8 +198,7 @@ impl CommandError {
             CommandError::Usage { .. } => "usage",
             CommandError::Package(_) => "package",
             CommandError::Io { .. } => "io",
-            CommandError::Aws(_) => "aws",
-            CommandError::Azure(_) => "azure",
+            CommandError::Cloud(e) => e.kind(),
             CommandError::Local(_) => "local_runtime",
             CommandError::Failed { kind, .. } => kind,
             CommandError::Reported { .. } => unreachable!("cause() unwraps reports"),
@@ -245,8 +211,7 @@ impl CommandError {
             CommandError::Load(LoadError::NotFound { .. }) => {
                 Some("run `fnctl init` to create one, or pass `--manifest PATH`".into())
             }
-            CommandError::Aws(e) => e.hint(),
-            CommandError::Azure(e) => e.hint(),
+            CommandError::Cloud(e) => e.hint(),
             CommandError::Local(e) => e.hint(),
             _ => None,
         }

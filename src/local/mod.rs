@@ -9,12 +9,14 @@ pub mod azure;
 pub mod dev;
 pub mod http;
 pub mod pool;
+pub mod run_as;
 pub mod runtime_api;
 pub mod worker;
 
 use std::time::{Duration, Instant};
 
 use crate::model::{App, Function};
+pub use run_as::invoke_as;
 pub use runtime_api::{Outcome, RuntimeApi};
 pub use worker::{Worker, WorkerError};
 

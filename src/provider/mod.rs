@@ -4,11 +4,12 @@
 //! provider turns the neutral [`App`] into its own resources (with
 //! deterministic names), adds the rules only that cloud has (name lengths,
 //! what its schedule syntax can express), and later reads and mutates the
-//! cloud. Adding a provider means implementing [`Provider`] and listing it in
-//! [`for_id`].
+//! cloud. Adding a provider means implementing [`Provider`] and [`cloud::Cloud`]
+//! and listing them in [`for_id`] and [`connect`].
 
 pub mod aws;
 pub mod azure;
+pub mod cloud;
 pub mod http_call;
 pub mod interrupt;
 pub mod lock;
@@ -21,6 +22,7 @@ use std::collections::BTreeMap;
 use crate::manifest::Diagnostic;
 use crate::model::{App, ProviderId};
 use crate::plan::Resource;
+use cloud::{Cloud, CloudError};
 
 /// Content digests of each function's code, computed by the packager
 /// without building zips, so an offline plan can still show code identity.
@@ -57,4 +59,13 @@ pub fn for_id(id: ProviderId) -> Box<dyn Provider> {
         ProviderId::Aws => Box::new(aws::Aws),
         ProviderId::Azure => Box::new(azure::Azure),
     }
+}
+
+/// A connection to the provider's cloud for `app`: clients built from the
+/// manifest and the credential chain, nothing read yet.
+pub async fn connect(app: &App, id: ProviderId) -> Result<Box<dyn Cloud>, CloudError> {
+    Ok(match id {
+        ProviderId::Aws => Box::new(aws::cloud::AwsCloud::connect(app).await?),
+        ProviderId::Azure => Box::new(azure::cloud::AzureCloud::connect(app)?),
+    })
 }

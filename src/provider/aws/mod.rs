@@ -5,6 +5,7 @@
 //! limits and rules ([`checks`]) and schedule syntax ([`schedule`]).
 
 pub mod checks;
+pub mod cloud;
 pub mod kinds;
 pub mod names;
 pub mod resources;

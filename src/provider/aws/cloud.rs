@@ -1,0 +1,391 @@
+//! AWS as the commands drive it: [`Cloud`] over [`AwsBackend`], holding
+//! what was read and the lock between the phases of a run.
+
+use std::collections::BTreeSet;
+
+use serde_json::{json, Value};
+
+use super::backend::lock::AwsLock;
+use super::backend::{self, AwsBackend, AwsError, Live};
+use crate::model::{App, ProviderId};
+use crate::plan::{Conflict, Plan, Resource};
+use crate::provider::cloud::{
+    Cloud, CloudError, Deployment, Invocation, InvokeRequest, LogLine, LogTail, Payload, Progress,
+    Removal, RollbackReport, Via,
+};
+use crate::provider::http_call;
+use crate::provider::urls::{self, RouteUrl};
+use crate::provider::CodeDigests;
+
+/// The AWS part of a command.
+pub struct AwsCloud {
+    backend: AwsBackend,
+    live: Option<Live>,
+    lock: Option<AwsLock>,
+}
+
+impl AwsCloud {
+    /// Builds the SDK clients from the manifest and the credential chain
+    /// (resolves the region; no call is made yet).
+    pub async fn connect(app: &App) -> Result<AwsCloud, CloudError> {
+        let settings = app.aws.clone().ok_or_else(|| {
+            CloudError::usage(
+                "the manifest has no [providers.aws] section",
+                Some("add one, or pass --provider azure".to_string()),
+            )
+        })?;
+        let clients = backend::clients::connect(&settings).await?;
+        Ok(AwsCloud {
+            backend: AwsBackend {
+                clients,
+                app: app.clone(),
+            },
+            live: None,
+            lock: None,
+        })
+    }
+
+    fn app(&self) -> &App {
+        &self.backend.app
+    }
+
+    fn live(&self) -> &Live {
+        self.live.as_ref().expect("read first")
+    }
+}
+
+#[async_trait::async_trait]
+impl Cloud for AwsCloud {
+    fn target(&self) -> String {
+        self.backend.clients.region.clone()
+    }
+
+    fn calls(&self) -> (usize, usize) {
+        let r = &self.backend.clients.recorder;
+        (r.total(), r.mutating().len())
+    }
+
+    async fn read(&mut self) -> Result<(), CloudError> {
+        self.live = Some(self.backend.read().await?);
+        Ok(())
+    }
+
+    fn live_resources(&self) -> &[Resource] {
+        &self.live().resources
+    }
+
+    fn live_conflicts(&self) -> &[Conflict] {
+        &self.live().conflicts
+    }
+
+    fn preflight(&self) -> Result<(), CloudError> {
+        Ok(self.backend.preflight(self.live())?)
+    }
+
+    async fn lock(&mut self, operation: &str, plan: &Plan) -> Result<(), CloudError> {
+        let creating = backend::apply::created_without_tags(plan);
+        self.lock = Some(
+            self.backend
+                .acquire_lock_creating(operation, creating)
+                .await?,
+        );
+        Ok(())
+    }
+
+    async fn lock_remove(&mut self) -> Result<(), CloudError> {
+        self.lock = Some(self.backend.acquire_lock("remove").await?);
+        Ok(())
+    }
+
+    async fn release(&mut self, failed: bool) -> Result<(), CloudError> {
+        if let Some(l) = self.lock.take() {
+            self.backend.release_lock_after(l, failed).await?;
+        }
+        Ok(())
+    }
+
+    async fn apply(
+        &mut self,
+        plan: &Plan,
+        payload: Payload,
+        _digests: &CodeDigests,
+        concurrency: usize,
+        progress: &Progress,
+    ) -> Result<Value, CloudError> {
+        let Payload::Aws(artifacts) = payload else {
+            unreachable!("the payload is built for the session's provider")
+        };
+        let applied = self
+            .backend
+            .apply(plan, self.live(), artifacts, concurrency, progress)
+            .await?;
+        Ok(serde_json::to_value(applied).unwrap_or_default())
+    }
+
+    fn verify_failed(&self, drift: Vec<String>) -> CloudError {
+        AwsError::Verify { drift }.into()
+    }
+
+    fn urls(&self) -> Vec<RouteUrl> {
+        urls::aws_urls(
+            self.app(),
+            self.live
+                .as_ref()
+                .and_then(|l| l.ids.rest_api_id.as_deref()),
+            &self.backend.clients.region,
+        )
+    }
+
+    fn found(&self) -> usize {
+        self.live.as_ref().map_or(0, |l| l.resources.len())
+    }
+
+    async fn remove(
+        &mut self,
+        delete_data: bool,
+        progress: &Progress,
+    ) -> Result<Removal, CloudError> {
+        let out = self
+            .backend
+            .remove(self.live(), delete_data, progress)
+            .await?;
+        Ok(Removal {
+            removed: out
+                .removed
+                .iter()
+                .map(|a| serde_json::to_value(a).unwrap_or_default())
+                .collect(),
+            kept: out.kept,
+        })
+    }
+
+    async fn describe(&mut self) -> Result<Deployment, CloudError> {
+        self.read().await?;
+        let (app, found, region) = (self.app(), self.live(), &self.backend.clients.region);
+        Ok(describe(app, found, region, self.urls()))
+    }
+
+    async fn invoke(
+        &self,
+        request: &InvokeRequest<'_>,
+        _status: &(dyn for<'s> Fn(&'s str) + Sync),
+    ) -> Result<Invocation, CloudError> {
+        let (app, backend) = (self.app(), &self.backend);
+        let via = request.via.unwrap_or(Via::Direct);
+        let account = match request.event {
+            Some(_) => backend
+                .clients
+                .sts
+                .get_caller_identity()
+                .send()
+                .await
+                .ok()
+                .and_then(|i| i.account)
+                .unwrap_or_else(|| "123456789012".into()),
+            None => String::new(),
+        };
+        let payload = request.payload(app, Some(via), &backend.clients.region, &account)?;
+        let f = request.function;
+        if via == Via::Url {
+            let event: Value = serde_json::from_str(&payload).unwrap_or(Value::Null);
+            let call = http_call::from_event(f, &event)
+                .map_err(|e| CloudError::usage(e.to_string(), Some(e.hint().to_string())))?;
+            // API Gateway gives an integration 29 s by default.
+            let timeout = std::time::Duration::from_secs(u64::from(f.timeout_s.max(29)) + 5);
+            let (url, reply) = backend
+                .invoke_url(&call, request.base_url.as_deref(), timeout)
+                .await?;
+            return Ok(Invocation::from_http(&call.method, url, &reply));
+        }
+        let remote = backend.invoke(&f.name, &payload).await?;
+        Ok(Invocation {
+            payload: remote.payload,
+            function_error: remote.function_error,
+            logs: remote
+                .log_tail
+                .map(|t| t.lines().map(str::to_string).collect())
+                .unwrap_or_default(),
+            ..Invocation::default()
+        })
+    }
+
+    async fn tail_logs(
+        &self,
+        function: &str,
+        since_secs: u64,
+    ) -> Result<Box<dyn LogTail + '_>, CloudError> {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        Ok(Box::new(AwsLogTail {
+            backend: &self.backend,
+            function: function.to_string(),
+            start_ms: now_ms - (since_secs as i64) * 1000,
+            seen: BTreeSet::new(),
+        }))
+    }
+
+    async fn rollback(&self, function: Option<&str>) -> Result<RollbackReport, CloudError> {
+        let app = self.app();
+        let targets: Vec<String> = match function {
+            Some(f) => vec![f.to_string()],
+            None => app
+                .functions_for(ProviderId::Aws)
+                .map(|f| f.name.clone())
+                .collect(),
+        };
+        let mut report = RollbackReport {
+            json: Vec::new(),
+            lines: Vec::new(),
+        };
+        for f in &targets {
+            let r = self.backend.rollback(f).await?;
+            report.lines.push(format!(
+                "{}: alias `{}` now points at version {} (was {})",
+                r.function, app.stage, r.to_version, r.from_version
+            ));
+            report
+                .json
+                .push(serde_json::to_value(&r).unwrap_or_default());
+        }
+        Ok(report)
+    }
+}
+
+/// CloudWatch Logs events of one function, polled from a start time.
+struct AwsLogTail<'a> {
+    backend: &'a AwsBackend,
+    function: String,
+    start_ms: i64,
+    /// Event ids already printed (queries overlap at the boundary).
+    seen: BTreeSet<String>,
+}
+
+#[async_trait::async_trait]
+impl LogTail for AwsLogTail<'_> {
+    async fn next_batch(&mut self) -> Result<Vec<LogLine>, CloudError> {
+        let lines = self
+            .backend
+            .logs(&self.function, self.start_ms, &mut self.seen)
+            .await?;
+        Ok(lines
+            .into_iter()
+            .map(|l| {
+                self.start_ms = self.start_ms.max(l.timestamp_ms);
+                LogLine {
+                    json: json!({"timestamp_ms": l.timestamp_ms, "stream": l.stream, "message": l.message}),
+                    text: format!("{} {}", format_time(l.timestamp_ms), l.message),
+                }
+            })
+            .collect())
+    }
+
+    fn poll_every(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(2)
+    }
+}
+
+/// `HH:MM:SS` in UTC.
+fn format_time(ms: i64) -> String {
+    let secs = ms.div_euclid(1000).rem_euclid(86_400);
+    format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+/// What `info` shows of an AWS deployment: each function with its alias,
+/// version and triggers, the buckets with fnctl's notifications, the URLs.
+fn describe(app: &App, found: &Live, region: &str, urls: Vec<RouteUrl>) -> Deployment {
+    let functions: Vec<Value> = found
+        .resources
+        .iter()
+        .filter(|r| r.id.kind == "lambda_function")
+        .map(|r| {
+            let alias = found.resources.iter().find(|a| {
+                a.id.kind == "lambda_alias" && a.id.name.starts_with(&format!("{}:", r.id.name))
+            });
+            let triggers: Vec<String> = found
+                .resources
+                .iter()
+                .filter(|t| {
+                    t.function == r.function
+                        && matches!(t.id.kind.as_str(), "api_method" | "eventbridge_rule")
+                })
+                .map(|t| match t.id.kind.as_str() {
+                    "api_method" => format!(
+                        "http {} {}",
+                        t.attrs["http_method"].as_str().unwrap_or_default(),
+                        t.attrs["path"].as_str().unwrap_or_default()
+                    ),
+                    _ => format!(
+                        "schedule {} ({})",
+                        t.attrs["schedule_expression"].as_str().unwrap_or_default(),
+                        t.attrs["state"].as_str().unwrap_or_default().to_lowercase()
+                    ),
+                })
+                .collect();
+            json!({
+                "function": r.function,
+                "name": r.id.name,
+                "runtime": r.attrs["runtime"],
+                "memory_size": r.attrs["memory_size"],
+                "timeout": r.attrs["timeout"],
+                "alias": alias.map(|a| a.id.name.clone()),
+                "version": alias.and_then(|a| a.attrs.get("published_version").cloned()),
+                "triggers": triggers,
+            })
+        })
+        .collect();
+    let storage: Vec<Value> = found
+        .resources
+        .iter()
+        .filter(|r| r.id.kind == "s3_notification")
+        .map(|r| json!({"bucket": r.id.name, "notifications": r.attrs["owned_configurations"]}))
+        .collect();
+    let mut text = format!(
+        "aws ({region}): app `{}`, stage `{}`\n",
+        app.name, app.stage
+    );
+    if functions.is_empty() {
+        text.push_str("  nothing deployed\n");
+    }
+    for f in &functions {
+        text.push_str(&format!(
+            "  {}  {} {} MB {} s  alias {} -> version {}\n",
+            f["name"].as_str().unwrap_or_default(),
+            f["runtime"].as_str().unwrap_or_default(),
+            f["memory_size"],
+            f["timeout"],
+            f["alias"].as_str().unwrap_or("(none)"),
+            f["version"].as_str().unwrap_or("?")
+        ));
+        for t in f["triggers"].as_array().into_iter().flatten() {
+            text.push_str(&format!("      {}\n", t.as_str().unwrap_or_default()));
+        }
+    }
+    for s in &storage {
+        text.push_str(&format!(
+            "  bucket {}: {} notification(s)\n",
+            s["bucket"].as_str().unwrap_or_default(),
+            s["notifications"].as_array().map(Vec::len).unwrap_or(0)
+        ));
+    }
+    for u in &urls {
+        text.push_str(&format!("  {:<7} {}\n", u.method, u.url));
+    }
+    Deployment {
+        json: json!({"provider": "aws", "app": app.name, "stage": app.stage, "region": region, "deployed": !functions.is_empty(), "functions": functions, "storage": storage, "urls": urls}),
+        text,
+        conflicts: found.conflicts.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_time;
+
+    #[test]
+    fn log_times_are_utc_clock_times() {
+        assert_eq!(format_time(3_723_000), "01:02:03");
+        assert_eq!(format_time(86_400_000 + 61_000), "00:01:01");
+    }
+}
