@@ -604,6 +604,23 @@ fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or_default().to_string()
 }
 
+/// An azure_mgmt_web error as [`AzureError`].
+pub fn web_error(operation: &'static str, site: &str, e: azure_core::Error) -> AzureError {
+    match e.as_http_error() {
+        Some(h) => AzureError::Arm {
+            operation,
+            resource: site.to_string(),
+            status: u16::from(h.status()),
+            code: h.error_code().unwrap_or_default().to_string(),
+            message: h.error_message().unwrap_or_default().to_string(),
+        },
+        None => AzureError::Unreachable {
+            url: site.to_string(),
+            reason: e.to_string().lines().next().unwrap_or_default().to_string(),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

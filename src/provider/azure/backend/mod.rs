@@ -250,10 +250,10 @@ pub struct AzureBackend {
     /// How a restarting Functions host is waited for.
     pub host_retry: HostRetry,
     /// The storage account key, fetched once per run (never printed).
-    storage_key_cache: Arc<tokio::sync::OnceCell<String>>,
+    pub(crate) storage_key_cache: Arc<tokio::sync::OnceCell<String>>,
     /// The Application Insights connection string, once known (read or
     /// created this run).
-    insights_cache: Arc<tokio::sync::OnceCell<String>>,
+    pub(crate) insights_cache: Arc<tokio::sync::OnceCell<String>>,
 }
 
 impl AzureBackend {

@@ -26,7 +26,7 @@ pub fn host_restarting(e: &AzureError) -> bool {
 impl AzureBackend {
     /// The host's keys (`host/default/listkeys`), waiting for a host that
     /// is restarting.
-    pub(super) async fn host_keys(&self) -> Result<Value, AzureError> {
+    pub(crate) async fn host_keys(&self) -> Result<Value, AzureError> {
         let path = format!(
             "{}/host/default/listkeys",
             paths::site(&self.app, &self.settings)
@@ -40,7 +40,7 @@ impl AzureBackend {
     /// Runs `call` until the Function App's host stops answering that it
     /// is restarting, waiting [`super::HostRetry`]'s delays between
     /// attempts; then fails with [`AzureError::HostUnavailable`].
-    pub(super) async fn while_host_restarts<T, F, Fut>(
+    pub(crate) async fn while_host_restarts<T, F, Fut>(
         &self,
         operation: &str,
         mut call: F,
@@ -74,7 +74,7 @@ impl AzureBackend {
         }
     }
 
-    pub(super) async fn default_host(&self) -> Result<String, AzureError> {
+    pub(crate) async fn default_host(&self) -> Result<String, AzureError> {
         let site = self
             .arm
             .get(&paths::site(&self.app, &self.settings), API_WEB)

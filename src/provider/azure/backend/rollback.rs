@@ -11,9 +11,9 @@
 
 use serde_json::Value;
 
-use super::apply::RUN_FROM_PACKAGE;
 use super::{paths, AzureBackend, AzureError, API_WEB, PACKAGES_KEPT, PACKAGES_TAG};
 use crate::model::AzurePlan;
+use crate::provider::azure::kinds::function_app::RUN_FROM_PACKAGE;
 use crate::provider::azure::names;
 
 /// What a rollback did: the app now runs `to` instead of `from`.
