@@ -7,6 +7,7 @@
 pub mod backend;
 pub mod checks;
 pub mod cloud;
+pub mod kinds;
 pub mod names;
 pub mod package;
 pub mod resources;
