@@ -78,10 +78,10 @@ pub struct Manifest {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct AppSection {
-    /// The application name: lowercase letters, digits and hyphens, starting with a letter, at most 24 characters.
+    /// The application name: lowercase letters, digits and hyphens, starting with a letter, at most 40 characters.
     /// Cloud resource names are derived from it, so renaming an app creates new resources.
     pub name: Sp<String>,
-    /// Default runtime for functions that do not set one.
+    /// Default runtime for functions that do not set one (the values `[functions.NAME].runtime` takes).
     pub runtime: Option<Sp<String>>,
     /// Default memory in MB (128 to 10240).
     pub memory: Option<Sp<u32>>,
@@ -193,7 +193,7 @@ pub struct AzureEndpoints {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct FunctionSection {
-    /// Runtime: `python3.11`, `python3.12`, `python3.13`, `nodejs20`, `nodejs22`, or `provided` (a compiled `bootstrap` executable).
+    /// Runtime: `python3.9` to `python3.14`, `nodejs18` to `nodejs24` (even versions), or `provided` (a compiled `bootstrap` executable); Lambda's spellings (`nodejs22.x`, `provided.al2023`) are accepted too. Each cloud refuses the versions it does not run (see docs/manifest.md, Runtimes).
     pub runtime: Option<Sp<String>>,
     /// Entry point. Python `path/module.function`, Node `path/file.export`; for `provided`, the executable (default `bootstrap`).
     pub handler: Option<Sp<String>>,

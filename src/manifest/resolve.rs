@@ -26,7 +26,10 @@ pub const DEFAULT_TIMEOUT_S: u32 = 30;
 pub const HTTP_METHODS: &[&str] = &[
     "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY",
 ];
-const APP_NAME_MAX: usize = 24;
+/// Long enough for descriptive names (`aws-python-scheduled-cron`); derived
+/// names that would pass a cloud's limit are cut with a hash
+/// (`provider/*/names.rs`), so the cap is about readability, not clouds.
+const APP_NAME_MAX: usize = 40;
 const FUNCTION_NAME_MAX: usize = 32;
 
 /// Everything `resolve` needs besides the raw manifest.
@@ -123,7 +126,7 @@ fn check_name(name: &str, max: usize, allow_underscore: bool) -> Result<(), Stri
     }
     if name.len() > max {
         return Err(format!(
-            "is {} characters long, more than {max}",
+            "is {} characters long; the limit is {max}",
             name.len()
         ));
     }
@@ -399,8 +402,11 @@ fn resolve_function(
                 let ids: Vec<&str> = Runtime::ALL.iter().map(|r| r.id()).collect();
                 out.push(
                     Diagnostic::new(r.span(), format!("unknown runtime `{}`", r.get()))
-                        .with_label(format!("expected one of: {}", ids.join(", ")))
-                        .with_help_opt(did_you_mean(r.get(), ids.iter().copied())),
+                        .with_label(format!(
+                            "expected one of: {} (Lambda's spellings such as `nodejs22.x` work too)",
+                            ids.join(", ")
+                        ))
+                        .with_help_opt(Runtime::suggest(r.get())),
                 );
                 None
             }
@@ -498,6 +504,7 @@ fn resolve_function(
     Some(Function {
         name: name.to_string(),
         name_span,
+        runtime_span: runtime_value.map(|r| r.span()).unwrap_or_default(),
         runtime: runtime?,
         handler: handler?,
         source,
@@ -824,6 +831,12 @@ mod tests {
         assert!(check_name(&"a".repeat(25), 24, false)
             .unwrap_err()
             .contains("25 characters"));
+        assert!(check_name("aws-python-scheduled-cron", APP_NAME_MAX, false).is_ok());
+        assert!(check_name(&"a".repeat(40), APP_NAME_MAX, false).is_ok());
+        assert_eq!(
+            check_name(&"a".repeat(41), APP_NAME_MAX, false).unwrap_err(),
+            "is 41 characters long; the limit is 40"
+        );
     }
 
     #[test]

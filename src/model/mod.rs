@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 pub use route::Route;
-pub use runtime::{Language, Runtime};
+pub use runtime::{Language, Runtime, Support};
 pub use schedule::Schedule;
 
 /// The stage used when `--stage` is not given.
@@ -158,6 +158,10 @@ pub struct Function {
     /// Where the function's name key is written, for provider checks.
     #[serde(skip)]
     pub name_span: Range<usize>,
+    /// Where the runtime is written (the function's or `[app]`'s), so a
+    /// cloud that does not run it can point at the value.
+    #[serde(skip)]
+    pub runtime_span: Range<usize>,
     pub runtime: Runtime,
     pub handler: String,
     /// Code directory, absolute.

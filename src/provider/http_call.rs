@@ -301,6 +301,7 @@ mod tests {
         Function {
             name: name.into(),
             name_span: 0..0,
+            runtime_span: 0..0,
             runtime: crate::model::Runtime::Python312,
             handler: "app.handler".into(),
             source: ".".into(),

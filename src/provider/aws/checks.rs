@@ -2,10 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use super::{names, schedule};
+use super::schedule;
 use crate::manifest::Diagnostic;
 use crate::model::route::Segment;
-use crate::model::{App, ProviderId, StorageTrigger, Trigger};
+use crate::model::{App, ProviderId, Runtime, StorageTrigger, Support, Trigger};
 
 /// Environment variables Lambda sets itself and refuses to take from a deploy.
 const RESERVED_ENV: &[&str] = &[
@@ -28,20 +28,78 @@ const RESERVED_ENV: &[&str] = &[
     "LAMBDA_TASK_ROOT",
     "LAMBDA_RUNTIME_DIR",
 ];
+/// Whether Lambda runs a runtime, as of December 2026.
+///
+/// From the tables of supported and deprecated runtimes at
+/// <https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html>
+/// (and the per-language pages `lambda-python.html`, `lambda-nodejs.html`):
+/// a runtime counts as retired once Lambda blocks function updates with it,
+/// because from then on no deploy can succeed. Dates in messages are the
+/// deprecation date and the block-update date. Python 3.10 and 3.11 run on
+/// Amazon Linux 2, whose end of support retired them with it.
+pub fn lambda_support(r: Runtime) -> Support {
+    match r {
+        Runtime::Python39 => Support::Retired {
+            when: "deprecated on Dec 15, 2025",
+        },
+        Runtime::Python310 | Runtime::Python311 => Support::Retired {
+            when: "deprecated on Jun 30, 2026, updates blocked since Aug 31, 2026",
+        },
+        Runtime::Node18 => Support::Retired {
+            when: "deprecated on Sep 1, 2025",
+        },
+        Runtime::Node20 => Support::Retired {
+            when: "deprecated on Apr 30, 2026, updates blocked since Sep 30, 2026",
+        },
+        Runtime::Python312
+        | Runtime::Python313
+        | Runtime::Python314
+        | Runtime::Node22
+        | Runtime::Node24
+        | Runtime::Provided => Support::Runs,
+    }
+}
+
 /// Lambda caps the total size of all environment variables at 4 KB.
 const ENV_TOTAL_MAX: usize = 4 * 1024;
+
+/// A function's runtime that Lambda does not run, at the runtime's value.
+fn runtime_diagnostic(f: &crate::model::Function) -> Option<Diagnostic> {
+    let runs = || {
+        Runtime::ALL
+            .into_iter()
+            .filter(|r| lambda_support(*r) == Support::Runs)
+    };
+    let nearest = f.runtime.nearest(runs());
+    let (message, help) = match lambda_support(f.runtime) {
+        Support::Runs => return None,
+        Support::Retired { when } => (
+            format!(
+                "function `{}` uses runtime `{}`, which AWS Lambda has retired ({when})",
+                f.name, f.runtime
+            ),
+            nearest.map(|n| format!("use `{n}`, the nearest version Lambda runs")),
+        ),
+        Support::NotOffered => (
+            format!(
+                "function `{}` uses runtime `{}`, which AWS Lambda does not run",
+                f.name, f.runtime
+            ),
+            nearest.map(|n| {
+                format!("use `{n}` for AWS, or deploy this function only to Azure with `providers = [\"azure\"]`")
+            }),
+        ),
+    };
+    Some(Diagnostic::new(f.runtime_span.clone(), message).with_help_opt(help))
+}
 
 pub fn check(app: &App) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let mut routes_by_level: BTreeMap<String, (String, std::ops::Range<usize>)> = BTreeMap::new();
     let mut bucket_triggers: BTreeMap<&str, Vec<(&str, &StorageTrigger)>> = BTreeMap::new();
     for f in app.functions_for(ProviderId::Aws) {
-        let name = names::function(app, &f.name);
-        if name.len() > names::FUNCTION_NAME_MAX {
-            out.push(
-                Diagnostic::new(f.name_span.clone(), format!("the Lambda function name `{name}` is {} characters, over AWS's limit of {}", name.len(), names::FUNCTION_NAME_MAX))
-                    .with_help(format!("names are `{{app}}-{{stage}}-{{function}}`; shorten the function name by {} characters", name.len() - names::FUNCTION_NAME_MAX)),
-            );
+        if let Some(d) = runtime_diagnostic(f) {
+            out.push(d);
         }
         for key in f.env.keys() {
             if RESERVED_ENV.contains(&key.as_str()) {

@@ -12,10 +12,12 @@ pub fn prefix(app: &App) -> String {
     format!("{}-{}", app.name, app.stage)
 }
 
-/// `{app}-{stage}-{function}`; too long is a manifest error (see checks),
-/// because users type this name into consoles and log queries.
+/// `{app}-{stage}-{function}`, which users type into consoles and log
+/// queries; over Lambda's 64 characters (possible since app names may have
+/// 40) it is cut and ends in a hash of the full name. Names that fit are
+/// never touched, so deployments made before stay fnctl's.
 pub fn function(app: &App, function: &str) -> String {
-    format!("{}-{}", prefix(app), function)
+    bounded(&[&prefix(app), function], "-", FUNCTION_NAME_MAX)
 }
 
 /// The per-stage alias that API Gateway, S3 and EventBridge invoke, so a
@@ -29,6 +31,8 @@ pub fn role(app: &App) -> String {
     bounded(&[&prefix(app), "lambda"], "-", NAME_MAX)
 }
 
+/// `{app}-{stage}`: at most 53 characters with the manifest's limits, far
+/// below API Gateway's; the API key and usage plan add a suffix to it.
 pub fn rest_api(app: &App) -> String {
     prefix(app)
 }
@@ -58,4 +62,68 @@ pub fn notification_id(app: &App, function: &str, index: usize) -> String {
 
 pub fn log_group(app: &App, function: &str) -> String {
     format!("/aws/lambda/{}", self::function(app, function))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn app(name: &str, stage: &str) -> App {
+        App {
+            name: name.into(),
+            stage: stage.into(),
+            root: ".".into(),
+            manifest_path: "fnctl.toml".into(),
+            tags: BTreeMap::new(),
+            aws: None,
+            azure: None,
+            functions: BTreeMap::new(),
+        }
+    }
+
+    /// Names of apps that fit the old 24-character limit are exactly what
+    /// earlier versions derived, or their deployments would be orphaned.
+    #[test]
+    fn names_that_fit_are_unchanged() {
+        let shop = app("shop", "dev");
+        assert_eq!(function(&shop, "get-user"), "shop-dev-get-user");
+        assert_eq!(role(&shop), "shop-dev-lambda");
+        assert_eq!(rest_api(&shop), "shop-dev");
+        assert_eq!(schedule_rule(&shop, "nightly", 0), "shop-dev-nightly-s0");
+        assert_eq!(
+            log_group(&shop, "get-user"),
+            "/aws/lambda/shop-dev-get-user"
+        );
+        let long = app("a-twenty-four-char-name1", "production12");
+        assert_eq!(
+            function(&long, "handler_with_20chars"),
+            "a-twenty-four-char-name1-production12-handler_with_20chars"
+        );
+        assert_eq!(role(&long), "a-twenty-four-char-name1-production12-lambda");
+    }
+
+    #[test]
+    fn names_of_long_apps_fit_aws_limits() {
+        let a = app(&"a".repeat(40), "production12");
+        let f = "f".repeat(32);
+        let name = function(&a, &f);
+        assert!(name.len() <= FUNCTION_NAME_MAX, "{name}");
+        assert!(name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        assert_eq!(name, function(&a, &f), "stable");
+        assert_ne!(name, function(&a, &"g".repeat(32)), "distinct");
+        assert_eq!(log_group(&a, &f), format!("/aws/lambda/{name}"));
+        assert!(role(&a).len() <= NAME_MAX);
+        assert!(schedule_rule(&a, &f, 9).len() <= NAME_MAX);
+        // REST API, API key and usage plan names: API Gateway allows far more.
+        assert!(rest_api(&a).len() <= 53);
+        // `aws-python-scheduled-cron` (25) with a short stage needs no cut.
+        let cron = app("aws-python-scheduled-cron", "dev");
+        assert_eq!(
+            function(&cron, "cron"),
+            "aws-python-scheduled-cron-dev-cron"
+        );
+    }
 }

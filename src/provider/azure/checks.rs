@@ -3,13 +3,74 @@
 use super::{resources, schedule};
 use crate::manifest::Diagnostic;
 use crate::model::route::Segment;
-use crate::model::{App, AzurePlan, Language, ProviderId, StorageEvent, Trigger};
+use crate::model::{App, AzurePlan, Language, ProviderId, Runtime, StorageEvent, Support, Trigger};
 
 /// Classic Consumption instances have 1.5 GB and stop functions after 10 minutes.
 const CONSUMPTION_MEMORY_MB: u32 = 1536;
 const CONSUMPTION_TIMEOUT_S: u32 = 600;
 /// Route prefixes the Functions host keeps for itself.
 const RESERVED_ROUTES: &[&str] = &["admin", "runtime"];
+
+/// Whether Azure Functions runs a runtime generally available, as of
+/// December 2026.
+///
+/// From <https://learn.microsoft.com/azure/azure-functions/supported-languages>
+/// (the Python and Node.js tables: support level and expected end of
+/// support) and the retirement rule of
+/// <https://learn.microsoft.com/azure/azure-functions/language-support-policy>
+/// (support ends with the language community's end of life). Versions the
+/// page lists as Preview (Node.js 24, Python 3.14) are not offered: fnctl
+/// deploys only what is approved for production.
+pub fn functions_support(r: Runtime) -> Support {
+    match r {
+        Runtime::Python39 => Support::Retired {
+            when: "support ended on Oct 31, 2025",
+        },
+        Runtime::Python310 => Support::Retired {
+            when: "support ended on Oct 31, 2026",
+        },
+        Runtime::Node18 => Support::Retired {
+            when: "support ended on Apr 30, 2025",
+        },
+        Runtime::Node20 => Support::Retired {
+            when: "support ended on Apr 30, 2026",
+        },
+        Runtime::Python311 | Runtime::Python312 | Runtime::Python313 | Runtime::Node22 => {
+            Support::Runs
+        }
+        Runtime::Python314 | Runtime::Node24 | Runtime::Provided => Support::NotOffered,
+    }
+}
+
+/// A function's runtime that Azure Functions does not run, at the runtime's value.
+fn runtime_diagnostic(f: &crate::model::Function) -> Option<Diagnostic> {
+    let runs = || {
+        Runtime::ALL
+            .into_iter()
+            .filter(|r| functions_support(*r) == Support::Runs)
+    };
+    let nearest = f.runtime.nearest(runs());
+    let (message, help) = match functions_support(f.runtime) {
+        Support::Runs => return None,
+        Support::Retired { when } => (
+            format!(
+                "function `{}` uses runtime `{}`, which Azure Functions has retired ({when})",
+                f.name, f.runtime
+            ),
+            nearest.map(|n| format!("use `{n}`, the nearest version Azure Functions runs")),
+        ),
+        Support::NotOffered => (
+            format!(
+                "function `{}` uses runtime `{}`, which Azure Functions does not run as generally available",
+                f.name, f.runtime
+            ),
+            nearest.map(|n| {
+                format!("use `{n}` for Azure, or deploy this function only to AWS with `providers = [\"aws\"]`")
+            }),
+        ),
+    };
+    Some(Diagnostic::new(f.runtime_span.clone(), message).with_help_opt(help))
+}
 
 pub fn check(app: &App) -> Vec<Diagnostic> {
     let mut out = Vec::new();
@@ -35,6 +96,10 @@ pub fn check(app: &App) -> Vec<Diagnostic> {
                 Diagnostic::new(f.name_span.clone(), format!("function `{}` uses runtime `provided`, which Azure Functions cannot run", f.name))
                     .with_help("`provided` binaries speak the Lambda Runtime API; add `providers = [\"aws\"]` to this function"),
             );
+            continue;
+        }
+        if let Some(d) = runtime_diagnostic(f) {
+            out.push(d);
             continue;
         }
         match first {

@@ -44,14 +44,7 @@ pub struct Function;
 
 /// Lambda's identifier for a runtime.
 pub fn runtime_id(r: Runtime) -> &'static str {
-    match r {
-        Runtime::Python311 => "python3.11",
-        Runtime::Python312 => "python3.12",
-        Runtime::Python313 => "python3.13",
-        Runtime::Node20 => "nodejs20.x",
-        Runtime::Node22 => "nodejs22.x",
-        Runtime::Provided => "provided.al2023",
-    }
+    r.lambda_id()
 }
 
 /// A function's environment values from the manifest.
