@@ -4,13 +4,10 @@
 //! manifest module knows nothing of AWS or Azure, so their rules are run
 //! here and merged into the same located error list the user sees.
 
-use std::collections::BTreeMap;
-
 use crate::commands::{CommandError, Context};
 use crate::manifest::{self, LoadError, LoadOptions, ManifestError, ProcessEnv, Source};
 use crate::model::{App, ProviderId};
-use crate::package::{self, PackageSpec};
-use crate::provider::{self, CodeDigests};
+use crate::provider;
 
 /// A loaded, fully checked project.
 #[derive(Debug)]
@@ -63,33 +60,4 @@ pub fn load(cx: &Context) -> Result<Project, CommandError> {
     })
 }
 
-/// The package specification of one function (before any dependency vendoring).
-pub fn package_spec(app: &App, function: &str) -> Option<PackageSpec> {
-    let f = app.functions.get(function)?;
-    let mut executables = Vec::new();
-    if f.runtime == crate::model::Runtime::Provided {
-        executables.push(f.handler.clone());
-    }
-    Some(PackageSpec {
-        function: f.name.clone(),
-        root: f.source.clone(),
-        include: f.include.clone(),
-        exclude: f.exclude.clone(),
-        executables,
-        extra_dirs: Vec::new(),
-    })
-}
-
-/// Content digests of every function's code, for plans.
-pub fn code_digests(app: &App) -> Result<CodeDigests, CommandError> {
-    let mut digests = BTreeMap::new();
-    for name in app.functions.keys() {
-        let spec = package_spec(app, name).expect("function exists");
-        let entries = package::collect(&spec)?;
-        digests.insert(
-            name.clone(),
-            format!("sha256:{}", package::source_hash(name, &entries)?),
-        );
-    }
-    Ok(CodeDigests(digests))
-}
+pub use crate::package::build::{code_digests, package_spec};

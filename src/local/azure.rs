@@ -145,7 +145,7 @@ pub async fn invoke_once(app: &App, f: &Function, event: Vec<u8>) -> Result<Loca
         // The generated app needs @azure/functions beside it, as in the package.
         let vendored = crate::package::deps::vendor_node(
             stage.path(),
-            &app.root.join(crate::commands::package::CACHE_DIR),
+            &app.root.join(crate::package::build::CACHE_DIR),
             &crate::package::deps::Tool::npm(),
         )
         .map_err(|e| missing(e.to_string(), "check that npm can reach its registry"))?;

@@ -17,6 +17,7 @@
 //! secrets-prone paths (`.env*`, `.git/`, `.fnctl/`) are always left out, and
 //! include/exclude globs from the manifest apply on top ([`select`]).
 
+pub mod build;
 pub mod deps;
 pub mod limits;
 pub mod select;

@@ -21,8 +21,10 @@ use std::collections::BTreeMap;
 
 use crate::manifest::Diagnostic;
 use crate::model::{App, ProviderId};
+use crate::package::build::{BuildReport, Built};
+use crate::package::PackageError;
 use crate::plan::Resource;
-use cloud::{Cloud, CloudError};
+use cloud::{Cloud, CloudError, Payload};
 
 /// Content digests of each function's code, computed by the packager
 /// without building zips, so an offline plan can still show code identity.
@@ -51,7 +53,41 @@ pub trait Provider: Send + Sync {
 
     /// The resources that should exist for `app`, in a valid creation order.
     fn desired(&self, app: &App, code: &CodeDigests) -> Vec<Resource>;
+
+    /// The functions `fnctl package` builds a package for on this cloud,
+    /// limited to `only` when it is not empty; `all` when no provider is
+    /// configured (every function, in this cloud's layout).
+    fn package_count(&self, app: &App, only: &[String], all: bool) -> usize;
+
+    /// Builds this cloud's packages of `app` (see [`Provider::package_count`]).
+    fn package(
+        &self,
+        app: &App,
+        only: &[String],
+        all: bool,
+        report: &BuildReport<'_>,
+    ) -> Result<Vec<Built>, PackageError>;
+
+    /// Builds what a deploy publishes, and the code identities its plan
+    /// compares.
+    fn build_code(
+        &self,
+        app: &App,
+        report: &BuildReport<'_>,
+    ) -> Result<(Payload, CodeDigests), PackageError>;
+
+    /// The code identities a plan compares, building only what the cloud
+    /// needs built to know them.
+    fn plan_digests(
+        &self,
+        app: &App,
+        report: &BuildReport<'_>,
+    ) -> Result<CodeDigests, PackageError>;
 }
+
+/// The layout `fnctl package` uses when the manifest configures no
+/// provider: Lambda's, the one the local runtime runs.
+pub const LOCAL_LAYOUT: ProviderId = ProviderId::Aws;
 
 /// The provider implementation for an id.
 pub fn for_id(id: ProviderId) -> Box<dyn Provider> {

@@ -17,6 +17,7 @@ mod fault_proxy;
 mod faults;
 mod fuzz;
 mod honest_plan;
+mod layering;
 mod local;
 mod locking;
 mod long_names;

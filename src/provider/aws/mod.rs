@@ -14,6 +14,11 @@ pub mod schedule;
 use crate::manifest::Diagnostic;
 use crate::model::{App, ProviderId};
 use crate::plan::Resource;
+use std::collections::BTreeMap;
+
+use crate::package::build::{build_function, BuildReport, Built, FunctionLayout};
+use crate::package::{Artifact, Limits, PackageError};
+use crate::provider::cloud::Payload;
 use crate::provider::{CodeDigests, Provider};
 
 /// The AWS provider.
@@ -38,5 +43,83 @@ impl Provider for Aws {
     fn desired(&self, app: &App, code: &CodeDigests) -> Vec<Resource> {
         resources::desired(app, code)
     }
+
+    fn package_count(&self, app: &App, only: &[String], all: bool) -> usize {
+        packaged(app, only, all).count()
+    }
+
+    fn package(
+        &self,
+        app: &App,
+        only: &[String],
+        all: bool,
+        report: &BuildReport<'_>,
+    ) -> Result<Vec<Built>, PackageError> {
+        packaged(app, only, all)
+            .map(|f| {
+                (report.started)(&format!("aws/{}", f.name));
+                let built = build_function(app, &LAYOUT, f, report)?;
+                (report.finished)();
+                Ok(built)
+            })
+            .collect()
+    }
+
+    fn build_code(
+        &self,
+        app: &App,
+        report: &BuildReport<'_>,
+    ) -> Result<(Payload, CodeDigests), PackageError> {
+        let artifacts: BTreeMap<String, Artifact> = self
+            .package(app, &[], false, report)?
+            .into_iter()
+            .map(|b| (b.function, b.artifact))
+            .collect();
+        let digests = digests(&artifacts);
+        Ok((Payload::Aws(artifacts), digests))
+    }
+
+    /// Lambda reports the sha256 of the zip it runs, so a plan needs the
+    /// zips built to compare code.
+    fn plan_digests(
+        &self,
+        app: &App,
+        report: &BuildReport<'_>,
+    ) -> Result<CodeDigests, PackageError> {
+        self.build_code(app, report).map(|(_, d)| d)
+    }
+}
+
+/// One zip per function; vendored Python packages at the zip's root, where
+/// Lambda's Python runtime looks.
+const LAYOUT: FunctionLayout = FunctionLayout {
+    provider: ProviderId::Aws,
+    python_packages: "",
+    unzipped_limit: Some(Limits {
+        provider: "AWS Lambda",
+        max_unzipped: crate::package::AWS_UNZIPPED_MAX,
+    }),
+    upload_mode: Some(|a: &Artifact| if a.needs_s3_upload() { "s3" } else { "direct" }),
+};
+
+fn packaged<'a>(
+    app: &'a App,
+    only: &'a [String],
+    all: bool,
+) -> impl Iterator<Item = &'a crate::model::Function> {
+    app.functions
+        .values()
+        .filter(move |f| all || f.providers.contains(&ProviderId::Aws))
+        .filter(move |f| only.is_empty() || only.contains(&f.name))
+}
+
+/// Code identities as AWS reports them (base64 sha256 of the zip).
+fn digests(artifacts: &BTreeMap<String, Artifact>) -> CodeDigests {
+    CodeDigests(
+        artifacts
+            .iter()
+            .map(|(k, a)| (k.clone(), a.sha256_base64.clone()))
+            .collect(),
+    )
 }
 pub mod backend;

@@ -5,6 +5,7 @@
 //! app-wide here; [`checks`] reports them against the manifest.
 
 pub mod backend;
+pub mod build;
 pub mod checks;
 pub mod cloud;
 pub mod kinds;
@@ -15,7 +16,10 @@ pub mod schedule;
 
 use crate::manifest::Diagnostic;
 use crate::model::{App, ProviderId};
+use crate::package::build::{code_digests, BuildReport, Built};
+use crate::package::PackageError;
 use crate::plan::Resource;
+use crate::provider::cloud::Payload;
 use crate::provider::{CodeDigests, Provider};
 
 /// The Azure provider.
@@ -39,5 +43,52 @@ impl Provider for Azure {
 
     fn desired(&self, app: &App, code: &CodeDigests) -> Vec<Resource> {
         resources::desired(app, code)
+    }
+
+    /// One package holds every function of the Function App: it is built
+    /// when any of the functions asked for runs on Azure.
+    fn package_count(&self, app: &App, only: &[String], _all: bool) -> usize {
+        usize::from(
+            app.azure.is_some()
+                && app
+                    .functions_for(ProviderId::Azure)
+                    .any(|f| only.is_empty() || only.contains(&f.name)),
+        )
+    }
+
+    fn package(
+        &self,
+        app: &App,
+        only: &[String],
+        all: bool,
+        report: &BuildReport<'_>,
+    ) -> Result<Vec<Built>, PackageError> {
+        if self.package_count(app, only, all) == 0 {
+            return Ok(Vec::new());
+        }
+        (report.started)("azure/app");
+        let built = build::build_app(app, report)?;
+        (report.finished)();
+        Ok(vec![built])
+    }
+
+    /// The package's identity is the digest of its sources, recorded in a
+    /// tag on the Function App (Azure reports no digest of its own).
+    fn build_code(
+        &self,
+        app: &App,
+        report: &BuildReport<'_>,
+    ) -> Result<(Payload, CodeDigests), PackageError> {
+        let digests = code_digests(app)?;
+        let built = build::build_app(app, report)?;
+        Ok((Payload::Azure(built.path), digests))
+    }
+
+    fn plan_digests(
+        &self,
+        app: &App,
+        _report: &BuildReport<'_>,
+    ) -> Result<CodeDigests, PackageError> {
+        code_digests(app)
     }
 }
