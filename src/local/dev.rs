@@ -138,6 +138,9 @@ pub async fn serve(
     for pool in served.pools.values() {
         pool.shutdown().await;
     }
+    // Said only once every worker is gone, so a script waiting for this
+    // line knows nothing of the app still runs.
+    eprintln!("fnctl dev: stopped");
     Ok(())
 }
 
@@ -157,17 +160,17 @@ async fn handle(
                 let pool = served.pools.get(&m.function).cloned();
                 (m, pool, served.app.stage.clone())
             }
-            Err(exists) => {
-                let (status, msg) = if exists {
-                    (StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")
-                } else {
-                    (StatusCode::NOT_FOUND, "Missing Authentication Token")
-                };
-                eprintln!("{method} {} -> {}", uri.path(), status.as_u16());
+            // API Gateway's REST API answers a path with no route, and a
+            // route with no method for the request's, the same way: 403
+            // `Missing Authentication Token` (it does not tell them apart,
+            // nor say 404 or 405). Clients written against it see that here.
+            Err(_) => {
+                let status = StatusCode::FORBIDDEN;
+                eprintln!("{method} {} -> {} (no route)", uri.path(), status.as_u16());
                 return (
                     status,
                     [("content-type", "application/json")],
-                    json!({"message": msg}).to_string(),
+                    json!({"message": "Missing Authentication Token"}).to_string(),
                 )
                     .into_response();
             }

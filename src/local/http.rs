@@ -74,7 +74,8 @@ impl RouteTable {
     }
 
     /// The function serving `method path`, or whether the path exists with
-    /// other methods (`Err(true)`: 405) or not at all (`Err(false)`: 404).
+    /// other methods (`Err(true)`) or not at all (`Err(false)`); `fnctl dev`
+    /// answers both with API Gateway's 403.
     pub fn find(&self, method: &str, path: &str) -> Result<Matched, bool> {
         let parts: Vec<&str> = path
             .trim_start_matches('/')

@@ -3,8 +3,10 @@
 //! Each language uses AWS's own runtime interface client, so the handler is
 //! loaded and called exactly as on Lambda: Python through `awslambdaric`,
 //! Node through `aws-lambda-ric`, `provided` through the `bootstrap`
-//! executable itself. Output is captured line by line and kept for the
-//! caller (prefixed with the function name where several share a terminal).
+//! executable itself. Output is read line by line (a `\r`-joined log
+//! record, such as a traceback, split into its lines) and either kept for
+//! the caller (`invoke --local`) or printed at once on stderr, prefixed with
+//! the function's name, where several share a terminal (`fnctl dev`).
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -180,6 +182,10 @@ impl Worker {
         let logs = Arc::new(Mutex::new(Vec::new()));
         let mut readers = Vec::new();
         let (exited, exited_rx) = tokio::sync::watch::channel(false);
+        // Under `fnctl dev` (`prefix_logs`) several functions share the
+        // terminal: lines are printed as they come, each prefixed with its
+        // function's name, and not kept (a long session would pile them up).
+        let echo = prefix_logs;
         let prefix = if prefix_logs {
             format!("[{}] ", f.name)
         } else {
@@ -214,9 +220,15 @@ impl Worker {
                         () = quiet => break,
                     };
                     let Ok(Some(line)) = line else { break };
-                    logs.lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .push(format!("{prefix}{line}"));
+                    for part in record_lines(&line) {
+                        if echo {
+                            eprintln!("{prefix}{part}");
+                        } else {
+                            logs.lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .push(format!("{prefix}{part}"));
+                        }
+                    }
                 }
             }));
         }
@@ -254,6 +266,21 @@ impl Worker {
     }
 }
 
+/// The lines of one output line as a person should see them.
+///
+/// The runtime clients write a multi-line log record (a traceback, a
+/// logged object) as one line with `\r` between its lines, so that a log
+/// service keeps it together; on a terminal, and in `invoke --local`'s
+/// logs, that shows as one garbled line. Each part becomes a line of its
+/// own; the empty part a `\r\n` ending leaves is dropped.
+fn record_lines(line: &str) -> impl Iterator<Item = &str> {
+    let mut parts: Vec<&str> = line.split('\r').collect();
+    if parts.len() > 1 && parts.last() == Some(&"") {
+        parts.pop();
+    }
+    parts.into_iter()
+}
+
 /// The Node runtime client: `FNCTL_NODE_RIC`, or the project's own install.
 fn node_ric(f: &Function) -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("FNCTL_NODE_RIC") {
@@ -268,4 +295,29 @@ fn node_ric(f: &Function) -> Option<PathBuf> {
         dir = d.parent();
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::record_lines;
+
+    #[test]
+    fn a_record_with_carriage_returns_becomes_lines() {
+        let record = "[ERROR] RuntimeError: boom\rTraceback (most recent call last):\r  File \"/x/handlers.py\", line 35, in boom\r    raise RuntimeError(\"boom\")";
+        assert_eq!(
+            record_lines(record).collect::<Vec<_>>(),
+            vec![
+                "[ERROR] RuntimeError: boom",
+                "Traceback (most recent call last):",
+                "  File \"/x/handlers.py\", line 35, in boom",
+                "    raise RuntimeError(\"boom\")",
+            ]
+        );
+        assert_eq!(record_lines("crlf\r").collect::<Vec<_>>(), vec!["crlf"]);
+        assert_eq!(record_lines("").collect::<Vec<_>>(), vec![""]);
+        assert_eq!(
+            record_lines("a\r\rb").collect::<Vec<_>>(),
+            vec!["a", "", "b"]
+        );
+    }
 }

@@ -276,9 +276,43 @@ fn http_requests_become_api_gateway_events() {
         "binary bodies arrive base64-encoded and decode to the same bytes"
     );
     assert_eq!(v["base64"], true);
+}
 
-    assert_eq!(dev.request("GET", "/nope", &[], b"").0, 404);
-    assert_eq!(dev.request("DELETE", "/echo/x", &[], b"").0, 405);
+/// API Gateway's REST API answers an unrouted path and a wrong method alike.
+#[test]
+fn unrouted_paths_and_wrong_methods_get_api_gateways_403() {
+    let dev = Dev::start();
+    for (method, path) in [("GET", "/nope"), ("DELETE", "/echo/x"), ("PUT", "/version")] {
+        let (status, headers, body) = dev.request(method, path, &[], b"");
+        assert_eq!(status, 403, "{method} {path}");
+        assert_eq!(
+            String::from_utf8_lossy(&body),
+            r#"{"message":"Missing Authentication Token"}"#,
+            "{method} {path}"
+        );
+        assert!(headers.contains(&("content-type".into(), "application/json".into())));
+    }
+    dev.stderr.wait_for("DELETE /echo/x -> 403");
+}
+
+/// What a handler prints, and the traceback of a crash, reach the terminal
+/// prefixed with the function's name, one line per line of the traceback.
+#[test]
+fn handler_output_and_tracebacks_are_printed_prefixed() {
+    let dev = Dev::start();
+    assert_eq!(dev.request("GET", "/boom", &[], b"").0, 502);
+    dev.stderr.wait_for("[boom] boom is about to fail");
+    dev.stderr.wait_for("[boom] [ERROR] RuntimeError: boom");
+    dev.stderr
+        .wait_for("[boom] Traceback (most recent call last):");
+    let text = dev.stderr.text();
+    assert!(
+        text.lines().any(|l| l.starts_with("[boom] ")
+            && l.contains("handlers.py")
+            && l.contains("in boom")),
+        "the traceback's frame lines are there: {text}"
+    );
+    assert!(!text.contains('\r'), "no carriage returns: {text:?}");
 }
 
 #[test]
@@ -414,6 +448,11 @@ fn code_changes_reload_and_sigint_stops_every_worker() {
 
     let status = dev.interrupt();
     assert!(status.success(), "clean exit on SIGINT: {status:?}");
+    assert!(
+        dev.stderr.all().lines().any(|l| l == "fnctl dev: stopped"),
+        "says it stopped: {}",
+        dev.stderr.text()
+    );
     // fnctl waits for each worker it kills, so they are gone by its exit.
     for pid in pids.iter().chain(&fresh) {
         assert!(

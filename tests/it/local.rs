@@ -68,6 +68,34 @@ fn a_raising_handler_exits_4_with_its_error_type() {
         .contains("this handler always fails"));
 }
 
+/// awslambdaric writes a traceback as one record with `\r` between its
+/// lines; the logs show it whole, one line per line.
+#[test]
+fn a_traceback_keeps_its_lines() {
+    let (code, doc, _) = invoke("boom", &["--data", "{}"]);
+    assert_eq!(code, 4);
+    let logs: Vec<&str> = doc["invocation"]["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    let at = logs
+        .iter()
+        .position(|l| *l == "[ERROR] ValueError: this handler always fails")
+        .unwrap_or_else(|| panic!("{logs:?}"));
+    assert_eq!(
+        logs[at + 1],
+        "Traceback (most recent call last):",
+        "{logs:?}"
+    );
+    assert!(
+        logs[at + 2].contains("handlers.py") && logs[at + 2].contains("in boom"),
+        "{logs:?}"
+    );
+    assert!(logs.iter().all(|l| !l.contains('\r')), "{logs:?}");
+}
+
 #[test]
 fn a_handler_that_cannot_load_is_an_init_error() {
     let (code, doc, _) = invoke("missing", &[]);
