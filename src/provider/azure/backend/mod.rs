@@ -21,6 +21,7 @@ pub mod logs;
 pub mod ops;
 pub mod paths;
 pub mod read;
+pub mod remove;
 pub mod rollback;
 pub mod scm;
 

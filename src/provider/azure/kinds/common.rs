@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::model::App;
 use crate::plan::{Conflict, ResourceId};
-use crate::provider::azure::backend::{PACKAGES_TAG, PACKAGE_TAG};
+use crate::provider::azure::backend::{AzureBackend, AzureError, Live, PACKAGES_TAG, PACKAGE_TAG};
 
 /// ARM reports locations normalised (`West Europe` → `westeurope`).
 pub fn normalise_location(l: &str) -> String {
@@ -61,7 +61,7 @@ pub fn owned_by(v: &Value, app: &App) -> bool {
 
 /// Who owns an ARM resource, from its tags: `None` when it is this
 /// app+stage's (see [`Marks::owner`]).
-pub fn tag_owner(v: &Value, app: &App) -> Option<String> {
+fn tag_owner(v: &Value, app: &App) -> Option<String> {
     TAG_MARKS.owner(&strings_at(v, "/tags"), app)
 }
 
@@ -143,28 +143,61 @@ impl Marks {
     }
 }
 
-/// A resource whose name fnctl derives from the app and stage exists and
-/// is not this app+stage's.
-pub fn named_conflict(
-    kind: &str,
-    words: &str,
-    name: &str,
-    owner: String,
-    scoped: bool,
-) -> Conflict {
-    let choose = if scoped {
-        // Storage account and Function App names also carry a hash of the
-        // subscription and resource group.
-        "choose another app name, stage or resource group"
-    } else {
-        "choose another app name or stage"
+/// A resource fnctl names after the app and stage, as reads and messages
+/// name it.
+#[derive(Debug, Clone, Copy)]
+pub struct Named<'a> {
+    pub kind: &'a str,
+    /// What it is, in words: "storage account".
+    pub words: &'a str,
+    pub name: &'a str,
+    /// Its name also carries a hash of the subscription and resource group
+    /// (storage account, Function App).
+    pub scoped: bool,
+}
+
+/// GETs the resource `named` at `path`: `Some` when it exists and is this
+/// app+stage's. One with another owner is left out of the read; it is a
+/// [`Conflict`] in `live` when the app `wants` it (one the app does not
+/// need is none of fnctl's business).
+pub async fn get_owned(
+    b: &AzureBackend,
+    path: &str,
+    api: &str,
+    named: Named<'_>,
+    wants: bool,
+    live: &mut Live,
+) -> Result<Option<Value>, AzureError> {
+    let Some(found) = b.arm.get(path, api).await? else {
+        return Ok(None);
     };
-    Conflict {
-        id: ResourceId::new(kind, name),
-        owner,
-        help: format!(
-            "fnctl names the {words} after the app and stage: {choose}, or delete the other {words} `{name}` yourself if nothing needs it; fnctl never takes over a resource it did not create"
-        ),
+    match tag_owner(&found, &b.app) {
+        None => Ok(Some(found)),
+        Some(owner) => {
+            if wants {
+                live.conflicts.push(named.conflict(owner));
+            }
+            Ok(None)
+        }
+    }
+}
+
+impl Named<'_> {
+    /// This resource exists and `owner` (not this app+stage) has it.
+    fn conflict(&self, owner: String) -> Conflict {
+        let choose = if self.scoped {
+            "choose another app name, stage or resource group"
+        } else {
+            "choose another app name or stage"
+        };
+        let (words, name) = (self.words, self.name);
+        Conflict {
+            id: ResourceId::new(self.kind, name),
+            owner,
+            help: format!(
+                "fnctl names the {words} after the app and stage: {choose}, or delete the other {words} `{name}` yourself if nothing needs it; fnctl never takes over a resource it did not create"
+            ),
+        }
     }
 }
 

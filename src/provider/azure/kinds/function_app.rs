@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::common::{named_conflict, tag_owner, tags_of};
+use super::common::{get_owned, tags_of, Named};
 use super::{insights, package, service_plan, storage, Kind, Outcome, Reading, Run, Then};
 use crate::model::{App, AzurePlan, AzureSettings, Function, Language, ProviderId, Trigger};
 use crate::plan::{Change, Resource, ResourceId};
@@ -210,20 +210,17 @@ impl Kind for FunctionApp {
     async fn read(&self, b: &AzureBackend, reading: &mut Reading) -> Result<Then, AzureError> {
         let (app, az) = (&b.app, &b.settings);
         let site_name = names::function_app(app, az);
-        let Some(site) = b.arm.get(&paths::site(app, az), API_WEB).await? else {
-            return Ok(Then::Stop);
+        let named = Named {
+            kind: "function_app",
+            words: "Function App",
+            name: &site_name,
+            scoped: true,
         };
         let live = &mut reading.live;
-        if let Some(owner) = tag_owner(&site, app) {
-            live.conflicts.push(named_conflict(
-                "function_app",
-                "Function App",
-                &site_name,
-                owner,
-                true,
-            ));
+        let Some(site) = get_owned(b, &paths::site(app, az), API_WEB, named, true, live).await?
+        else {
             return Ok(Then::Stop);
-        }
+        };
         let site_res = b.read_site(live, &site).await?;
         live.resources.push(site_res);
         // App settings: through azure_mgmt_web (StringDictionary parses fine).

@@ -9,7 +9,7 @@
 
 use serde_json::{json, Value};
 
-use super::common::{location_of, named_conflict, tag_owner, tags_of};
+use super::common::{get_owned, location_of, tags_of, Named};
 use super::{group, Kind, Outcome, Reading, Run, Then};
 use crate::model::{App, AzureSettings};
 use crate::plan::{Change, Resource, ResourceId};
@@ -67,22 +67,16 @@ impl Kind for Insights {
         let (app, az) = (&b.app, &b.settings);
         let live = &mut reading.live;
         let workspace_name = names::log_workspace(app);
-        let conflict = |kind: &str, words: &str, name: &str, owner: String| {
-            az.app_insights
-                .then(|| named_conflict(kind, words, name, owner, false))
+        let workspace = Named {
+            kind: "log_workspace",
+            words: "Log Analytics workspace",
+            name: &workspace_name,
+            scoped: false,
         };
-        let found = b
-            .arm
-            .get(&paths::log_workspace(app, az), API_LOG_WORKSPACES)
-            .await?;
-        match found.as_ref().map(|ws| (ws, tag_owner(ws, app))) {
-            Some((_, Some(owner))) => live.conflicts.extend(conflict(
-                "log_workspace",
-                "Log Analytics workspace",
-                &workspace_name,
-                owner,
-            )),
-            Some((ws, None)) => live.resources.push(
+        let path = paths::log_workspace(app, az);
+        let wants = az.app_insights;
+        if let Some(ws) = get_owned(b, &path, API_LOG_WORKSPACES, workspace, wants, live).await? {
+            live.resources.push(
                 Resource::new("log_workspace", &workspace_name)
                     .attr(
                         "sku",
@@ -96,28 +90,21 @@ impl Kind for Insights {
                             .cloned()
                             .unwrap_or(Value::Null),
                     )
-                    .attr("location", location_of(ws))
-                    .attr("tags", json!(tags_of(ws))),
-            ),
-            None => {}
+                    .attr("location", location_of(&ws))
+                    .attr("tags", json!(tags_of(&ws))),
+            );
         }
         let name = names::app_insights(app);
-        let Some(component) = b
-            .arm
-            .get(&paths::app_insights(app, az), API_INSIGHTS)
-            .await?
-        else {
+        let named = Named {
+            kind: "app_insights",
+            words: "Application Insights component",
+            name: &name,
+            scoped: false,
+        };
+        let path = paths::app_insights(app, az);
+        let Some(component) = get_owned(b, &path, API_INSIGHTS, named, wants, live).await? else {
             return Ok(Then::Continue);
         };
-        if let Some(owner) = tag_owner(&component, app) {
-            live.conflicts.extend(conflict(
-                "app_insights",
-                "Application Insights component",
-                &name,
-                owner,
-            ));
-            return Ok(Then::Continue);
-        }
         // ARM ids compare without case.
         let workspace_id = component
             .pointer("/properties/WorkspaceResourceId")

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::common::{named_conflict, tag_owner, tags_of};
+use super::common::{get_owned, tags_of, Named};
 use super::{group, Kind, Outcome, Reading, Run, Then};
 use crate::model::{App, AzurePlan, AzureSettings};
 use crate::plan::{Change, Resource, ResourceId};
@@ -47,20 +47,17 @@ impl Kind for ServicePlan {
 
     async fn read(&self, b: &AzureBackend, reading: &mut Reading) -> Result<Then, AzureError> {
         let (app, az) = (&b.app, &b.settings);
+        let named = Named {
+            kind: "app_service_plan",
+            words: "App Service plan",
+            name: &names::plan(app),
+            scoped: false,
+        };
         let live = &mut reading.live;
-        let Some(plan) = b.arm.get(&paths::plan(app, az), API_WEB).await? else {
+        let Some(plan) = get_owned(b, &paths::plan(app, az), API_WEB, named, true, live).await?
+        else {
             return Ok(Then::Continue);
         };
-        if let Some(owner) = tag_owner(&plan, app) {
-            live.conflicts.push(named_conflict(
-                "app_service_plan",
-                "App Service plan",
-                &names::plan(app),
-                owner,
-                false,
-            ));
-            return Ok(Then::Continue);
-        }
         live.resources.push(
             Resource::new("app_service_plan", names::plan(app))
                 .attr(

@@ -10,9 +10,7 @@
 
 use serde_json::{json, Value};
 
-use super::common::{
-    leaf, location_of, metadata_of, named_conflict, tag_owner, tags_of, CONTAINER_MARKS,
-};
+use super::common::{get_owned, leaf, location_of, metadata_of, tags_of, Named, CONTAINER_MARKS};
 use super::{group, Kind, Outcome, Reading, Run, Then};
 use crate::model::{App, AzureSettings, ProviderId, Trigger};
 use crate::plan::{Change, Conflict, Resource, ResourceId};
@@ -74,24 +72,17 @@ impl Kind for Storage {
     async fn read(&self, b: &AzureBackend, reading: &mut Reading) -> Result<Then, AzureError> {
         let (app, az) = (&b.app, &b.settings);
         let sa_name = names::storage_account(app, az);
-        let Some(sa) = b
-            .arm
-            .get(&paths::storage_account(app, az), API_STORAGE)
-            .await?
-        else {
+        let named = Named {
+            kind: "storage_account",
+            words: "storage account",
+            name: &sa_name,
+            scoped: true,
+        };
+        let path = paths::storage_account(app, az);
+        let live = &mut reading.live;
+        let Some(sa) = get_owned(b, &path, API_STORAGE, named, true, live).await? else {
             return Ok(Then::Continue);
         };
-        let live = &mut reading.live;
-        if let Some(owner) = tag_owner(&sa, app) {
-            live.conflicts.push(named_conflict(
-                "storage_account",
-                "storage account",
-                &sa_name,
-                owner,
-                true,
-            ));
-            return Ok(Then::Continue);
-        }
         reading.storage_owned = true;
         live.resources.push(
             Resource::new("storage_account", &sa_name)

@@ -1,0 +1,351 @@
+//! `remove`: deletes what fnctl created for an app+stage, keeping what
+//! holds data unless told otherwise.
+//!
+//! Unlike apply, remove does not run a plan: it deletes the few resources
+//! that take everything else with them (the Function App, the telemetry
+//! resources, the plan, the storage account), each only when it carries
+//! this app+stage's tags, then what Azure made for them
+//! (`azure_made.rs`), then the resource group when fnctl created it and it
+//! is empty. That order, and what a storage account kept for its data
+//! still loses, are written out here.
+
+use azure_core::{Method, Url};
+
+use super::apply::Applied;
+use super::blob::Contents;
+use super::{
+    paths, AzureBackend, AzureError, Removal, API_EVENTGRID, API_INSIGHTS, API_LOG_WORKSPACES,
+    API_RESOURCES, API_STORAGE, API_WEB,
+};
+use crate::plan::{Kept, ResourceId};
+use crate::provider::azure::kinds::common::{metadata_of, owned_by, CONTAINER_MARKS};
+use crate::provider::azure::kinds::event_subscription;
+use crate::provider::azure::names;
+use crate::provider::interrupt::{Interrupt, Interrupted};
+
+impl AzureBackend {
+    /// Deletes what fnctl created for the app+stage (see
+    /// [`AzureBackend::remove_keeping_data`]), keeping data; what was kept
+    /// is not reported.
+    pub async fn remove(
+        &self,
+        progress: &(dyn Fn(&ResourceId, &str) + Send + Sync),
+    ) -> Result<Vec<Applied>, AzureError> {
+        Ok(self.remove_keeping_data(progress, false).await?.removed)
+    }
+
+    /// Deletes what fnctl created for the app+stage: the Function App, its
+    /// Application Insights component and Log Analytics workspace, its
+    /// plan and storage account, and the resource group only when fnctl
+    /// created it and nothing else lives in it. Safe to repeat.
+    ///
+    /// The storage account holds the containers of storage triggers, that
+    /// is the users' uploads. Before anything is deleted, every container
+    /// in it but fnctl's own and the Functions host's is asked whether it
+    /// holds blobs. If one does and `delete_data` is false, the account
+    /// stays (so does the group around it) with those containers, and
+    /// only what fnctl put there for the app goes (its Event Grid
+    /// subscriptions and its deployment container); they are returned as
+    /// [`Kept`], with the command that removes them too. With
+    /// `delete_data`, the account goes with its blobs.
+    pub async fn remove_keeping_data(
+        &self,
+        progress: &(dyn Fn(&ResourceId, &str) + Send + Sync),
+        delete_data: bool,
+    ) -> Result<Removal, AzureError> {
+        let app = &self.app;
+        let az = &self.settings;
+        let mut removal = Removal::default();
+        let Some(rg) = self
+            .arm
+            .get(&paths::resource_group(az), API_RESOURCES)
+            .await?
+        else {
+            return Ok(removal);
+        };
+        let sa_name = names::storage_account(app, az);
+        let storage_owned = self
+            .arm
+            .get(&paths::storage_account(app, az), API_STORAGE)
+            .await?
+            .is_some_and(|sa| owned_by(&sa, app));
+        let data = if storage_owned && !delete_data {
+            self.containers_with_data().await?
+        } else {
+            Vec::new()
+        };
+        let keep_storage = !data.is_empty();
+        let mut steps: Vec<(&str, String, String, &str)> = vec![
+            (
+                "function_app",
+                names::function_app(app, az),
+                paths::site(app, az),
+                API_WEB,
+            ),
+            (
+                "app_insights",
+                names::app_insights(app),
+                paths::app_insights(app, az),
+                API_INSIGHTS,
+            ),
+            (
+                "log_workspace",
+                names::log_workspace(app),
+                paths::log_workspace(app, az),
+                API_LOG_WORKSPACES,
+            ),
+            (
+                "app_service_plan",
+                names::plan(app),
+                paths::plan(app, az),
+                API_WEB,
+            ),
+        ];
+        if !keep_storage {
+            steps.push((
+                "storage_account",
+                sa_name.clone(),
+                paths::storage_account(app, az),
+                API_STORAGE,
+            ));
+        }
+        let interrupt = Interrupt::watch();
+        // The resource group (or, keeping the account, what fnctl put in
+        // it) is the last step.
+        let total = steps.len() + 1;
+        for (checked, (kind, name, path, api)) in steps.into_iter().enumerate() {
+            if interrupt.requested() {
+                return Err(Interrupted {
+                    done: removal.removed.len(),
+                    left: total - checked,
+                }
+                .into());
+            }
+            let Some(found) = self.arm.get(&path, api).await? else {
+                continue;
+            };
+            if !owned_by(&found, app) {
+                // Not ours: leave it.
+                continue;
+            }
+            self.delete_step(progress, &mut removal.removed, kind, name, &path, api)
+                .await?;
+        }
+        if interrupt.requested() {
+            return Err(Interrupted {
+                done: removal.removed.len(),
+                left: 1,
+            }
+            .into());
+        }
+        let command = format!("fnctl remove --delete-data --stage {}", app.stage);
+        if keep_storage {
+            self.clear_kept_account(progress, &mut removal.removed)
+                .await?;
+            self.remove_azure_made(progress, &mut removal.removed, &interrupt, true)
+                .await?;
+            let mut holding = Vec::new();
+            for (container, contents) in data {
+                holding.push(format!("`{container}`"));
+                removal.kept.push(Kept {
+                    id: ResourceId::new("blob_container", format!("{sa_name}/{container}")),
+                    reason: contents.reason().to_string(),
+                    command: command.clone(),
+                });
+            }
+            removal.kept.push(Kept {
+                id: ResourceId::new("storage_account", &sa_name),
+                reason: format!(
+                    "holds {} {} with blobs",
+                    if holding.len() == 1 {
+                        "the container"
+                    } else {
+                        "the containers"
+                    },
+                    holding.join(", ")
+                ),
+                command: command.clone(),
+            });
+            if owned_by(&rg, app) {
+                removal.kept.push(Kept {
+                    id: ResourceId::new("resource_group", &az.resource_group),
+                    reason: format!("holds the storage account `{sa_name}`, kept for its data"),
+                    command,
+                });
+            }
+            return Ok(removal);
+        }
+        // What Azure made on its own for fnctl's resources goes too; then
+        // a group fnctl created goes if nothing else is in it, and is
+        // reported as kept, with what keeps it, if something is.
+        self.remove_azure_made(progress, &mut removal.removed, &interrupt, false)
+            .await?;
+        if owned_by(&rg, app) {
+            match self.left_in_group().await? {
+                None => {}
+                Some(left) if left.is_empty() => {
+                    if interrupt.requested() {
+                        return Err(Interrupted {
+                            done: removal.removed.len(),
+                            left: 1,
+                        }
+                        .into());
+                    }
+                    self.delete_step(
+                        progress,
+                        &mut removal.removed,
+                        "resource_group",
+                        az.resource_group.clone(),
+                        &paths::resource_group(az),
+                        API_RESOURCES,
+                    )
+                    .await?;
+                }
+                Some(left) => removal.kept.push(Kept {
+                    id: ResourceId::new("resource_group", &az.resource_group),
+                    reason: format!(
+                        "holds {} fnctl did not create: {}; fnctl deletes a group it created only when nothing else is in it",
+                        if left.len() == 1 { "a resource" } else { "resources" },
+                        left.join(", ")
+                    ),
+                    command: format!(
+                        "delete or move what is listed, then `fnctl remove --stage {}`",
+                        app.stage
+                    ),
+                }),
+            }
+        }
+        Ok(removal)
+    }
+
+    /// Deletes one resource, reporting it.
+    async fn delete_step(
+        &self,
+        progress: &(dyn Fn(&ResourceId, &str) + Send + Sync),
+        removed: &mut Vec<Applied>,
+        kind: &str,
+        name: String,
+        path: &str,
+        api: &str,
+    ) -> Result<(), AzureError> {
+        let id = ResourceId::new(kind, &name);
+        progress(&id, "delete");
+        self.arm.delete(path, api).await?;
+        progress(&id, "done");
+        removed.push(Applied {
+            action: "delete",
+            kind: kind.into(),
+            name,
+        });
+        Ok(())
+    }
+
+    /// The containers of the app's storage account that hold blobs, with
+    /// how many, in the order ARM lists them. Not asked: fnctl's own
+    /// containers (the deployment container's packages, the empty lock
+    /// container) and the Functions host's bookkeeping (`azure-webjobs-*`:
+    /// locks, timer and blob-trigger state, the app's keys), which go with
+    /// the app.
+    async fn containers_with_data(&self) -> Result<Vec<(String, Contents)>, AzureError> {
+        let path = paths::containers(&self.app, &self.settings);
+        let mut names_found = Vec::new();
+        let mut page = self.arm.get(&path, API_STORAGE).await?;
+        while let Some(list) = page.take() {
+            names_found.extend(
+                list["value"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|c| c["name"].as_str())
+                    .map(str::to_string),
+            );
+            if let Some(next) = list["nextLink"].as_str().filter(|n| !n.is_empty()) {
+                let url = Url::parse(next).map_err(|e| AzureError::Config {
+                    reason: format!("ARM returned an unusable nextLink ({e})"),
+                })?;
+                let reply = self.arm.send(Method::Get, url, None, "").await?;
+                if !(200..=299).contains(&reply.status) {
+                    return Err(super::arm::arm_error("GET", &path, &reply));
+                }
+                page = Some(reply.json());
+            }
+        }
+        let mut holding = Vec::new();
+        for name in names_found {
+            if name == names::DEPLOYMENT_CONTAINER
+                || name == super::lock::LOCK_CONTAINER
+                || name.starts_with("azure-webjobs-")
+            {
+                continue;
+            }
+            let contents = match self.container_contents(&name).await {
+                Ok(c) => c,
+                Err(AzureError::Arm {
+                    status, message, ..
+                }) => {
+                    return Err(AzureError::Config {
+                        reason: format!(
+                            "cannot tell whether the container `{name}` holds blobs, so nothing was removed: List Blobs answered {status}: {message}; `fnctl remove --delete-data --stage {}` removes the storage account with whatever it holds",
+                            self.app.stage
+                        ),
+                    })
+                }
+                Err(e) => return Err(e),
+            };
+            if contents != Contents::Empty {
+                holding.push((name, contents));
+            }
+        }
+        Ok(holding)
+    }
+
+    /// In a storage account kept for its data: deletes what fnctl put there
+    /// for the app, which has gone — the Event Grid subscriptions (they
+    /// would deliver to a deleted app) and the deployment container (the
+    /// app's packages), when it is fnctl's.
+    async fn clear_kept_account(
+        &self,
+        progress: &(dyn Fn(&ResourceId, &str) + Send + Sync),
+        removed: &mut Vec<Applied>,
+    ) -> Result<(), AzureError> {
+        let (app, az) = (&self.app, &self.settings);
+        let sa_name = names::storage_account(app, az);
+        if let Some(list) = self
+            .arm
+            .get(&paths::event_subscriptions(app, az), API_EVENTGRID)
+            .await?
+        {
+            for sub in event_subscription::fnctls(&list) {
+                let name = sub["name"].as_str().unwrap_or_default();
+                self.delete_step(
+                    progress,
+                    removed,
+                    "event_subscription",
+                    format!("{sa_name}/{name}"),
+                    &paths::event_subscription(app, az, name),
+                    API_EVENTGRID,
+                )
+                .await?;
+            }
+        }
+        let deployment = paths::container(app, az, names::DEPLOYMENT_CONTAINER);
+        if let Some(found) = self.arm.get(&deployment, API_STORAGE).await? {
+            let metadata = metadata_of(&found);
+            // Marked for this app+stage, or unmarked in fnctl's own account
+            // (an earlier fnctl's).
+            if CONTAINER_MARKS.owner(&metadata, app).is_none() || !CONTAINER_MARKS.any_in(&metadata)
+            {
+                self.delete_step(
+                    progress,
+                    removed,
+                    "blob_container",
+                    format!("{sa_name}/{}", names::DEPLOYMENT_CONTAINER),
+                    &deployment,
+                    API_STORAGE,
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+}
