@@ -195,6 +195,36 @@ create = true
         .unwrap()
     }
 
+    /// Creates and updates go in this order: each after what it needs.
+    #[test]
+    fn kinds_are_applied_in_dependency_order() {
+        assert_eq!(
+            order(),
+            [
+                "resource_group",
+                "storage_account",
+                "blob_container",
+                "log_workspace",
+                "app_insights",
+                "app_service_plan",
+                "function_app",
+                "app_settings",
+                "function_package",
+                "function",
+                "event_subscription",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_deployment_container_is_marked_after_the_other_containers() {
+        let containers = handler("blob_container");
+        let deployment = format!("sa/{}", crate::provider::azure::names::DEPLOYMENT_CONTAINER);
+        assert!(containers.applied_last(&ResourceId::new("blob_container", deployment)));
+        assert!(!containers.applied_last(&ResourceId::new("blob_container", "sa/uploads")));
+        assert!(!handler("function").applied_last(&ResourceId::new("function", "app/f")));
+    }
+
     #[test]
     fn every_planned_kind_has_exactly_one_module() {
         let handled = order();
