@@ -163,6 +163,10 @@ pub struct LogsArgs {
     /// Keep printing new lines until Ctrl-C
     #[arg(long, short = 'f')]
     pub follow: bool,
+    /// Only lines containing this text (literal and case-sensitive, the
+    /// same on every cloud)
+    #[arg(long, value_name = "TEXT")]
+    pub filter: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -263,7 +267,15 @@ pub fn main() -> ExitCode {
             },
         ),
         Command::Dev(a) => commands::dev::run(&cx, a.port, a.max_workers as usize, !a.no_watch),
-        Command::Logs(a) => commands::logs::run(&cx, &a.function, a.since, a.follow),
+        Command::Logs(a) => commands::logs::run(
+            &cx,
+            &commands::logs::LogsOptions {
+                function: a.function.clone(),
+                since_secs: a.since,
+                follow: a.follow,
+                filter: a.filter.clone(),
+            },
+        ),
         Command::Rollback(a) => commands::rollback::run(&cx, a.function.as_deref()),
         Command::Package(a) => commands::package::run(&cx, &a.functions),
         Command::Schema => commands::schema::run(&cx),

@@ -1,11 +1,20 @@
 //! `fnctl logs FN`: a function's log lines, optionally followed.
+//!
+//! Lines print as they come (`--output json`: one JSON document per line,
+//! JSON Lines, since `--follow` never ends), each with its date and UTC
+//! offset. When nothing was written since `--since`, stderr says which log
+//! was read, so a wrong function, stage or region is not mistaken for a
+//! quiet function.
 
 use std::time::Duration;
+
+use serde_json::{json, Value};
 
 use super::invoke::single_provider;
 use super::live;
 use super::{CommandError, Context, ExitStatus};
 use crate::project;
+use crate::provider::cloud::{rfc3339_ms, LogLine};
 
 /// Parses `10m`, `2h`, `30s`, `1d` into seconds.
 pub fn parse_since(s: &str) -> Result<u64, String> {
@@ -23,39 +32,98 @@ pub fn parse_since(s: &str) -> Result<u64, String> {
     Ok(n * factor)
 }
 
-pub fn run(
-    cx: &Context,
-    function: &str,
-    since_secs: u64,
-    follow: bool,
-) -> Result<ExitStatus, CommandError> {
+/// Flags of `logs`.
+#[derive(Debug, Clone)]
+pub struct LogsOptions {
+    pub function: String,
+    /// How far back to start, in seconds.
+    pub since_secs: u64,
+    pub follow: bool,
+    /// Only lines containing this text (a literal, case-sensitive
+    /// substring, filtered by fnctl so it means the same on every cloud).
+    pub filter: Option<String>,
+}
+
+pub fn run(cx: &Context, opts: &LogsOptions) -> Result<ExitStatus, CommandError> {
     let project = project::load(cx)?;
     let provider = single_provider(cx, &project.providers)?;
     let app = &project.app;
+    let function = opts.function.as_str();
     if !app.functions.contains_key(function) {
+        let names: Vec<&str> = app.functions.keys().map(String::as_str).collect();
         return Err(CommandError::usage(
             format!("no function named `{function}`"),
-            None,
+            crate::suggest::did_you_mean(function, names.iter().copied())
+                .or_else(|| Some(format!("functions: {}", names.join(", ")))),
         ));
     }
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    let since = rfc3339_ms(started - (opts.since_secs as i64) * 1000);
     let rt = live::runtime()?;
     rt.block_on(async {
         let cloud = crate::provider::connect(app, provider).await?;
-        let mut tail = cloud.tail_logs(function, since_secs).await?;
+        let mut tail = cloud.tail_logs(function, opts.since_secs).await?;
         let every = tail.poll_every();
-        poll(follow, every, async || {
+        let mut printed = 0usize;
+        let mut said_empty = false;
+        poll(opts.follow, every, async || {
             for l in tail.next_batch().await? {
-                if cx.printer.is_json() {
-                    cx.printer.data(&format!("{}\n", l.json));
-                } else {
-                    cx.printer.data(&format!("{}\n", l.text));
+                if opts
+                    .filter
+                    .as_ref()
+                    .is_some_and(|f| !l.message.contains(f.as_str()))
+                {
+                    continue;
                 }
+                printed += 1;
+                if cx.printer.is_json() {
+                    let mut doc = json!({"function": function});
+                    if let (Value::Object(doc), Value::Object(line)) =
+                        (&mut doc, serde_json::to_value(&l).unwrap_or_default())
+                    {
+                        doc.extend(line);
+                    }
+                    cx.printer.data(&format!("{doc}\n"));
+                } else {
+                    cx.printer.data(&format!("{}\n", text(&l)));
+                }
+            }
+            // Nothing at all looks the same as a wrong function, stage or
+            // region: say what was read.
+            if printed == 0 && !said_empty {
+                said_empty = true;
+                let matching = match &opts.filter {
+                    Some(f) => format!(" containing `{f}`"),
+                    None => String::new(),
+                };
+                cx.printer.status(&format!(
+                    "no log lines{matching} since {since} in {}{}",
+                    tail.source(),
+                    if opts.follow {
+                        "; waiting for new ones"
+                    } else {
+                        ""
+                    }
+                ));
             }
             Ok(())
         })
         .await
     })?;
     Ok(ExitStatus::Success)
+}
+
+/// A line as printed for a person: its time (date and UTC offset), the
+/// part of the function that wrote it where the cloud has several, the
+/// message.
+fn text(l: &LogLine) -> String {
+    match &l.part {
+        Some(part) => format!("{} [{part}] {}", l.time, l.message),
+        None => format!("{} {}", l.time, l.message),
+    }
 }
 
 /// Runs `fetch` once, or with `--follow` every `every` until Ctrl-C.

@@ -249,12 +249,46 @@ impl Invocation {
 }
 
 /// One line of a function's log.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LogLine {
-    /// The cloud's JSON shape of the line (`--output json`).
-    pub json: Value,
-    /// The line as printed for a person.
-    pub text: String,
+    /// When it was written: RFC 3339 in UTC with milliseconds
+    /// ([`rfc3339_ms`]), or the cloud's own text if it was not a time.
+    pub time: String,
+    /// The part of the function that wrote it, where a cloud runs one
+    /// function as several (Azure: one function per trigger).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub part: Option<String>,
+    /// The log stream it was read from (one per Lambda execution environment).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream: Option<String>,
+    pub message: String,
+}
+
+/// `2026-12-04T13:01:02.123Z`: a log time with its date and UTC offset,
+/// the same on every cloud.
+pub fn rfc3339_ms(unix_ms: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(unix_ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
+}
+
+/// A log time a cloud wrote in RFC 3339 (any precision, any offset), in
+/// the form of [`rfc3339_ms`]; the text as it was if it is not one.
+pub fn normalize_time(text: &str) -> String {
+    use time::format_description::well_known::Rfc3339;
+    match time::OffsetDateTime::parse(text, &Rfc3339) {
+        Ok(t) => rfc3339_ms((t.unix_timestamp_nanos() / 1_000_000) as i64),
+        Err(_) => text.to_string(),
+    }
 }
 
 /// A function's log, read in batches (`--follow` asks again and again).
@@ -267,6 +301,10 @@ pub trait LogTail: Send {
     /// How long to wait between batches when following: the cloud's
     /// ingestion delay makes asking more often pointless.
     fn poll_every(&self) -> std::time::Duration;
+
+    /// Where the lines are read from, in words, for "nothing there" (so a
+    /// wrong function, stage or region does not look like silence).
+    fn source(&self) -> String;
 }
 
 /// What a rollback did, as printed.

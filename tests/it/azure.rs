@@ -790,9 +790,18 @@ fn logs_read_what_the_function_printed_from_application_insights() {
             .ends_with("[tick] tick fired for Scheduled Event"),
         "{stdout}"
     );
-    assert_eq!(stdout.as_bytes()[2], b':', "starts with the time: {stdout}");
-    let (code, stdout, _) = logs(&["logs", "api"]);
+    let time = stdout.split(' ').next().unwrap();
+    assert!(
+        time.len() == 24 && time.as_bytes()[10] == b'T' && time.ends_with('Z'),
+        "starts with the date, time and UTC offset: {stdout}"
+    );
+    assert_eq!(lines[0]["time"].as_str(), Some(time), "RFC 3339 in JSON too");
+    let (code, stdout, stderr) = logs(&["logs", "api"]);
     assert_eq!((code, stdout.as_str()), (0, ""), "api printed nothing");
+    assert!(
+        stderr.contains("no log lines since") && stderr.contains("Application Insights"),
+        "says what it read: {stderr}"
+    );
     {
         let w = server.world.lock().unwrap();
         let last = w.log_queries.last().unwrap();

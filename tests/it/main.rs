@@ -19,6 +19,7 @@ mod fuzz;
 mod honest_plan;
 mod layering;
 mod local;
+mod logs;
 mod locking;
 mod long_names;
 mod malformed;

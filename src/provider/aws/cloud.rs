@@ -10,8 +10,8 @@ use super::backend::{self, AwsBackend, AwsError, Live};
 use crate::model::{App, ProviderId};
 use crate::plan::{Conflict, Plan, Resource};
 use crate::provider::cloud::{
-    Cloud, CloudError, Deployment, Invocation, InvokeRequest, LogLine, LogTail, Payload, Progress,
-    Removal, RollbackReport, Via,
+    rfc3339_ms, Cloud, CloudError, Deployment, Invocation, InvokeRequest, LogLine, LogTail,
+    Payload, Progress, Removal, RollbackReport, Via,
 };
 use crate::provider::http_call;
 use crate::provider::urls::{self, RouteUrl};
@@ -274,8 +274,10 @@ impl LogTail for AwsLogTail<'_> {
             .map(|l| {
                 self.start_ms = self.start_ms.max(l.timestamp_ms);
                 LogLine {
-                    json: json!({"timestamp_ms": l.timestamp_ms, "stream": l.stream, "message": l.message}),
-                    text: format!("{} {}", format_time(l.timestamp_ms), l.message),
+                    time: rfc3339_ms(l.timestamp_ms),
+                    part: None,
+                    stream: Some(l.stream),
+                    message: l.message,
                 }
             })
             .collect())
@@ -284,12 +286,14 @@ impl LogTail for AwsLogTail<'_> {
     fn poll_every(&self) -> std::time::Duration {
         std::time::Duration::from_secs(2)
     }
-}
 
-/// `HH:MM:SS` in UTC.
-fn format_time(ms: i64) -> String {
-    let secs = ms.div_euclid(1000).rem_euclid(86_400);
-    format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+    fn source(&self) -> String {
+        format!(
+            "the CloudWatch Logs group {} in {}",
+            super::names::log_group(&self.backend.app, &self.function),
+            self.backend.clients.region
+        )
+    }
 }
 
 /// What `info` shows of an AWS deployment: each function with its alias,
@@ -376,16 +380,5 @@ fn describe(app: &App, found: &Live, region: &str, urls: Vec<RouteUrl>) -> Deplo
         json: json!({"provider": "aws", "app": app.name, "stage": app.stage, "region": region, "deployed": !functions.is_empty(), "functions": functions, "storage": storage, "urls": urls}),
         text,
         conflicts: found.conflicts.clone(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::format_time;
-
-    #[test]
-    fn log_times_are_utc_clock_times() {
-        assert_eq!(format_time(3_723_000), "01:02:03");
-        assert_eq!(format_time(86_400_000 + 61_000), "00:01:01");
     }
 }

@@ -12,8 +12,8 @@ use crate::events::EventKind;
 use crate::model::{App, Function};
 use crate::plan::{Action, Conflict, Plan, Resource};
 use crate::provider::cloud::{
-    Cloud, CloudError, Deployment, Invocation, InvokeRequest, LogLine, LogTail, Payload, Progress,
-    Removal, RollbackReport, Via,
+    normalize_time, Cloud, CloudError, Deployment, Invocation, InvokeRequest, LogLine, LogTail,
+    Payload, Progress, Removal, RollbackReport, Via,
 };
 use crate::provider::http_call;
 use crate::provider::urls::{self, RouteUrl};
@@ -297,10 +297,11 @@ impl LogTail for AzureLogTail<'_> {
         Ok(lines
             .into_iter()
             .map(|l| {
-                let clock = l.time.get(11..19).unwrap_or(&l.time).to_string();
                 let line = LogLine {
-                    json: json!({"time": l.time, "function": l.operation, "message": l.message}),
-                    text: format!("{clock} [{}] {}", l.operation, l.message),
+                    time: normalize_time(&l.time),
+                    part: Some(l.operation),
+                    stream: None,
+                    message: l.message,
                 };
                 self.since = Since::After { time: l.time };
                 line
@@ -311,6 +312,15 @@ impl LogTail for AzureLogTail<'_> {
     /// Application Insights ingests with a delay: no point asking often.
     fn poll_every(&self) -> std::time::Duration {
         std::time::Duration::from_secs(5)
+    }
+
+    fn source(&self) -> String {
+        format!(
+            "the traces of `{}` in Application Insights {} (Log Analytics workspace {}), which shows lines a few minutes after they are written",
+            self.function,
+            super::names::app_insights(&self.backend.app),
+            super::names::log_workspace(&self.backend.app)
+        )
     }
 }
 
