@@ -398,7 +398,7 @@ fn a_node_app_runs_from_its_package_on_classic_consumption() {
     {
         let w = server.world.lock().unwrap();
         let site = w.sites.values().next().unwrap();
-        assert_eq!(site.linux_fx_version, "Node|20");
+        assert_eq!(site.linux_fx_version, "Node|22");
         assert_eq!(site.settings["FUNCTIONS_WORKER_RUNTIME"], "node");
         let names: Vec<&String> = site.functions.keys().collect();
         assert_eq!(
