@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use base64::Engine;
 use serde_json::{json, Map, Value};
 
-use crate::model::route::{Route, Segment};
+use crate::model::route::{path_parts, Route};
 use crate::model::{App, Trigger};
 
 /// One served route.
@@ -37,18 +37,6 @@ pub struct Matched {
     pub params: BTreeMap<String, String>,
 }
 
-fn rank(route: &Route) -> Vec<u8> {
-    route
-        .segments
-        .iter()
-        .map(|s| match s {
-            Segment::Literal(_) => 0,
-            Segment::Param(_) => 1,
-            Segment::Greedy(_) => 2,
-        })
-        .collect()
-}
-
 impl RouteTable {
     pub fn new(app: &App) -> Self {
         let mut routes: Vec<RouteEntry> = app
@@ -65,7 +53,7 @@ impl RouteTable {
                 })
             })
             .collect();
-        routes.sort_by_key(|r| rank(&r.route));
+        routes.sort_by_key(|r| r.route.rank());
         RouteTable { routes }
     }
 
@@ -77,14 +65,10 @@ impl RouteTable {
     /// other methods (`Err(true)`) or not at all (`Err(false)`); `fnctl dev`
     /// answers both with API Gateway's 403.
     pub fn find(&self, method: &str, path: &str) -> Result<Matched, bool> {
-        let parts: Vec<&str> = path
-            .trim_start_matches('/')
-            .split('/')
-            .filter(|p| !p.is_empty())
-            .collect();
+        let parts = path_parts(path);
         let mut path_exists = false;
         for entry in &self.routes {
-            let Some(params) = match_route(&entry.route, &parts) else {
+            let Some(params) = entry.route.matches(&parts) else {
                 continue;
             };
             path_exists = true;
@@ -104,38 +88,8 @@ impl RouteTable {
     }
 }
 
-fn match_route(route: &Route, parts: &[&str]) -> Option<BTreeMap<String, String>> {
-    let mut params = BTreeMap::new();
-    for (i, seg) in route.segments.iter().enumerate() {
-        match seg {
-            Segment::Greedy(name) => {
-                if i >= parts.len() {
-                    return None;
-                }
-                params.insert(
-                    name.clone(),
-                    parts[i..]
-                        .iter()
-                        .map(|p| decode(p))
-                        .collect::<Vec<_>>()
-                        .join("/"),
-                );
-                return Some(params);
-            }
-            Segment::Literal(l) => {
-                if parts.get(i) != Some(&l.as_str()) {
-                    return None;
-                }
-            }
-            Segment::Param(name) => {
-                params.insert(name.clone(), decode(parts.get(i)?));
-            }
-        }
-    }
-    (parts.len() == route.segments.len()).then_some(params)
-}
-
-/// Percent-decoding for path segments and query strings (`+` only in queries).
+/// Percent-decoding for query strings (`+` is a space there); path
+/// segments: [`crate::model::route::decode_segment`].
 fn decode_with(s: &str, plus_is_space: bool) -> String {
     let s = if plus_is_space {
         s.replace('+', " ")
@@ -145,10 +99,6 @@ fn decode_with(s: &str, plus_is_space: bool) -> String {
     percent_encoding::percent_decode_str(&s)
         .decode_utf8_lossy()
         .into_owned()
-}
-
-fn decode(s: &str) -> String {
-    decode_with(s, false)
 }
 
 /// Everything of a request the event needs.

@@ -1,5 +1,6 @@
 //! HTTP route paths, parsed once and rendered for each provider.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Serialize;
@@ -143,12 +144,75 @@ impl Route {
         s
     }
 
+    /// How specific the route is at each segment, for API Gateway's
+    /// precedence: a literal (0) beats a `{param}` (1), which beats a greedy
+    /// `{param+}` (2). Sorting routes by this key puts the one a request
+    /// matches first.
+    pub fn rank(&self) -> Vec<u8> {
+        self.segments
+            .iter()
+            .map(|s| match s {
+                Segment::Literal(_) => 0,
+                Segment::Param(_) => 1,
+                Segment::Greedy(_) => 2,
+            })
+            .collect()
+    }
+
+    /// The path parameters when the request path (split into its
+    /// non-empty, still percent-encoded segments) matches this route.
+    pub fn matches(&self, parts: &[&str]) -> Option<BTreeMap<String, String>> {
+        let mut params = BTreeMap::new();
+        for (i, seg) in self.segments.iter().enumerate() {
+            match seg {
+                Segment::Greedy(name) => {
+                    if i >= parts.len() {
+                        return None;
+                    }
+                    params.insert(
+                        name.clone(),
+                        parts[i..]
+                            .iter()
+                            .map(|p| decode_segment(p))
+                            .collect::<Vec<_>>()
+                            .join("/"),
+                    );
+                    return Some(params);
+                }
+                Segment::Literal(l) => {
+                    if parts.get(i) != Some(&l.as_str()) {
+                        return None;
+                    }
+                }
+                Segment::Param(name) => {
+                    params.insert(name.clone(), decode_segment(parts.get(i)?));
+                }
+            }
+        }
+        (parts.len() == self.segments.len()).then_some(params)
+    }
+
     pub fn params(&self) -> impl Iterator<Item = &str> {
         self.segments.iter().filter_map(|s| match s {
             Segment::Param(n) | Segment::Greedy(n) => Some(n.as_str()),
             Segment::Literal(_) => None,
         })
     }
+}
+
+/// A request path split into its non-empty segments.
+pub fn path_parts(path: &str) -> Vec<&str> {
+    path.trim_start_matches('/')
+        .split('/')
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+/// A path segment percent-decoded (`+` stays `+` in a path).
+pub fn decode_segment(s: &str) -> String {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 impl fmt::Display for Route {
