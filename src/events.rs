@@ -27,6 +27,163 @@ pub struct NoSuchTrigger {
     pub kind: &'static str,
 }
 
+/// Which request a sample HTTP event describes; the function's first
+/// route when neither is given.
+#[derive(Debug, Clone, Default)]
+pub struct HttpChoice {
+    /// One of the function's routes: `POST /orders/{id}`, or a path alone
+    /// (`/orders/{id}`: its first method).
+    pub route: Option<String>,
+    /// A concrete request path (`/orders/42`): the function's route that
+    /// API Gateway would match for it, with the path parameters taken from
+    /// the path.
+    pub path: Option<String>,
+}
+
+/// Why the HTTP sample asked for cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum SampleError {
+    #[error(transparent)]
+    NoTrigger(#[from] NoSuchTrigger),
+    #[error("function `{function}` has no route {wanted}")]
+    NoRoute {
+        function: String,
+        wanted: String,
+        /// The function's routes, as `METHOD /path`.
+        routes: Vec<String>,
+    },
+}
+
+impl SampleError {
+    /// What to pass instead.
+    pub fn hint(&self) -> String {
+        match self {
+            SampleError::NoTrigger(_) => "pass --data instead".to_string(),
+            SampleError::NoRoute { routes, .. } => {
+                format!("its routes: {}", routes.join(", "))
+            }
+        }
+    }
+}
+
+/// A sample event for `function` from its first trigger of `kind`; for
+/// `http`, the route and path `choice` asks for.
+pub fn sample_with(
+    app: &App,
+    f: &Function,
+    kind: EventKind,
+    region: &str,
+    account: &str,
+    choice: &HttpChoice,
+) -> Result<Value, SampleError> {
+    if kind != EventKind::Http || (choice.route.is_none() && choice.path.is_none()) {
+        return Ok(sample(app, f, kind, region, account)?);
+    }
+    let routes: Vec<&crate::model::HttpTrigger> = f
+        .triggers
+        .iter()
+        .filter_map(|t| match t {
+            Trigger::Http(h) => Some(h),
+            _ => None,
+        })
+        .collect();
+    if routes.is_empty() {
+        return Err(NoSuchTrigger {
+            function: f.name.clone(),
+            kind: "http",
+        }
+        .into());
+    }
+    let listed = || {
+        routes
+            .iter()
+            .flat_map(|h| h.methods.iter().map(move |m| format!("{m} {}", h.route)))
+            .collect()
+    };
+    let no_route = |wanted: String| SampleError::NoRoute {
+        function: f.name.clone(),
+        wanted,
+        routes: listed(),
+    };
+    // `POST /orders/{id}` or `/orders/{id}`.
+    let (method, route) = match choice.route.as_deref().map(str::trim) {
+        Some(r) => match r.split_once(' ') {
+            Some((m, path)) => (Some(m.trim().to_ascii_uppercase()), Some(path.trim())),
+            None => (None, Some(r)),
+        },
+        None => (None, None),
+    };
+    let allows = |h: &crate::model::HttpTrigger, m: &str| {
+        h.methods
+            .iter()
+            .any(|x| x == "ANY" || x.eq_ignore_ascii_case(m))
+    };
+    let trigger = match route {
+        Some(route) => {
+            let shape = crate::model::route::Route::parse(route)
+                .map(|r| r.to_string())
+                .unwrap_or_else(|_| route.to_string());
+            routes
+                .iter()
+                .find(|h| {
+                    h.route.to_string() == shape && method.as_deref().is_none_or(|m| allows(h, m))
+                })
+                .copied()
+                .ok_or_else(|| no_route(choice.route.clone().unwrap_or_default()))?
+        }
+        None => {
+            // The route API Gateway matches for the path: most specific first.
+            let parts = crate::model::route::path_parts(choice.path.as_deref().unwrap_or("/"));
+            let mut candidates = routes.clone();
+            candidates.sort_by_key(|h| h.route.rank());
+            candidates
+                .into_iter()
+                .find(|h| h.route.matches(&parts).is_some())
+                .ok_or_else(|| {
+                    no_route(format!(
+                        "matching the path {}",
+                        choice.path.as_deref().unwrap_or("/")
+                    ))
+                })?
+        }
+    };
+    let method = method.unwrap_or_else(|| first_method(trigger));
+    let mut event = http_event(app, trigger, account);
+    event["httpMethod"] = json!(method);
+    event["requestContext"]["httpMethod"] = json!(method);
+    if !matches!(method.as_str(), "POST" | "PUT" | "PATCH") {
+        event["body"] = Value::Null;
+    } else if event["body"].is_null() {
+        event["body"] = json!("{}");
+    }
+    if let Some(path) = &choice.path {
+        let parts = crate::model::route::path_parts(path);
+        let Some(params) = trigger.route.matches(&parts) else {
+            return Err(no_route(format!(
+                "{} matching the path {path}",
+                choice.route.as_deref().unwrap_or_default()
+            )));
+        };
+        let path = format!("/{}", parts.join("/"));
+        event["path"] = json!(path);
+        event["requestContext"]["path"] = json!(format!("/{}{}", app.stage, path));
+        event["pathParameters"] = if params.is_empty() {
+            Value::Null
+        } else {
+            json!(params)
+        };
+    }
+    Ok(event)
+}
+
+fn first_method(h: &crate::model::HttpTrigger) -> String {
+    h.methods
+        .iter()
+        .find(|m| *m != "ANY")
+        .cloned()
+        .unwrap_or_else(|| "GET".into())
+}
+
 /// A sample event for `function` from its first trigger of `kind`.
 pub fn sample(
     app: &App,
@@ -78,12 +235,7 @@ fn sample_value(name: &str) -> String {
 
 /// An API Gateway REST (v1) proxy event for the trigger's route.
 pub fn http_event(app: &App, h: &crate::model::HttpTrigger, account: &str) -> Value {
-    let method = h
-        .methods
-        .iter()
-        .find(|m| *m != "ANY")
-        .cloned()
-        .unwrap_or_else(|| "GET".into());
+    let method = first_method(h);
     let mut path = String::new();
     let mut params = serde_json::Map::new();
     for seg in &h.route.segments {

@@ -110,12 +110,20 @@ pub struct RemoveArgs {
 pub struct InvokeArgs {
     /// The function (its name in the manifest)
     pub function: String,
-    /// The event: JSON, or @path to a JSON file
+    /// The event: JSON, @path to a JSON file, or - to read it from stdin
     #[arg(long, conflicts_with = "event")]
     pub data: Option<String>,
     /// Send a realistic sample event built from the function's trigger
     #[arg(long, value_enum)]
     pub event: Option<crate::events::EventKind>,
+    /// The route a sample HTTP event calls: `POST /orders/{id}`, or a path
+    /// alone for its first method [default: the function's first route]
+    #[arg(long, value_name = "ROUTE", conflicts_with = "data")]
+    pub route: Option<String>,
+    /// The concrete path of a sample HTTP event (`/orders/42`): the route
+    /// that matches it, with its path parameters taken from it
+    #[arg(long, value_name = "PATH", conflicts_with = "data")]
+    pub path: Option<String>,
     /// Fail (exit 4) unless the response's statusCode is this
     #[arg(long)]
     pub expect_status: Option<u16>,
@@ -264,6 +272,10 @@ pub fn main() -> ExitCode {
                 run_as: a.run_as,
                 via: a.via,
                 base_url: a.base_url.clone(),
+                http: crate::events::HttpChoice {
+                    route: a.route.clone(),
+                    path: a.path.clone(),
+                },
             },
         ),
         Command::Dev(a) => commands::dev::run(&cx, a.port, a.max_workers as usize, !a.no_watch),

@@ -1,7 +1,9 @@
 //! `fnctl invoke FN`: call a deployed function once, as a smoke test.
 //!
-//! The payload is `--data JSON`, `--data @file`, or a realistic sample event
-//! built from the function's trigger (`--event http|storage|schedule`).
+//! The payload is `--data JSON`, `--data @file`, `--data -` (stdin), or a
+//! realistic sample event built from the function's trigger (`--event
+//! http|storage|schedule`; for HTTP, `--route 'POST /orders/{id}'` and
+//! `--path /orders/42` choose the request).
 //! A handler error exits with status 4, and so does a failed
 //! `--expect-status` / `--expect-body`, which makes this a CI gate.
 //!
@@ -35,6 +37,8 @@ pub struct InvokeOptions {
     pub via: Option<Via>,
     /// With `Via::Url`: the API's base URL instead of the cloud's own.
     pub base_url: Option<String>,
+    /// Which route and path a sample HTTP event describes.
+    pub http: crate::events::HttpChoice,
 }
 
 pub fn run(cx: &Context, opts: &InvokeOptions) -> Result<ExitStatus, CommandError> {
@@ -77,6 +81,7 @@ pub fn run(cx: &Context, opts: &InvokeOptions) -> Result<ExitStatus, CommandErro
         function: f,
         data,
         event: opts.event,
+        http: opts.http.clone(),
         via,
         base_url: opts.base_url.clone(),
     };
@@ -165,7 +170,13 @@ pub fn run(cx: &Context, opts: &InvokeOptions) -> Result<ExitStatus, CommandErro
             Some(p) => p.as_str(),
             None => crate::local::run_as::label(opts.run_as),
         };
-        cx.printer.json(&json!({"provider": place, "function": opts.function, "invocation": invocation, "status": status, "ok": failures.is_empty(), "failures": failures}));
+        // A JSON payload is embedded as JSON, so a script reads
+        // `.invocation.payload.statusCode` without parsing a string twice.
+        let mut shown = serde_json::to_value(&invocation).unwrap_or_default();
+        if let Some(p) = parsed.clone() {
+            shown["payload"] = p;
+        }
+        cx.printer.json(&json!({"provider": place, "function": opts.function, "invocation": shown, "status": status, "ok": failures.is_empty(), "failures": failures}));
     } else {
         if let Some(url) = &invocation.url {
             let answered = status.map(|s| format!(" -> HTTP {s}")).unwrap_or_default();
@@ -200,9 +211,16 @@ fn pretty(payload: &str) -> String {
         .unwrap_or_else(|| payload.to_string())
 }
 
-/// `--data JSON` or `--data @file`; must be JSON either way.
+/// `--data JSON`, `--data @file` or `--data -` (stdin); must be JSON
+/// every way.
 fn read_data(data: &str) -> Result<String, CommandError> {
     let text = match data.strip_prefix('@') {
+        _ if data == "-" => {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                .map_err(|e| CommandError::io("reading --data from stdin", e))?;
+            text
+        }
         Some(path) => std::fs::read_to_string(path)
             .map_err(|e| CommandError::io(format!("reading --data file {path}"), e))?,
         None => data.to_string(),
@@ -210,7 +228,7 @@ fn read_data(data: &str) -> Result<String, CommandError> {
     serde_json::from_str::<Value>(&text).map_err(|e| {
         CommandError::usage(
             format!("--data is not valid JSON: {e}"),
-            Some("pass a JSON document, or @path/to/file.json".to_string()),
+            Some("pass a JSON document, @path/to/file.json, or - for stdin".to_string()),
         )
     })?;
     Ok(text)

@@ -186,6 +186,8 @@ pub struct InvokeRequest<'a> {
     pub data: Option<String>,
     /// A sample event to build from the function's triggers instead.
     pub event: Option<EventKind>,
+    /// Which route and path a sample HTTP event describes.
+    pub http: events::HttpChoice,
     /// How to reach the function; `None` lets the cloud choose.
     pub via: Option<Via>,
     /// With `Via::Url`: the API's base URL instead of the cloud's own.
@@ -195,7 +197,8 @@ pub struct InvokeRequest<'a> {
 impl InvokeRequest<'_> {
     /// The event to send: `--data`, or a sample built from the trigger
     /// `--event` names. A call through the URL needs a request, so there the
-    /// sample HTTP request of the function's first route is the default.
+    /// sample HTTP request of the function's first route is the default, as
+    /// it is when a route or path is chosen.
     pub fn payload(
         &self,
         app: &App,
@@ -203,15 +206,19 @@ impl InvokeRequest<'_> {
         region: &str,
         account: &str,
     ) -> Result<String, CloudError> {
+        let chosen = self.http.route.is_some() || self.http.path.is_some();
         let kind = match (via, &self.data, self.event) {
             (Some(Via::Url), None, None) => Some(EventKind::Http),
+            (_, None, None) if chosen => Some(EventKind::Http),
             _ => self.event,
         };
         match (&self.data, kind) {
             (Some(d), _) => Ok(d.clone()),
-            (None, Some(kind)) => events::sample(app, self.function, kind, region, account)
-                .map(|e| e.to_string())
-                .map_err(|e| CloudError::usage(e.to_string(), Some("pass --data instead".into()))),
+            (None, Some(kind)) => {
+                events::sample_with(app, self.function, kind, region, account, &self.http)
+                    .map(|e| e.to_string())
+                    .map_err(|e| CloudError::usage(e.to_string(), Some(e.hint())))
+            }
             (None, None) => Ok("{}".to_string()),
         }
     }

@@ -18,6 +18,7 @@ mod faults;
 mod fuzz;
 mod honest_plan;
 mod layering;
+mod invoke_requests;
 mod local;
 mod logs;
 mod locking;
