@@ -179,8 +179,14 @@ pub struct LogsArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct RollbackArgs {
-    /// Only this function [default: every function]
+    /// Only this function [default: every function that has an earlier version]
     pub function: Option<String>,
+    /// Go to this version (`--list` shows them) instead of the one before
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<String>,
+    /// List the versions a rollback can go to, with dates and code digests
+    #[arg(long, conflicts_with = "to")]
+    pub list: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -288,7 +294,14 @@ pub fn main() -> ExitCode {
                 filter: a.filter.clone(),
             },
         ),
-        Command::Rollback(a) => commands::rollback::run(&cx, a.function.as_deref()),
+        Command::Rollback(a) => commands::rollback::run(
+            &cx,
+            &commands::rollback::RollbackOptions {
+                function: a.function.clone(),
+                to: a.to.clone(),
+                list: a.list,
+            },
+        ),
         Command::Package(a) => commands::package::run(&cx, &a.functions),
         Command::Schema => commands::schema::run(&cx),
     };

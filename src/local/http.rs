@@ -285,7 +285,7 @@ mod tests {
                 function: f.to_string(),
             })
             .collect();
-        t.sort_by_key(|r| rank(&r.route));
+        t.sort_by_key(|r| r.route.rank());
         RouteTable { routes: t }
     }
 

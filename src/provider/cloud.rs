@@ -314,12 +314,55 @@ pub trait LogTail: Send {
     fn source(&self) -> String;
 }
 
+/// What `rollback` is asked to do.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RollbackRequest<'a> {
+    /// One function, or every function with an earlier version.
+    pub function: Option<&'a str>,
+    /// A version to go to instead of the one before the current one.
+    pub to: Option<&'a str>,
+}
+
 /// What a rollback did, as printed.
+#[derive(Debug, Default)]
 pub struct RollbackReport {
     /// The `--output json` document's `rollbacks`.
     pub json: Vec<Value>,
     /// One line per thing rolled back.
     pub lines: Vec<String>,
+    /// Functions left as they are, with why (no earlier version).
+    pub skipped: Vec<Skipped>,
+}
+
+/// A function a rollback left alone.
+#[derive(Debug, Clone, Serialize)]
+pub struct Skipped {
+    pub function: String,
+    pub reason: String,
+}
+
+/// One deployed version of a function's code, for `rollback --list`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CodeVersion {
+    /// The manifest function (Azure: every function shares the package).
+    pub function: String,
+    /// What `--to` takes.
+    pub version: String,
+    /// When it was published, as the cloud reports it, where it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deployed: Option<String>,
+    /// The code's digest.
+    pub digest: String,
+    /// Whether this is what runs now.
+    pub current: bool,
+}
+
+/// The versions `rollback` can go to.
+#[derive(Debug, Default)]
+pub struct Versions {
+    pub versions: Vec<CodeVersion>,
+    /// What the cloud keeps, in words (e.g. how many packages).
+    pub note: Option<String>,
 }
 
 /// One provider's backend as the commands drive it. A value holds the
@@ -404,6 +447,10 @@ pub trait Cloud: Send + Sync {
         since_secs: u64,
     ) -> Result<Box<dyn LogTail + '_>, CloudError>;
 
-    /// Goes back to the code deployed before, for `function` or the whole app.
-    async fn rollback(&self, function: Option<&str>) -> Result<RollbackReport, CloudError>;
+    /// Goes back to the code deployed before (or to `request.to`), for one
+    /// function or every function that has an earlier version.
+    async fn rollback(&self, request: &RollbackRequest<'_>) -> Result<RollbackReport, CloudError>;
+
+    /// The versions a rollback can go to, for one function or all.
+    async fn versions(&self, function: Option<&str>) -> Result<Versions, CloudError>;
 }

@@ -30,6 +30,7 @@ mod ownership;
 mod packaging;
 mod portable;
 mod remove_keeps_data;
+mod rollback;
 mod runtimes;
 mod secrets;
 mod stage_names;

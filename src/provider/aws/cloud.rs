@@ -10,8 +10,8 @@ use super::backend::{self, AwsBackend, AwsError, Live};
 use crate::model::{App, ProviderId};
 use crate::plan::{Conflict, Plan, Resource};
 use crate::provider::cloud::{
-    rfc3339_ms, Cloud, CloudError, Deployment, Invocation, InvokeRequest, LogLine, LogTail,
-    Payload, Progress, Removal, RollbackReport, Via,
+    rfc3339_ms, Cloud, CloudError, CodeVersion, Deployment, Invocation, InvokeRequest, LogLine,
+    LogTail, Payload, Progress, Removal, RollbackReport, RollbackRequest, Skipped, Versions, Via,
 };
 use crate::provider::http_call;
 use crate::provider::urls::{self, RouteUrl};
@@ -226,30 +226,80 @@ impl Cloud for AwsCloud {
         }))
     }
 
-    async fn rollback(&self, function: Option<&str>) -> Result<RollbackReport, CloudError> {
+    async fn rollback(&self, request: &RollbackRequest<'_>) -> Result<RollbackReport, CloudError> {
         let app = self.app();
-        let targets: Vec<String> = match function {
+        let targets = self.targets(request.function);
+        // A version number belongs to one function.
+        if request.to.is_some() && targets.len() > 1 {
+            return Err(CloudError::usage(
+                "--to names a version of one function",
+                Some("name the function: `fnctl rollback FUNCTION --to VERSION`".to_string()),
+            ));
+        }
+        let mut report = RollbackReport::default();
+        for f in targets {
+            match self.backend.rollback(&f, request.to).await? {
+                Ok(r) => {
+                    report.lines.push(format!(
+                        "{}: alias `{}` now points at version {} (was {})",
+                        r.function, app.stage, r.to_version, r.from_version
+                    ));
+                    report
+                        .json
+                        .push(serde_json::to_value(&r).unwrap_or_default());
+                }
+                // Named: nothing to go back to is an error; over the whole
+                // app: said, and the others still roll back.
+                Err(reason) if request.function.is_some() => {
+                    return Err(AwsError::Api {
+                        operation: "Rollback",
+                        resource: super::names::function(app, &f),
+                        message: format!("there is nothing to roll back to: {reason}"),
+                        hint: Some("each deploy that changes the function publishes a new version; `fnctl rollback --list` shows them".to_string()),
+                    }
+                    .into())
+                }
+                Err(reason) => report.skipped.push(Skipped {
+                    function: f,
+                    reason,
+                }),
+            }
+        }
+        Ok(report)
+    }
+
+    async fn versions(&self, function: Option<&str>) -> Result<Versions, CloudError> {
+        let mut out = Versions::default();
+        for f in self.targets(function) {
+            let (versions, current) = self.backend.versions(&f).await?;
+            out.versions
+                .extend(versions.into_iter().map(|v| CodeVersion {
+                    function: f.clone(),
+                    version: v.number.to_string(),
+                    deployed: Some(v.last_modified),
+                    digest: format!("sha256:{}", v.code_sha256),
+                    current: v.number == current,
+                }));
+        }
+        out.note = Some(format!(
+            "Lambda keeps every published version; the `{}` alias says which one runs",
+            self.app().stage
+        ));
+        Ok(out)
+    }
+}
+
+impl AwsCloud {
+    /// The functions a rollback looks at: the one named, or every AWS one.
+    fn targets(&self, function: Option<&str>) -> Vec<String> {
+        match function {
             Some(f) => vec![f.to_string()],
-            None => app
+            None => self
+                .app()
                 .functions_for(ProviderId::Aws)
                 .map(|f| f.name.clone())
                 .collect(),
-        };
-        let mut report = RollbackReport {
-            json: Vec::new(),
-            lines: Vec::new(),
-        };
-        for f in &targets {
-            let r = self.backend.rollback(f).await?;
-            report.lines.push(format!(
-                "{}: alias `{}` now points at version {} (was {})",
-                r.function, app.stage, r.to_version, r.from_version
-            ));
-            report
-                .json
-                .push(serde_json::to_value(&r).unwrap_or_default());
         }
-        Ok(report)
     }
 }
 

@@ -12,8 +12,8 @@ use crate::events::EventKind;
 use crate::model::{App, Function};
 use crate::plan::{Action, Conflict, Plan, Resource};
 use crate::provider::cloud::{
-    normalize_time, Cloud, CloudError, Deployment, Invocation, InvokeRequest, LogLine, LogTail,
-    Payload, Progress, Removal, RollbackReport, Via,
+    normalize_time, Cloud, CloudError, CodeVersion, Deployment, Invocation, InvokeRequest, LogLine,
+    LogTail, Payload, Progress, Removal, RollbackReport, RollbackRequest, Versions, Via,
 };
 use crate::provider::http_call;
 use crate::provider::urls::{self, RouteUrl};
@@ -240,22 +240,48 @@ impl Cloud for AzureCloud {
         }))
     }
 
-    async fn rollback(&self, function: Option<&str>) -> Result<RollbackReport, CloudError> {
+    async fn rollback(&self, request: &RollbackRequest<'_>) -> Result<RollbackReport, CloudError> {
         // One package holds every function: naming one is refused rather
         // than ignored.
-        if let Some(f) = function {
+        if let Some(f) = request.function {
             return Err(CloudError::usage(
                 format!("on Azure all functions share one package, so `{f}` cannot be rolled back alone"),
                 Some("run `fnctl rollback --provider azure` without a function name to roll back the whole Function App".to_string()),
             ));
         }
-        let done = self.backend.rollback().await?;
+        let done = self.backend.rollback(request.to).await?;
         Ok(RollbackReport {
             lines: vec![format!(
                 "{}: now runs package {} (was {})",
                 done.function_app, done.to_package, done.from_package
             )],
             json: vec![serde_json::to_value(&done).unwrap_or_default()],
+            skipped: Vec::new(),
+        })
+    }
+
+    async fn versions(&self, _function: Option<&str>) -> Result<Versions, CloudError> {
+        let kept = self.backend.packages().await?;
+        Ok(Versions {
+            versions: kept
+                .history
+                .iter()
+                .map(|blob| CodeVersion {
+                    function: kept.function_app.clone(),
+                    version: blob.clone(),
+                    deployed: None,
+                    digest: blob
+                        .trim_start_matches("fnctl-")
+                        .trim_end_matches(".zip")
+                        .to_string(),
+                    current: *blob == kept.current,
+                })
+                .collect(),
+            note: Some(format!(
+                "one package holds every function of `{}`; fnctl keeps the last {} deployed packages, newest first",
+                kept.function_app,
+                super::backend::PACKAGES_KEPT
+            )),
         })
     }
 }

@@ -33,6 +33,16 @@ pub struct LogLine {
     pub id: String,
 }
 
+/// One published version of a function.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Version {
+    pub number: u64,
+    /// As Lambda reports it (ISO 8601).
+    pub last_modified: String,
+    /// Base64 sha256 of the code, as Lambda reports it.
+    pub code_sha256: String,
+}
+
 /// A rollback's effect.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Rollback {
@@ -185,8 +195,9 @@ impl AwsBackend {
         Ok(out)
     }
 
-    /// Points the stage alias of `function` at the version before the current one.
-    pub async fn rollback(&self, function: &str) -> Result<Rollback, AwsError> {
+    /// The function's published versions, oldest first, and the one its
+    /// stage alias points at.
+    pub async fn versions(&self, function: &str) -> Result<(Vec<Version>, u64), AwsError> {
         let lambda = &self.clients.lambda;
         let name = names::function(&self.app, function);
         let alias = names::alias(&self.app);
@@ -210,30 +221,81 @@ impl AwsBackend {
             .send();
         while let Some(v) = pages.next().await {
             let v = v.or_api_error("ListVersionsByFunction", &name)?;
+            // `$LATEST` is not a version an alias is rolled back to.
             if let Some(n) = v.version().and_then(|s| s.parse::<u64>().ok()) {
-                versions.push(n);
+                versions.push(Version {
+                    number: n,
+                    last_modified: v.last_modified().unwrap_or_default().to_string(),
+                    code_sha256: v.code_sha256().unwrap_or_default().to_string(),
+                });
             }
         }
-        let Some(previous) = versions.into_iter().filter(|v| *v < current).max() else {
-            return Err(AwsError::Api {
-                operation: "Rollback",
-                resource: format!("{name}:{alias}"),
-                message: format!("version {current} is the oldest published version; there is nothing to roll back to"),
-                hint: None,
-            });
+        versions.sort_by_key(|v| v.number);
+        Ok((versions, current))
+    }
+
+    /// Points the stage alias of `function` at version `to`, or at the
+    /// version before the one it points at now. `Ok(Err(reason))` when there
+    /// is no earlier version to go back to.
+    pub async fn rollback(
+        &self,
+        function: &str,
+        to: Option<&str>,
+    ) -> Result<Result<Rollback, String>, AwsError> {
+        let name = names::function(&self.app, function);
+        let alias = names::alias(&self.app);
+        let (versions, current) = self.versions(function).await?;
+        let target = match to {
+            Some(wanted) => {
+                let found = wanted
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| versions.iter().any(|v| v.number == *n));
+                let Some(n) = found else {
+                    let have: Vec<String> = versions.iter().map(|v| v.number.to_string()).collect();
+                    return Err(AwsError::Api {
+                        operation: "Rollback",
+                        resource: format!("{name}:{alias}"),
+                        message: format!("`{name}` has no published version `{wanted}`"),
+                        hint: Some(format!(
+                            "its versions: {}; `fnctl rollback --list {function}` shows them with their dates",
+                            have.join(", ")
+                        )),
+                    });
+                };
+                n
+            }
+            None => match versions
+                .iter()
+                .map(|v| v.number)
+                .filter(|v| *v < current)
+                .max()
+            {
+                Some(n) => n,
+                None => {
+                    return Ok(Err(if versions.len() <= 1 {
+                        format!("version {current} is its only published version")
+                    } else {
+                        format!("version {current} is its oldest published version")
+                    }))
+                }
+            },
         };
-        lambda
-            .update_alias()
-            .function_name(&name)
-            .name(&alias)
-            .function_version(previous.to_string())
-            .send()
-            .await
-            .or_api_error("UpdateAlias", format!("{name}:{alias}"))?;
-        Ok(Rollback {
+        if target != current {
+            self.clients
+                .lambda
+                .update_alias()
+                .function_name(&name)
+                .name(&alias)
+                .function_version(target.to_string())
+                .send()
+                .await
+                .or_api_error("UpdateAlias", format!("{name}:{alias}"))?;
+        }
+        Ok(Ok(Rollback {
             function: function.to_string(),
             from_version: current.to_string(),
-            to_version: previous.to_string(),
-        })
+            to_version: target.to_string(),
+        }))
     }
 }

@@ -42,8 +42,17 @@ pub fn previous<'a>(history: &'a [String], current: &str) -> Option<&'a str> {
     history.get(i + 1).map(String::as_str)
 }
 
+/// The packages a classic Consumption app can run: kept blobs, newest
+/// first, and the one it runs now.
+pub struct Packages {
+    pub function_app: String,
+    pub history: Vec<String>,
+    pub current: String,
+}
+
 impl AzureBackend {
-    pub async fn rollback(&self) -> Result<AzureRollback, AzureError> {
+    /// The packages fnctl keeps for the Function App (classic Consumption).
+    pub async fn packages(&self) -> Result<Packages, AzureError> {
         let (app, az) = (&self.app, &self.settings);
         let site_name = names::function_app(app, az);
         if az.plan == AzurePlan::Flex {
@@ -70,20 +79,45 @@ impl AzureBackend {
             .filter(|b| !b.is_empty())
             .map(str::to_string)
             .collect();
-        let mut settings = self.current_settings().await?;
+        let settings = self.current_settings().await?;
         let current = settings
             .get(RUN_FROM_PACKAGE)
             .and_then(|u| blob_of(u))
             .unwrap_or_default()
             .to_string();
-        let Some(target) = previous(&history, &current) else {
-            return Err(AzureError::Config {
+        Ok(Packages {
+            function_app: site_name,
+            history,
+            current,
+        })
+    }
+
+    /// Runs package `to`, or the one deployed before the current one.
+    pub async fn rollback(&self, to: Option<&str>) -> Result<AzureRollback, AzureError> {
+        let Packages {
+            function_app: site_name,
+            history,
+            current,
+        } = self.packages().await?;
+        let target = match to {
+            Some(wanted) => history
+                .iter()
+                .find(|b| b.as_str() == wanted || b.trim_end_matches(".zip") == wanted)
+                .map(String::as_str)
+                .ok_or_else(|| AzureError::Config {
+                    reason: format!(
+                        "`{site_name}` has no kept package `{wanted}`; the packages fnctl keeps: {} (`fnctl rollback --list` shows them)",
+                        history.join(", ")
+                    ),
+                })?,
+            None => previous(&history, &current).ok_or_else(|| AzureError::Config {
                 reason: format!(
                     "`{site_name}` runs the oldest package fnctl keeps ({current}); fnctl keeps the last {PACKAGES_KEPT} deployed packages, so there is nothing earlier to go back to"
                 ),
-            });
+            })?,
         };
         let url = self.read_url(target).await?;
+        let mut settings = self.current_settings().await?;
         settings.insert(RUN_FROM_PACKAGE.into(), url);
         self.replace_settings(&settings).await?;
         self.sync_triggers().await?;
