@@ -194,6 +194,10 @@ pub struct DeployArgs {
     /// How many resources to change at once
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
+    /// Deploy only this function (repeatable) and the shared resources its
+    /// changes need; the rest of the app is not checked
+    #[arg(long = "function", short = 'f', value_name = "NAME")]
+    pub functions: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -263,7 +267,7 @@ pub fn main() -> ExitCode {
                 show_unchanged: a.show_unchanged,
             },
         ),
-        Command::Deploy(a) => commands::deploy::run(&cx, a.concurrency as usize),
+        Command::Deploy(a) => commands::deploy::run(&cx, a.concurrency as usize, &a.functions),
         Command::Info => commands::info::run(&cx),
         Command::Remove(a) => commands::remove::run(&cx, a.delete_data, a.yes),
         Command::Invoke(a) => commands::invoke::run(

@@ -7,7 +7,14 @@
 //! when one fails the next is not started. An unchanged redeploy reads and
 //! makes no mutating call; an interrupted deploy is repaired by running it
 //! again, since the plan is always computed against what the cloud reports.
+//!
+//! `deploy -f NAME` is the same run limited to some functions: only their
+//! packages are built, and the plan, the apply and the verification cover
+//! their resources and the shared ones their changes need
+//! ([`crate::plan::scope`]). The rest of the app is not checked, and the
+//! command says so, since a later full deploy may still find changes there.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -15,7 +22,9 @@ use serde_json::{json, Value};
 use super::live::{self, RouteUrl};
 use super::{CommandError, Context, ExitStatus};
 use crate::model::{App, ProviderId};
-use crate::plan::{self, render, Action};
+use crate::output::progress::ApplyProgress;
+use crate::output::Verbosity;
+use crate::plan::{self, render};
 use crate::provider::session::{Payload, Session};
 use crate::provider::CodeDigests;
 
@@ -49,15 +58,25 @@ impl Report {
     }
 }
 
-pub fn run(cx: &Context, concurrency: usize) -> Result<ExitStatus, CommandError> {
+pub fn run(cx: &Context, concurrency: usize, only: &[String]) -> Result<ExitStatus, CommandError> {
     let project = live::load_for_cloud(cx)?;
     let app = &project.app;
+    for name in only {
+        if !app.functions.contains_key(name) {
+            let names: Vec<&str> = app.functions.keys().map(String::as_str).collect();
+            return Err(CommandError::usage(
+                format!("no function named `{name}` in {}", project.source.name()),
+                crate::suggest::did_you_mean(name, names.iter().copied())
+                    .or_else(|| Some(format!("functions: {}", names.join(", ")))),
+            ));
+        }
+    }
     let rt = live::runtime()?;
     // Code first: building needs no cloud, and a build that fails should
     // stop the run before any cloud is contacted.
     let mut code = Vec::new();
     for provider in &project.providers {
-        code.push(live::build_code(cx, app, *provider)?);
+        code.push(live::build_code(cx, app, *provider, only)?);
     }
     let mut reports: Vec<Report> = project
         .providers
@@ -69,7 +88,7 @@ pub fn run(cx: &Context, concurrency: usize) -> Result<ExitStatus, CommandError>
             body: json!({}),
         })
         .collect();
-    let outcome = rt.block_on(deploy_all(cx, app, code, concurrency, &mut reports));
+    let outcome = rt.block_on(deploy_all(cx, app, code, concurrency, only, &mut reports));
     let doc = json!({
         "format_version": 1,
         "deployments": reports.iter().map(|r| r.json(app)).collect::<Vec<_>>(),
@@ -98,10 +117,11 @@ async fn deploy_all(
     app: &App,
     code: Vec<(Payload, CodeDigests)>,
     concurrency: usize,
+    only: &[String],
     reports: &mut [Report],
 ) -> Result<(), CommandError> {
     let mut sessions: Vec<Session> = Vec::new();
-    let prepared = prepare_all(cx, app, &code, reports, &mut sessions).await;
+    let prepared = prepare_all(cx, app, &code, only, reports, &mut sessions).await;
     let outcome = match prepared {
         Ok(()) => apply_all(cx, app, code, concurrency, reports, &mut sessions).await,
         Err(e) => Err(e),
@@ -125,6 +145,7 @@ async fn prepare_all(
     cx: &Context,
     app: &App,
     code: &[(Payload, CodeDigests)],
+    only: &[String],
     reports: &mut [Report],
     sessions: &mut Vec<Session>,
 ) -> Result<(), CommandError> {
@@ -132,6 +153,9 @@ async fn prepare_all(
         let started = Instant::now();
         let step = async {
             let mut s = Session::connect(app, reports[i].provider).await?;
+            if !only.is_empty() {
+                s.only(only);
+            }
             cx.printer.status(&format!(
                 "reading what is deployed for `{}` (stage `{}`) in {}",
                 app.name,
@@ -178,11 +202,21 @@ async fn apply_all(
     for (i, ((payload, digests), s)) in code.into_iter().zip(sessions.iter_mut()).enumerate() {
         let started = Instant::now();
         let plan = s.plan().clone();
-        if !plan.is_noop() && !cx.printer.is_json() {
-            cx.printer.status(&render::human_changes(&plan));
+        if let Some(line) = scope_line(s) {
+            cx.printer.status(&line);
         }
-        let progress = progress_reporter(cx, &plan);
-        let applied = s.apply(payload, &digests, concurrency, &progress).await;
+        if !plan.is_noop() && !cx.printer.is_json() {
+            let all_attributes = cx.printer.verbosity >= Verbosity::Verbose;
+            cx.printer
+                .status(&render::human_changes(&plan, all_attributes));
+        }
+        let progress = Arc::new(ApplyProgress::new(&cx.printer, &plan));
+        let report = {
+            let progress = progress.clone();
+            move |id: &plan::ResourceId, step: &str| progress.report(id, step)
+        };
+        let applied = s.apply(payload, &digests, concurrency, &report).await;
+        progress.clear();
         reports[i].took += started.elapsed();
         let applied = match applied {
             Ok(a) => a,
@@ -195,6 +229,7 @@ async fn apply_all(
         let (total, mutating) = s.calls();
         reports[i].status = "applied";
         reports[i].body = json!({
+            "scope": scope_json(s),
             "target": plan.target,
             "summary": plan.summary(),
             "changes": applied.changes,
@@ -217,30 +252,47 @@ async fn apply_all(
     Ok(())
 }
 
-/// The live progress of an apply, shared by both clouds: a bar with the
-/// current step on a terminal, one plain line per step otherwise.
-fn progress_reporter(
-    cx: &Context,
-    plan: &plan::Plan,
-) -> impl Fn(&plan::ResourceId, &str) + Send + Sync + 'static {
-    let bar = cx.printer.progress(
-        plan.changes
-            .iter()
-            .filter(|c| c.action != Action::NoOp)
-            .count() as u64,
-        "applying",
-    );
-    let printer = cx.printer.clone();
-    let interactive = !bar.is_hidden();
-    move |id: &plan::ResourceId, step: &str| {
-        if step == "done" {
-            bar.inc(1);
-        } else if interactive {
-            bar.set_message(format!("{step} {id}"));
-        } else {
-            printer.status(&format!("  {step} {} {}", id.kind, id.name));
-        }
+/// `--output json`'s `scope`: `{"kind": "app"}`, or the functions a
+/// `deploy -f` was limited to, with what else it deployed because the
+/// cloud holds the code of several functions in one package.
+fn scope_json(s: &Session) -> Value {
+    match s.scope() {
+        None => json!({ "kind": "app" }),
+        Some(only) => json!({
+            "kind": "functions",
+            "functions": only,
+            "rest_of_app": "not_checked",
+            "whole_code": s.whole_code(),
+        }),
     }
+}
+
+/// The status line of a `deploy -f`: what it covers and what it did not
+/// check.
+fn scope_line(s: &Session) -> Option<String> {
+    let only = s.scope()?;
+    if only.is_empty() {
+        return Some(format!(
+            "{}: none of the selected functions runs here; nothing to deploy",
+            s.provider
+        ));
+    }
+    let names = only
+        .iter()
+        .map(|f| format!("`{f}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut line = format!(
+        "{}: deploying only {names} and what their changes need; the rest of the app was not checked (a full `fnctl deploy` checks it)",
+        s.provider
+    );
+    for id in s.whole_code() {
+        line.push_str(&format!(
+            "\n{}: {} `{}` holds the code of every function, so all of it is redeployed",
+            s.provider, id.kind, id.name
+        ));
+    }
+    Some(line)
 }
 
 fn print_summary(

@@ -38,13 +38,17 @@ pub fn load_for_cloud(cx: &Context) -> Result<crate::project::Project, CommandEr
 
 /// Builds what a deploy to `provider` publishes, and the code identities
 /// its plan compares (AWS: the zip's sha256 as Lambda reports it; Azure:
-/// the sources' digests, recorded in a tag).
+/// the sources' digests, recorded in a tag); with `only`, the code of those
+/// functions (`deploy -f`) where the cloud packages functions one by one.
 pub fn build_code(
     cx: &Context,
     app: &App,
     provider: ProviderId,
+    only: &[String],
 ) -> Result<(Payload, CodeDigests), CommandError> {
-    with_report(cx, app, provider, |p, report| p.build_code(app, report))
+    with_report(cx, app, provider, only, |p, report| {
+        p.build_code(app, only, report)
+    })
 }
 
 /// The code identities a plan compares, without building anything the
@@ -55,7 +59,9 @@ pub fn plan_digests(
     app: &App,
     provider: ProviderId,
 ) -> Result<CodeDigests, CommandError> {
-    with_report(cx, app, provider, |p, report| p.plan_digests(app, report))
+    with_report(cx, app, provider, &[], |p, report| {
+        p.plan_digests(app, report)
+    })
 }
 
 /// Runs a build of `provider`'s packages under a progress bar.
@@ -63,12 +69,13 @@ fn with_report<T>(
     cx: &Context,
     app: &App,
     provider: ProviderId,
+    only: &[String],
     build: impl FnOnce(&dyn provider::Provider, &BuildReport<'_>) -> Result<T, PackageError>,
 ) -> Result<T, CommandError> {
     let p = provider::for_id(provider);
     let bar = cx
         .printer
-        .progress(p.package_count(app, &[], false) as u64, "packaging");
+        .progress(p.package_count(app, only, false) as u64, "packaging");
     let report = BuildReport {
         started: &|what| bar.set_message(format!("packaging {what}")),
         finished: &|| bar.inc(1),

@@ -8,6 +8,7 @@
 //! message by any path is still not printed.
 
 pub mod errors;
+pub mod progress;
 
 use std::io::{IsTerminal, Write};
 use std::sync::{Arc, RwLock};
@@ -104,6 +105,12 @@ impl Printer {
 
     pub fn is_json(&self) -> bool {
         self.format == Format::Json
+    }
+
+    /// Whether progress is drawn live (a terminal, not under `CI`, text
+    /// output); otherwise progress is plain lines.
+    pub fn is_interactive(&self) -> bool {
+        self.interactive
     }
 
     /// Data for stdout (the command's result in human form).

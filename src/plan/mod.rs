@@ -9,6 +9,7 @@
 //! strings chosen by each provider.
 
 pub mod render;
+pub mod scope;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;

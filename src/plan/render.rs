@@ -49,7 +49,7 @@ pub fn human(plan: &Plan, show_unchanged: bool) -> String {
         .collect();
     let width = shown.iter().map(|c| c.id.kind.len()).max().unwrap_or(0);
     for change in &shown {
-        render_change(&mut s, change, width);
+        render_change(&mut s, change, width, true);
     }
     let unchanged = plan.summary().unchanged;
     if !show_unchanged && unchanged > 0 {
@@ -89,8 +89,13 @@ pub fn human(plan: &Plan, show_unchanged: bool) -> String {
     s
 }
 
-/// Only the changes (no unchanged resources), for deploy and remove output.
-pub fn human_changes(plan: &Plan) -> String {
+/// Only the changes (no unchanged resources), for deploy's summary before
+/// it applies. A first deploy of a few dozen functions has hundreds of
+/// attributes, which buried the one line that matters, so by default a
+/// create or a delete is one line and an update lists only the attributes
+/// that change; `all_attributes` (`-v`) lists every attribute of a create,
+/// as `plan` does.
+pub fn human_changes(plan: &Plan, all_attributes: bool) -> String {
     let mut s = String::new();
     let changes: Vec<&Change> = plan
         .changes
@@ -99,7 +104,7 @@ pub fn human_changes(plan: &Plan) -> String {
         .collect();
     let width = changes.iter().map(|c| c.id.kind.len()).max().unwrap_or(0);
     for change in changes {
-        render_change(&mut s, change, width);
+        render_change(&mut s, change, width, all_attributes);
     }
     s.push_str(&summary_line(&plan.summary()));
     s
@@ -114,7 +119,10 @@ fn style_for(action: Action) -> Style {
     }
 }
 
-fn render_change(s: &mut String, change: &Change, width: usize) {
+/// One change: its marker, kind and name, then its attributes (every one
+/// of a create only with `created_attributes`; the changed ones of an
+/// update).
+fn render_change(s: &mut String, change: &Change, width: usize, created_attributes: bool) {
     let style = style_for(change.action);
     let _ = writeln!(
         s,
@@ -126,7 +134,7 @@ fn render_change(s: &mut String, change: &Change, width: usize) {
     );
     let indent = " ".repeat(width + 6);
     match change.action {
-        Action::Create => {
+        Action::Create if created_attributes => {
             for (k, v) in change.after.iter().flatten() {
                 let _ = writeln!(s, "{indent}{k} = {}", value_text(v));
             }
@@ -144,7 +152,7 @@ fn render_change(s: &mut String, change: &Change, width: usize) {
                 );
             }
         }
-        Action::Delete | Action::NoOp => {}
+        Action::Create | Action::Delete | Action::NoOp => {}
     }
 }
 
@@ -197,5 +205,58 @@ pub fn json(plans: &[Plan]) -> PlanDocument<'_> {
                 summary: plan.summary(),
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ProviderId;
+    use crate::plan::{diff, Resource};
+
+    fn plan() -> Plan {
+        let live = vec![
+            Resource::new("fn", "b")
+                .attr("memory", 128)
+                .attr("code", "x"),
+            Resource::new("fn", "c"),
+        ];
+        let want = vec![
+            Resource::new("fn", "a")
+                .attr("memory", 128)
+                .attr("runtime", "python3.12"),
+            Resource::new("fn", "b")
+                .attr("memory", 256)
+                .attr("code", "x"),
+        ];
+        Plan {
+            app: "shop".into(),
+            stage: "dev".into(),
+            provider: ProviderId::Aws,
+            target: "us-east-1".into(),
+            live: LiveState::Read,
+            changes: diff(&want, Some(&live)),
+            conflicts: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn deploy_summary_is_one_line_per_create_and_delete_and_changed_attributes_only() {
+        console::set_colors_enabled(false);
+        assert_eq!(
+            human_changes(&plan(), false),
+            "  + fn  a\n  ~ fn  b\n        memory: 128 → 256\n  - fn  c\n\
+             Plan: 1 to create, 1 to update, 1 to delete, 0 unchanged."
+        );
+    }
+
+    #[test]
+    fn verbose_deploy_summary_lists_every_created_attribute() {
+        console::set_colors_enabled(false);
+        let text = human_changes(&plan(), true);
+        assert!(
+            text.starts_with("  + fn  a\n        memory = 128\n        runtime = \"python3.12\"\n"),
+            "{text}"
+        );
     }
 }

@@ -69,12 +69,22 @@ pub trait Provider: Send + Sync {
     ) -> Result<Vec<Built>, PackageError>;
 
     /// Builds what a deploy publishes, and the code identities its plan
-    /// compares.
+    /// compares: the code of the functions in `only` when it is not empty
+    /// (`deploy -f`), as far as this cloud packages functions one by one.
     fn build_code(
         &self,
         app: &App,
+        only: &[String],
         report: &BuildReport<'_>,
     ) -> Result<(Payload, CodeDigests), PackageError>;
+
+    /// What a resource of `kind` that belongs to no one function is to
+    /// `deploy -f` (see [`crate::plan::scope`]). Unless a cloud says
+    /// otherwise, it must exist and is left alone.
+    fn shared(&self, kind: &str) -> crate::plan::scope::Shared {
+        let _ = kind;
+        crate::plan::scope::Shared::Base
+    }
 
     /// The code identities a plan compares, building only what the cloud
     /// needs built to know them.

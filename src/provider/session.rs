@@ -9,8 +9,11 @@
 //! The commands drive these phases without knowing which cloud they talk to;
 //! this module is where the provider is chosen.
 
+use std::collections::BTreeSet;
+
 use crate::model::{App, ProviderId};
-use crate::plan::{self, Action, LiveState, Plan};
+use crate::plan::scope::{self, Shared};
+use crate::plan::{self, Action, LiveState, Plan, ResourceId};
 use crate::provider::{self, CodeDigests};
 
 use crate::provider::cloud::Cloud;
@@ -22,6 +25,9 @@ pub struct Session {
     app: App,
     cloud: Box<dyn Cloud>,
     plan: Option<Plan>,
+    /// `deploy -f`: the functions the run is limited to; `None` for the
+    /// whole app.
+    only: Option<BTreeSet<String>>,
     /// Whether this provider's apply has started (only then can a failure
     /// have left something half-made that the next run must know about).
     applying: bool,
@@ -37,8 +43,48 @@ impl Session {
             app: app.clone(),
             cloud,
             plan: None,
+            only: None,
             applying: false,
         })
+    }
+
+    /// Limits the plan, the apply and the verification to these functions
+    /// and the shared resources their changes need ([`scope::scope`]).
+    /// Functions this provider does not run are ignored here.
+    pub fn only(&mut self, functions: &[String]) {
+        let mine: BTreeSet<String> = self
+            .app
+            .functions_for(self.provider)
+            .map(|f| f.name.clone())
+            .filter(|f| functions.contains(f))
+            .collect();
+        self.only = Some(mine);
+    }
+
+    /// The functions the run is limited to on this provider (`None`: the
+    /// whole app).
+    pub fn scope(&self) -> Option<&BTreeSet<String>> {
+        self.only.as_ref()
+    }
+
+    /// Said when a limited run deploys more code than was asked for: the
+    /// resources that hold every function's code at once (Azure's one
+    /// package per Function App).
+    pub fn whole_code(&self) -> Vec<ResourceId> {
+        let p = provider::for_id(self.provider);
+        match (&self.only, &self.plan) {
+            (Some(_), Some(plan)) => plan
+                .changes
+                .iter()
+                .filter(|c| {
+                    c.action != Action::NoOp
+                        && c.function.is_none()
+                        && p.shared(&c.id.kind) == Shared::AllCode
+                })
+                .map(|c| c.id.clone())
+                .collect(),
+            _ => Vec::new(),
+        }
     }
 
     /// Where the app lives on this cloud, for status lines.
@@ -75,11 +121,28 @@ impl Session {
         }
     }
 
-    /// Reads the cloud and plans against it. The plan is returned even when
-    /// it cannot be applied; [`Session::check`] says whether it can.
+    /// Reads the cloud and plans against it (limited to [`Session::only`]'s
+    /// functions, if set). The plan is returned even when it cannot be
+    /// applied; [`Session::check`] says whether it can.
     pub async fn prepare(&mut self, digests: &CodeDigests) -> Result<&Plan, CloudError> {
         self.read().await?;
-        self.plan = Some(self.plan_against_live(digests));
+        let plan = self.plan_against_live(digests);
+        self.plan = Some(match &self.only {
+            None => plan,
+            Some(only) => {
+                let p = provider::for_id(self.provider);
+                scope::scope(&plan, only, &|kind| p.shared(kind)).map_err(|e| {
+                    CloudError::usage(
+                        format!(
+                            "{}: cannot deploy {} alone: {e}",
+                            self.provider,
+                            names(only)
+                        ),
+                        Some(e.help()),
+                    )
+                })?
+            }
+        });
         Ok(self.plan())
     }
 
@@ -137,7 +200,13 @@ impl Session {
         if !plan.is_noop() {
             self.read().await?;
         }
-        let check = self.plan_against_live(digests);
+        let mut check = self.plan_against_live(digests);
+        if self.only.is_some() {
+            // Verify what was planned, and only that: the rest of the app
+            // was not checked.
+            let planned: BTreeSet<&ResourceId> = plan.changes.iter().map(|c| &c.id).collect();
+            check.changes.retain(|c| planned.contains(&c.id));
+        }
         let drift = drift(&check);
         if !drift.is_empty() {
             return Err(self.cloud.verify_failed(drift));
@@ -177,6 +246,14 @@ impl Session {
         self.applying = true;
         self.cloud.remove(delete_data, progress).await
     }
+}
+
+/// `` `a`, `b` `` for messages.
+fn names(only: &BTreeSet<String>) -> String {
+    only.iter()
+        .map(|f| format!("`{f}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// What still differs from the plan after an apply ("verify"), one line per

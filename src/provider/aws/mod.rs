@@ -68,10 +68,11 @@ impl Provider for Aws {
     fn build_code(
         &self,
         app: &App,
+        only: &[String],
         report: &BuildReport<'_>,
     ) -> Result<(Payload, CodeDigests), PackageError> {
         let artifacts: BTreeMap<String, Artifact> = self
-            .package(app, &[], false, report)?
+            .package(app, only, false, report)?
             .into_iter()
             .map(|b| (b.function, b.artifact))
             .collect();
@@ -86,7 +87,19 @@ impl Provider for Aws {
         app: &App,
         report: &BuildReport<'_>,
     ) -> Result<CodeDigests, PackageError> {
-        self.build_code(app, report).map(|(_, d)| d)
+        self.build_code(app, &[], report).map(|(_, d)| d)
+    }
+
+    /// An API path a new route needs, the stage that serves the routes and
+    /// a bucket's notifications go with the functions they serve; the role,
+    /// the REST API, buckets, the API key and usage plan must exist.
+    fn shared(&self, kind: &str) -> crate::plan::scope::Shared {
+        match kind {
+            "api_resource" | "api_deployment" | "s3_notification" => {
+                crate::plan::scope::Shared::Linked
+            }
+            _ => crate::plan::scope::Shared::Base,
+        }
     }
 }
 

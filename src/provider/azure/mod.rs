@@ -74,9 +74,12 @@ impl Provider for Azure {
 
     /// The package's identity is the digest of its sources, recorded in a
     /// tag on the Function App (Azure reports no digest of its own).
+    /// The Function App runs one package: it is built whole whatever
+    /// `_only` asks for.
     fn build_code(
         &self,
         app: &App,
+        _only: &[String],
         report: &BuildReport<'_>,
     ) -> Result<(Payload, CodeDigests), PackageError> {
         let digests = code_digests(app)?;
@@ -90,5 +93,14 @@ impl Provider for Azure {
         _report: &BuildReport<'_>,
     ) -> Result<CodeDigests, PackageError> {
         code_digests(app)
+    }
+
+    /// The package holds every function's code: `deploy -f` deploys it
+    /// whole.
+    fn shared(&self, kind: &str) -> crate::plan::scope::Shared {
+        match kind {
+            "function_package" => crate::plan::scope::Shared::AllCode,
+            _ => crate::plan::scope::Shared::Base,
+        }
     }
 }
