@@ -338,6 +338,7 @@ mod tests {
             aws: None,
             azure: None,
             functions: Default::default(),
+            resources: Default::default(),
         }
     }
 

@@ -156,6 +156,8 @@ pub fn load_source(source: &Source, opts: &LoadOptions<'_>) -> Result<App, Vec<D
         return Err(diags);
     }
     let function_spans = function_key_spans(&selected);
+    let resource_spans = table_key_spans(selected.get_ref().get("resources"));
+    let access_spans = access_key_spans(&selected);
     let manifest = match raw::Manifest::deserialize(selected.into_deserializer()) {
         Ok(m) => m,
         Err(e) => {
@@ -174,6 +176,8 @@ pub fn load_source(source: &Source, opts: &LoadOptions<'_>) -> Result<App, Vec<D
         root: &root_dir,
         source: text,
         function_spans: &function_spans,
+        resource_spans: &resource_spans,
+        access_spans: &access_spans,
         check_files: opts.check_files,
     };
     match resolve::resolve(manifest, &cx) {
@@ -255,6 +259,32 @@ fn function_key_spans(root: &Spanned<DeValue<'_>>) -> BTreeMap<String, Range<usi
         .iter()
         .map(|(k, _)| (k.get_ref().to_string(), k.span()))
         .collect()
+}
+
+/// The spans of the keys of a table (`[resources.NAME]` names, say).
+fn table_key_spans(table: Option<&Spanned<DeValue<'_>>>) -> BTreeMap<String, Range<usize>> {
+    let Some(DeValue::Table(t)) = table.map(|t| t.get_ref()) else {
+        return BTreeMap::new();
+    };
+    t.iter()
+        .map(|(k, _)| (k.get_ref().to_string(), k.span()))
+        .collect()
+}
+
+/// The spans of the resource names in every function's `access` table,
+/// keyed by (function, resource).
+fn access_key_spans(root: &Spanned<DeValue<'_>>) -> BTreeMap<(String, String), Range<usize>> {
+    let Some(DeValue::Table(functions)) = root.get_ref().get("functions").map(|f| f.get_ref())
+    else {
+        return BTreeMap::new();
+    };
+    let mut out = BTreeMap::new();
+    for (name, f) in functions.iter() {
+        for (resource, span) in table_key_spans(f.get_ref().get("access")) {
+            out.insert((name.get_ref().to_string(), resource), span);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -390,6 +420,137 @@ app = { name = "shoptest" }
                 d.message
             );
         }
+    }
+
+    const RESOURCES: &str = r#"
+[app]
+name = "shop"
+runtime = "python3.12"
+[resources.orders]
+kind = "table"
+partition_key = "pk"
+sort_key = { name = "n", type = "number" }
+[resources.job-queue]
+kind = "queue"
+[resources.uploads]
+kind = "bucket"
+[functions.worker]
+handler = "app.handler"
+access = { orders = "read", job-queue = "send" }
+[[functions.worker.triggers]]
+type = "queue"
+queue = "job-queue"
+[[functions.worker.triggers]]
+type = "storage"
+bucket = "uploads"
+[[functions.worker.triggers]]
+type = "storage"
+bucket = "someone-elses-bucket"
+[functions.idle]
+handler = "app.handler"
+[stages.prod]
+resources.job-queue = { visibility_timeout = 600, dead_letter = { after = 3 } }
+"#;
+
+    #[test]
+    fn resources_resolve_with_defaults_and_stage_overrides() {
+        use crate::model::{KeyType, ResourceKind};
+        let app = load_text(RESOURCES).unwrap();
+        let ResourceKind::Queue(q) = &app.resources["job-queue"].kind else {
+            panic!("a queue")
+        };
+        assert_eq!((q.visibility_timeout_s, q.retention_s), (30, 345_600));
+        assert!(q.dead_letter.is_none());
+        let ResourceKind::Table(t) = &app.resources["orders"].kind else {
+            panic!("a table")
+        };
+        assert_eq!(t.partition_key.kind, KeyType::String);
+        assert_eq!(t.sort_key.as_ref().unwrap().kind, KeyType::Number);
+
+        let prod = load_stage(RESOURCES, "prod").unwrap();
+        let ResourceKind::Queue(q) = &prod.resources["job-queue"].kind else {
+            panic!("a queue")
+        };
+        assert_eq!(q.visibility_timeout_s, 600);
+        assert_eq!(q.dead_letter.as_ref().unwrap().after, 3);
+    }
+
+    /// Effective access is what `access` says plus what the triggers imply,
+    /// and the resource environment follows it.
+    #[test]
+    fn effective_access_and_resource_env() {
+        use crate::model::{Permission, ResourceEnvValue, Trigger};
+        let app = load_text(RESOURCES).unwrap();
+        let f = &app.functions["worker"];
+        let perms = |r: &str| f.access[r].permissions.iter().copied().collect::<Vec<_>>();
+        assert_eq!(perms("orders"), [Permission::Read]);
+        assert_eq!(perms("job-queue"), [Permission::Send, Permission::Consume]);
+        assert_eq!(perms("uploads"), [Permission::Read]);
+        assert!(f.access["uploads"].declared.is_none());
+        assert!(!f.access.contains_key("someone-elses-bucket"));
+        assert_eq!(f.queue_triggers[0].batch_size, 10);
+        assert_eq!(f.triggers.len(), 2, "the queue trigger is kept apart");
+
+        let storage: Vec<bool> = f
+            .triggers
+            .iter()
+            .map(|t| match t {
+                Trigger::Storage(s) => app.storage_resource(s).is_some(),
+                _ => false,
+            })
+            .collect();
+        assert_eq!(
+            storage,
+            [true, false],
+            "a resource, then a bucket's real name"
+        );
+
+        let env: Vec<(String, ResourceEnvValue)> = f
+            .resource_env(&app)
+            .into_iter()
+            .map(|e| (e.var, e.value))
+            .collect();
+        assert_eq!(
+            env,
+            [
+                ("FNCTL_JOB_QUEUE_NAME".to_string(), ResourceEnvValue::Name),
+                ("FNCTL_JOB_QUEUE_URL".to_string(), ResourceEnvValue::Url),
+                ("FNCTL_ORDERS_NAME".to_string(), ResourceEnvValue::Name),
+                ("FNCTL_UPLOADS_NAME".to_string(), ResourceEnvValue::Name),
+            ]
+        );
+        assert!(app.functions["idle"].resource_env(&app).is_empty());
+        assert!(app.functions["idle"].access.is_empty());
+    }
+
+    #[test]
+    fn a_sort_key_must_differ_from_the_partition_key() {
+        let text = RESOURCES.replace("name = \"n\"", "name = \"pk\"");
+        let diags = load_text(&text).unwrap_err();
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert_eq!(
+            diags[0].message,
+            "the sort key of table `orders` is `pk`, the same attribute as its partition key"
+        );
+        assert_eq!(
+            &text[diags[0].span.clone()],
+            "{ name = \"pk\", type = \"number\" }"
+        );
+    }
+
+    #[test]
+    fn an_app_env_variable_may_not_take_a_resource_variable() {
+        let text = RESOURCES.replace(
+            "runtime = \"python3.12\"\n[resources",
+            "runtime = \"python3.12\"\nenv = { FNCTL_JOB_QUEUE_URL = \"x\" }\n[resources",
+        );
+        let diags = load_text(&text).unwrap_err();
+        assert_eq!(
+            diags.len(),
+            1,
+            "only the function that accesses the queue: {diags:?}"
+        );
+        assert!(diags[0].message.contains("the URL of resource `job-queue`"));
     }
 
     #[test]

@@ -67,6 +67,10 @@ pub struct Manifest {
     /// The functions of the app, keyed by name.
     #[serde(default)]
     pub functions: BTreeMap<String, Sp<FunctionSection>>,
+    /// Buckets, queues and tables the app owns, keyed by name (lowercase letters, digits and single hyphens, starting with a letter, 3 to 32 characters).
+    /// Each cloud derives its own stage-scoped name from it; functions reach them through `access` and the `FNCTL_{NAME}_NAME` / `FNCTL_{NAME}_URL` environment variables.
+    #[serde(default)]
+    pub resources: BTreeMap<String, Sp<ResourceSection>>,
     /// Per-stage overrides of any of the above (`--stage NAME`; the default stage is `dev`).
     /// A stage table has the same keys as the top level, all optional.
     #[serde(default)]
@@ -217,6 +221,152 @@ pub struct FunctionSection {
     /// What invokes the function.
     #[serde(default)]
     pub triggers: Vec<Sp<TriggerSection>>,
+    /// What the function may do with the app's resources, by resource name: `read`, `write` or `read-write` for buckets and tables, `send` or `consume` for queues.
+    /// A queue trigger adds `consume` on its queue, a storage trigger on a resource bucket adds `read` on it.
+    #[serde(default)]
+    pub access: BTreeMap<String, Sp<AccessLevelSection>>,
+    /// What only AWS does for this function.
+    pub aws: Option<Sp<FunctionAwsSection>>,
+}
+
+/// An access level: `read`, `write`, `read-write` (buckets and tables), `send`, `consume` (queues).
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum AccessLevelSection {
+    Read,
+    Write,
+    ReadWrite,
+    Send,
+    Consume,
+}
+
+/// `[functions.NAME.aws]`
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct FunctionAwsSection {
+    /// Extra IAM statements on this function's execution role (as in `[providers.aws] statements`, which apply to every function).
+    #[serde(default)]
+    pub statements: Vec<Sp<IamStatement>>,
+}
+
+/// One resource, selected by `kind`.
+///
+/// Deserialised by hand through [`FlatResource`], for the reason given at
+/// [`TriggerSection`].
+#[derive(Debug, Clone, JsonSchema)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+#[schemars(deny_unknown_fields)]
+pub enum ResourceSection {
+    /// An S3 bucket / Azure Blob container owned by the app.
+    Bucket(BucketResourceSection),
+    /// An SQS queue / Azure Storage queue.
+    Queue(QueueResourceSection),
+    /// A DynamoDB table (on-demand capacity) / Azure Table.
+    Table(TableResourceSection),
+}
+
+/// `kind = "bucket"`: nothing to set.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct BucketResourceSection {}
+
+/// `kind = "queue"`
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct QueueResourceSection {
+    /// Seconds a received message stays hidden from other consumers (0 to 43200, default 30). On AWS it must be at least the timeout of every function the queue triggers.
+    #[schemars(range(max = 43200))]
+    pub visibility_timeout: Option<Sp<u32>>,
+    /// Seconds an unreceived message is kept (60 to 1209600, default 345600 = 4 days).
+    #[schemars(range(min = 60, max = 1209600))]
+    pub retention: Option<Sp<u32>>,
+    /// Move a message to a dead-letter queue after it was received this many times without being deleted.
+    pub dead_letter: Option<Sp<DeadLetterSection>>,
+}
+
+/// `dead_letter = { after = N }`
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct DeadLetterSection {
+    /// Receives before the message moves to the dead-letter queue (1 to 1000).
+    #[schemars(range(min = 1, max = 1000))]
+    pub after: Sp<u32>,
+}
+
+/// `kind = "table"`
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct TableResourceSection {
+    /// The partition (hash) key: an attribute name (a string key), or `{ name = "...", type = "string" | "number" | "binary" }`.
+    pub partition_key: Sp<TableKeySection>,
+    /// The sort (range) key, in the same form; none by default.
+    pub sort_key: Option<Sp<TableKeySection>>,
+}
+
+/// A table key attribute.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum TableKeySection {
+    /// The attribute name; its type is string.
+    Name(String),
+    /// `{ name = "...", type = "..." }`
+    Typed(TypedKeySection),
+}
+
+/// `{ name = "...", type = "string" | "number" | "binary" }`
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct TypedKeySection {
+    /// The attribute name.
+    pub name: String,
+    /// `string` (default), `number` or `binary`. Azure Tables keys are strings only.
+    #[serde(rename = "type")]
+    pub kind: Option<KeyTypeSection>,
+}
+
+/// A key attribute type: `string`, `number` or `binary`.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyTypeSection {
+    String,
+    Number,
+    Binary,
+}
+
+/// Every resource key at once; see [`ResourceSection`].
+#[derive(Deserialize)]
+struct FlatResource {
+    kind: String,
+    visibility_timeout: Option<Sp<u32>>,
+    retention: Option<Sp<u32>>,
+    dead_letter: Option<Sp<DeadLetterSection>>,
+    partition_key: Option<Sp<TableKeySection>>,
+    sort_key: Option<Sp<TableKeySection>>,
+}
+
+impl<'de> Deserialize<'de> for ResourceSection {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let f = FlatResource::deserialize(d)?;
+        match f.kind.as_str() {
+            "bucket" => Ok(ResourceSection::Bucket(BucketResourceSection {})),
+            "queue" => Ok(ResourceSection::Queue(QueueResourceSection {
+                visibility_timeout: f.visibility_timeout,
+                retention: f.retention,
+                dead_letter: f.dead_letter,
+            })),
+            "table" => Ok(ResourceSection::Table(TableResourceSection {
+                partition_key: f
+                    .partition_key
+                    .ok_or_else(|| D::Error::missing_field("partition_key"))?,
+                sort_key: f.sort_key,
+            })),
+            other => Err(D::Error::unknown_variant(
+                other,
+                &["bucket", "queue", "table"],
+            )),
+        }
+    }
 }
 
 /// One trigger, selected by `type`.
@@ -235,6 +385,8 @@ pub enum TriggerSection {
     Storage(StorageTriggerSection),
     /// A timer: `rate(N unit)` or a 5-field cron in UTC.
     Schedule(ScheduleTriggerSection),
+    /// Messages in one of the app's queues (`[resources.NAME]` of kind `queue`).
+    Queue(QueueTriggerSection),
 }
 
 /// Every trigger key at once; see [`TriggerSection`].
@@ -254,6 +406,9 @@ struct FlatTrigger {
     schedule: Option<Sp<String>>,
     #[serde(default = "yes")]
     enabled: bool,
+    queue: Option<Sp<String>>,
+    batch_size: Option<Sp<u32>>,
+    max_batching_window: Option<Sp<u32>>,
 }
 
 impl<'de> Deserialize<'de> for TriggerSection {
@@ -280,9 +435,14 @@ impl<'de> Deserialize<'de> for TriggerSection {
                 schedule: required(f.schedule, "schedule")?,
                 enabled: f.enabled,
             })),
+            "queue" => Ok(TriggerSection::Queue(QueueTriggerSection {
+                queue: required(f.queue, "queue")?,
+                batch_size: f.batch_size,
+                max_batching_window: f.max_batching_window,
+            })),
             other => Err(D::Error::unknown_variant(
                 other,
-                &["http", "storage", "schedule"],
+                &["http", "storage", "schedule", "queue"],
             )),
         }
     }
@@ -312,7 +472,7 @@ pub enum OneOrMany {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct StorageTriggerSection {
-    /// Bucket (AWS) / container (Azure) name: 3-63 lowercase letters, digits and hyphens.
+    /// The name of a `[resources.NAME]` of kind `bucket` (the app's own bucket), or the real name of a bucket (AWS) / container (Azure): 3-63 lowercase letters, digits and hyphens.
     pub bucket: Sp<String>,
     /// `created` and/or `deleted` (default `["created"]`).
     pub events: Option<Vec<Sp<String>>>,
@@ -334,6 +494,20 @@ pub struct ScheduleTriggerSection {
     /// Set to false to deploy the schedule disabled.
     #[serde(default = "yes")]
     pub enabled: bool,
+}
+
+/// `type = "queue"`
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct QueueTriggerSection {
+    /// The queue: the name of a `[resources.NAME]` of kind `queue`.
+    pub queue: Sp<String>,
+    /// Most messages per invocation (default 10). AWS: 1 to 10, up to 10000 with `max_batching_window`; Azure: 1 to 32, and one value for every queue trigger of the app.
+    #[schemars(range(min = 1, max = 10000))]
+    pub batch_size: Option<Sp<u32>>,
+    /// AWS only: seconds Lambda gathers messages before invoking (0 to 300).
+    #[schemars(range(max = 300))]
+    pub max_batching_window: Option<Sp<u32>>,
 }
 
 fn yes() -> bool {

@@ -11,10 +11,14 @@ use std::path::{Path, PathBuf};
 
 use super::diagnostic::Diagnostic;
 use super::raw::{self, EnvEntry, OneOrMany, Sp, TriggerSection};
+use crate::model::resource::{
+    self, DEFAULT_BATCH_SIZE, DEFAULT_RETENTION_S, DEFAULT_VISIBILITY_TIMEOUT_S,
+};
 use crate::model::{
-    App, AwsSettings, AzureEndpoints, AzurePlan, AzureSettings, EnvValue, Function, HttpAuth,
-    HttpTrigger, IamStatement, ProviderId, Route, Runtime, Schedule, ScheduleTrigger, StorageEvent,
-    StorageTrigger, Trigger,
+    Access, AccessLevel, App, AwsSettings, AzureEndpoints, AzurePlan, AzureSettings, DeadLetter,
+    EnvValue, Function, FunctionAws, HttpAuth, HttpTrigger, IamStatement, KeyType, Permission,
+    ProviderId, Queue, QueueTrigger, Resource, ResourceKind, Route, Runtime, Schedule,
+    ScheduleTrigger, StorageEvent, StorageTrigger, Table, TableKey, Trigger,
 };
 use crate::suggest::did_you_mean;
 
@@ -31,6 +35,19 @@ pub const HTTP_METHODS: &[&str] = &[
 /// (`provider/*/names.rs`), so the cap is about readability, not clouds.
 const APP_NAME_MAX: usize = 40;
 const FUNCTION_NAME_MAX: usize = 32;
+/// Resource names are portable: each cloud derives its own stage-scoped name
+/// (S3 and Azure containers and queues: 3-63 lowercase letters, digits and
+/// hyphens; SQS: up to 80 letters, digits, `-`, `_`; DynamoDB: 3-255
+/// letters, digits, `_`, `-`, `.`; Azure Tables: 3-63 letters and digits
+/// only, so the provider drops the hyphens there). Lowercase letters, digits
+/// and single hyphens from 3 to 32 characters survive all of them, and 3 is
+/// the shortest name Azure Storage accepts should a provider use the name
+/// as it is. Sources: Azure's "Naming queues and metadata", "Naming and
+/// referencing containers" and "Understanding the Table service data model"
+/// (<https://learn.microsoft.com/rest/api/storageservices/understanding-the-table-service-data-model>),
+/// SQS's CreateQueue `QueueName`, DynamoDB's CreateTable `TableName`.
+const RESOURCE_NAME_MIN: usize = 3;
+const RESOURCE_NAME_MAX: usize = 32;
 
 /// Everything `resolve` needs besides the raw manifest.
 pub struct Context<'a> {
@@ -40,6 +57,10 @@ pub struct Context<'a> {
     pub source: &'a str,
     /// Spans of the `[functions.NAME]` keys, by name.
     pub function_spans: &'a BTreeMap<String, Range<usize>>,
+    /// Spans of the `[resources.NAME]` keys, by name.
+    pub resource_spans: &'a BTreeMap<String, Range<usize>>,
+    /// Spans of the resource names in `access` tables, by (function, resource).
+    pub access_spans: &'a BTreeMap<(String, String), Range<usize>>,
     /// Whether handler files must exist (off for `schema`-only checks).
     pub check_files: bool,
 }
@@ -65,6 +86,7 @@ pub fn resolve(m: raw::Manifest, cx: &Context<'_>) -> Result<App, Vec<Diagnostic
     .flatten()
     .collect();
 
+    let resources = resolve_resources(&m.resources, cx, &mut out);
     let app_env = resolve_env(&m.app.env, &mut out);
     let mut functions = BTreeMap::new();
     for (name, section) in &m.functions {
@@ -80,6 +102,7 @@ pub fn resolve(m: raw::Manifest, cx: &Context<'_>) -> Result<App, Vec<Diagnostic
             &m.app,
             &app_env,
             &configured,
+            &resources,
             cx,
             &mut out,
         ) {
@@ -106,6 +129,7 @@ pub fn resolve(m: raw::Manifest, cx: &Context<'_>) -> Result<App, Vec<Diagnostic
         aws,
         azure,
         functions,
+        resources,
     })
 }
 
@@ -163,9 +187,20 @@ fn resolve_aws(a: &raw::AwsSection, out: &mut Vec<Diagnostic>) -> AwsSettings {
     if let Some(endpoint) = &a.endpoint {
         check_url(endpoint, out);
     }
-    let statements = a
-        .statements
-        .iter()
+    AwsSettings {
+        region: a.region.as_ref().map(|r| r.get().clone()),
+        profile: a.profile.clone(),
+        endpoint: a.endpoint.as_ref().map(|e| e.get().clone()),
+        statements: resolve_statements(&a.statements, out),
+    }
+}
+
+/// IAM statements, of `[providers.aws]` or of `[functions.NAME.aws]`.
+fn resolve_statements(
+    list: &[Sp<raw::IamStatement>],
+    out: &mut Vec<Diagnostic>,
+) -> Vec<IamStatement> {
+    list.iter()
         .map(|s| {
             let st = s.get();
             let effect = st
@@ -206,13 +241,7 @@ fn resolve_aws(a: &raw::AwsSection, out: &mut Vec<Diagnostic>) -> AwsSettings {
                 resources: st.resources.iter().map(|r| r.get().clone()).collect(),
             }
         })
-        .collect();
-    AwsSettings {
-        region: a.region.as_ref().map(|r| r.get().clone()),
-        profile: a.profile.clone(),
-        endpoint: a.endpoint.as_ref().map(|e| e.get().clone()),
-        statements,
-    }
+        .collect()
 }
 
 fn check_url(url: &Sp<String>, out: &mut Vec<Diagnostic>) {
@@ -371,6 +400,7 @@ fn resolve_function(
     app: &raw::AppSection,
     app_env: &BTreeMap<String, EnvValue>,
     configured: &[ProviderId],
+    resources: &BTreeMap<String, Resource>,
     cx: &Context<'_>,
     out: &mut Vec<Diagnostic>,
 ) -> Option<Function> {
@@ -492,11 +522,22 @@ fn resolve_function(
         }
     };
 
+    let mut queue_triggers = Vec::new();
     let triggers: Vec<Trigger> = f
         .triggers
         .iter()
-        .filter_map(|t| resolve_trigger(t, cx.source, out))
+        .filter_map(|t| resolve_trigger(t, cx.source, resources, &mut queue_triggers, out))
         .collect();
+    let access = resolve_access(name, f, resources, &triggers, &queue_triggers, cx, out);
+    check_resource_env(name, f, app, &access, resources, out);
+    let aws = f
+        .aws
+        .as_ref()
+        .map(|a| FunctionAws {
+            statements: resolve_statements(&a.get().statements, out),
+            span: Some(a.span()),
+        })
+        .unwrap_or_default();
 
     if out.len() > before {
         return None;
@@ -515,6 +556,9 @@ fn resolve_function(
         exclude,
         providers,
         triggers,
+        queue_triggers,
+        access,
+        aws,
     })
 }
 
@@ -605,13 +649,56 @@ fn bounded(
     }
 }
 
+/// Resolves one trigger; a queue trigger goes to `queues` (see
+/// [`Function::queue_triggers`]) and returns `None`.
 fn resolve_trigger(
     t: &Sp<TriggerSection>,
     source: &str,
+    resources: &BTreeMap<String, Resource>,
+    queues: &mut Vec<QueueTrigger>,
     out: &mut Vec<Diagnostic>,
 ) -> Option<Trigger> {
     let before = out.len();
     let trigger = match t.get() {
+        TriggerSection::Queue(q) => {
+            let name = q.queue.get();
+            match resources.get(name) {
+                None => out.push(unknown_resource(
+                    q.queue.span(),
+                    "queue trigger",
+                    name,
+                    resources,
+                    Some("queue"),
+                )),
+                Some(r) if !matches!(r.kind, ResourceKind::Queue(_)) => out.push(
+                    Diagnostic::new(
+                        q.queue.span(),
+                        format!(
+                            "queue trigger names `{name}`, which is a {}, not a queue",
+                            r.kind.as_str()
+                        ),
+                    )
+                    .with_help(
+                        "a queue trigger reads a `[resources.NAME]` with `kind = \"queue\"`",
+                    ),
+                ),
+                Some(_) => queues.push(QueueTrigger {
+                    queue: name.clone(),
+                    batch_size: q
+                        .batch_size
+                        .as_ref()
+                        .map_or(DEFAULT_BATCH_SIZE, |b| *b.get()),
+                    batch_size_span: q.batch_size.as_ref().map_or(t.span(), |b| b.span()),
+                    max_batching_window_s: q.max_batching_window.as_ref().map(|w| *w.get()),
+                    max_batching_window_span: q
+                        .max_batching_window
+                        .as_ref()
+                        .map_or(t.span(), |w| w.span()),
+                    span: q.queue.span(),
+                }),
+            }
+            None
+        }
         TriggerSection::Http(h) => {
             let mut methods: Vec<String> = match h.method.as_ref().map(|m| m.get()) {
                 None => vec!["ANY".into()],
@@ -713,6 +800,30 @@ fn resolve_trigger(
                     (!p.get().is_empty()).then(|| p.get().clone())
                 })
             };
+            match resources.get(s.bucket.get()) {
+                Some(r) if r.kind != ResourceKind::Bucket => out.push(
+                    Diagnostic::new(
+                        s.bucket.span(),
+                        format!(
+                            "storage trigger names `{}`, which is a {} resource, not a bucket",
+                            s.bucket.get(),
+                            r.kind.as_str()
+                        ),
+                    )
+                    .with_help("name a `[resources.NAME]` with `kind = \"bucket\"`, or the real name of an existing bucket"),
+                ),
+                Some(_) if s.create => out.push(
+                    Diagnostic::new(
+                        s.bucket.span(),
+                        format!(
+                            "`{}` is the app's bucket resource, which fnctl creates already; `create = true` is for buckets named here",
+                            s.bucket.get()
+                        ),
+                    )
+                    .with_help("remove `create = true`"),
+                ),
+                _ => {}
+            }
             let prefix = non_empty(&s.prefix, "prefix", out);
             let suffix = non_empty(&s.suffix, "suffix", out);
             Some(Trigger::Storage(StorageTrigger {
@@ -752,6 +863,276 @@ fn resolve_trigger(
         None
     } else {
         trigger
+    }
+}
+
+fn resolve_resources(
+    raw: &BTreeMap<String, Sp<raw::ResourceSection>>,
+    cx: &Context<'_>,
+    out: &mut Vec<Diagnostic>,
+) -> BTreeMap<String, Resource> {
+    let mut resources = BTreeMap::new();
+    for (name, section) in raw {
+        let span = cx
+            .resource_spans
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| section.span());
+        let named = check_name(name, RESOURCE_NAME_MAX, false).and_then(|()| {
+            if name.len() < RESOURCE_NAME_MIN {
+                Err(format!(
+                    "is too short: resource names have {RESOURCE_NAME_MIN} to {RESOURCE_NAME_MAX} characters"
+                ))
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(why) = named {
+            out.push(
+                Diagnostic::new(span.clone(), format!("resource name `{name}` {why}"))
+                    .with_help("use 3 to 32 lowercase letters, digits and single hyphens, starting with a letter, such as `orders`; each cloud derives its own name from it"),
+            );
+        }
+        let kind = match section.get() {
+            raw::ResourceSection::Bucket(_) => ResourceKind::Bucket,
+            raw::ResourceSection::Queue(q) => ResourceKind::Queue(Queue {
+                visibility_timeout_s: q
+                    .visibility_timeout
+                    .as_ref()
+                    .map_or(DEFAULT_VISIBILITY_TIMEOUT_S, |v| *v.get()),
+                visibility_timeout_span: q
+                    .visibility_timeout
+                    .as_ref()
+                    .map_or(span.clone(), |v| v.span()),
+                retention_s: q
+                    .retention
+                    .as_ref()
+                    .map_or(DEFAULT_RETENTION_S, |r| *r.get()),
+                dead_letter: q.dead_letter.as_ref().map(|d| DeadLetter {
+                    after: *d.get().after.get(),
+                    span: d.get().after.span(),
+                }),
+            }),
+            raw::ResourceSection::Table(t) => {
+                let partition_key = table_key(&t.partition_key, out);
+                let sort_key = t.sort_key.as_ref().map(|k| table_key(k, out));
+                if let Some(sort) = &sort_key {
+                    if sort.name == partition_key.name && !sort.name.is_empty() {
+                        out.push(
+                            Diagnostic::new(
+                                sort.span.clone(),
+                                format!(
+                                    "the sort key of table `{name}` is `{}`, the same attribute as its partition key",
+                                    sort.name
+                                ),
+                            )
+                            .with_help("name another attribute, or remove `sort_key`"),
+                        );
+                    }
+                }
+                ResourceKind::Table(Table {
+                    partition_key,
+                    sort_key,
+                })
+            }
+        };
+        resources.insert(
+            name.clone(),
+            Resource {
+                name: name.clone(),
+                span,
+                kind,
+            },
+        );
+    }
+    resources
+}
+
+fn table_key(key: &Sp<raw::TableKeySection>, out: &mut Vec<Diagnostic>) -> TableKey {
+    let (name, kind) = match key.get() {
+        raw::TableKeySection::Name(n) => (n.clone(), KeyType::String),
+        raw::TableKeySection::Typed(t) => (
+            t.name.clone(),
+            match t.kind {
+                None | Some(raw::KeyTypeSection::String) => KeyType::String,
+                Some(raw::KeyTypeSection::Number) => KeyType::Number,
+                Some(raw::KeyTypeSection::Binary) => KeyType::Binary,
+            },
+        ),
+    };
+    if name.is_empty() {
+        out.push(
+            Diagnostic::new(key.span(), "the key attribute's name is empty")
+                .with_help("name the attribute, such as `partition_key = \"id\"`"),
+        );
+    }
+    TableKey {
+        name,
+        kind,
+        span: key.span(),
+    }
+}
+
+/// A reference to a resource that is not defined, with the closest name of
+/// the wanted kind (or of any kind) as a suggestion.
+fn unknown_resource(
+    span: Range<usize>,
+    what: &str,
+    name: &str,
+    resources: &BTreeMap<String, Resource>,
+    kind: Option<&str>,
+) -> Diagnostic {
+    let fitting: Vec<&str> = resources
+        .values()
+        .filter(|r| kind.is_none_or(|k| r.kind.as_str() == k))
+        .map(|r| r.name.as_str())
+        .collect();
+    let kind_word = kind.unwrap_or("bucket");
+    let help = did_you_mean(name, fitting.iter().copied()).unwrap_or_else(|| {
+        if fitting.is_empty() {
+            format!("define it: `[resources.{name}]` with `kind = \"{kind_word}\"`")
+        } else {
+            format!(
+                "defined: {}; or define `[resources.{name}]`",
+                fitting
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    });
+    Diagnostic::new(
+        span,
+        format!("{what} names resource `{name}`, which is not defined"),
+    )
+    .with_help(help)
+}
+
+/// The function's effective access: `access` as written, plus `consume` on
+/// the queue of each queue trigger and `read` on the resource bucket of each
+/// storage trigger.
+fn resolve_access(
+    function: &str,
+    f: &raw::FunctionSection,
+    resources: &BTreeMap<String, Resource>,
+    triggers: &[Trigger],
+    queues: &[QueueTrigger],
+    cx: &Context<'_>,
+    out: &mut Vec<Diagnostic>,
+) -> BTreeMap<String, Access> {
+    let mut access: BTreeMap<String, Access> = BTreeMap::new();
+    for (name, level) in &f.access {
+        let span = cx
+            .access_spans
+            .get(&(function.to_string(), name.clone()))
+            .cloned()
+            .unwrap_or_else(|| level.span());
+        let level = match level.get() {
+            raw::AccessLevelSection::Read => AccessLevel::Read,
+            raw::AccessLevelSection::Write => AccessLevel::Write,
+            raw::AccessLevelSection::ReadWrite => AccessLevel::ReadWrite,
+            raw::AccessLevelSection::Send => AccessLevel::Send,
+            raw::AccessLevelSection::Consume => AccessLevel::Consume,
+        };
+        let Some(r) = resources.get(name) else {
+            out.push(unknown_resource(
+                span,
+                &format!("`access` of function `{function}`"),
+                name,
+                resources,
+                None,
+            ));
+            continue;
+        };
+        let levels = r.kind.levels();
+        if !levels.contains(&level) {
+            let shown: Vec<String> = levels.iter().map(|l| format!("`{l}`")).collect();
+            let value_span = f.access[name].span();
+            out.push(
+                Diagnostic::new(
+                    value_span,
+                    format!(
+                        "`{level}` is not an access level for {} `{name}`",
+                        r.kind.as_str()
+                    ),
+                )
+                .with_label(format!("expected {}", shown.join(", ")))
+                .with_help(format!(
+                    "a {} takes {}",
+                    r.kind.as_str(),
+                    shown.join(", ")
+                )),
+            );
+            continue;
+        }
+        access.insert(
+            name.clone(),
+            Access {
+                permissions: level.permissions().iter().copied().collect(),
+                declared: Some(level),
+                span: Some(span),
+            },
+        );
+    }
+    let mut imply = |name: &str, p: Permission| {
+        access
+            .entry(name.to_string())
+            .or_insert_with(|| Access {
+                permissions: Default::default(),
+                declared: None,
+                span: None,
+            })
+            .permissions
+            .insert(p);
+    };
+    for q in queues {
+        imply(&q.queue, Permission::Consume);
+    }
+    for t in triggers {
+        if let Trigger::Storage(s) = t {
+            if resources
+                .get(&s.bucket)
+                .is_some_and(|r| r.kind == ResourceKind::Bucket)
+            {
+                imply(&s.bucket, Permission::Read);
+            }
+        }
+    }
+    access
+}
+
+/// fnctl sets `FNCTL_{RESOURCE}_NAME` (and `_URL` for queues) on functions
+/// that can access a resource; a variable of the same name in `env` would be
+/// overwritten on one cloud or the other, so it is refused.
+fn check_resource_env(
+    function: &str,
+    f: &raw::FunctionSection,
+    app: &raw::AppSection,
+    access: &BTreeMap<String, Access>,
+    resources: &BTreeMap<String, Resource>,
+    out: &mut Vec<Diagnostic>,
+) {
+    for r in access.keys().filter_map(|n| resources.get(n)) {
+        for e in resource::env_for(&r.name, &r.kind) {
+            let Some(entry) = f.env.get(&e.var).or_else(|| app.env.get(&e.var)) else {
+                continue;
+            };
+            let what = match e.value {
+                resource::ResourceEnvValue::Name => "name",
+                resource::ResourceEnvValue::Url => "URL",
+            };
+            out.push(
+                Diagnostic::new(
+                    entry.span(),
+                    format!(
+                        "function `{function}` sets `{}`, which fnctl sets to the {what} of resource `{}`",
+                        e.var, r.name
+                    ),
+                )
+                .with_help("rename this variable; fnctl sets it on every function that can access the resource"),
+            );
+        }
     }
 }
 

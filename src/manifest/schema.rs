@@ -67,6 +67,7 @@ const STAGE_PARTIALS: &[&str] = &[
     "AwsSection",
     "AzureSection",
     "FunctionSection",
+    "ResourceSection",
 ];
 
 /// Describes `[stages.NAME]` as a copy of the top level with nothing required.

@@ -7,6 +7,7 @@
 //! check may still need to point at (a name too long for that cloud, a
 //! schedule that cloud cannot express).
 
+pub mod resource;
 pub mod route;
 pub mod runtime;
 pub mod schedule;
@@ -18,6 +19,10 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+pub use resource::{
+    Access, AccessLevel, DeadLetter, FunctionAws, KeyType, Permission, Queue, QueueTrigger,
+    Resource, ResourceEnv, ResourceEnvValue, ResourceKind, Table, TableKey,
+};
 pub use route::Route;
 pub use runtime::{Language, Runtime, Support};
 pub use schedule::Schedule;
@@ -66,6 +71,10 @@ pub struct App {
     pub aws: Option<AwsSettings>,
     pub azure: Option<AzureSettings>,
     pub functions: BTreeMap<String, Function>,
+    /// `[resources.NAME]`: what the app owns besides its functions. Every
+    /// configured provider deploys every resource.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub resources: BTreeMap<String, Resource>,
 }
 
 impl App {
@@ -86,6 +95,16 @@ impl App {
         self.functions
             .values()
             .filter(move |f| f.providers.contains(&provider))
+    }
+
+    /// The resource a storage trigger names, when it names one: a trigger's
+    /// `bucket` is a `[resources.NAME]` of kind `bucket` when such a resource
+    /// exists (the owned bucket, named by the provider), and otherwise the
+    /// bucket's real name (an existing bucket, or one `create = true` makes).
+    pub fn storage_resource(&self, trigger: &StorageTrigger) -> Option<&Resource> {
+        self.resources
+            .get(&trigger.bucket)
+            .filter(|r| r.kind == ResourceKind::Bucket)
     }
 
     /// Every secret value in the app, for redaction of all output.
@@ -173,6 +192,33 @@ pub struct Function {
     pub exclude: Vec<String>,
     pub providers: Vec<ProviderId>,
     pub triggers: Vec<Trigger>,
+    /// Queue triggers. Kept apart from `triggers` while the code that runs
+    /// triggers (packaging, `dev`, sample events) does not handle queues yet;
+    /// the providers refuse them until they deploy them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub queue_triggers: Vec<QueueTrigger>,
+    /// Effective access by resource name: the `access` table plus what the
+    /// triggers imply (a queue trigger consumes its queue, a storage trigger
+    /// on a resource bucket reads it). Computed once here so both clouds
+    /// grant the same list.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub access: BTreeMap<String, Access>,
+    /// `[functions.NAME.aws]`.
+    #[serde(skip_serializing_if = "FunctionAws::is_empty")]
+    pub aws: FunctionAws,
+}
+
+impl Function {
+    /// The environment variables fnctl sets on this function for the
+    /// resources it can access, in resource name order (`FNCTL_ORDERS_NAME`,
+    /// `FNCTL_JOBS_NAME`, `FNCTL_JOBS_URL`, ...); the providers fill the values.
+    pub fn resource_env(&self, app: &App) -> Vec<ResourceEnv> {
+        self.access
+            .keys()
+            .filter_map(|name| app.resources.get(name))
+            .flat_map(|r| resource::env_for(&r.name, &r.kind))
+            .collect()
+    }
 }
 
 /// An environment variable value; secret ones never print.

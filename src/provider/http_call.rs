@@ -312,6 +312,9 @@ mod tests {
             exclude: Vec::new(),
             providers: Vec::new(),
             triggers,
+            queue_triggers: Vec::new(),
+            access: Default::default(),
+            aws: Default::default(),
         }
     }
 

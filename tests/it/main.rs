@@ -32,6 +32,7 @@ mod packaging;
 mod portable;
 mod progress;
 mod remove_keeps_data;
+mod resources_manifest;
 mod rollback;
 mod runtimes;
 mod secrets;

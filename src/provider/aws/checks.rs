@@ -4,8 +4,9 @@ use std::collections::BTreeMap;
 
 use super::schedule;
 use crate::manifest::Diagnostic;
+use crate::model::resource::BATCH_SIZE_WITHOUT_WINDOW;
 use crate::model::route::Segment;
-use crate::model::{App, ProviderId, Runtime, StorageTrigger, Support, Trigger};
+use crate::model::{App, ProviderId, ResourceKind, Runtime, StorageTrigger, Support, Trigger};
 
 /// Environment variables Lambda sets itself and refuses to take from a deploy.
 const RESERVED_ENV: &[&str] = &[
@@ -93,8 +94,100 @@ fn runtime_diagnostic(f: &crate::model::Function) -> Option<Diagnostic> {
     Some(Diagnostic::new(f.runtime_span.clone(), message).with_help_opt(help))
 }
 
+/// Resources and per-function IAM statements, which this version of fnctl
+/// cannot deploy to AWS yet (no S3/SQS/DynamoDB resources of their own, one
+/// execution role for the whole app). Refusing them here is honest: an app
+/// that relies on them must not deploy as if they were not written. The
+/// version that deploys them removes this check.
+fn not_deployed_yet(app: &App, out: &mut Vec<Diagnostic>) {
+    if app.aws.is_none() {
+        return;
+    }
+    for r in app.resources.values() {
+        out.push(
+            Diagnostic::new(
+                r.span.clone(),
+                format!(
+                    "resource `{}` (a {}): this version of fnctl does not deploy resources to AWS yet",
+                    r.name,
+                    r.kind.as_str()
+                ),
+            )
+            .with_help("`fnctl validate` checks it, but deploying needs a newer fnctl; until then create it outside fnctl and pass its name in `env`"),
+        );
+    }
+    for f in app.functions_for(ProviderId::Aws) {
+        if let (false, Some(span)) = (f.aws.statements.is_empty(), &f.aws.span) {
+            out.push(
+                Diagnostic::new(
+                    span.clone(),
+                    format!(
+                        "function `{}` has its own IAM statements, which this version of fnctl does not deploy to AWS yet (one execution role serves every function)",
+                        f.name
+                    ),
+                )
+                .with_help("move them to `[providers.aws] statements`, which apply to every function"),
+            );
+        }
+    }
+}
+
+/// Queue triggers Lambda would refuse: a function that may run longer than
+/// its queue hides a message ("your function's timeout must be less than or
+/// equal to the queue's visibility timeout. Lambda validates this requirement
+/// when you create or update an event source mapping",
+/// <https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html>),
+/// and a batch over 10 messages without a batching window ("when you set
+/// BatchSize to a value greater than 10, you must set
+/// MaximumBatchingWindowInSeconds to at least 1", CreateEventSourceMapping,
+/// <https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html>).
+fn queue_triggers(app: &App, out: &mut Vec<Diagnostic>) {
+    for f in app.functions_for(ProviderId::Aws) {
+        for q in &f.queue_triggers {
+            let Some(ResourceKind::Queue(queue)) = app.resources.get(&q.queue).map(|r| &r.kind)
+            else {
+                continue;
+            };
+            if f.timeout_s > queue.visibility_timeout_s {
+                out.push(
+                    Diagnostic::new(
+                        q.span.clone(),
+                        format!(
+                            "function `{}` may run {} s, longer than queue `{}` hides a message ({} s visibility timeout); Lambda refuses to connect them",
+                            f.name, f.timeout_s, q.queue, queue.visibility_timeout_s
+                        ),
+                    )
+                    .with_help(format!(
+                        "set `visibility_timeout` of `[resources.{}]` to at least {} (AWS recommends six times the function's timeout, {}), or lower the function's timeout",
+                        q.queue,
+                        f.timeout_s,
+                        (f.timeout_s * 6).min(crate::model::resource::VISIBILITY_TIMEOUT_S.1)
+                    )),
+                );
+            }
+            let windowed = q.max_batching_window_s.is_some_and(|w| w > 0);
+            if q.batch_size > BATCH_SIZE_WITHOUT_WINDOW && !windowed {
+                out.push(
+                    Diagnostic::new(
+                        q.batch_size_span.clone(),
+                        format!(
+                            "batch size {} of function `{}` needs a batching window on AWS: without one, Lambda takes at most {BATCH_SIZE_WITHOUT_WINDOW} messages per invocation",
+                            q.batch_size, f.name
+                        ),
+                    )
+                    .with_help(format!(
+                        "add `max_batching_window = 1` (seconds, up to 300) to the trigger, or use a batch size of {BATCH_SIZE_WITHOUT_WINDOW} or less"
+                    )),
+                );
+            }
+        }
+    }
+}
+
 pub fn check(app: &App) -> Vec<Diagnostic> {
     let mut out = Vec::new();
+    not_deployed_yet(app, &mut out);
+    queue_triggers(app, &mut out);
     let mut routes_by_level: BTreeMap<String, (String, std::ops::Range<usize>)> = BTreeMap::new();
     let mut bucket_triggers: BTreeMap<&str, Vec<(&str, &StorageTrigger)>> = BTreeMap::new();
     for f in app.functions_for(ProviderId::Aws) {
@@ -133,7 +226,9 @@ pub fn check(app: &App) -> Vec<Diagnostic> {
                     }
                 }
                 Trigger::Storage(s) => {
-                    if let Err(why) = check_bucket_name(&s.bucket) {
+                    // The bucket of a resource is named by the provider.
+                    let named_here = app.storage_resource(s).is_none();
+                    if let (true, Err(why)) = (named_here, check_bucket_name(&s.bucket)) {
                         out.push(
                             Diagnostic::new(s.span.clone(), format!("`{}` is not a valid S3 bucket name: {why}", s.bucket))
                                 .with_help("S3 bucket names are 3-63 lowercase letters, digits, `.` and `-`, starting and ending with a letter or digit"),

@@ -79,6 +79,7 @@ mod tests {
             aws: None,
             azure: None,
             functions: BTreeMap::new(),
+            resources: Default::default(),
         }
     }
 

@@ -3,7 +3,10 @@
 use super::{resources, schedule};
 use crate::manifest::Diagnostic;
 use crate::model::route::Segment;
-use crate::model::{App, AzurePlan, Language, ProviderId, Runtime, StorageEvent, Support, Trigger};
+use crate::model::{
+    App, AzurePlan, KeyType, Language, ProviderId, ResourceKind, Runtime, StorageEvent, Support,
+    Trigger,
+};
 
 /// Classic Consumption instances have 1.5 GB and stop functions after 10 minutes.
 const CONSUMPTION_MEMORY_MB: u32 = 1536;
@@ -72,9 +75,135 @@ fn runtime_diagnostic(f: &crate::model::Function) -> Option<Diagnostic> {
     Some(Diagnostic::new(f.runtime_span.clone(), message).with_help_opt(help))
 }
 
+/// Azure's queue trigger takes at most 32 messages at once (host.json
+/// `extensions.queues.batchSize`, 1 to 32, default 16; the same value for
+/// every queue trigger of the Function App). Source: `QueuesOptions.BatchSize`
+/// of Microsoft.Azure.WebJobs.Extensions.Storage.Queues and
+/// <https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-queue#hostjson-settings>.
+const QUEUE_BATCH_MAX: u32 = 32;
+
+/// Resources, which this version of fnctl cannot deploy to Azure yet (no
+/// app-data storage account, no role assignments for the app's identity).
+/// Refusing them is honest: an app that relies on them must not deploy as if
+/// they were not written. The version that deploys them removes this check.
+fn not_deployed_yet(app: &App, out: &mut Vec<Diagnostic>) {
+    for r in app.resources.values() {
+        out.push(
+            Diagnostic::new(
+                r.span.clone(),
+                format!(
+                    "resource `{}` (a {}): this version of fnctl does not deploy resources to Azure yet",
+                    r.name,
+                    r.kind.as_str()
+                ),
+            )
+            .with_help("`fnctl validate` checks it, but deploying needs a newer fnctl; until then create it outside fnctl and pass its name in `env`"),
+        );
+    }
+}
+
+/// Azure Tables keys are strings: every entity has a string `PartitionKey`
+/// and `RowKey`, whatever the app calls them
+/// (<https://learn.microsoft.com/rest/api/storageservices/understanding-the-table-service-data-model>).
+fn table_keys(app: &App, out: &mut Vec<Diagnostic>) {
+    for r in app.resources.values() {
+        let ResourceKind::Table(t) = &r.kind else {
+            continue;
+        };
+        for key in t.keys().filter(|k| k.kind != KeyType::String) {
+            out.push(
+                Diagnostic::new(
+                    key.span.clone(),
+                    format!(
+                        "key `{}` of table `{}` is of type {}, but Azure Tables keys (PartitionKey, RowKey) are strings",
+                        key.name,
+                        r.name,
+                        key.kind.as_str()
+                    ),
+                )
+                .with_help("use `type = \"string\"` (write numbers zero-padded so they sort as numbers), or deploy the app to AWS only"),
+            );
+        }
+    }
+}
+
+/// Queue triggers Azure cannot run as written. host.json's `queues` settings
+/// hold for every queue trigger of the Function App, so the triggers must
+/// agree on the batch size and the dead-letter count (`maxDequeueCount`).
+fn queue_triggers(app: &App, out: &mut Vec<Diagnostic>) {
+    let mut batch: Option<(&str, u32)> = None;
+    let mut dead_letter: Option<(&str, u32)> = None;
+    for f in app.functions_for(ProviderId::Azure) {
+        for q in &f.queue_triggers {
+            if q.max_batching_window_s.is_some_and(|w| w > 0) {
+                out.push(
+                    Diagnostic::new(
+                        q.max_batching_window_span.clone(),
+                        format!(
+                            "function `{}` sets `max_batching_window`, but Azure has no batching window",
+                            f.name
+                        ),
+                    )
+                    .with_help("Azure's queue trigger runs the function on each message as soon as it is fetched, up to `batch_size` at once; remove `max_batching_window`, or deploy this function only to AWS with `providers = [\"aws\"]`"),
+                );
+            }
+            if q.batch_size > QUEUE_BATCH_MAX {
+                out.push(
+                    Diagnostic::new(
+                        q.batch_size_span.clone(),
+                        format!(
+                            "batch size {} of function `{}` is above the {QUEUE_BATCH_MAX} messages Azure's queue trigger fetches at once",
+                            q.batch_size, f.name
+                        ),
+                    )
+                    .with_help(format!("use a batch size of {QUEUE_BATCH_MAX} or less, or deploy this function only to AWS with `providers = [\"aws\"]`")),
+                );
+            }
+            match batch {
+                None => batch = Some((&f.name, q.batch_size)),
+                Some((other, size)) if size != q.batch_size => out.push(
+                    Diagnostic::new(
+                        q.batch_size_span.clone(),
+                        format!(
+                            "function `{}` reads its queue in batches of {}, but `{other}` in batches of {size}; on Azure one batch size (host.json `queues.batchSize`) holds for every queue trigger of the app",
+                            f.name, q.batch_size
+                        ),
+                    )
+                    .with_help("use the same `batch_size` in every queue trigger deployed to Azure (10 when absent), or limit some with `providers = [\"aws\"]`"),
+                ),
+                Some(_) => {}
+            }
+            let Some(ResourceKind::Queue(queue)) = app.resources.get(&q.queue).map(|r| &r.kind)
+            else {
+                continue;
+            };
+            let Some(dl) = &queue.dead_letter else {
+                continue;
+            };
+            match dead_letter {
+                None => dead_letter = Some((&q.queue, dl.after)),
+                Some((other, after)) if after != dl.after && other != q.queue => out.push(
+                    Diagnostic::new(
+                        dl.span.clone(),
+                        format!(
+                            "queue `{}` moves a message to its dead-letter queue after {} receives, but queue `{other}` after {after}; on Azure one count (host.json `queues.maxDequeueCount`) holds for every queue trigger of the app",
+                            q.queue, dl.after
+                        ),
+                    )
+                    .with_help("use the same `dead_letter.after` on every queue that triggers a function on Azure"),
+                ),
+                Some(_) => {}
+            }
+        }
+    }
+}
+
 pub fn check(app: &App) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let Some(az) = &app.azure else { return out };
+    not_deployed_yet(app, &mut out);
+    table_keys(app, &mut out);
+    queue_triggers(app, &mut out);
     let mut first: Option<(&str, crate::model::Runtime)> = None;
     // App settings are shared by every function of a Function App.
     let mut env_seen: std::collections::BTreeMap<&str, (&str, &str)> = Default::default();
@@ -147,7 +276,9 @@ pub fn check(app: &App) -> Vec<Diagnostic> {
                                 .with_help("keep `events = [\"created\"]` for Azure, or limit this function with `providers = [\"aws\"]`"),
                         );
                     }
-                    if let Err(why) = check_container_name(&s.bucket) {
+                    // The container of a resource is named by the provider.
+                    let named_here = app.storage_resource(s).is_none();
+                    if let (true, Err(why)) = (named_here, check_container_name(&s.bucket)) {
                         out.push(
                             Diagnostic::new(s.span.clone(), format!("`{}` is not a valid Azure blob container name: {why}", s.bucket))
                                 .with_help("containers are 3-63 lowercase letters, digits and single hyphens, starting with a letter or digit"),

@@ -107,6 +107,7 @@ mod tests {
             aws: None,
             azure: Some(az.clone()),
             functions: BTreeMap::new(),
+            resources: Default::default(),
         };
         (app, az)
     }

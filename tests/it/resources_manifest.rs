@@ -1,0 +1,128 @@
+//! Issue 16, part 1: `[resources.NAME]`, per-function `access` and queue
+//! triggers are understood, checked and documented in the schema; a cloud
+//! that does not deploy them yet refuses them instead of deploying without.
+
+use crate::common::{repo, run};
+
+fn resources_app() -> std::path::PathBuf {
+    repo().join("tests/fixtures/resources-app/fnctl.toml")
+}
+
+/// The same app with `[providers.NAME]` added, in a temporary copy.
+fn with_provider(provider: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let from = repo().join("tests/fixtures/resources-app");
+    std::fs::copy(from.join("app.py"), dir.path().join("app.py")).unwrap();
+    let table = match provider {
+        "aws" => "[providers.aws]\nregion = \"us-east-1\"\n",
+        _ => "[providers.azure]\nsubscription = \"00000000-0000-0000-0000-000000000000\"\nresource_group = \"rg\"\nlocation = \"westeurope\"\n",
+    };
+    let text = std::fs::read_to_string(from.join("fnctl.toml"))
+        .unwrap()
+        .replace(
+            "[resources.orders]",
+            &format!("{table}\n[resources.orders]"),
+        );
+    let path = dir.path().join("fnctl.toml");
+    std::fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
+#[test]
+fn the_classic_app_is_valid_without_a_provider() {
+    let (code, stdout, stderr) = run(&resources_app(), &["validate"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("3 functions"), "{stdout}");
+
+    let (code, stdout, stderr) = run(&resources_app(), &["validate", "--output", "json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let functions = doc["functions"].as_array().unwrap();
+    let by_name = |n: &str| functions.iter().find(|f| f["name"] == n).unwrap();
+    // Effective access: declared, plus what the triggers imply.
+    assert_eq!(
+        by_name("worker")["access"]["jobs"]["permissions"],
+        serde_json::json!(["consume"])
+    );
+    assert_eq!(
+        by_name("thumbs")["access"]["uploads"]["permissions"],
+        serde_json::json!(["read", "write"])
+    );
+    assert_eq!(by_name("api")["access"]["orders"]["declared"], "read-write");
+    assert_eq!(by_name("worker")["queue_triggers"][0]["batch_size"], 5);
+    assert_eq!(
+        by_name("thumbs")["aws"]["statements"][0]["actions"][0],
+        "rekognition:DetectLabels"
+    );
+}
+
+#[test]
+fn aws_refuses_what_it_does_not_deploy_yet_before_any_call() {
+    let (_dir, manifest) = with_provider("aws");
+    for args in [&["validate"][..], &["plan", "--offline"][..]] {
+        let (code, _, stderr) = run(&manifest, args);
+        assert_eq!(code, 3, "{args:?}: {stderr}");
+        for resource in ["orders", "jobs", "uploads"] {
+            assert!(
+                stderr.contains(&format!("resource `{resource}` (a "))
+                    && stderr.contains("does not deploy resources to AWS yet"),
+                "{args:?}: {stderr}"
+            );
+        }
+        assert!(
+            stderr.contains("function `thumbs` has its own IAM statements"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn azure_refuses_what_it_does_not_deploy_yet() {
+    let (_dir, manifest) = with_provider("azure");
+    let (code, _, stderr) = run(&manifest, &["plan", "--offline"]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr.contains("resource `orders` (a table): this version of fnctl does not deploy resources to Azure yet"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("IAM statements"),
+        "`[functions.NAME.aws]` is AWS's business: {stderr}"
+    );
+}
+
+#[test]
+fn the_schema_describes_the_new_keys() {
+    let out = crate::common::fnctl().arg("schema").output().unwrap();
+    assert!(out.status.success());
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let defs = &schema["$defs"];
+    assert_eq!(
+        schema["properties"]["resources"]["additionalProperties"]["$ref"],
+        "#/$defs/ResourceSection"
+    );
+    let kinds: Vec<&str> = defs["ResourceSection"]["oneOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["properties"]["kind"]["const"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["bucket", "queue", "table"]);
+    let function = &defs["FunctionSection"]["properties"];
+    assert!(function["access"]["description"].is_string());
+    assert_eq!(function["aws"]["$ref"], "#/$defs/FunctionAwsSection");
+    let queue_trigger = defs["TriggerSection"]["oneOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["properties"]["type"]["const"] == "queue")
+        .expect("a queue trigger variant");
+    assert_eq!(
+        queue_trigger["properties"]["max_batching_window"]["maximum"],
+        300
+    );
+    assert_eq!(
+        defs["AccessLevelSection"]["enum"],
+        serde_json::json!(["read", "write", "read-write", "send", "consume"])
+    );
+}
