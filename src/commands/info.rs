@@ -1,45 +1,39 @@
 //! `fnctl info`: what is deployed for this app+stage, read from the cloud.
 
-use super::invoke::single_provider;
 use super::live;
 use super::{CommandError, Context, ExitStatus};
 
+/// Every selected provider's deployment, read from its cloud: one block of
+/// text each; in JSON the provider's document, or `{"deployments": [...]}`
+/// when the manifest targets several clouds and `--provider` picks none.
 pub fn run(cx: &Context) -> Result<ExitStatus, CommandError> {
     let project = live::load_for_cloud(cx)?;
     let app = &project.app;
-    let provider = match single_provider(cx, &project.providers) {
-        Ok(p) => p,
-        // Several providers and none chosen: the first the manifest lists,
-        // and a word about the others.
-        Err(_) => {
-            let first = project.providers[0];
-            let others: Vec<String> = project.providers[1..]
-                .iter()
-                .map(|p| format!("--provider {p}"))
-                .collect();
-            cx.printer.warn(&format!(
-                "showing {}; pass {} for the other deployment",
-                first.as_str().to_uppercase(),
-                others.join(" or ")
-            ));
-            first
-        }
-    };
     let rt = live::runtime()?;
     let shown = rt.block_on(async {
-        let mut cloud = crate::provider::connect(app, provider).await?;
-        cloud.describe().await
+        let mut shown = Vec::new();
+        for p in &project.providers {
+            let mut cloud = crate::provider::connect(app, *p).await?;
+            shown.push(cloud.describe().await?);
+        }
+        Ok::<_, CommandError>(shown)
     })?;
     // Resources with fnctl's names that belong to something else are not
     // shown as the app's, but said, since a deploy would refuse them.
-    for c in &shown.conflicts {
+    for c in shown.iter().flat_map(|s| &s.conflicts) {
         cx.printer
             .warn(&format!("{c} (not shown; `fnctl plan` says how to go on)"));
     }
     if cx.printer.is_json() {
-        cx.printer.json(&shown.json);
+        match shown.as_slice() {
+            [one] => cx.printer.json(&one.json),
+            many => cx.printer.json(&serde_json::json!({
+                "deployments": many.iter().map(|s| &s.json).collect::<Vec<_>>()
+            })),
+        }
     } else {
-        cx.printer.data(&shown.text);
+        let text: Vec<&str> = shown.iter().map(|s| s.text.as_str()).collect();
+        cx.printer.data(&text.join("\n"));
     }
     Ok(ExitStatus::Success)
 }

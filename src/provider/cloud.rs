@@ -271,6 +271,17 @@ pub struct LogLine {
     pub message: String,
 }
 
+/// Where a function is written in the manifest, so listings follow it
+/// (`f1, f2, …, f10`, not `f1, f10, f2`); what is not the manifest's last.
+pub fn manifest_order(app: &App, function: Option<&str>) -> (usize, String) {
+    let name = function.unwrap_or_default();
+    let at = app
+        .functions
+        .get(name)
+        .map_or(usize::MAX, |f| f.name_span.start);
+    (at, name.to_string())
+}
+
 /// `2026-12-04T13:01:02.123Z`: a log time with its date and UTC offset,
 /// the same on every cloud.
 pub fn rfc3339_ms(unix_ms: i64) -> String {

@@ -32,7 +32,10 @@ pub fn aws_urls(app: &App, api_id: Option<&str>, region: &str) -> Vec<RouteUrl> 
 /// One URL per (function, HTTP route, method): `base` followed by the route.
 fn route_urls(app: &App, provider: ProviderId, base: &str) -> Vec<RouteUrl> {
     let mut out = Vec::new();
-    for f in app.functions_for(provider) {
+    // In manifest order, as the user wrote them (not f1, f10, f2).
+    let mut functions: Vec<_> = app.functions_for(provider).collect();
+    functions.sort_by_key(|f| crate::provider::cloud::manifest_order(app, Some(&f.name)));
+    for f in functions {
         for t in &f.triggers {
             if let Trigger::Http(h) = t {
                 for m in &h.methods {
@@ -46,4 +49,38 @@ fn route_urls(app: &App, provider: ProviderId, base: &str) -> Vec<RouteUrl> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    #[test]
+    fn urls_follow_the_manifest_not_the_alphabet() {
+        let mut text = String::from("[app]\nname = \"order\"\nruntime = \"python3.12\"\n\n[providers.aws]\nregion = \"us-east-1\"\n");
+        for i in 1..=11 {
+            text.push_str(&format!(
+                "\n[functions.f{i}]\nhandler = \"h.handler\"\n[[functions.f{i}.triggers]]\ntype = \"http\"\nmethod = \"GET\"\npath = \"/f{i}\"\n"
+            ));
+        }
+        let source = crate::manifest::Source::new(std::path::Path::new("fnctl.toml"), text);
+        let env: BTreeMap<String, String> = BTreeMap::new();
+        let app = crate::manifest::load_source(
+            &source,
+            &crate::manifest::LoadOptions {
+                stage: "dev",
+                env: &env,
+                check_files: false,
+            },
+        )
+        .unwrap();
+        let urls = aws_urls(&app, Some("abc"), "us-east-1");
+        let order: Vec<&str> = urls.iter().map(|u| u.function.as_str()).collect();
+        assert_eq!(
+            order,
+            ["f1", "f2", "f3", "f4", "f5", "f6", "f7", "f8", "f9", "f10", "f11"]
+        );
+    }
 }

@@ -307,3 +307,82 @@ fn an_azure_lock_held_elsewhere_stops_the_deploy_before_any_change_on_aws() {
     let (code, doc, stderr) = both(&moto, &manifest, &azure, &["deploy", "-p", "aws"]);
     assert_eq!(code, 0, "AWS alone deploys at once: {stderr}\n{doc:#}");
 }
+
+/// `info` with two clouds shows both (JSON: one document per provider under
+/// `deployments`), each function under its manifest name with its
+/// triggers; `invoke` and `logs` act on one deployment and say how to pick
+/// it.
+#[test]
+fn info_shows_every_cloud_and_single_deployment_commands_ask_for_one() {
+    let moto = Moto::start();
+    let server = ArmServer::start();
+    let (_dir, manifest) = python_project(&app(&server.url));
+    let azure = [("FNCTL_AZURE_ACCESS_TOKEN", TOKEN)];
+    let (code, doc, stderr) = both(&moto, &manifest, &azure, &["deploy"]);
+    assert_eq!(code, 0, "{stderr}\n{doc:#}");
+
+    let (code, doc, stderr) = both(&moto, &manifest, &azure, &["info"]);
+    assert_eq!(code, 0, "{stderr}\n{doc:#}");
+    let providers: Vec<&str> = doc["deployments"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{doc:#}"))
+        .iter()
+        .map(|d| d["provider"].as_str().unwrap())
+        .collect();
+    assert_eq!(providers, ["aws", "azure"], "{doc:#}");
+    assert!(doc["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|d| d["deployed"] == true));
+
+    // Text: both clouds; functions in manifest order under their manifest
+    // names, the cloud's name beside, triggers beneath.
+    let mut cmd = fnctl();
+    for var in NO_AZURE {
+        cmd.env_remove(var);
+    }
+    for (k, v) in moto.env() {
+        cmd.env(k, v);
+    }
+    let out = cmd
+        .env("FNCTL_AZURE_ACCESS_TOKEN", TOKEN)
+        .arg("--manifest")
+        .arg(&manifest)
+        .arg("info")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("aws (us-east-1)") && text.contains("azure ("),
+        "{text}"
+    );
+    let aws_part = text.split("azure (").next().unwrap();
+    let ingest = aws_part.find("  ingest (both-dev-ingest)").expect(&text);
+    let tick = aws_part.find("  tick (both-dev-tick)").expect(&text);
+    let api = aws_part.find("  api (both-dev-api)").expect(&text);
+    assert!(ingest < tick && tick < api, "manifest order: {text}");
+    assert!(
+        aws_part[tick..]
+            .lines()
+            .nth(1)
+            .unwrap()
+            .trim()
+            .starts_with("schedule rate(5 minutes)"),
+        "{text}"
+    );
+    let azure_part = &text[text.find("azure (").unwrap()..];
+    assert!(azure_part.contains("\n  api\n      http /items"), "{text}");
+
+    // One deployment at a time: the rule is said, with the way to pick.
+    let (code, doc, _) = both(&moto, &manifest, &azure, &["invoke", "api"]);
+    assert_eq!(code, 2, "{doc:#}");
+    assert!(
+        doc["error"]["help"]
+            .as_str()
+            .unwrap()
+            .contains("--provider"),
+        "{doc:#}"
+    );
+}

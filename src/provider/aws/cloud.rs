@@ -10,8 +10,9 @@ use super::backend::{self, AwsBackend, AwsError, Live};
 use crate::model::{App, ProviderId};
 use crate::plan::{Conflict, Plan, Resource};
 use crate::provider::cloud::{
-    rfc3339_ms, Cloud, CloudError, CodeVersion, Deployment, Invocation, InvokeRequest, LogLine,
-    LogTail, Payload, Progress, Removal, RollbackReport, RollbackRequest, Skipped, Versions, Via,
+    manifest_order, rfc3339_ms, Cloud, CloudError, CodeVersion, Deployment, Invocation,
+    InvokeRequest, LogLine, LogTail, Payload, Progress, Removal, RollbackReport, RollbackRequest,
+    Skipped, Versions, Via,
 };
 use crate::provider::http_call;
 use crate::provider::urls::{self, RouteUrl};
@@ -349,10 +350,14 @@ impl LogTail for AwsLogTail<'_> {
 /// What `info` shows of an AWS deployment: each function with its alias,
 /// version and triggers, the buckets with fnctl's notifications, the URLs.
 fn describe(app: &App, found: &Live, region: &str, urls: Vec<RouteUrl>) -> Deployment {
-    let functions: Vec<Value> = found
+    let mut lambdas: Vec<&Resource> = found
         .resources
         .iter()
         .filter(|r| r.id.kind == "lambda_function")
+        .collect();
+    lambdas.sort_by_key(|r| manifest_order(app, r.function.as_deref()));
+    let functions: Vec<Value> = lambdas
+        .into_iter()
         .map(|r| {
             let alias = found.resources.iter().find(|a| {
                 a.id.kind == "lambda_alias" && a.id.name.starts_with(&format!("{}:", r.id.name))
@@ -404,7 +409,8 @@ fn describe(app: &App, found: &Live, region: &str, urls: Vec<RouteUrl>) -> Deplo
     }
     for f in &functions {
         text.push_str(&format!(
-            "  {}  {} {} MB {} s  alias {} -> version {}\n",
+            "  {} ({})  {} {} MB {} s  alias {} -> version {}\n",
+            f["function"].as_str().unwrap_or_default(),
             f["name"].as_str().unwrap_or_default(),
             f["runtime"].as_str().unwrap_or_default(),
             f["memory_size"],

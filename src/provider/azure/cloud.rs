@@ -12,8 +12,9 @@ use crate::events::EventKind;
 use crate::model::{App, Function};
 use crate::plan::{Action, Conflict, Plan, Resource};
 use crate::provider::cloud::{
-    normalize_time, Cloud, CloudError, CodeVersion, Deployment, Invocation, InvokeRequest, LogLine,
-    LogTail, Payload, Progress, Removal, RollbackReport, RollbackRequest, Versions, Via,
+    manifest_order, normalize_time, Cloud, CloudError, CodeVersion, Deployment, Invocation,
+    InvokeRequest, LogLine, LogTail, Payload, Progress, Removal, RollbackReport, RollbackRequest,
+    Versions, Via,
 };
 use crate::provider::http_call;
 use crate::provider::urls::{self, RouteUrl};
@@ -385,23 +386,37 @@ fn describe(app: &App, found: &Live, target: &str, urls: Vec<RouteUrl>) -> Deplo
             s.attrs["runtime"]["version"].as_str().unwrap_or("?")
         )),
     }
+    // Each manifest function with its Azure functions (one per trigger)
+    // under it, in manifest order.
+    let mut by_function: Vec<(&str, Vec<&Value>)> = Vec::new();
     for f in &functions {
-        let b = &f["binding"];
-        let what = match b["type"].as_str().unwrap_or_default() {
-            "httpTrigger" => format!("http /{}", b["route"].as_str().unwrap_or_default()),
-            "blobTrigger" => format!("blob {}", b["path"].as_str().unwrap_or_default()),
-            "timerTrigger" => format!("timer {}", b["schedule"].as_str().unwrap_or_default()),
-            other => other.to_string(),
-        };
-        text.push_str(&format!(
-            "  {}  {what}{}\n",
-            f["name"].as_str().unwrap_or_default(),
-            if f["disabled"] == true {
-                " (disabled)"
-            } else {
-                ""
-            }
-        ));
+        let owner = f["function"].as_str().unwrap_or_default();
+        match by_function.iter_mut().find(|(name, _)| *name == owner) {
+            Some((_, list)) => list.push(f),
+            None => by_function.push((owner, vec![f])),
+        }
+    }
+    by_function.sort_by_key(|(name, _)| manifest_order(app, Some(name)));
+    for (owner, list) in &by_function {
+        text.push_str(&format!("  {owner}\n"));
+        for f in list {
+            let b = &f["binding"];
+            let what = match b["type"].as_str().unwrap_or_default() {
+                "httpTrigger" => format!("http /{}", b["route"].as_str().unwrap_or_default()),
+                "blobTrigger" => format!("blob {}", b["path"].as_str().unwrap_or_default()),
+                "timerTrigger" => format!("timer {}", b["schedule"].as_str().unwrap_or_default()),
+                other => other.to_string(),
+            };
+            text.push_str(&format!(
+                "      {what} ({}){}\n",
+                f["name"].as_str().unwrap_or_default(),
+                if f["disabled"] == true {
+                    ", disabled"
+                } else {
+                    ""
+                }
+            ));
+        }
     }
     for u in &urls {
         text.push_str(&format!("  {:<7} {}\n", u.method, u.url));
