@@ -594,11 +594,22 @@ enabled = false
 
     #[test]
     fn mutated_manifests_never_panic_and_spans_stay_valid() {
-        let base = std::fs::read_to_string(concat!(
+        mutate(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/examples/all-triggers/fnctl.toml"
-        ))
-        .unwrap();
+        ));
+    }
+
+    #[test]
+    fn mutated_resource_manifests_never_panic_and_spans_stay_valid() {
+        mutate(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/resources-app/fnctl.toml"
+        ));
+    }
+
+    fn mutate(path: &str) {
+        let base = std::fs::read_to_string(path).unwrap();
         let pieces = [
             "",
             "\"",
@@ -621,6 +632,10 @@ enabled = false
             "[app]",
             "true",
             "*/0",
+            "[resources.x]",
+            "kind = \"queue\"",
+            "type = \"queue\"",
+            "access = { jobs = \"send\" }",
         ];
         let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
         for _ in 0..3000 {

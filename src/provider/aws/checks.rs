@@ -347,6 +347,51 @@ mod tests {
         assert!(check_bucket_name("xn--abc").is_err());
     }
 
+    fn messages(text: &str) -> Vec<String> {
+        let source = crate::manifest::Source::new(std::path::Path::new("fnctl.toml"), text);
+        let env: BTreeMap<String, String> = Default::default();
+        let app = crate::manifest::load_source(
+            &source,
+            &crate::manifest::LoadOptions {
+                stage: "dev",
+                env: &env,
+                check_files: false,
+            },
+        )
+        .unwrap();
+        check(&app).into_iter().map(|d| d.message).collect()
+    }
+
+    fn queue_app(timeout: u32, trigger: &str) -> String {
+        format!(
+            "[app]\nname = \"shop\"\nruntime = \"python3.12\"\n[providers.aws]\nregion = \"us-east-1\"\n\
+             [resources.jobs]\nkind = \"queue\"\nvisibility_timeout = 60\n\
+             [functions.w]\nhandler = \"app.handler\"\ntimeout = {timeout}\n\
+             [[functions.w.triggers]]\ntype = \"queue\"\nqueue = \"jobs\"\n{trigger}\n"
+        )
+    }
+
+    /// Lambda's rules for SQS event sources, beside the refusal of the
+    /// resource itself (which every case here also gets).
+    #[test]
+    fn queue_trigger_rules() {
+        let rules = |timeout, trigger| -> Vec<String> {
+            messages(&queue_app(timeout, trigger))
+                .into_iter()
+                .filter(|m| !m.contains("does not deploy resources"))
+                .collect()
+        };
+        assert!(
+            rules(60, "batch_size = 10").is_empty(),
+            "equal timeouts are fine"
+        );
+        assert!(rules(60, "batch_size = 500\nmax_batching_window = 1").is_empty());
+        let m = rules(61, "batch_size = 20\nmax_batching_window = 0");
+        assert_eq!(m.len(), 2, "{m:?}");
+        assert!(m[0].contains("may run 61 s, longer than queue `jobs`"));
+        assert!(m[1].starts_with("batch size 20 of function `w` needs a batching window"));
+    }
+
     #[test]
     fn overlap_rule() {
         let sw = |x: &str, y: &str| x.starts_with(y);

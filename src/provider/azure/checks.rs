@@ -361,6 +361,75 @@ env = { MODE = { value = "s3cret-slow", secret = true }, SHARED = "x" }
         assert!(!diags[0].message.contains("s3cret"));
     }
 
+    fn messages(text: &str) -> Vec<String> {
+        let source = crate::manifest::Source::new(std::path::Path::new("fnctl.toml"), text);
+        let env: std::collections::BTreeMap<String, String> = Default::default();
+        let app = crate::manifest::load_source(
+            &source,
+            &crate::manifest::LoadOptions {
+                stage: "dev",
+                env: &env,
+                check_files: false,
+            },
+        )
+        .unwrap();
+        check(&app)
+            .into_iter()
+            .map(|d| d.message)
+            .filter(|m| !m.contains("does not deploy resources"))
+            .collect()
+    }
+
+    /// host.json's queue settings are per app: triggers of one queue, a
+    /// queue without a dead-letter count, a zero window and functions kept
+    /// off Azure do not conflict.
+    #[test]
+    fn per_app_queue_settings_conflict_only_when_they_differ_on_azure() {
+        let text = r#"
+[app]
+name = "shop"
+runtime = "python3.12"
+[providers.aws]
+[providers.azure]
+subscription = "00000000-0000-0000-0000-000000000000"
+resource_group = "rg"
+location = "westeurope"
+[resources.jobs]
+kind = "queue"
+dead_letter = { after = 5 }
+[resources.mails]
+kind = "queue"
+[resources.aws-only]
+kind = "queue"
+dead_letter = { after = 2 }
+[functions.a]
+handler = "app.handler"
+[[functions.a.triggers]]
+type = "queue"
+queue = "jobs"
+max_batching_window = 0
+[functions.b]
+handler = "app.handler"
+[[functions.b.triggers]]
+type = "queue"
+queue = "jobs"
+[functions.c]
+handler = "app.handler"
+[[functions.c.triggers]]
+type = "queue"
+queue = "mails"
+[functions.d]
+handler = "app.handler"
+providers = ["aws"]
+[[functions.d.triggers]]
+type = "queue"
+queue = "aws-only"
+batch_size = 500
+max_batching_window = 30
+"#;
+        assert_eq!(messages(text), Vec::<String>::new());
+    }
+
     #[test]
     fn container_names() {
         assert!(check_container_name("uploads-2").is_ok());
