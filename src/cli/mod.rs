@@ -24,59 +24,114 @@ pub struct Cli {
 #[derive(Debug, clap::Args)]
 pub struct GlobalArgs {
     /// Path to the manifest [default: fnctl.toml in this or a parent directory]
-    #[arg(long, global = true, value_name = "PATH", env = "FNCTL_MANIFEST")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "PATH",
+        env = "FNCTL_MANIFEST"
+    )]
     pub manifest: Option<PathBuf>,
 
     /// Stage to work on
-    #[arg(long, short = 's', global = true, default_value = DEFAULT_STAGE, env = "FNCTL_STAGE")]
+    #[arg(long, short = 's', global = true, help_heading = "Global options", default_value = DEFAULT_STAGE, env = "FNCTL_STAGE")]
     pub stage: String,
 
     /// Work on one provider only [default: every provider in the manifest]
-    #[arg(long, short = 'p', global = true, value_parser = parse_provider)]
+    #[arg(long, short = 'p', global = true, help_heading = "Global options", value_parser = parse_provider)]
     pub provider: Option<ProviderId>,
 
     /// Output format
-    #[arg(long, short = 'o', global = true, value_enum, default_value = "human")]
+    #[arg(
+        long,
+        short = 'o',
+        global = true,
+        help_heading = "Global options",
+        value_enum,
+        default_value = "human"
+    )]
     pub output: Format,
 
     /// Show more detail
-    #[arg(long, short = 'v', global = true, conflicts_with = "quiet")]
+    #[arg(
+        long,
+        short = 'v',
+        global = true,
+        help_heading = "Global options",
+        conflicts_with = "quiet"
+    )]
     pub verbose: bool,
 
     /// Show only results and errors
-    #[arg(long, short = 'q', global = true)]
+    #[arg(long, short = 'q', global = true, help_heading = "Global options")]
     pub quiet: bool,
 
     /// Disable colour (also: NO_COLOR=1)
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub no_color: bool,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create a new project from a template
+    #[command(
+        after_help = "Examples:\n  fnctl init python-http --dir hello   # a project from a template\n  fnctl init --list                    # the templates"
+    )]
     Init(InitArgs),
     /// Check the manifest and the providers' rules
+    #[command(
+        after_help = "Examples:\n  fnctl validate                       # every stage, every provider's rules\n  fnctl validate --output json         # diagnostics with file, line, column"
+    )]
     Validate,
     /// Show what a deploy would create, update and delete
+    #[command(
+        after_help = "Examples:\n  fnctl plan                           # read the cloud, show what a deploy would change\n  fnctl plan --offline                 # no credentials: everything shown as new\n  fnctl plan --detailed-exitcode -q    # CI: exit 6 when there are changes"
+    )]
     Plan(PlanArgs),
     /// Build each function's deterministic zip under .fnctl/dist/
+    #[command(
+        after_help = "Examples:\n  fnctl package                        # every function's zip under .fnctl/dist/\n  fnctl package orders --output json   # one function, sizes and sha256"
+    )]
     Package(PackageArgs),
     /// Package, plan against the cloud, apply, verify
+    #[command(
+        after_help = "Examples:\n  fnctl deploy                         # every provider in the manifest\n  fnctl deploy --stage prod -p aws     # one stage, one cloud"
+    )]
     Deploy(DeployArgs),
     /// Show what is deployed, read from the cloud
+    #[command(
+        after_help = "Examples:\n  fnctl info                           # what is deployed, on every provider\n  fnctl info -p azure --output json"
+    )]
     Info,
     /// Delete everything fnctl created for this app and stage
+    #[command(
+        after_help = "Examples:\n  fnctl remove                         # keeps buckets and containers that hold data\n  fnctl remove --delete-data --yes     # and those too, without asking"
+    )]
     Remove(RemoveArgs),
     /// Call a deployed function once (a smoke test for CI), or run it locally
+    #[command(
+        after_help = "Examples:\n  fnctl invoke orders --event http --expect-status 200\n  fnctl invoke orders --route 'POST /orders' --via url\n  echo '{\"id\": 42}' | fnctl invoke orders --data -\n  fnctl invoke orders --local --event http --path /orders/42"
+    )]
     Invoke(InvokeArgs),
     /// Serve the app on 127.0.0.1: HTTP routes, schedules, storage folders, hot reload
+    #[command(
+        after_help = "Examples:\n  fnctl dev                            # then: curl localhost:3000/...\n  fnctl dev --port 8080 --no-watch"
+    )]
     Dev(DevArgs),
     /// Show a deployed function's logs
+    #[command(
+        after_help = "Examples:\n  fnctl logs orders --since 1h --filter ERROR\n  fnctl logs orders -f                 # follow until Ctrl-C"
+    )]
     Logs(LogsArgs),
-    /// Point the stage alias back at the previous version
+    /// Go back to the code deployed before (every function that has an earlier version, or one)
+    #[command(
+        after_help = "Examples:\n  fnctl rollback                       # every function that has an earlier version\n  fnctl rollback orders --list         # its versions, dates and digests\n  fnctl rollback orders --to 3"
+    )]
     Rollback(RollbackArgs),
     /// Print the manifest's JSON Schema (for editor completion)
+    #[command(
+        after_help = "Examples:\n  fnctl schema > fnctl.schema.json     # for Taplo / Even Better TOML"
+    )]
     Schema,
 }
 

@@ -17,6 +17,7 @@ mod examples;
 mod fault_proxy;
 mod faults;
 mod fuzz;
+mod help;
 mod honest_plan;
 mod layering;
 mod invoke_requests;
