@@ -545,12 +545,22 @@ resources.job-queue = { visibility_timeout = 600, dead_letter = { after = 3 } }
             "runtime = \"python3.12\"\nenv = { FNCTL_JOB_QUEUE_URL = \"x\" }\n[resources",
         );
         let diags = load_text(&text).unwrap_err();
+        assert_eq!(diags.len(), 1, "once, at `[app].env`: {diags:?}");
         assert_eq!(
-            diags.len(),
-            1,
-            "only the function that accesses the queue: {diags:?}"
+            diags[0].message,
+            "`[app].env` sets `FNCTL_JOB_QUEUE_URL`, which fnctl sets to the URL of resource `job-queue`"
         );
-        assert!(diags[0].message.contains("the URL of resource `job-queue`"));
+        // Also in a function that cannot access the resource: on Azure the
+        // functions of an app share their settings.
+        let text = RESOURCES.replace(
+            "[functions.idle]\nhandler = \"app.handler\"\n",
+            "[functions.idle]\nhandler = \"app.handler\"\nenv = { FNCTL_ORDERS_NAME = \"x\" }\n",
+        );
+        let diags = load_text(&text).unwrap_err();
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert!(diags[0]
+            .message
+            .starts_with("function `idle` sets `FNCTL_ORDERS_NAME`"));
     }
 
     #[test]

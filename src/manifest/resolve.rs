@@ -110,6 +110,7 @@ pub fn resolve(m: raw::Manifest, cx: &Context<'_>) -> Result<App, Vec<Diagnostic
         }
     }
     check_duplicate_routes(&functions, cx.source, &mut out);
+    check_resource_env(&m, &resources, &mut out);
 
     let tags = m
         .app
@@ -529,7 +530,6 @@ fn resolve_function(
         .filter_map(|t| resolve_trigger(t, cx.source, resources, &mut queue_triggers, out))
         .collect();
     let access = resolve_access(name, f, resources, &triggers, &queue_triggers, cx, out);
-    check_resource_env(name, f, app, &access, resources, out);
     let aws = f
         .aws
         .as_ref()
@@ -987,10 +987,12 @@ fn unknown_resource(
         .filter(|r| kind.is_none_or(|k| r.kind.as_str() == k))
         .map(|r| r.name.as_str())
         .collect();
-    let kind_word = kind.unwrap_or("bucket");
     let help = did_you_mean(name, fitting.iter().copied()).unwrap_or_else(|| {
         if fitting.is_empty() {
-            format!("define it: `[resources.{name}]` with `kind = \"{kind_word}\"`")
+            match kind {
+                Some(k) => format!("define it: `[resources.{name}]` with `kind = \"{k}\"`"),
+                None => format!("define it: `[resources.{name}]` with its `kind`"),
+            }
         } else {
             format!(
                 "defined: {}; or define `[resources.{name}]`",
@@ -1102,37 +1104,43 @@ fn resolve_access(
     access
 }
 
-/// fnctl sets `FNCTL_{RESOURCE}_NAME` (and `_URL` for queues) on functions
-/// that can access a resource; a variable of the same name in `env` would be
-/// overwritten on one cloud or the other, so it is refused.
+/// fnctl sets `FNCTL_{RESOURCE}_NAME` (and `_URL` for queues) for the
+/// resources a function can access; a variable of the same name in `env`
+/// would be overwritten, or on Azure (where the functions of an app share
+/// one set of settings) clash with it, so the names of every resource's
+/// variables are refused in `[app].env` and in every function's `env`.
 fn check_resource_env(
-    function: &str,
-    f: &raw::FunctionSection,
-    app: &raw::AppSection,
-    access: &BTreeMap<String, Access>,
+    m: &raw::Manifest,
     resources: &BTreeMap<String, Resource>,
     out: &mut Vec<Diagnostic>,
 ) {
-    for r in access.keys().filter_map(|n| resources.get(n)) {
-        for e in resource::env_for(&r.name, &r.kind) {
-            let Some(entry) = f.env.get(&e.var).or_else(|| app.env.get(&e.var)) else {
-                continue;
-            };
+    let reserved: BTreeMap<String, (String, &str)> = resources
+        .values()
+        .flat_map(|r| resource::env_for(&r.name, &r.kind))
+        .map(|e| {
             let what = match e.value {
                 resource::ResourceEnvValue::Name => "name",
                 resource::ResourceEnvValue::Url => "URL",
             };
-            out.push(
-                Diagnostic::new(
-                    entry.span(),
-                    format!(
-                        "function `{function}` sets `{}`, which fnctl sets to the {what} of resource `{}`",
-                        e.var, r.name
-                    ),
-                )
-                .with_help("rename this variable; fnctl sets it on every function that can access the resource"),
-            );
+            (e.var, (e.resource, what))
+        })
+        .collect();
+    let mut check = |who: String, env: &BTreeMap<String, Sp<EnvEntry>>| {
+        for (key, entry) in env {
+            if let Some((resource, what)) = reserved.get(key) {
+                out.push(
+                    Diagnostic::new(
+                        entry.span(),
+                        format!("{who} sets `{key}`, which fnctl sets to the {what} of resource `{resource}`"),
+                    )
+                    .with_help("rename this variable; fnctl sets it on the functions that can access the resource"),
+                );
+            }
         }
+    };
+    check("`[app].env`".to_string(), &m.app.env);
+    for (name, f) in &m.functions {
+        check(format!("function `{name}`"), &f.get().env);
     }
 }
 
