@@ -2,24 +2,22 @@
 //! holds data unless told otherwise.
 //!
 //! Unlike apply, remove does not run a plan: it deletes the few resources
-//! that take everything else with them (the Function App, the telemetry
-//! resources, the plan, the storage account), each only when it carries
-//! this app+stage's tags, then what Azure made for them
-//! (`azure_made.rs`), then the resource group when fnctl created it and it
-//! is empty. That order, and what a storage account kept for its data
-//! still loses, are written out here.
+//! that take everything else with them — each kind names its own
+//! ([`crate::provider::azure::kinds::Kind::removed`]: the Function App, the
+//! plan, the telemetry resources, the storage account), taken in reverse
+//! creation order and each only when it carries this app+stage's tags —
+//! then what Azure made for them (`azure_made.rs`), then the resource
+//! group when fnctl created it and it is empty. What a storage account
+//! kept for its data still loses is written out here.
 
 use azure_core::{Method, Url};
 
 use super::apply::Applied;
 use super::blob::Contents;
-use super::{
-    paths, AzureBackend, AzureError, Removal, API_EVENTGRID, API_INSIGHTS, API_LOG_WORKSPACES,
-    API_RESOURCES, API_STORAGE, API_WEB,
-};
+use super::{paths, AzureBackend, AzureError, Removal, API_EVENTGRID, API_RESOURCES, API_STORAGE};
 use crate::plan::{Kept, ResourceId};
 use crate::provider::azure::kinds::common::{metadata_of, owned_by, CONTAINER_MARKS};
-use crate::provider::azure::kinds::event_subscription;
+use crate::provider::azure::kinds::{self, event_subscription};
 use crate::provider::azure::names;
 use crate::provider::interrupt::{Interrupt, Interrupted};
 
@@ -75,45 +73,22 @@ impl AzureBackend {
             Vec::new()
         };
         let keep_storage = !data.is_empty();
-        let mut steps: Vec<(&str, String, String, &str)> = vec![
-            (
-                "function_app",
-                names::function_app(app, az),
-                paths::site(app, az),
-                API_WEB,
-            ),
-            (
-                "app_insights",
-                names::app_insights(app),
-                paths::app_insights(app, az),
-                API_INSIGHTS,
-            ),
-            (
-                "log_workspace",
-                names::log_workspace(app),
-                paths::log_workspace(app, az),
-                API_LOG_WORKSPACES,
-            ),
-            (
-                "app_service_plan",
-                names::plan(app),
-                paths::plan(app, az),
-                API_WEB,
-            ),
-        ];
-        if !keep_storage {
-            steps.push((
-                "storage_account",
-                sa_name.clone(),
-                paths::storage_account(app, az),
-                API_STORAGE,
-            ));
-        }
+        let steps: Vec<_> = kinds::removed(app, az)
+            .into_iter()
+            .filter(|step| !(keep_storage && step.holds_data))
+            .collect();
         let interrupt = Interrupt::watch();
         // The resource group (or, keeping the account, what fnctl put in
         // it) is the last step.
         let total = steps.len() + 1;
-        for (checked, (kind, name, path, api)) in steps.into_iter().enumerate() {
+        for (checked, step) in steps.into_iter().enumerate() {
+            let kinds::Removed {
+                kind,
+                name,
+                path,
+                api,
+                ..
+            } = step;
             if interrupt.requested() {
                 return Err(Interrupted {
                     done: removal.removed.len(),

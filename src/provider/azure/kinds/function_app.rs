@@ -156,6 +156,17 @@ pub fn disabled_setting(name: &str) -> String {
 
 #[async_trait::async_trait]
 impl Kind for FunctionApp {
+    /// The Function App; its functions, settings and deployments go with it.
+    fn removed(&self, app: &App, az: &AzureSettings) -> Vec<super::Removed> {
+        vec![super::Removed {
+            kind: "function_app",
+            name: names::function_app(app, az),
+            path: paths::site(app, az),
+            api: API_WEB,
+            holds_data: false,
+        }]
+    }
+
     fn kinds(&self) -> &'static [&'static str] {
         &["function_app", "app_settings"]
     }

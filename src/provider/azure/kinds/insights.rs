@@ -37,6 +37,26 @@ pub fn component_id(app: &App) -> ResourceId {
 
 #[async_trait::async_trait]
 impl Kind for Insights {
+    /// The component before the workspace it sends its telemetry to.
+    fn removed(&self, app: &App, az: &AzureSettings) -> Vec<super::Removed> {
+        vec![
+            super::Removed {
+                kind: "app_insights",
+                name: names::app_insights(app),
+                path: paths::app_insights(app, az),
+                api: API_INSIGHTS,
+                holds_data: false,
+            },
+            super::Removed {
+                kind: "log_workspace",
+                name: names::log_workspace(app),
+                path: paths::log_workspace(app, az),
+                api: API_LOG_WORKSPACES,
+                holds_data: false,
+            },
+        ]
+    }
+
     fn kinds(&self) -> &'static [&'static str] {
         &["log_workspace", "app_insights"]
     }

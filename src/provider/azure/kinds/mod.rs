@@ -94,6 +94,15 @@ pub trait Kind: Sync {
         run: &mut Run<'_>,
     ) -> Result<Outcome, AzureError>;
 
+    /// What `remove` deletes of this kind: the resources whose deletion
+    /// takes everything under them along (a Function App its functions and
+    /// settings, a storage account its containers), each deleted only when
+    /// it carries this app+stage's tags. `remove` runs the kinds in reverse
+    /// [`KINDS`] order, so what depends on another goes first.
+    fn removed(&self, _app: &App, _az: &AzureSettings) -> Vec<Removed> {
+        Vec::new()
+    }
+
     /// Deletes one resource that left the plan. Most kinds leave a plan
     /// only when the app goes, which is `remove`'s work: nothing to do.
     async fn delete(
@@ -104,6 +113,28 @@ pub trait Kind: Sync {
     ) -> Result<Outcome, AzureError> {
         Ok(Outcome::Done)
     }
+}
+
+/// One resource `remove` deletes whole.
+pub struct Removed {
+    /// The plan kind, for progress and the report.
+    pub kind: &'static str,
+    pub name: String,
+    /// Its ARM path and the API version to call it with.
+    pub path: String,
+    pub api: &'static str,
+    /// It holds the users' data (a storage account's containers): kept
+    /// when they have blobs, unless `--delete-data`.
+    pub holds_data: bool,
+}
+
+/// What `remove` deletes, in the order it deletes it.
+pub fn removed(app: &App, az: &AzureSettings) -> Vec<Removed> {
+    KINDS
+        .iter()
+        .rev()
+        .flat_map(|k| k.removed(app, az))
+        .collect()
 }
 
 /// Whether a read lets the kinds after it read.

@@ -29,6 +29,16 @@ pub fn id(app: &App) -> ResourceId {
 
 #[async_trait::async_trait]
 impl Kind for ServicePlan {
+    fn removed(&self, app: &App, az: &AzureSettings) -> Vec<super::Removed> {
+        vec![super::Removed {
+            kind: "app_service_plan",
+            name: names::plan(app),
+            path: paths::plan(app, az),
+            api: API_WEB,
+            holds_data: false,
+        }]
+    }
+
     fn kinds(&self) -> &'static [&'static str] {
         &["app_service_plan"]
     }

@@ -48,6 +48,18 @@ pub fn trigger_containers(app: &App) -> Vec<String> {
 
 #[async_trait::async_trait]
 impl Kind for Storage {
+    /// The storage account, with every container in it: the users' uploads
+    /// among them, so it is kept while those hold blobs.
+    fn removed(&self, app: &App, az: &AzureSettings) -> Vec<super::Removed> {
+        vec![super::Removed {
+            kind: "storage_account",
+            name: names::storage_account(app, az),
+            path: paths::storage_account(app, az),
+            api: API_STORAGE,
+            holds_data: true,
+        }]
+    }
+
     fn kinds(&self) -> &'static [&'static str] {
         &["storage_account", "blob_container"]
     }
