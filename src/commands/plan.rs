@@ -9,7 +9,7 @@ use super::live;
 use super::{CommandError, Context, ExitStatus};
 use crate::model::{App, ProviderId};
 use crate::output::Verbosity;
-use crate::plan::{self, render, LiveState, Plan};
+use crate::plan::{render, LiveState, Plan};
 use crate::project;
 use crate::provider::session::{CloudError, Session};
 use crate::provider::{self, CodeDigests};
@@ -114,15 +114,5 @@ fn unreadable(provider: ProviderId, e: CloudError) -> CommandError {
 
 /// The plan against an unknown live state.
 pub fn offline_plan(app: &App, id: ProviderId, digests: &CodeDigests, reason: String) -> Plan {
-    let p = provider::for_id(id);
-    let desired = p.desired(app, digests);
-    Plan {
-        app: app.name.clone(),
-        stage: app.stage.clone(),
-        provider: id,
-        target: p.target(app),
-        live: LiveState::NotRead { reason },
-        changes: plan::diff(&desired, None),
-        conflicts: Vec::new(),
-    }
+    provider::plan_for(app, id, digests, LiveState::NotRead { reason }, None)
 }

@@ -95,6 +95,30 @@ pub trait Provider: Send + Sync {
     ) -> Result<CodeDigests, PackageError>;
 }
 
+/// The plan of `app` on provider `id`: its desired resources against what
+/// was read (`live`: resources and conflicts), or against nothing when the
+/// cloud was not read (`LiveState::NotRead`, everything new). The one place
+/// a `Plan` is put together, for `plan --offline` and for every session.
+pub fn plan_for(
+    app: &App,
+    id: ProviderId,
+    digests: &CodeDigests,
+    live: crate::plan::LiveState,
+    found: Option<(&[Resource], &[crate::plan::Conflict])>,
+) -> crate::plan::Plan {
+    let p = for_id(id);
+    let desired = p.desired(app, digests);
+    crate::plan::Plan {
+        app: app.name.clone(),
+        stage: app.stage.clone(),
+        provider: id,
+        target: p.target(app),
+        live,
+        changes: crate::plan::diff(&desired, found.map(|(resources, _)| resources)),
+        conflicts: found.map(|(_, c)| c.to_vec()).unwrap_or_default(),
+    }
+}
+
 /// The layout `fnctl package` uses when the manifest configures no
 /// provider: Lambda's, the one the local runtime runs.
 pub const LOCAL_LAYOUT: ProviderId = ProviderId::Aws;

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 
 use crate::model::{App, ProviderId};
 use crate::plan::scope::{self, Shared};
-use crate::plan::{self, Action, LiveState, Plan, ResourceId};
+use crate::plan::{Action, LiveState, Plan, ResourceId};
 use crate::provider::{self, CodeDigests};
 
 use crate::provider::cloud::Cloud;
@@ -108,17 +108,13 @@ impl Session {
 
     /// The plan against what was read last.
     fn plan_against_live(&self, digests: &CodeDigests) -> Plan {
-        let p = provider::for_id(self.provider);
-        let desired = p.desired(&self.app, digests);
-        Plan {
-            app: self.app.name.clone(),
-            stage: self.app.stage.clone(),
-            provider: self.provider,
-            target: p.target(&self.app),
-            live: LiveState::Read,
-            changes: plan::diff(&desired, Some(self.cloud.live_resources())),
-            conflicts: self.cloud.live_conflicts().to_vec(),
-        }
+        provider::plan_for(
+            &self.app,
+            self.provider,
+            digests,
+            LiveState::Read,
+            Some((self.cloud.live_resources(), self.cloud.live_conflicts())),
+        )
     }
 
     /// Reads the cloud and plans against it (limited to [`Session::only`]'s
