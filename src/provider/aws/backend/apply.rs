@@ -77,6 +77,7 @@ impl AwsBackend {
         let shared = Arc::new(Shared {
             ids: Mutex::new(live.ids.clone()),
             artifacts,
+            published: Mutex::default(),
         });
         let todo: Vec<&Change> = plan
             .changes

@@ -87,6 +87,9 @@ pub struct Clients {
     pub events: aws_sdk_eventbridge::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub sts: aws_sdk_sts::Client,
+    /// The Resource Groups Tagging API: the tags of many functions and
+    /// rules in one call, so a read does not ask for each one's tags.
+    pub tagging: aws_sdk_resourcegroupstagging::Client,
     /// Holds the deploy lock (see `lock.rs`).
     pub ssm: aws_sdk_ssm::Client,
     pub recorder: Arc<CallRecorder>,
@@ -167,6 +170,11 @@ pub async fn connect(settings: &AwsSettings) -> Result<Clients, ClientError> {
         // Not recorded: lock calls coordinate fnctl runs and change nothing
         // of the app, so they do not count as the app's mutating calls.
         ssm: aws_sdk_ssm::Client::new(&config),
+        tagging: aws_sdk_resourcegroupstagging::Client::from_conf(
+            aws_sdk_resourcegroupstagging::config::Builder::from(&config)
+                .interceptor(interceptor.clone())
+                .build(),
+        ),
         sts: aws_sdk_sts::Client::from_conf(
             aws_sdk_sts::config::Builder::from(&config)
                 .interceptor(interceptor)

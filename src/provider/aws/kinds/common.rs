@@ -12,7 +12,7 @@ use futures::{stream, StreamExt, TryStreamExt};
 
 use crate::model::App;
 use crate::plan::Attrs;
-use crate::provider::aws::backend::{AwsBackend, AwsError};
+use crate::provider::aws::backend::{AwsBackend, AwsError, SdkResultExt};
 
 /// How many read calls of one kind run at once. Lambda's documented quotas
 /// are 100 GetFunction and 15 GetPolicy (and other control-plane) requests
@@ -133,4 +133,68 @@ pub fn create_bucket(b: &AwsBackend, name: &str) -> CreateBucketFluentBuilder {
         );
     }
     req
+}
+
+/// The tags of this app+stage's resources of `resource_type` (e.g.
+/// `lambda:function`), by ARN, from the Resource Groups Tagging API: one
+/// call per page of many resources instead of one per resource.
+///
+/// The answer narrows work, it never decides ownership alone: the API is
+/// eventually consistent and lists only resources that carry (or carried)
+/// tags, so a resource missing from it (just created, untagged, or of a
+/// type an emulator does not list) is read on its own by the caller, and
+/// only tags that say "this app+stage's" are taken from it.
+pub async fn tagged(
+    b: &AwsBackend,
+    resource_type: &str,
+) -> Result<BTreeMap<String, BTreeMap<String, String>>, AwsError> {
+    use aws_sdk_resourcegroupstagging::types::TagFilter;
+    let app = &b.app;
+    let mut out = BTreeMap::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = b
+            .clients
+            .tagging
+            .get_resources()
+            .resource_type_filters(resource_type)
+            .tag_filters(
+                TagFilter::builder()
+                    .key("fnctl:app")
+                    .values(&app.name)
+                    .build(),
+            )
+            .tag_filters(
+                TagFilter::builder()
+                    .key("fnctl:stage")
+                    .values(&app.stage)
+                    .build(),
+            )
+            // The largest page AWS allows (counted in tags: fnctl's
+            // resources carry four or five each).
+            .tags_per_page(500)
+            .set_pagination_token(token.clone())
+            .send()
+            .await
+            .or_api_error("GetResources (tagging)", resource_type)?;
+        for m in page.resource_tag_mapping_list() {
+            let Some(arn) = m.resource_arn() else {
+                continue;
+            };
+            let tags = m
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect();
+            out.insert(arn.to_string(), tags);
+        }
+        token = page
+            .pagination_token()
+            .filter(|t| !t.is_empty())
+            .map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    Ok(out)
 }

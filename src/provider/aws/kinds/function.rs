@@ -26,7 +26,7 @@ use sha2::{Digest, Sha256};
 use super::common::{
     attrs, derived_name_help, foreign_owner, owned_tags, read_each, string_map, NOT_FOUND,
 };
-use super::{permission, role, Kind, Shared, Step};
+use super::{common, permission, role, Kind, Shared, Step};
 use crate::model::{App, Function as ManifestFunction, ProviderId, Runtime};
 use crate::plan::{Action, Attrs, Change, Conflict, Resource, ResourceId};
 use crate::provider::aws::backend::apply::Applied;
@@ -140,24 +140,43 @@ impl Kind for Function {
 
     /// Functions named `{app}-{stage}-*` and tagged for this app+stage, with
     /// their alias and fnctl's permission statements.
+    ///
+    /// ListFunctions pages carry every function's configuration and the
+    /// tagging API this app+stage's tags, so a function of ours costs two
+    /// calls of its own (alias and policy, which have no bulk form). A
+    /// candidate the tagging API does not vouch for is read whole with
+    /// GetFunction, which decides its ownership (see [`common::tagged`]).
     async fn read(&self, b: &AwsBackend) -> Result<Live, AwsError> {
         let lambda = &b.clients.lambda;
         let prefix = format!("{}-", names::prefix(&b.app));
-        let mut candidates = Vec::new();
-        let mut pages = lambda.list_functions().into_paginator().items().send();
-        while let Some(item) = pages.next().await {
-            let f = item.or_api_error("ListFunctions", &prefix)?;
-            if let Some(name) = f.function_name() {
-                if name.starts_with(&prefix) {
-                    candidates.push(name.to_string());
+        let list = async {
+            let mut candidates = Vec::new();
+            let mut pages = lambda.list_functions().into_paginator().items().send();
+            while let Some(item) = pages.next().await {
+                let f = item.or_api_error("ListFunctions", &prefix)?;
+                if f.function_name().is_some_and(|n| n.starts_with(&prefix)) {
+                    candidates.push(f);
                 }
             }
-        }
-        candidates.sort();
-        let found = read_each(
-            candidates,
-            |name| async move { read_function(b, &name).await },
-        )
+            Ok::<_, AwsError>(candidates)
+        };
+        let (mut candidates, tagged) =
+            tokio::try_join!(list, common::tagged(b, "lambda:function"))?;
+        let tagged: BTreeMap<String, BTreeMap<String, String>> = tagged
+            .into_iter()
+            .map(|(arn, tags)| (arn::lambda_target(&arn), tags))
+            .collect();
+        candidates.sort_by(|a, b| a.function_name().cmp(&b.function_name()));
+        let tagged = &tagged;
+        let found = read_each(candidates, |conf| async move {
+            let name = conf.function_name().unwrap_or_default().to_string();
+            match tagged.get(&name) {
+                Some(tags) if foreign_owner(tags, &b.app).is_none() => {
+                    function_resources(b, &name, &conf, tags.clone()).await
+                }
+                _ => read_function(b, &name).await,
+            }
+        })
         .await?;
         let (resources, conflicts): (Vec<_>, Vec<_>) = found.into_iter().unzip();
         Ok(Live {
@@ -171,7 +190,7 @@ impl Kind for Function {
         let (b, change, shared) = (step.backend, step.change, step.shared);
         let after = step.after();
         match change.id.kind.as_str() {
-            "lambda_alias" => put_alias(b, change).await,
+            "lambda_alias" => put_alias(b, change, shared).await,
             _ => put_function(b, change, after, shared).await,
         }
     }
@@ -218,13 +237,13 @@ impl Kind for Function {
     }
 }
 
-/// One function with its alias and permissions; nothing when it is gone
-/// or belongs to another app+stage.
+/// One function with its alias and permissions, read on its own
+/// (GetFunction: configuration and tags); nothing when it is gone or
+/// belongs to another app+stage.
 async fn read_function(
     b: &AwsBackend,
     name: &str,
 ) -> Result<(Vec<Resource>, Option<Conflict>), AwsError> {
-    let app = &b.app;
     let Some(got) = b
         .clients
         .lambda
@@ -242,6 +261,22 @@ async fn read_function(
         .unwrap_or_default()
         .into_iter()
         .collect();
+    let Some(conf) = got.configuration() else {
+        return Ok((Vec::new(), None));
+    };
+    function_resources(b, name, conf, fn_tags).await
+}
+
+/// A function as resources from its configuration and tags (however they
+/// were read), plus its alias and permissions; a conflict instead when the
+/// tags are not this app+stage's and the app needs this very name.
+async fn function_resources(
+    b: &AwsBackend,
+    name: &str,
+    conf: &aws_sdk_lambda::types::FunctionConfiguration,
+    fn_tags: BTreeMap<String, String>,
+) -> Result<(Vec<Resource>, Option<Conflict>), AwsError> {
+    let app = &b.app;
     if let Some(owner) = foreign_owner(&fn_tags, app) {
         // Another app's or stage's function that merely shares the name
         // prefix is none of this plan's business; one with the very name
@@ -259,9 +294,6 @@ async fn read_function(
     let fn_key = fn_tags.get("fnctl:function").cloned();
     let manifest_fn = fn_key.as_deref().and_then(|k| app.functions.get(k));
     let secrets = manifest_fn.map(secret_keys).unwrap_or_default();
-    let Some(conf) = got.configuration() else {
-        return Ok((Vec::new(), None));
-    };
     let env = env_of(conf.environment());
     let desired_env = manifest_fn.map(env_values);
     let env_attr = json!(environment_view(&env, &secrets, desired_env.as_ref()));
@@ -374,7 +406,7 @@ async fn put_function(
         // Built (and, over 50 MiB, uploaded) once, not on every retry.
         let code = code::location(b, function, shared).await?;
         let started = Instant::now();
-        loop {
+        let ready = loop {
             let req = lambda
                 .create_function()
                 .function_name(name)
@@ -387,9 +419,21 @@ async fn put_function(
                 .timeout(f.timeout_s as i32)
                 .environment(env.clone())
                 .set_tags(Some(string_map(&after["tags"])))
-                .code(code.clone());
+                .code(code.clone())
+                // The first version, exactly what was created, for the
+                // alias (see `put_alias`).
+                .publish(true);
             match req.send().await {
-                Ok(_) => break,
+                Ok(out) => {
+                    if let Some(v) = out.version().filter(|v| *v != "$LATEST") {
+                        shared
+                            .published
+                            .lock()
+                            .await
+                            .insert(name.to_string(), v.to_string());
+                    }
+                    break is_ready(out.state(), out.last_update_status());
+                }
                 // IAM is eventually consistent: a fresh role is refused for a while.
                 Err(e)
                     if e.message()
@@ -401,11 +445,13 @@ async fn put_function(
                     }
                     tokio::time::sleep(Duration::from_secs(3)).await;
                 }
-                Err(e) if has_code(&e, &["ResourceConflictException"]) => break,
+                Err(e) if has_code(&e, &["ResourceConflictException"]) => break false,
                 Err(e) => return Err(api_error("CreateFunction", name, e)),
             }
+        };
+        if !ready {
+            wait_ready(b, name).await?;
         }
-        wait_ready(b, name).await?;
         code::discard_staged(b, &code).await;
         return Ok(());
     }
@@ -418,8 +464,10 @@ async fn put_function(
             (None, Some(b), Some(k)) => req.s3_bucket(b).s3_key(k),
             _ => req,
         };
-        req.send().await.or_api_error("UpdateFunctionCode", name)?;
-        wait_ready(b, name).await?;
+        let out = req.send().await.or_api_error("UpdateFunctionCode", name)?;
+        if !is_ready(out.state(), out.last_update_status()) {
+            wait_ready(b, name).await?;
+        }
         code::discard_staged(b, &code).await;
     }
     let config_fields = [
@@ -453,10 +501,13 @@ async fn put_function(
         if changed("role") {
             req = req.role(&role);
         }
-        req.send()
+        let out = req
+            .send()
             .await
             .or_api_error("UpdateFunctionConfiguration", name)?;
-        wait_ready(b, name).await?;
+        if !is_ready(out.state(), out.last_update_status()) {
+            wait_ready(b, name).await?;
+        }
     }
     if changed("tags") {
         let arn = arn::lambda_function(&b.clients.region, &shared.ids.lock().await.account, name);
@@ -469,6 +520,18 @@ async fn put_function(
             .or_api_error("TagResource", name)?;
     }
     Ok(())
+}
+
+/// Whether a create or update answer already says the function accepts
+/// the next change (State Active, no update in progress): then polling
+/// GetFunctionConfiguration would only repeat it. AWS usually answers
+/// Pending / InProgress, and then fnctl waits.
+fn is_ready(
+    state: Option<&aws_sdk_lambda::types::State>,
+    update: Option<&aws_sdk_lambda::types::LastUpdateStatus>,
+) -> bool {
+    use aws_sdk_lambda::types::{LastUpdateStatus, State};
+    state == Some(&State::Active) && matches!(update, None | Some(LastUpdateStatus::Successful))
 }
 
 /// Waits until the function accepts the next change (State Active,
@@ -519,22 +582,18 @@ async fn wait_ready(b: &AwsBackend, name: &str) -> Result<(), AwsError> {
     }
 }
 
-/// Publishes a version of the function and points the stage alias at it.
-async fn put_alias(b: &AwsBackend, change: &Change) -> Result<(), AwsError> {
+/// Points the stage alias at a new version of the function: the one a
+/// function created by this run published as it was created, else one
+/// published now.
+async fn put_alias(b: &AwsBackend, change: &Change, shared: &Shared) -> Result<(), AwsError> {
     let lambda = &b.clients.lambda;
     let name = change.id.name.as_str();
     let (function, alias) = name.rsplit_once(':').unwrap_or((name, ""));
-    wait_ready(b, function).await?;
-    // Publishing is only reached when code or configuration changed, so
-    // no empty version is ever created.
-    let version = lambda
-        .publish_version()
-        .function_name(function)
-        .description("published by fnctl")
-        .send()
-        .await
-        .or_api_error("PublishVersion", function)?;
-    let version = version.version().unwrap_or("$LATEST").to_string();
+    let created = shared.published.lock().await.remove(function);
+    let version = match created {
+        Some(version) => version,
+        None => publish(b, function).await?,
+    };
     if change.action == Action::Create {
         let created = lambda
             .create_alias()
@@ -562,4 +621,59 @@ async fn put_alias(b: &AwsBackend, change: &Change) -> Result<(), AwsError> {
         .await
         .or_api_error("UpdateAlias", name)?;
     Ok(())
+}
+
+/// Publishes a version of `function`. Publishing is only reached when code
+/// or configuration changed, so no empty version is ever created. The
+/// function's own change (the alias depends on it) already waited until it
+/// was ready; only when Lambda still refuses (an update of an interrupted
+/// run in progress) is it waited on here, then asked again.
+async fn publish(b: &AwsBackend, function: &str) -> Result<String, AwsError> {
+    let mut attempts = 0;
+    loop {
+        match b
+            .clients
+            .lambda
+            .publish_version()
+            .function_name(function)
+            .description("published by fnctl")
+            .send()
+            .await
+        {
+            Ok(out) => return Ok(out.version().unwrap_or("$LATEST").to_string()),
+            Err(e) if has_code(&e, &["ResourceConflictException"]) && attempts < 3 => {
+                attempts += 1;
+                wait_ready(b, function).await?;
+            }
+            Err(e) => return Err(api_error("PublishVersion", function, e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_lambda::types::{LastUpdateStatus, State};
+
+    use super::is_ready;
+
+    #[test]
+    fn only_an_answer_that_says_active_and_settled_skips_the_wait() {
+        assert!(is_ready(Some(&State::Active), None));
+        assert!(is_ready(
+            Some(&State::Active),
+            Some(&LastUpdateStatus::Successful)
+        ));
+        // What AWS usually answers to a create or an update: wait.
+        assert!(!is_ready(Some(&State::Pending), None));
+        assert!(!is_ready(
+            Some(&State::Active),
+            Some(&LastUpdateStatus::InProgress)
+        ));
+        assert!(!is_ready(
+            Some(&State::Active),
+            Some(&LastUpdateStatus::Failed)
+        ));
+        // No state at all says nothing: ask.
+        assert!(!is_ready(None, None));
+    }
 }

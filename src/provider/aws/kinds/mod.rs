@@ -135,11 +135,17 @@ impl Step<'_> {
 }
 
 /// What the changes of one apply share: cloud ids learnt on the way (a new
-/// role's ARN, a new API's id and resource ids) and the packages built for
-/// this run, by manifest function name.
+/// role's ARN, a new API's id and resource ids), the packages built for
+/// this run, by manifest function name, and the versions functions created
+/// by this run published as they were created.
 pub struct Shared {
     pub ids: Mutex<LiveIds>,
     pub artifacts: BTreeMap<String, Artifact>,
+    /// Version number by Lambda function name: a function created with
+    /// `Publish` already has the version its new alias points at, so the
+    /// alias needs no PublishVersion of its own (one call less per
+    /// function on a cold deploy, on its critical path).
+    pub published: Mutex<BTreeMap<String, String>>,
 }
 
 #[cfg(test)]

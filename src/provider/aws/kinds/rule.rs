@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use super::common::{attrs, owned_tags, read_each, string_map};
-use super::{function, permission, Kind, Step};
+use super::{common, function, permission, Kind, Step};
 use crate::model::{App, ProviderId, Trigger};
 use crate::plan::{Action, Resource};
 use crate::provider::aws::backend::{arn, AwsBackend, AwsError, Live, SdkResultExt};
@@ -66,23 +66,34 @@ impl Kind for Rule {
     async fn read(&self, b: &AwsBackend) -> Result<Live, AwsError> {
         let events = &b.clients.events;
         let prefix = format!("{}-", names::prefix(&b.app));
-        let mut rules = Vec::new();
-        let mut token = None;
-        loop {
-            let page = events
-                .list_rules()
-                .name_prefix(&prefix)
-                .set_next_token(token.clone())
-                .send()
-                .await
-                .or_api_error("ListRules", &prefix)?;
-            rules.extend(page.rules().iter().cloned());
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                break;
+        let list = async {
+            let mut rules = Vec::new();
+            let mut token = None;
+            loop {
+                let page = events
+                    .list_rules()
+                    .name_prefix(&prefix)
+                    .set_next_token(token.clone())
+                    .send()
+                    .await
+                    .or_api_error("ListRules", &prefix)?;
+                rules.extend(page.rules().iter().cloned());
+                token = page.next_token().map(str::to_string);
+                if token.is_none() {
+                    break;
+                }
             }
-        }
-        let found = read_each(rules, |rule| async move { read_rule(b, &rule).await }).await?;
+            Ok::<_, AwsError>(rules)
+        };
+        // This app+stage's rules' tags in bulk where the tagging API lists
+        // rules (AWS does; moto does not); the rest are asked one by one.
+        let (rules, tagged) = tokio::try_join!(list, common::tagged(b, "events:rule"))?;
+        let tagged = &tagged;
+        let found = read_each(rules, |rule| async move {
+            let known = rule.arn().and_then(|a| tagged.get(a)).cloned();
+            read_rule(b, &rule, known).await
+        })
+        .await?;
         Ok(Live {
             resources: found.into_iter().flatten().collect(),
             ..Live::default()
@@ -175,37 +186,50 @@ impl Kind for Rule {
 }
 
 /// One rule with its target; `None` when it belongs to someone else.
+/// `known`: its tags from the tagging API, when it listed the rule.
 async fn read_rule(
     b: &AwsBackend,
     rule: &aws_sdk_eventbridge::types::Rule,
+    known: Option<BTreeMap<String, String>>,
 ) -> Result<Option<Resource>, AwsError> {
     let app = &b.app;
     let events = &b.clients.events;
     let (Some(name), Some(rule_arn)) = (rule.name(), rule.arn()) else {
         return Ok(None);
     };
-    let rule_tags = events
-        .list_tags_for_resource()
-        .resource_arn(rule_arn)
-        .send()
-        .await
-        .or_api_error("ListTagsForResource", name)?;
-    let rule_tags: BTreeMap<String, String> = rule_tags
-        .tags()
-        .iter()
-        .map(|t| (t.key().to_string(), t.value().to_string()))
-        .collect();
+    let read_tags = async {
+        match known {
+            Some(tags) => Ok(tags),
+            None => Ok::<_, AwsError>(
+                events
+                    .list_tags_for_resource()
+                    .resource_arn(rule_arn)
+                    .send()
+                    .await
+                    .or_api_error("ListTagsForResource", name)?
+                    .tags()
+                    .iter()
+                    .map(|t| (t.key().to_string(), t.value().to_string()))
+                    .collect::<BTreeMap<String, String>>(),
+            ),
+        }
+    };
+    let targets = async {
+        events
+            .list_targets_by_rule()
+            .rule(name)
+            .send()
+            .await
+            .or_api_error("ListTargetsByRule", name)
+    };
+    // Both at once (one round trip, not two): the target of a rule that
+    // turns out not to be this app+stage's is read and dropped.
+    let (rule_tags, targets) = tokio::try_join!(read_tags, targets)?;
     if rule_tags.get("fnctl:app") != Some(&app.name)
         || rule_tags.get("fnctl:stage") != Some(&app.stage)
     {
         return Ok(None);
     }
-    let targets = events
-        .list_targets_by_rule()
-        .rule(name)
-        .send()
-        .await
-        .or_api_error("ListTargetsByRule", name)?;
     let target = targets
         .targets()
         .first()
