@@ -60,6 +60,29 @@ pub fn notification_id(app: &App, function: &str, index: usize) -> String {
     )
 }
 
+/// S3 bucket names: 3-63 lowercase letters, digits, dots and hyphens; the
+/// tightest limit of the three kinds, so one rule serves them all.
+pub const RESOURCE_NAME_MAX: usize = 63;
+
+/// An app resource (`[resources.NAME]`: S3 bucket, SQS queue, DynamoDB
+/// table): `{app}-{stage}-{name}`, cut with a hash past 63 characters.
+/// Stage-scoped, so stages never share data; S3 bucket names are global,
+/// and a name someone else holds is a conflict `plan` names.
+pub fn resource(app: &App, resource: &str) -> String {
+    bounded(&[&prefix(app), resource], "-", RESOURCE_NAME_MAX)
+}
+
+/// The dead-letter queue of a queue resource.
+pub fn dead_letter_queue(app: &App, resource: &str) -> String {
+    bounded(&[&prefix(app), resource, "dlq"], "-", RESOURCE_NAME_MAX)
+}
+
+/// One execution role per function (least privilege: each holds exactly
+/// what its function's `access` grants), replacing the app's shared role.
+pub fn function_role(app: &App, function: &str) -> String {
+    bounded(&[&prefix(app), function], "-", NAME_MAX)
+}
+
 pub fn log_group(app: &App, function: &str) -> String {
     format!("/aws/lambda/{}", self::function(app, function))
 }
