@@ -78,9 +78,10 @@ pub fn dead_letter_queue(app: &App, resource: &str) -> String {
 }
 
 /// One execution role per function (least privilege: each holds exactly
-/// what its function's `access` grants), replacing the app's shared role.
+/// what its function's `access` grants), replacing the app's shared role
+/// (`{app}-{stage}-lambda`, which a function named `lambda` must not meet).
 pub fn function_role(app: &App, function: &str) -> String {
-    bounded(&[&prefix(app), function], "-", NAME_MAX)
+    bounded(&[&prefix(app), function, "role"], "-", NAME_MAX)
 }
 
 pub fn log_group(app: &App, function: &str) -> String {
