@@ -283,6 +283,32 @@ fn run_from_package_deploy_noop_change_prune_and_remove() {
     );
     let (code, doc, stderr) = run(dir.path(), &["rollback", "api"]);
     assert_eq!(code, 2, "{doc:#}{stderr}");
+    // --list: the kept packages, newest first, the running one marked;
+    // --to runs a named one.
+    let (code, doc, stderr) = run(dir.path(), &["rollback", "--list"]);
+    assert_eq!(code, 0, "{stderr}\n{doc:#}");
+    let listed: Vec<(&str, bool)> = doc["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["version"].as_str().unwrap(), v["current"] == true))
+        .collect();
+    assert_eq!(
+        listed,
+        vec![
+            (history[0].as_str(), false),
+            (history[1].as_str(), false),
+            (history[2].as_str(), true)
+        ],
+        "{doc:#}"
+    );
+    assert!(doc["note"].as_str().unwrap().contains("last 3"), "{doc:#}");
+    let (code, doc, stderr) = run(dir.path(), &["rollback", "--to", history[1].as_str()]);
+    assert_eq!(code, 0, "{stderr}\n{doc:#}");
+    assert_eq!(doc["rollbacks"][0]["to_package"], history[1].as_str());
+    assert!(settings(&server)["WEBSITE_RUN_FROM_PACKAGE"].contains(&history[1]));
+    let (code, doc, _) = run(dir.path(), &["rollback", "--to", "fnctl-nope.zip"]);
+    assert_eq!(code, 1, "{doc:#}");
     // The plan shows the way forward; deploy takes it.
     let (_, doc, _) = run(dir.path(), &["plan"]);
     assert_eq!(doc["plans"][0]["summary"]["update"], 1, "{doc:#}");
