@@ -143,6 +143,15 @@ pub enum Payload {
     Azure(PathBuf),
 }
 
+/// What a limited read ([`Cloud::limit_read`]) leaves out: resources of
+/// `kinds` that belong to functions outside `functions`. A plan leaves them
+/// out too, since nothing is known about them.
+#[derive(Debug, Clone)]
+pub struct ReadLimit {
+    pub functions: std::collections::BTreeSet<String>,
+    pub kinds: &'static [&'static str],
+}
+
 /// What an apply did, for the command's report.
 pub struct Applied {
     /// The changes as made, in the provider's JSON shape.
@@ -389,6 +398,15 @@ pub trait Cloud: Send + Sync {
 
     /// Reads what exists of the app+stage; kept until the next read.
     async fn read(&mut self) -> Result<(), CloudError>;
+
+    /// `deploy -f`: from now on, read only what `functions` need where
+    /// this cloud reads function by function (so a one-function deploy
+    /// does not pay for reading the whole app); what is left out, or `None`
+    /// when the cloud reads the whole app anyway.
+    fn limit_read(&mut self, functions: &std::collections::BTreeSet<String>) -> Option<ReadLimit> {
+        let _ = functions;
+        None
+    }
 
     /// What the last read found as fnctl's.
     fn live_resources(&self) -> &[Resource];

@@ -17,7 +17,7 @@ use crate::plan::{Action, LiveState, Plan, ResourceId};
 use crate::provider::{self, CodeDigests};
 
 use crate::provider::cloud::Cloud;
-pub use crate::provider::cloud::{Applied, CloudError, Payload, Progress, Removal};
+pub use crate::provider::cloud::{Applied, CloudError, Payload, Progress, ReadLimit, Removal};
 
 /// One provider's connection, what was read from it, its plan and its lock.
 pub struct Session {
@@ -28,6 +28,8 @@ pub struct Session {
     /// `deploy -f`: the functions the run is limited to; `None` for the
     /// whole app.
     only: Option<BTreeSet<String>>,
+    /// What the cloud's reads leave out since the run is limited.
+    read_limit: Option<ReadLimit>,
     /// Whether this provider's apply has started (only then can a failure
     /// have left something half-made that the next run must know about).
     applying: bool,
@@ -44,6 +46,7 @@ impl Session {
             cloud,
             plan: None,
             only: None,
+            read_limit: None,
             applying: false,
         })
     }
@@ -58,6 +61,7 @@ impl Session {
             .map(|f| f.name.clone())
             .filter(|f| functions.contains(f))
             .collect();
+        self.read_limit = self.cloud.limit_read(&mine);
         self.only = Some(mine);
     }
 
@@ -108,13 +112,23 @@ impl Session {
 
     /// The plan against what was read last.
     fn plan_against_live(&self, digests: &CodeDigests) -> Plan {
-        provider::plan_for(
+        let mut plan = provider::plan_for(
             &self.app,
             self.provider,
             digests,
             LiveState::Read,
             Some((self.cloud.live_resources(), self.cloud.live_conflicts())),
-        )
+        );
+        if let Some(limit) = &self.read_limit {
+            // Not read, so not known: neither planned nor verified.
+            plan.changes.retain(|c| {
+                !limit.kinds.contains(&c.id.kind.as_str())
+                    || c.function
+                        .as_ref()
+                        .is_none_or(|f| limit.functions.contains(f))
+            });
+        }
+        plan
     }
 
     /// Reads the cloud and plans against it (limited to [`Session::only`]'s

@@ -121,6 +121,16 @@ fn one_functions_change_is_deployed_alone_and_verified() {
     assert_eq!(code, 0, "{stderr}");
     let before = rt().block_on(lambda_state(&moto));
 
+    // Unchanged, `-f` reads only what its function needs: fewer calls
+    // than reading the whole app.
+    let (code, full, stderr) = deploy(&moto, &manifest, &["deploy"]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, one, stderr) = deploy(&moto, &manifest, &["deploy", "-f", "orders"]);
+    assert_eq!(code, 0, "{stderr}");
+    let calls = |d: &Value| d["deployments"][0]["api_calls"].as_u64().unwrap();
+    assert_eq!(one["deployments"][0]["mutating_calls"], 0, "{one:#}");
+    assert!(calls(&one) < calls(&full), "{one:#}\n{full:#}");
+
     // Change two functions' code, deploy one of them.
     for f in ["users", "stock"] {
         let handler = dir.path().join("src").join(f).join("handler.py");
@@ -260,4 +270,51 @@ fn a_first_deploy_with_f_asks_for_a_full_one() {
         text.contains("does not exist yet") && text.contains("run a full `fnctl deploy` first"),
         "{text}"
     );
+}
+
+/// On Azure a Function App runs one package: `-f` redeploys all of its
+/// code and says so, and leaves the rest (here a changed app setting) for
+/// a full deploy.
+#[test]
+fn on_azure_f_redeploys_the_one_package_and_says_so() {
+    let server = crate::arm::ArmServer::start();
+    let dir = crate::azure::project_at(&server.url, "tests/fixtures/portable");
+    let (code, doc, stderr) = crate::azure::run(dir.path(), &["deploy"]);
+    assert_eq!(code, 0, "{stderr}\n{doc:#}");
+
+    let handlers = dir.path().join("src/handlers.py");
+    let mut text = std::fs::read_to_string(&handlers).unwrap();
+    text.push_str("\n# changed\n");
+    std::fs::write(&handlers, text).unwrap();
+    let manifest = dir.path().join("fnctl.toml");
+    let text = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .replace("GREETING = \"hello\"", "GREETING = \"hi\"");
+    std::fs::write(&manifest, text).unwrap();
+
+    server.clear_log();
+    let (code, doc, stderr) = crate::azure::run(dir.path(), &["deploy", "-f", "tick"]);
+    assert_eq!(code, 0, "{stderr}\n{doc:#}");
+    let d = &doc["deployments"][0];
+    assert_eq!(d["verified"], true, "{doc:#}");
+    assert_eq!(d["scope"]["functions"], serde_json::json!(["tick"]));
+    assert_eq!(d["scope"]["whole_code"][0]["kind"], "function_package");
+    let changes: Vec<(&str, &str)> = d["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["action"].as_str().unwrap(), c["kind"].as_str().unwrap()))
+        .collect();
+    assert_eq!(changes, [("update", "function_package")], "{doc:#}");
+    // The setting was left for a full deploy.
+    {
+        let w = server.world.lock().unwrap();
+        assert_eq!(
+            w.sites.values().next().unwrap().settings["GREETING"],
+            "hello"
+        );
+    }
+    let (code, doc, _) = crate::azure::run(dir.path(), &["plan"]);
+    assert_eq!(code, 0);
+    assert_eq!(doc["plans"][0]["summary"]["update"], 1, "{doc:#}");
 }

@@ -11,8 +11,8 @@ use crate::model::{App, ProviderId};
 use crate::plan::{Conflict, Plan, Resource};
 use crate::provider::cloud::{
     manifest_order, rfc3339_ms, Cloud, CloudError, CodeVersion, Deployment, Invocation,
-    InvokeRequest, LogLine, LogTail, Payload, Progress, Removal, RollbackReport, RollbackRequest,
-    Skipped, Versions, Via,
+    InvokeRequest, LogLine, LogTail, Payload, Progress, ReadLimit, Removal, RollbackReport,
+    RollbackRequest, Skipped, Versions, Via,
 };
 use crate::provider::http_call;
 use crate::provider::urls::{self, RouteUrl};
@@ -40,6 +40,7 @@ impl AwsCloud {
             backend: AwsBackend {
                 clients,
                 app: app.clone(),
+                read_only: None,
             },
             live: None,
             lock: None,
@@ -69,6 +70,44 @@ impl Cloud for AwsCloud {
     async fn read(&mut self) -> Result<(), CloudError> {
         self.live = Some(self.backend.read().await?);
         Ok(())
+    }
+
+    /// Functions, aliases, permissions and rules are read one function at
+    /// a time: only the selected functions' are read, and those of every
+    /// function sharing a bucket with them (the bucket's notifications
+    /// depend on their permissions). The API and buckets are read whole.
+    fn limit_read(&mut self, functions: &BTreeSet<String>) -> Option<ReadLimit> {
+        let app = &self.backend.app;
+        let buckets = |f: &crate::model::Function| -> BTreeSet<String> {
+            f.triggers
+                .iter()
+                .filter_map(|t| match t {
+                    crate::model::Trigger::Storage(s) => Some(s.bucket.clone()),
+                    _ => None,
+                })
+                .collect()
+        };
+        let selected: BTreeSet<String> = app
+            .functions_for(ProviderId::Aws)
+            .filter(|f| functions.contains(&f.name))
+            .flat_map(buckets)
+            .collect();
+        let mut read: BTreeSet<String> = functions.clone();
+        read.extend(
+            app.functions_for(ProviderId::Aws)
+                .filter(|f| !buckets(f).is_disjoint(&selected))
+                .map(|f| f.name.clone()),
+        );
+        self.backend.read_only = Some(read.clone());
+        Some(ReadLimit {
+            functions: read,
+            kinds: &[
+                "lambda_function",
+                "lambda_alias",
+                "lambda_permission",
+                "eventbridge_rule",
+            ],
+        })
     }
 
     fn live_resources(&self) -> &[Resource] {

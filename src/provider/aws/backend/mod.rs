@@ -282,6 +282,31 @@ pub mod arn {
 pub struct AwsBackend {
     pub clients: Clients,
     pub app: App,
+    /// `deploy -f`: the manifest functions whose own resources (function,
+    /// alias, permissions, rules) a read asks for; `None` reads them all.
+    /// A read's cost grows with the functions it reads one by one, and a
+    /// one-function deploy should not pay for the whole app.
+    pub read_only: Option<std::collections::BTreeSet<String>>,
+}
+
+impl AwsBackend {
+    /// Whether a read asks about the resource called `name` that is named
+    /// after a function (`{app}-{stage}-{function}`, its rules
+    /// `…-{function}-s{i}`): always, unless the read is limited to some
+    /// functions ([`AwsBackend::read_only`]).
+    pub fn reads(&self, name: &str) -> bool {
+        let Some(only) = &self.read_only else {
+            return true;
+        };
+        only.iter().any(|f| {
+            let function = crate::provider::aws::names::function(&self.app, f);
+            let triggers = self.app.functions.get(f).map_or(0, |f| f.triggers.len());
+            name == function
+                || name.starts_with(&format!("{function}-"))
+                || (0..triggers)
+                    .any(|i| crate::provider::aws::names::schedule_rule(&self.app, f, i) == name)
+        })
+    }
 }
 
 /// The result of a delete-like call where "already gone" (one of `missing`)

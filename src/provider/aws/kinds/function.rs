@@ -167,6 +167,7 @@ impl Kind for Function {
             .map(|(arn, tags)| (arn::lambda_target(&arn), tags))
             .collect();
         candidates.sort_by(|a, b| a.function_name().cmp(&b.function_name()));
+        candidates.retain(|c| c.function_name().is_some_and(|n| b.reads(n)));
         let tagged = &tagged;
         let found = read_each(candidates, |conf| async move {
             let name = conf.function_name().unwrap_or_default().to_string();

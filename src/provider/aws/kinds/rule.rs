@@ -87,7 +87,8 @@ impl Kind for Rule {
         };
         // This app+stage's rules' tags in bulk where the tagging API lists
         // rules (AWS does; moto does not); the rest are asked one by one.
-        let (rules, tagged) = tokio::try_join!(list, common::tagged(b, "events:rule"))?;
+        let (mut rules, tagged) = tokio::try_join!(list, common::tagged(b, "events:rule"))?;
+        rules.retain(|r| r.name().is_some_and(|n| b.reads(n)));
         let tagged = &tagged;
         let found = read_each(rules, |rule| async move {
             let known = rule.arn().and_then(|a| tagged.get(a)).cloned();
