@@ -135,6 +135,9 @@ pub fn create_bucket(b: &AwsBackend, name: &str) -> CreateBucketFluentBuilder {
     req
 }
 
+/// The error codes with which AWS refuses a call the identity may not make.
+const ACCESS_DENIED: &[&str] = &["AccessDenied", "AccessDeniedException"];
+
 /// The tags of this app+stage's resources of `resource_type` (e.g.
 /// `lambda:function`), by ARN, from the Resource Groups Tagging API: one
 /// call per page of many resources instead of one per resource.
@@ -175,8 +178,16 @@ pub async fn tagged(
             .tags_per_page(500)
             .set_pagination_token(token.clone())
             .send()
-            .await
-            .or_api_error("GetResources (tagging)", resource_type)?;
+            .await;
+        let page = match page {
+            // An identity whose policy predates fnctl's use of the tagging
+            // API (`tag:GetResources`): every candidate is then read on its
+            // own, as before, rather than the read failing.
+            Err(e) if crate::provider::aws::backend::has_code(&e, ACCESS_DENIED) => {
+                return Ok(BTreeMap::new())
+            }
+            page => page.or_api_error("GetResources (tagging)", resource_type)?,
+        };
         for m in page.resource_tag_mapping_list() {
             let Some(arn) = m.resource_arn() else {
                 continue;
