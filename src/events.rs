@@ -1,7 +1,8 @@
 //! Sample events in the shapes AWS delivers, built from a function's triggers.
 //!
 //! fnctl's handler contract is the AWS one on every provider (API Gateway
-//! REST proxy events, S3 notification records, EventBridge scheduled events),
+//! REST proxy events, S3 notification records, EventBridge scheduled events,
+//! SQS records),
 //! so `invoke --event ...` and the local runtime use these same builders. The
 //! values are realistic (path parameters filled in, the trigger's bucket,
 //! prefix and suffix) so a handler sees what it will see in production.
@@ -9,7 +10,7 @@
 use serde_json::{json, Value};
 
 use crate::model::route::Segment;
-use crate::model::{App, Function, Trigger};
+use crate::model::{App, Function, QueueTrigger, Trigger};
 
 /// Which kind of sample event to build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -17,6 +18,7 @@ pub enum EventKind {
     Http,
     Storage,
     Schedule,
+    Queue,
 }
 
 /// Why no sample could be built.
@@ -222,6 +224,11 @@ pub fn sample(
                 _ => None,
             })
             .ok_or_else(|| missing("schedule")),
+        EventKind::Queue => f
+            .queue_triggers
+            .first()
+            .map(|q| queue_event(app, q, region, account))
+            .ok_or_else(|| missing("queue")),
     }
 }
 
@@ -323,6 +330,118 @@ pub fn schedule_event(app: &App, f: &Function, index: usize, region: &str, accou
     })
 }
 
+/// The ARN Lambda puts in `eventSourceARN`: the queue's stage-scoped name
+/// as the AWS provider derives it, so a handler that parses it sees the
+/// name it will see once deployed.
+pub fn sqs_queue_arn(app: &App, queue: &str, region: &str, account: &str) -> String {
+    let name = crate::provider::aws::names::resource(app, queue);
+    format!("arn:aws:sqs:{region}:{account}:{name}")
+}
+
+/// What one SQS record says about its message.
+#[derive(Debug, Clone)]
+pub struct SqsMessage<'a> {
+    pub message_id: &'a str,
+    /// Differs on every receive, as SQS's does.
+    pub receipt_handle: &'a str,
+    pub body: &'a str,
+    /// `ApproximateReceiveCount`: 1 on the first delivery.
+    pub receive_count: u32,
+    /// Milliseconds since the epoch, as SQS writes them (strings).
+    pub sent_ms: u64,
+    pub first_receive_ms: u64,
+}
+
+/// One record of an SQS event as Lambda delivers it (the `Records[]` of
+/// "Using Lambda with Amazon SQS"): every attribute is a string, and
+/// `md5OfBody` is the MD5 of the body that SQS computes.
+pub fn sqs_record(m: &SqsMessage<'_>, arn: &str, region: &str) -> Value {
+    json!({
+        "messageId": m.message_id,
+        "receiptHandle": m.receipt_handle,
+        "body": m.body,
+        "attributes": {
+            "ApproximateReceiveCount": m.receive_count.to_string(),
+            "SentTimestamp": m.sent_ms.to_string(),
+            "SenderId": "fnctl",
+            "ApproximateFirstReceiveTimestamp": m.first_receive_ms.to_string(),
+        },
+        "messageAttributes": {},
+        "md5OfBody": md5_hex(m.body.as_bytes()),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": arn,
+        "awsRegion": region,
+    })
+}
+
+/// An SQS event with one message, for the trigger's queue.
+pub fn queue_event(app: &App, q: &QueueTrigger, region: &str, account: &str) -> Value {
+    // 2026-01-01T00:00:00Z, the time the other samples use.
+    const SENT_MS: u64 = 1_767_225_600_000;
+    let message = SqsMessage {
+        message_id: "c0ffee00-0000-4000-8000-000000000001",
+        receipt_handle: "fnctl-sample-receipt-handle",
+        body: r#"{"id": "1"}"#,
+        receive_count: 1,
+        sent_ms: SENT_MS,
+        first_receive_ms: SENT_MS + 20,
+    };
+    let arn = sqs_queue_arn(app, &q.queue, region, account);
+    json!({"Records": [sqs_record(&message, &arn, region)]})
+}
+
+/// The MD5 digest (RFC 1321) as lowercase hex: SQS's `md5OfBody`, which
+/// some handlers check. Written out because nothing else in fnctl needs
+/// MD5, and a dependency for one field is more than it is worth.
+pub fn md5_hex(data: &[u8]) -> String {
+    const S: [u32; 64] = [
+        7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5,
+        9, 14, 20, 5, 9, 14, 20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10,
+        15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21,
+    ];
+    let k: Vec<u32> = (0..64)
+        .map(|i: i32| ((f64::from(i + 1)).sin().abs() * 4_294_967_296.0) as u32)
+        .collect();
+    let mut msg = data.to_vec();
+    let bit_len = (data.len() as u64).wrapping_mul(8);
+    msg.push(0x80);
+    while msg.len() % 64 != 56 {
+        msg.push(0);
+    }
+    msg.extend_from_slice(&bit_len.to_le_bytes());
+    let mut h: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
+    for chunk in msg.chunks(64) {
+        let m: Vec<u32> = chunk
+            .chunks(4)
+            .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+            .collect();
+        let [mut a, mut b, mut c, mut d] = h;
+        for i in 0..64 {
+            let (f, g) = match i / 16 {
+                0 => ((b & c) | (!b & d), i),
+                1 => ((d & b) | (!d & c), (5 * i + 1) % 16),
+                2 => (b ^ c ^ d, (3 * i + 5) % 16),
+                _ => (c ^ (b | !d), (7 * i) % 16),
+            };
+            let f = f.wrapping_add(a).wrapping_add(k[i]).wrapping_add(m[g]);
+            a = d;
+            d = c;
+            c = b;
+            b = b.wrapping_add(f.rotate_left(S[i]));
+        }
+        h = [
+            h[0].wrapping_add(a),
+            h[1].wrapping_add(b),
+            h[2].wrapping_add(c),
+            h[3].wrapping_add(d),
+        ];
+    }
+    h.iter()
+        .flat_map(|w| w.to_le_bytes())
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -372,5 +491,38 @@ mod tests {
         assert_eq!(e["Records"][0]["s3"]["object"]["key"], "in/sample.jpg");
         assert_eq!(e["Records"][0]["eventName"], "ObjectCreated:Put");
         assert_eq!(e["Records"][0]["awsRegion"], "eu-west-1");
+    }
+
+    #[test]
+    fn md5_matches_rfc_1321() {
+        assert_eq!(md5_hex(b""), "d41d8cd98f00b204e9800998ecf8427e");
+        assert_eq!(md5_hex(b"abc"), "900150983cd24fb0d6963f7d28e17f72");
+        // SQS's own example: the body "test".
+        assert_eq!(md5_hex(b"test"), "098f6bcd4621d373cade4e832627b4f6");
+        let long = "1234567890".repeat(8);
+        assert_eq!(md5_hex(long.as_bytes()), "57edf4a22be3c955ac49da2e2107b67a");
+    }
+
+    #[test]
+    fn queue_event_is_an_sqs_record_for_the_stage_scoped_queue() {
+        let q = QueueTrigger {
+            queue: "jobs".into(),
+            batch_size: 10,
+            batch_size_span: 0..0,
+            max_batching_window_s: None,
+            max_batching_window_span: 0..0,
+            span: 0..0,
+        };
+        let e = queue_event(&app(), &q, "eu-west-1", "123456789012");
+        let r = &e["Records"][0];
+        assert_eq!(r["eventSource"], "aws:sqs");
+        assert_eq!(
+            r["eventSourceARN"],
+            "arn:aws:sqs:eu-west-1:123456789012:shop-dev-jobs"
+        );
+        assert_eq!(r["attributes"]["ApproximateReceiveCount"], "1");
+        assert_eq!(r["md5OfBody"], md5_hex(br#"{"id": "1"}"#));
+        assert_eq!(r["awsRegion"], "eu-west-1");
+        assert!(r["messageAttributes"].as_object().unwrap().is_empty());
     }
 }

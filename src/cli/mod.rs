@@ -214,6 +214,10 @@ pub struct DevArgs {
     /// Do not reload when the manifest or code changes
     #[arg(long)]
     pub no_watch: bool,
+    /// How long a failed queue message waits before it is delivered again
+    /// (SQS waits the queue's visibility timeout): 0, 250ms, 2s
+    #[arg(long, value_name = "DELAY", default_value = "1s", value_parser = crate::local::queue::parse_delay)]
+    pub queue_retry_delay: std::time::Duration,
 }
 
 #[derive(Debug, clap::Args)]
@@ -343,7 +347,13 @@ pub fn main() -> ExitCode {
                 },
             },
         ),
-        Command::Dev(a) => commands::dev::run(&cx, a.port, a.max_workers as usize, !a.no_watch),
+        Command::Dev(a) => commands::dev::run(
+            &cx,
+            a.port,
+            a.max_workers as usize,
+            !a.no_watch,
+            a.queue_retry_delay,
+        ),
         Command::Logs(a) => commands::logs::run(
             &cx,
             &commands::logs::LogsOptions {

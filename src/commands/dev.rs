@@ -1,6 +1,7 @@
 //! `fnctl dev`: serve the app locally (see `local::dev`).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::live;
 use super::{CommandError, Context, ExitStatus};
@@ -14,6 +15,7 @@ pub fn run(
     port: u16,
     max_workers: usize,
     watch: bool,
+    queue_retry_delay: Duration,
 ) -> Result<ExitStatus, CommandError> {
     let project = project::load(cx)?;
     let app = project.app.clone();
@@ -42,6 +44,7 @@ pub fn run(
         max_workers,
         buckets_dir: app.root.join(".fnctl/buckets"),
         watch,
+        queue_retry_delay,
     };
     let printer = cx.printer.clone();
     let rt = live::runtime()?;
@@ -56,6 +59,16 @@ pub fn run(
                     Trigger::Schedule(s) => text.push_str(&format!("  schedule {}{}  -> {}  (now: curl -X POST http://{addr}/_fnctl/schedule/{})\n", s.schedule, if s.enabled { "" } else { " (disabled)" }, f.name, f.name)),
                     Trigger::Storage(s) => text.push_str(&format!("  files in {}  -> {}\n", opts.buckets_dir.join(&s.bucket).display(), f.name)),
                 }
+            }
+            for q in &f.queue_triggers {
+                text.push_str(&format!(
+                    "  queue {} (batches of up to {})  -> {}  (send: curl -X POST http://{addr}{}/{} -d BODY)\n",
+                    q.queue,
+                    q.batch_size,
+                    f.name,
+                    crate::local::queue::PATH_PREFIX,
+                    q.queue
+                ));
             }
         }
         printer.status(text.trim_end());

@@ -6,6 +6,9 @@
 //! - a directory per bucket (`.fnctl/buckets/NAME/`) stands in for object
 //!   storage: files created or deleted there fire storage events, filtered
 //!   by the trigger's prefix and suffix;
+//! - a local queue per queue a function is triggered by (see [`super::queue`]):
+//!   `POST /@fnctl/queues/{name}` enqueues, batches go to the consumers as
+//!   SQS events, failures are retried and end in a dead-letter list;
 //! - warm workers per function serve requests in parallel (bounded);
 //! - a change to the manifest or the code reloads the app;
 //! - Ctrl-C stops the server and every worker.
@@ -20,13 +23,14 @@ use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Path as UrlPath, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
 use tokio::sync::RwLock;
 
 use super::http::{self, RouteTable};
 use super::pool::Pool;
+use super::queue::{self, Consumer, QueueError, Queues};
 use super::runtime_api::Outcome;
 use super::worker::WorkerError;
 use crate::model::{App, StorageEvent, Trigger};
@@ -41,6 +45,9 @@ pub struct DevOptions {
     pub buckets_dir: PathBuf,
     /// Reload when the manifest or code changes.
     pub watch: bool,
+    /// How long a failed queue message stays hidden before it is received
+    /// again (the queue's visibility timeout on SQS).
+    pub queue_retry_delay: Duration,
 }
 
 /// Loads the app again (on a change); errors are printed, the old app stays.
@@ -56,6 +63,7 @@ struct Served {
 struct Dev {
     served: Arc<RwLock<Served>>,
     started: u64,
+    queues: Arc<Queues>,
 }
 
 fn unix_now() -> u64 {
@@ -88,6 +96,7 @@ pub async fn serve(
             pools,
         })),
         started: unix_now(),
+        queues: Queues::new(&app, opts.queue_retry_delay, opts.max_workers),
     };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", opts.port))
         .await
@@ -103,6 +112,14 @@ pub async fn serve(
     })?;
     let router = Router::new()
         .route("/_fnctl/schedule/{function}", post(fire_schedule))
+        .route(
+            &format!("{}/{{queue}}", queue::PATH_PREFIX),
+            post(enqueue).fallback(queue_method),
+        )
+        .route(
+            &format!("{}/{{queue}}/dead-letter", queue::PATH_PREFIX),
+            get(dead_letter).fallback(queue_method),
+        )
         .fallback(handle)
         .with_state(dev.clone());
 
@@ -112,6 +129,7 @@ pub async fn serve(
     let stop = shutdown_signal();
     let mut background = Vec::new();
     background.push(tokio::spawn(schedules(dev.clone())));
+    background.push(tokio::spawn(queues(dev.clone())));
     let mut folders = Buckets::new(opts.buckets_dir.clone());
     folders.scan(&dev).await;
     background.push(tokio::spawn(buckets(dev.clone(), folders)));
@@ -309,6 +327,93 @@ async fn fire_schedule(State(dev): State<Dev>, UrlPath(function): UrlPath<String
             (StatusCode::BAD_GATEWAY, body).into_response()
         }
         None => StatusCode::GATEWAY_TIMEOUT.into_response(),
+    }
+}
+
+fn queue_error(e: QueueError) -> Response {
+    let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
+    (
+        status,
+        [("content-type", "application/json")],
+        json!({ "message": e.message }).to_string(),
+    )
+        .into_response()
+}
+
+/// `POST /@fnctl/queues/{queue}`: the body becomes one message.
+async fn enqueue(State(dev): State<Dev>, UrlPath(name): UrlPath<String>, body: Bytes) -> Response {
+    let result = {
+        let served = dev.served.read().await;
+        dev.queues.enqueue(&served.app, &name, &body)
+    };
+    match result {
+        Ok((id, md5)) => (
+            StatusCode::ACCEPTED,
+            [("content-type", "application/json")],
+            json!({ "messageId": id, "md5OfBody": md5 }).to_string(),
+        )
+            .into_response(),
+        Err(e) => {
+            eprintln!("POST {}/{name} -> {}", queue::PATH_PREFIX, e.status);
+            queue_error(e)
+        }
+    }
+}
+
+/// `GET /@fnctl/queues/{queue}/dead-letter`: the messages that left the queue.
+async fn dead_letter(State(dev): State<Dev>, UrlPath(name): UrlPath<String>) -> Response {
+    let served = dev.served.read().await;
+    match dev.queues.dead_letters(&served.app, &name) {
+        Ok(listing) => (
+            StatusCode::OK,
+            [("content-type", "application/json")],
+            listing.to_string(),
+        )
+            .into_response(),
+        Err(e) => queue_error(e),
+    }
+}
+
+/// Another method on a queue endpoint: say which ones it takes.
+async fn queue_method(method: Method, uri: Uri) -> Response {
+    queue_error(QueueError {
+        status: 405,
+        message: format!(
+            "{method} {} is not a queue operation: POST {p}/NAME enqueues the body as a message, GET {p}/NAME/dead-letter lists the messages that left the queue",
+            uri.path(),
+            p = queue::PATH_PREFIX
+        ),
+    })
+}
+
+/// Delivers the local queues' messages to the functions they trigger.
+async fn queues(dev: Dev) {
+    loop {
+        let consumers: Vec<Consumer> = {
+            let served = dev.served.read().await;
+            served
+                .app
+                .functions
+                .values()
+                .flat_map(|f| f.queue_triggers.iter().map(move |t| (f, t)))
+                .filter_map(|(f, t)| {
+                    Some(Consumer {
+                        function: f.name.clone(),
+                        trigger: t.clone(),
+                        pool: served.pools.get(&f.name)?.clone(),
+                        arn: crate::events::sqs_queue_arn(
+                            &served.app,
+                            &t.queue,
+                            "local",
+                            "000000000000",
+                        ),
+                        region: "local".into(),
+                    })
+                })
+                .collect()
+        };
+        let next = dev.queues.dispatch(&consumers);
+        dev.queues.wait(next).await;
     }
 }
 
@@ -547,6 +652,7 @@ async fn reload(
             Ok(app) => match pools_for(&app, max_workers).await {
                 Err(e) => eprintln!("fnctl dev: cannot start the new version: {e}"),
                 Ok(pools) => {
+                    dev.queues.sync(&app);
                     let old = {
                         let mut served = dev.served.write().await;
                         let old = std::mem::replace(&mut served.pools, pools);

@@ -9,6 +9,7 @@ pub mod azure;
 pub mod dev;
 pub mod http;
 pub mod pool;
+pub mod queue;
 pub mod run_as;
 pub mod runtime_api;
 pub mod worker;

@@ -13,6 +13,7 @@ mod common;
 mod crashes;
 mod deploy_function;
 mod dev;
+mod dev_queue;
 mod examples;
 mod fault_proxy;
 mod faults;
