@@ -234,6 +234,7 @@ async fn apply_all(
             "summary": plan.summary(),
             "changes": applied.changes,
             "urls": applied.urls,
+            "urls_note": applied.urls_note,
             "api_calls": total,
             "mutating_calls": mutating,
         });
@@ -246,6 +247,9 @@ async fn apply_all(
                 mutating,
                 reports[i].took.as_secs_f64(),
             );
+            if let Some(note) = &applied.urls_note {
+                cx.printer.status(&format!("{}: {note}", s.provider));
+            }
         }
     }
     let _ = app;

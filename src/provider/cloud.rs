@@ -157,6 +157,9 @@ pub struct Applied {
     /// The changes as made, in the provider's JSON shape.
     pub changes: Value,
     pub urls: Vec<RouteUrl>,
+    /// Where the URLs are not what the endpoint in use serves (an
+    /// emulator), a word saying so and where it serves them.
+    pub urls_note: Option<String>,
 }
 
 /// What a remove did.
@@ -446,6 +449,12 @@ pub trait Cloud: Send + Sync {
 
     /// The public URLs of the app's HTTP routes, from what the last read found.
     fn urls(&self) -> Vec<RouteUrl>;
+
+    /// Said beside [`Cloud::urls`] when the endpoint in use does not serve
+    /// them there (an emulator behind an endpoint override).
+    fn urls_note(&self) -> Option<String> {
+        None
+    }
 
     /// How many resources a remove would delete, from the last read.
     fn found(&self) -> usize;

@@ -222,7 +222,11 @@ impl Session {
             return Err(self.cloud.verify_failed(drift));
         }
         let urls = self.cloud.urls();
-        Ok(Applied { changes, urls })
+        Ok(Applied {
+            changes,
+            urls,
+            urls_note: self.cloud.urls_note(),
+        })
     }
 
     /// Reads what a remove would delete; the count of resources found.

@@ -176,6 +176,23 @@ impl Cloud for AwsCloud {
         )
     }
 
+    /// An endpoint override (moto, LocalStack) serves a REST API's stage
+    /// under its own path, not at the `execute-api` host AWS assigns.
+    fn urls_note(&self) -> Option<String> {
+        let endpoint = self
+            .app()
+            .aws
+            .as_ref()
+            .and_then(|a| a.endpoint.clone())
+            .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())?;
+        let api = self.live.as_ref()?.ids.rest_api_id.clone()?;
+        Some(format!(
+            "these are the URLs AWS assigns; the endpoint override {e} is an emulator's, and moto and LocalStack serve them at {e}/restapis/{api}/{stage}/_user_request_/...",
+            e = endpoint.trim_end_matches('/'),
+            stage = self.app().stage
+        ))
+    }
+
     fn found(&self) -> usize {
         self.live.as_ref().map_or(0, |l| l.resources.len())
     }
