@@ -27,8 +27,19 @@ const NODE_HARNESS: &str = include_str!("azure_harness.js");
 
 /// Which of `f`'s triggers an AWS-shaped event stands for.
 fn trigger_for<'a>(f: &'a Function, event: &Value) -> Result<&'a Trigger, String> {
+    let sqs = event
+        .pointer("/Records/0/eventSource")
+        .and_then(Value::as_str)
+        == Some("aws:sqs");
     let wanted = if event.get("httpMethod").is_some() {
         "http"
+    } else if sqs {
+        // Said plainly rather than as "no storage trigger": the generated
+        // Azure entry has no queue binding yet.
+        return Err(format!(
+            "the Azure path does not run queue triggers yet, so function `{}` cannot take this SQS event as it would on Azure",
+            f.name
+        ));
     } else if event.get("Records").is_some() {
         "storage"
     } else if event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
@@ -102,9 +113,17 @@ pub async fn invoke_once(app: &App, f: &Function, event: Vec<u8>) -> Result<Loca
     let parsed: Value = serde_json::from_slice(&event)
         .map_err(|e| missing(format!("the event is not JSON: {e}"), "pass a JSON event"))?;
     let trigger = trigger_for(f, &parsed).map_err(|why| {
+        let sqs = parsed
+            .pointer("/Records/0/eventSource")
+            .and_then(Value::as_str)
+            == Some("aws:sqs");
         missing(
             why,
-            "pass --event http|storage|schedule, or --data with an event of that shape",
+            if sqs {
+                "run it as Lambda runs it: drop --as azure"
+            } else {
+                "pass --event http|storage|schedule, or --data with an event of that shape"
+            },
         )
     })?;
     let azure_name = layout::azure_functions(app)
