@@ -1,6 +1,7 @@
 //! Integration tests: the real `fnctl` binary against the examples, the
 //! templates and a corpus of malformed manifests.
 
+mod app_resources;
 mod arm;
 mod aws;
 mod azure;

@@ -94,27 +94,14 @@ fn runtime_diagnostic(f: &crate::model::Function) -> Option<Diagnostic> {
     Some(Diagnostic::new(f.runtime_span.clone(), message).with_help_opt(help))
 }
 
-/// Resources and per-function IAM statements, which this version of fnctl
-/// cannot deploy to AWS yet (no S3/SQS/DynamoDB resources of their own, one
-/// execution role for the whole app). Refusing them here is honest: an app
-/// that relies on them must not deploy as if they were not written. The
-/// version that deploys them removes this check.
+/// Per-function IAM statements, which this version of fnctl cannot deploy
+/// to AWS yet (one execution role for the whole app). Refusing them here is
+/// honest: an app that relies on them must not deploy as if they were not
+/// written. The version that deploys them removes this check. (Resources,
+/// `[resources.*]`, deploy: see `kinds/bucket.rs`, `queue.rs`, `table.rs`.)
 fn not_deployed_yet(app: &App, out: &mut Vec<Diagnostic>) {
     if app.aws.is_none() {
         return;
-    }
-    for r in app.resources.values() {
-        out.push(
-            Diagnostic::new(
-                r.span.clone(),
-                format!(
-                    "resource `{}` (a {}): this version of fnctl does not deploy resources to AWS yet",
-                    r.name,
-                    r.kind.as_str()
-                ),
-            )
-            .with_help("`fnctl validate` checks it, but deploying needs a newer fnctl; until then create it outside fnctl and pass its name in `env`"),
-        );
     }
     for f in app.functions_for(ProviderId::Aws) {
         if let (false, Some(span)) = (f.aws.statements.is_empty(), &f.aws.span) {

@@ -92,6 +92,10 @@ pub struct Clients {
     pub tagging: aws_sdk_resourcegroupstagging::Client,
     /// Holds the deploy lock (see `lock.rs`).
     pub ssm: aws_sdk_ssm::Client,
+    /// Queue resources (`[resources.NAME]` of kind `queue`).
+    pub sqs: aws_sdk_sqs::Client,
+    /// Table resources (`[resources.NAME]` of kind `table`).
+    pub dynamodb: aws_sdk_dynamodb::Client,
     pub recorder: Arc<CallRecorder>,
 }
 
@@ -172,6 +176,16 @@ pub async fn connect(settings: &AwsSettings) -> Result<Clients, ClientError> {
         ssm: aws_sdk_ssm::Client::new(&config),
         tagging: aws_sdk_resourcegroupstagging::Client::from_conf(
             aws_sdk_resourcegroupstagging::config::Builder::from(&config)
+                .interceptor(interceptor.clone())
+                .build(),
+        ),
+        sqs: aws_sdk_sqs::Client::from_conf(
+            aws_sdk_sqs::config::Builder::from(&config)
+                .interceptor(interceptor.clone())
+                .build(),
+        ),
+        dynamodb: aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&config)
                 .interceptor(interceptor.clone())
                 .build(),
         ),

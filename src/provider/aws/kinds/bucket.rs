@@ -1,7 +1,11 @@
-//! `s3_bucket` and `s3_notification`: the buckets storage triggers name, and
-//! fnctl's Lambda notifications in their notification configuration.
+//! `s3_bucket` and `s3_notification`: the buckets of `[resources.NAME]`
+//! with `kind = "bucket"` and those storage triggers name, and fnctl's
+//! Lambda notifications in their notification configuration.
 //!
-//! A bucket is fnctl's only when a trigger says `create = true`; it is then
+//! A bucket is fnctl's when it is a resource (named
+//! `{app}-{stage}-{name}`, [`names::resource`]; a storage trigger whose
+//! `bucket` names the resource fires on it) or when a trigger says
+//! `create = true`; it is then
 //! created and tagged (two calls: some S3 servers ignore tags in
 //! CreateBucket, so a deploy killed between them leaves an untagged bucket
 //! that [`created_by_interrupted_run`] still recognises through the deploy
@@ -22,6 +26,7 @@ use super::common::{
     attrs, create_bucket, foreign_owner, owned_tags, read_each, string_list, string_map, NOT_FOUND,
 };
 use super::{function, permission, Kind, Shared, Step};
+use crate::model::resource::ResourceKind;
 use crate::model::{App, Function, ProviderId, StorageEvent, StorageTrigger, Trigger};
 use crate::plan::{Action, Attrs, Change, Conflict, Kept, Plan, Resource, ResourceId};
 use crate::provider::aws::backend::apply::Progress;
@@ -57,7 +62,43 @@ pub fn created_without_tags(plan: &Plan) -> Vec<String> {
 }
 
 /// Storage triggers grouped by bucket: whether fnctl creates the bucket, and who listens.
-type BucketTriggers<'a> = BTreeMap<&'a str, (bool, Vec<(&'a Function, usize, &'a StorageTrigger)>)>;
+type BucketTriggers<'a> = BTreeMap<String, (bool, Vec<(&'a Function, usize, &'a StorageTrigger)>)>;
+
+/// `arn:aws:s3:::{name}`: what an IAM policy names a bucket by (its
+/// objects are `…/*` under it).
+pub fn bucket_arn(name: &str) -> String {
+    format!("arn:aws:s3:::{name}")
+}
+
+/// The buckets of the app's bucket resources: (manifest name, bucket name).
+pub fn resource_buckets(app: &App) -> impl Iterator<Item = (&str, String)> {
+    app.resources
+        .values()
+        .filter(|r| r.kind == ResourceKind::Bucket)
+        .map(|r| (r.name.as_str(), names::resource(app, &r.name)))
+}
+
+/// The bucket a storage trigger fires on, and whether fnctl creates it: a
+/// resource's bucket (always fnctl's), else the name written, created only
+/// with `create = true`.
+pub fn trigger_bucket(app: &App, s: &StorageTrigger) -> (String, bool) {
+    match app.storage_resource(s) {
+        Some(r) => (names::resource(app, &r.name), true),
+        None => (s.bucket.clone(), s.create),
+    }
+}
+
+/// Every bucket the app names, and whether fnctl creates it.
+fn named_buckets(app: &App) -> BTreeMap<String, bool> {
+    let mut buckets: BTreeMap<String, bool> = resource_buckets(app)
+        .map(|(_, bucket)| (bucket, true))
+        .collect();
+    for (_, s) in storage_triggers(app) {
+        let (bucket, created) = trigger_bucket(app, s);
+        *buckets.entry(bucket).or_default() |= created;
+    }
+    buckets
+}
 
 /// One bucket as the read found it.
 enum BucketRead {
@@ -76,17 +117,21 @@ impl Kind for Bucket {
 
     fn desired(&self, app: &App, _code: &CodeDigests, out: &mut Vec<Resource>) {
         // bucket -> (create?, [(function, index, trigger)])
-        let mut buckets: BucketTriggers = BTreeMap::new();
+        let mut buckets: BucketTriggers = resource_buckets(app)
+            .map(|(_, bucket)| (bucket, (true, Vec::new())))
+            .collect();
         for f in app.functions_for(ProviderId::Aws) {
             for (i, t) in f.triggers.iter().enumerate() {
                 if let Trigger::Storage(s) = t {
-                    let entry = buckets.entry(&s.bucket).or_default();
-                    entry.0 |= s.create;
+                    let (bucket, created) = trigger_bucket(app, s);
+                    let entry = buckets.entry(bucket).or_default();
+                    entry.0 |= created;
                     entry.1.push((f, i, s));
                 }
             }
         }
         for (bucket, (create, triggers)) in buckets {
+            let bucket = bucket.as_str();
             let bucket_id = if create {
                 let b = Resource::new("s3_bucket", bucket).attr("tags", tags(app, None));
                 let id = b.id.clone();
@@ -95,6 +140,10 @@ impl Kind for Bucket {
             } else {
                 None
             };
+            // A resource bucket no trigger fires on has no notifications.
+            if triggers.is_empty() {
+                continue;
+            }
             let mut notification = Resource::new("s3_notification", bucket);
             let mut configs = Vec::new();
             let mut permitted = BTreeSet::new();
@@ -118,7 +167,7 @@ impl Kind for Bucket {
                         &f.name,
                         &format!("s3-{bucket}"),
                         "s3.amazonaws.com",
-                        &format!("arn:aws:s3:::{bucket}"),
+                        &bucket_arn(bucket),
                     )
                     .depends_on(&function::alias_id(app, &f.name));
                     if let Some(b) = &bucket_id {
@@ -141,10 +190,7 @@ impl Kind for Bucket {
     /// A bucket the app would create that exists without this app+stage's
     /// tags is a [`Conflict`], never adopted.
     async fn read(&self, b: &AwsBackend) -> Result<Live, AwsError> {
-        let mut buckets: BTreeMap<String, bool> = BTreeMap::new();
-        for (_, s) in storage_triggers(&b.app) {
-            *buckets.entry(s.bucket.clone()).or_default() |= s.create;
-        }
+        let buckets = named_buckets(&b.app);
         // Owned names: a future that takes borrowed ones by value is not
         // provably `Send` for every lifetime, which `Kind::read` needs.
         let parts = read_each(buckets, |(bucket, created)| async move {
@@ -173,16 +219,12 @@ impl Kind for Bucket {
     /// is judged against the planned state: a bucket one trigger creates
     /// (`create = true`) exists for every other trigger that names it.
     fn preflight(&self, b: &AwsBackend, live: &Live) -> Result<(), AwsError> {
-        let created: BTreeSet<&str> = storage_triggers(&b.app)
-            .filter(|(_, s)| s.create)
-            .map(|(_, s)| s.bucket.as_str())
-            .collect();
+        let named = named_buckets(&b.app);
         for (function, s) in storage_triggers(&b.app) {
-            if !created.contains(s.bucket.as_str())
-                && !live.ids.existing_buckets.contains(&s.bucket)
-            {
+            let (bucket, _) = trigger_bucket(&b.app, s);
+            if named.get(&bucket) != Some(&true) && !live.ids.existing_buckets.contains(&bucket) {
                 return Err(AwsError::BucketMissing {
-                    bucket: s.bucket.clone(),
+                    bucket,
                     function: function.to_string(),
                 });
             }
@@ -254,6 +296,12 @@ async fn read_bucket(
     let app = &b.app;
     let s3 = &b.clients.s3;
     let owned_prefix = format!("fnctl-{}-", names::prefix(app));
+    // The bucket of `[resources.NAME]`: its name is derived, so the ways
+    // out of a conflict are about the resource's name.
+    let resource = resource_buckets(app).find(|(_, name)| name == bucket);
+    let resource_help = resource.map(|(name, _)| {
+        format!("bucket names are global and fnctl names the bucket of [resources.{name}] `{bucket}` after app, stage and resource: rename the resource (or choose another app name or stage), or delete the other bucket yourself if it is no longer used")
+    });
     match s3.head_bucket().bucket(bucket).send().await {
         Ok(_) => {}
         Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => {
@@ -266,7 +314,7 @@ async fn read_bucket(
             return Ok(BucketRead::Foreign(Conflict {
                 id: ResourceId::new("s3_bucket", bucket),
                 owner: "it exists and this AWS identity may not read it (another account's bucket, or one whose policy shuts fnctl out)".into(),
-                help: "bucket names are global: choose another name, e.g. `bucket = \"${app}-${stage}-uploads\"`".into(),
+                help: resource_help.unwrap_or_else(|| "bucket names are global: choose another name, e.g. `bucket = \"${app}-${stage}-uploads\"`".into()),
             }));
         }
         Err(e) => return Err(api_error("HeadBucket", bucket, e)),
@@ -289,7 +337,9 @@ async fn read_bucket(
         if let Some(owner) = foreign_owner(&bucket_tags, app) {
             if !created_by_interrupted_run(b, bucket, &bucket_tags).await? {
                 let other_stage = bucket_tags.get("fnctl:app") == Some(&app.name);
-                let help = if other_stage {
+                let help = if let Some(help) = resource_help {
+                    help
+                } else if other_stage {
                     "stages must not share a bucket fnctl creates: put the stage in its name, e.g. `bucket = \"${app}-${stage}-uploads\"`".to_string()
                 } else {
                     "to use this existing bucket, set `create = false` on the triggers that name it (fnctl then only adds its own event notifications to it); or choose another name, e.g. `bucket = \"${app}-${stage}-uploads\"`".to_string()

@@ -92,6 +92,12 @@ pub fn derived_name_help(kind: &str) -> String {
     format!("fnctl names its {kind} after the app and stage: choose another app name or stage, or delete the other {kind} yourself if it is no longer used")
 }
 
+/// The way out of a conflict on the name of an app resource
+/// (`[resources.NAME]`), which fnctl derives from app, stage and resource.
+pub fn resource_name_help(kind: &str, resource: &str) -> String {
+    format!("fnctl names the {kind} of [resources.{resource}] after the app, stage and resource: rename the resource (or choose another app name or stage), or delete the other {kind} yourself if it is no longer used")
+}
+
 /// Attributes of a read resource.
 pub fn attrs(pairs: Vec<(&str, Value)>) -> Attrs {
     pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()

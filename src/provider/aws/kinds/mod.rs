@@ -13,8 +13,10 @@ pub mod bucket;
 pub mod common;
 pub mod function;
 pub mod permission;
+pub mod queue;
 pub mod role;
 pub mod rule;
+pub mod table;
 
 use std::collections::BTreeMap;
 
@@ -37,6 +39,8 @@ pub static KINDS: &[&dyn Kind] = &[
     &api::Api,
     &bucket::Bucket,
     &rule::Rule,
+    &queue::Queue,
+    &table::Table,
 ];
 
 /// The module that handles resources of `kind`.
@@ -184,6 +188,14 @@ handler = "digest.handler"
 [[functions.digest.triggers]]
 type = "schedule"
 schedule = "0 7 * * MON"
+
+[resources.jobs]
+kind = "queue"
+dead_letter = { after = 3 }
+
+[resources.orders]
+kind = "table"
+partition_key = "id"
 "#;
         let source = crate::manifest::Source::new(std::path::Path::new("fnctl.toml"), text);
         let env: BTreeMap<String, String> = BTreeMap::new();
@@ -203,7 +215,7 @@ schedule = "0 7 * * MON"
         let desired =
             crate::provider::aws::resources::desired(&app(), &CodeDigests(BTreeMap::new()));
         let planned: BTreeSet<&str> = desired.iter().map(|r| r.id.kind.as_str()).collect();
-        assert_eq!(planned.len(), 13, "{planned:?}");
+        assert_eq!(planned.len(), 15, "{planned:?}");
         let handled: Vec<&str> = KINDS.iter().flat_map(|k| k.kinds()).copied().collect();
         assert_eq!(
             handled.len(),
