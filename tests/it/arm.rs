@@ -2,7 +2,8 @@
 //! host, on loopback, for the Azure backend tests.
 //!
 //! Written from the published REST specs (Microsoft.Resources 2021-04-01,
-//! Microsoft.Storage 2023-05-01, Microsoft.Web 2024-04-01) and their
+//! Microsoft.Storage 2023-05-01, Microsoft.Web 2024-04-01,
+//! Microsoft.Authorization 2022-04-01) and their
 //! examples: the same paths and api-versions, the same long-running
 //! operation shapes (storage account create answers 202 with an empty body
 //! and `Location`; site create answers 202 with `Azure-AsyncOperation`),
@@ -102,6 +103,23 @@ pub struct World {
     /// storage accounts' data plane: containers created through ARM are
     /// created there too, as on Azure.
     pub blob_service: Option<String>,
+    /// Storage queues (`queueServices/default/queues`), by (account,
+    /// queue): their metadata.
+    pub queues: BTreeMap<(String, String), Value>,
+    /// Messages waiting in a queue, by (account, queue), reported as
+    /// `approximateMessageCount` (tests put messages there).
+    pub queue_messages: BTreeMap<(String, String), u64>,
+    /// Tables (`tableServices/default/tables`), by (account, table).
+    pub tables: BTreeSet<(String, String)>,
+    /// Role assignments, by name (lower case): the resource as ARM reports
+    /// it, `properties.scope` included.
+    pub role_assignments: BTreeMap<String, Value>,
+    /// The principal ids of the sites' system-assigned identities (what a
+    /// role assignment may name).
+    pub principals: BTreeSet<String>,
+    /// Answer role assignment PUTs with 403 AuthorizationFailed, as ARM does
+    /// for an identity with Contributor only.
+    pub deny_role_assignments: bool,
     next_id: u64,
 }
 
@@ -227,6 +245,9 @@ enum Target {
     AlertRules { rg: String },
     SystemTopic { rg: String, name: String },
     SystemTopics { rg: String },
+    Queue { sa: String, q: String },
+    Table { sa: String, t: String },
+    RoleAssignment { scope: String, name: String },
     Unknown,
 }
 
@@ -242,7 +263,32 @@ fn target(path: &str) -> (Target, Option<&'static str>) {
             .decode_utf8_lossy()
             .into_owned()
     };
+    // Role assignments are extension resources at any scope:
+    // `{scope}/providers/Microsoft.Authorization/roleAssignments/{name}`.
+    if let Some(i) = l
+        .windows(3)
+        .position(|w| w == ["providers", "microsoft.authorization", "roleassignments"])
+    {
+        if l.len() == i + 4 && i > 0 {
+            return (
+                Target::RoleAssignment {
+                    scope: format!("/{}", parts[..i].join("/")),
+                    name: s(i + 3),
+                },
+                Some("2022-04-01"),
+            );
+        }
+    }
     match l.as_slice() {
+        // Microsoft.Storage queues and tables (2023-05-01, queue.json and
+        // table.json): Queue_Create / Queue_Get / Queue_Delete,
+        // Table_Create / Table_Get / Table_Delete.
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.storage", "storageaccounts", _, "queueservices", "default", "queues", _] => {
+            (Target::Queue { sa: s(7), q: s(11) }, Some("2023-05-01"))
+        }
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.storage", "storageaccounts", _, "tableservices", "default", "tables", _] => {
+            (Target::Table { sa: s(7), t: s(11) }, Some("2023-05-01"))
+        }
         // Microsoft.Insights actionGroups (stable 2023-01-01,
         // actionGroups_API.json).
         ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.insights", "actiongroups"] => {
@@ -816,6 +862,9 @@ impl World {
                 self.event_subscriptions.retain(|(a, _), _| *a != sa);
                 self.container_metadata.retain(|(a, _), _| *a != sa);
                 self.blobs.retain(|(a, _), _| *a != sa);
+                self.queues.retain(|(a, _), _| *a != sa);
+                self.queue_messages.retain(|(a, _), _| *a != sa);
+                self.tables.retain(|(a, _)| *a != sa);
                 if existed {
                     StatusCode::OK.into_response()
                 } else {
@@ -1391,6 +1440,11 @@ impl World {
                     &json!({"id": id, "status": status, "complete": true, "status_text": text}),
                 )
             }
+            (Target::Queue { sa, q }, method) => self.queue(method, sa, q, path, body),
+            (Target::Table { sa, t }, method) => self.table(method, sa, t, path),
+            (Target::RoleAssignment { scope, name }, method) => {
+                self.role_assignment(method, &scope, &name, path, body)
+            }
             (Target::ActionGroups { rg }, "GET") => self.list_in(&rg, Kind::ActionGroup),
             (Target::AlertRules { rg }, "GET") => self.list_in(&rg, Kind::AlertRule),
             (Target::SystemTopics { rg }, "GET") => self.list_in(&rg, Kind::SystemTopic),
@@ -1905,6 +1959,31 @@ impl World {
             "rg": rg,
         });
         let existed = self.sites.contains_key(site);
+        // ManagedServiceIdentity: a system-assigned identity keeps its
+        // principal while the site has it; ARM reports principalId and
+        // tenantId (read-only) in the answer.
+        let mut doc = doc;
+        let wants_identity = body
+            .pointer("/identity/type")
+            .and_then(Value::as_str)
+            .is_some_and(|t| t.contains("SystemAssigned"));
+        if wants_identity {
+            let kept = self
+                .sites
+                .get(site)
+                .and_then(|s| s.body.pointer("/identity/principalId").cloned());
+            let principal = match kept {
+                Some(p) => p,
+                None => {
+                    self.next_id += 1;
+                    json!(format!("5e1f0000-0000-4000-8000-{:012}", self.next_id))
+                }
+            };
+            self.principals
+                .insert(principal.as_str().unwrap_or_default().to_string());
+            doc["identity"] = json!({"type": "SystemAssigned", "principalId": principal,
+                "tenantId": "72f988bf-0000-4000-8000-000000000000"});
+        }
         let entry = self.sites.entry(site.to_string()).or_default();
         entry.body = doc.clone();
         if let Some(fx) = body
@@ -2542,6 +2621,227 @@ const BLOB_NAME: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMER
 const S3_KEY: &percent_encoding::AsciiSet = BLOB_NAME;
 
 /// A stored document without the server's bookkeeping.
+impl World {
+    fn no_account(sa: &str) -> Response {
+        error(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFound",
+            &format!("The Resource 'Microsoft.Storage/storageAccounts/{sa}' was not found."),
+        )
+    }
+
+    /// Queue_Create / Queue_Get / Queue_Delete. Names: 3-63 lowercase
+    /// letters, digits and single hyphens, starting and ending with a letter
+    /// or digit ("Naming Queues and Metadata"); metadata names follow the C#
+    /// identifier rule, as on containers.
+    fn queue(&mut self, method: &str, sa: String, q: String, path: &str, body: &Value) -> Response {
+        let key = (sa.clone(), q.clone());
+        match method {
+            "PUT" => {
+                if !self.storage_accounts.contains_key(&sa) {
+                    return Self::no_account(&sa);
+                }
+                let valid = (3..=63).contains(&q.len())
+                    && q.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                    && !q.starts_with('-')
+                    && !q.ends_with('-')
+                    && !q.contains("--");
+                if !valid {
+                    return error(StatusCode::BAD_REQUEST, "OutOfRangeInput", &format!("The queue name '{q}' is invalid: 3-63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit."));
+                }
+                let meta = body
+                    .pointer("/properties/metadata")
+                    .cloned()
+                    .unwrap_or(json!({}));
+                if let Err(r) = check_container_metadata(&meta) {
+                    return *r;
+                }
+                self.queues.insert(key, meta.clone());
+                ok(
+                    StatusCode::OK,
+                    &json!({"id": path, "name": q, "type": "Microsoft.Storage/storageAccounts/queueServices/queues",
+                        "properties": {"metadata": meta}}),
+                )
+            }
+            "GET" => match self.queues.get(&key) {
+                Some(meta) => ok(
+                    StatusCode::OK,
+                    &json!({"id": path, "name": q, "type": "Microsoft.Storage/storageAccounts/queueServices/queues",
+                        "properties": {"metadata": meta,
+                            "approximateMessageCount": self.queue_messages.get(&key).copied().unwrap_or(0)}}),
+                ),
+                None => error(
+                    StatusCode::NOT_FOUND,
+                    "QueueNotFound",
+                    "The specified queue does not exist.",
+                ),
+            },
+            "DELETE" => {
+                self.queues.remove(&key);
+                self.queue_messages.remove(&key);
+                StatusCode::NO_CONTENT.into_response()
+            }
+            _ => error(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", method),
+        }
+    }
+
+    /// Table_Create / Table_Get / Table_Delete. Names: `^[A-Za-z][A-Za-z0-9]{2,62}$`
+    /// (the spec's pattern for tableName).
+    fn table(&mut self, method: &str, sa: String, t: String, path: &str) -> Response {
+        let key = (sa.clone(), t.clone());
+        let doc = json!({"id": path, "name": t, "type": "Microsoft.Storage/storageAccounts/tableServices/tables",
+            "properties": {"tableName": t}});
+        match method {
+            "PUT" => {
+                if !self.storage_accounts.contains_key(&sa) {
+                    return Self::no_account(&sa);
+                }
+                let valid = (3..=63).contains(&t.len())
+                    && t.starts_with(|c: char| c.is_ascii_alphabetic())
+                    && t.chars().all(|c| c.is_ascii_alphanumeric());
+                if !valid {
+                    return error(StatusCode::BAD_REQUEST, "OutOfRangeInput", &format!("The table name '{t}' is invalid: 3-63 letters and digits, starting with a letter."));
+                }
+                self.tables.insert(key);
+                ok(StatusCode::OK, &doc)
+            }
+            "GET" if self.tables.contains(&key) => ok(StatusCode::OK, &doc),
+            "GET" => error(
+                StatusCode::NOT_FOUND,
+                "TableNotFound",
+                "The table specified does not exist.",
+            ),
+            "DELETE" => {
+                self.tables.remove(&key);
+                StatusCode::NO_CONTENT.into_response()
+            }
+            _ => error(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", method),
+        }
+    }
+
+    /// RoleAssignments_Create / _Get / _Delete at a scope. The name must be
+    /// a GUID; `roleDefinitionId` a role definition's id; `principalId` a
+    /// known principal. A role assignment is never changed: a PUT with other
+    /// properties under an existing name is refused, and so is a second
+    /// assignment of the same role to the same principal at the same scope.
+    fn role_assignment(
+        &mut self,
+        method: &str,
+        scope: &str,
+        name: &str,
+        path: &str,
+        body: &Value,
+    ) -> Response {
+        let key = name.to_ascii_lowercase();
+        match method {
+            "PUT" => {
+                if self.deny_role_assignments {
+                    return error(StatusCode::FORBIDDEN, "AuthorizationFailed", &format!("The client 'deployer' with object id '00000000-0000-0000-0000-0000000000d0' does not have authorization to perform action 'Microsoft.Authorization/roleAssignments/write' over scope '{scope}/providers/Microsoft.Authorization/roleAssignments/{name}' or the scope is invalid. If access was recently granted, please refresh your credentials."));
+                }
+                if !is_guid(name) {
+                    return error(StatusCode::BAD_REQUEST, "InvalidRoleAssignmentId", &format!("The role assignment ID '{name}' is not valid. The role assignment ID must be a GUID."));
+                }
+                let definition = tri!(require_str(body, "/properties/roleDefinitionId"));
+                let principal = tri!(require_str(body, "/properties/principalId"));
+                let parts: Vec<&str> = definition.trim_start_matches('/').split('/').collect();
+                let definition_ok = matches!(parts.as_slice(),
+                    ["subscriptions", _, p, a, r, g] if p.eq_ignore_ascii_case("providers")
+                        && a.eq_ignore_ascii_case("Microsoft.Authorization")
+                        && r.eq_ignore_ascii_case("roleDefinitions") && is_guid(g));
+                if !definition_ok {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        "InvalidRoleDefinitionId",
+                        &format!("The role definition ID '{definition}' is not valid."),
+                    );
+                }
+                if !self.principals.contains(principal) {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        "PrincipalNotFound",
+                        &format!("Principal {principal} does not exist in the directory."),
+                    );
+                }
+                if let Some(t) = body
+                    .pointer("/properties/principalType")
+                    .and_then(Value::as_str)
+                {
+                    if ![
+                        "User",
+                        "Group",
+                        "ServicePrincipal",
+                        "ForeignGroup",
+                        "Device",
+                    ]
+                    .contains(&t)
+                    {
+                        return error(StatusCode::BAD_REQUEST, "InvalidPrincipalType", t);
+                    }
+                }
+                let doc = json!({"id": path, "name": name, "type": "Microsoft.Authorization/roleAssignments",
+                    "properties": {"roleDefinitionId": definition, "principalId": principal,
+                        "principalType": body.pointer("/properties/principalType").cloned().unwrap_or(json!("ServicePrincipal")),
+                        "scope": scope}});
+                if let Some(found) = self.role_assignments.get(&key) {
+                    let same = found["properties"]["principalId"] == json!(principal)
+                        && found["properties"]["roleDefinitionId"] == json!(definition)
+                        && found["properties"]["scope"]
+                            .as_str()
+                            .is_some_and(|s| s.eq_ignore_ascii_case(scope));
+                    if !same {
+                        return error(StatusCode::BAD_REQUEST, "RoleAssignmentUpdateNotPermitted", "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.");
+                    }
+                    return ok(StatusCode::OK, found);
+                }
+                let duplicate = self.role_assignments.values().any(|a| {
+                    a["properties"]["principalId"] == json!(principal)
+                        && a["properties"]["roleDefinitionId"] == json!(definition)
+                        && a["properties"]["scope"]
+                            .as_str()
+                            .is_some_and(|s| s.eq_ignore_ascii_case(scope))
+                });
+                if duplicate {
+                    return error(
+                        StatusCode::CONFLICT,
+                        "RoleAssignmentExists",
+                        "The role assignment already exists.",
+                    );
+                }
+                self.role_assignments.insert(key, doc.clone());
+                ok(StatusCode::CREATED, &doc)
+            }
+            "GET" => match self.role_assignments.get(&key) {
+                Some(doc)
+                    if doc["properties"]["scope"]
+                        .as_str()
+                        .is_some_and(|s| s.eq_ignore_ascii_case(scope)) =>
+                {
+                    ok(StatusCode::OK, doc)
+                }
+                _ => error(
+                    StatusCode::NOT_FOUND,
+                    "RoleAssignmentNotFound",
+                    "The role assignment does not exist.",
+                ),
+            },
+            "DELETE" => match self.role_assignments.remove(&key) {
+                Some(doc) => ok(StatusCode::OK, &doc),
+                None => StatusCode::NO_CONTENT.into_response(),
+            },
+            _ => error(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", method),
+        }
+    }
+}
+
+fn is_guid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups
+            .iter()
+            .all(|g| g.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
 fn public(doc: &Value) -> Value {
     let mut d = strip(doc);
     if let Some(o) = d.as_object_mut() {

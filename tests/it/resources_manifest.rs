@@ -76,8 +76,12 @@ fn azure_refuses_what_it_does_not_deploy_yet() {
     let (_dir, manifest) = with_provider("azure");
     let (code, _, stderr) = run(&manifest, &["plan", "--offline"]);
     assert_eq!(code, 3, "{stderr}");
+    // Resources and access deploy; queue triggers do not yet.
+    assert!(!stderr.contains("does not deploy resources"), "{stderr}");
     assert!(
-        stderr.contains("resource `orders` (a table): this version of fnctl does not deploy resources to Azure yet"),
+        stderr.contains(
+            "function `worker` is triggered by queue `jobs`: queue triggers are not deployed on Azure yet"
+        ),
         "{stderr}"
     );
     assert!(

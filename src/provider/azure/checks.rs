@@ -82,23 +82,25 @@ fn runtime_diagnostic(f: &crate::model::Function) -> Option<Diagnostic> {
 /// <https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-queue#hostjson-settings>.
 const QUEUE_BATCH_MAX: u32 = 32;
 
-/// Resources, which this version of fnctl cannot deploy to Azure yet (no
-/// app-data storage account, no role assignments for the app's identity).
-/// Refusing them is honest: an app that relies on them must not deploy as if
-/// they were not written. The version that deploys them removes this check.
+/// Queue triggers, which this version of fnctl does not deploy to Azure
+/// yet (no queue trigger binding, no host.json queue settings). Resources
+/// and `access` deploy (the app-data storage account, the Function App's
+/// identity and its role assignments); a function triggered by a queue
+/// must not deploy as if the trigger were not written.
 fn not_deployed_yet(app: &App, out: &mut Vec<Diagnostic>) {
-    for r in app.resources.values() {
-        out.push(
-            Diagnostic::new(
-                r.span.clone(),
-                format!(
-                    "resource `{}` (a {}): this version of fnctl does not deploy resources to Azure yet",
-                    r.name,
-                    r.kind.as_str()
-                ),
-            )
-            .with_help("`fnctl validate` checks it, but deploying needs a newer fnctl; until then create it outside fnctl and pass its name in `env`"),
-        );
+    for f in app.functions_for(ProviderId::Azure) {
+        for q in &f.queue_triggers {
+            out.push(
+                Diagnostic::new(
+                    q.span.clone(),
+                    format!(
+                        "function `{}` is triggered by queue `{}`: queue triggers are not deployed on Azure yet",
+                        f.name, q.queue
+                    ),
+                )
+                .with_help("`fnctl validate` checks it, but deploying it to Azure needs a newer fnctl; until then deploy this function only to AWS with `providers = [\"aws\"]`"),
+            );
+        }
     }
 }
 
@@ -376,7 +378,7 @@ env = { MODE = { value = "s3cret-slow", secret = true }, SHARED = "x" }
         check(&app)
             .into_iter()
             .map(|d| d.message)
-            .filter(|m| !m.contains("does not deploy resources"))
+            .filter(|m| !m.contains("not deployed on Azure yet"))
             .collect()
     }
 

@@ -58,6 +58,97 @@ pub fn storage_account(app: &App, az: &AzureSettings) -> String {
     format!("fn{letters}{}", scope_hash(app, az, 8))
 }
 
+/// The app-data storage account that holds the app's resources
+/// (`[resources.NAME]`: blob containers, queues, tables), apart from
+/// fnctl's own account (the Functions host's storage and the packages):
+/// `fd{app+stage letters, 14 at most}{8-hex hash}`, 3-24 lowercase letters
+/// and digits like [`storage_account`], whose `fn` prefix it never shares.
+/// The hash also covers the word `data`, so the two accounts' hashes differ.
+pub fn data_account(app: &App, az: &AzureSettings) -> String {
+    let letters: String = format!("{}{}", app.name, app.stage)
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(14)
+        .collect();
+    let hash = short_hash(
+        &format!(
+            "{}/{}/{}/{}/data",
+            az.subscription, az.resource_group, app.name, app.stage
+        ),
+        8,
+    );
+    format!("fd{letters}{hash}")
+}
+
+/// Blob container, queue and table names: at most 63 characters (Azure
+/// Storage's naming rules: containers and queues 3-63 lowercase letters,
+/// digits and single hyphens; tables 3-63 letters and digits, starting with
+/// a letter).
+const DATA_NAME_MAX: usize = 63;
+
+/// A bucket or queue resource in the data account: `{app}-{stage}-{name}`
+/// (stage-scoped like the AWS names, cut with a hash past 63 characters).
+/// App, stage and resource names are lowercase letters, digits and single
+/// hyphens, so the result fits the container and queue rules.
+pub fn data_resource(app: &App, resource: &str) -> String {
+    bounded(&[&app.name, &app.stage, resource], "-", DATA_NAME_MAX)
+}
+
+/// A table resource: Azure table names allow no hyphens, so
+/// `{app}{stage}{name}` with them dropped (`shop`, `dev`, `order-items` →
+/// `shopdevorderitems`), cut with a hash past 63 characters, and prefixed
+/// with `t` should it not start with a letter.
+pub fn data_table(app: &App, resource: &str) -> String {
+    let joined: String = format!("{}{}{}", app.name, app.stage, resource)
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    let joined = if joined.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        joined
+    } else {
+        format!("t{joined}")
+    };
+    if joined.len() <= DATA_NAME_MAX {
+        return joined;
+    }
+    let hash = short_hash(&joined, 8);
+    format!("{}{hash}", &joined[..DATA_NAME_MAX - hash.len()])
+}
+
+/// The name of the role assignment that grants `role` (a role definition
+/// GUID) on the app resource `resource` to the Function App's identity.
+///
+/// Role assignments carry no tags, so their name is their ownership mark:
+/// a GUID derived from subscription, resource group, app, stage, resource
+/// and role, the same on every run. It is the first 16 bytes of the
+/// SHA-256 of `fnctl-role-assignment/{subscription}/{group}/{app}/{stage}/{resource}/{role}`
+/// with the version nibble set to 8 and the RFC 4122 variant bits (RFC 9562
+/// §5.8, a name-based UUID with a custom hash, like its SHA-256 example in
+/// appendix B.2). Azure requires the name to be a GUID.
+pub fn role_assignment(app: &App, az: &AzureSettings, resource: &str, role: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(
+        format!(
+            "fnctl-role-assignment/{}/{}/{}/{}/{resource}/{role}",
+            az.subscription, az.resource_group, app.name, app.stage
+        )
+        .as_bytes(),
+    );
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&digest[..16]);
+    b[6] = (b[6] & 0x0f) | 0x80;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(b);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
+
 /// The container Flex Consumption deploys packages from.
 pub const DEPLOYMENT_CONTAINER: &str = "app-package";
 
@@ -182,6 +273,47 @@ mod tests {
         let (b, _) = app("shop", "prod");
         assert_ne!(storage_account(&a, &az), storage_account(&b, &az));
         assert!(function_app(&a, &az).starts_with("shop-dev-"));
+    }
+
+    #[test]
+    fn data_names_fit_azure_rules_and_stay_apart() {
+        let (shop, az) = app("shop", "dev");
+        let data = data_account(&shop, &az);
+        assert!((3..=24).contains(&data.len()), "{data}");
+        assert!(data.starts_with("fdshopdev"), "{data}");
+        assert_ne!(data, storage_account(&shop, &az));
+        let (long, az2) = app("a-forty-character-application-name-here1", "production12");
+        assert!(data_account(&long, &az2).len() <= 24);
+        assert_eq!(data_resource(&shop, "uploads"), "shop-dev-uploads");
+        assert_eq!(data_table(&shop, "order-items"), "shopdevorderitems");
+        let t = data_table(&long, "a-very-long-table-name-that-goes-on-and-on");
+        assert!(
+            t.len() <= 63 && t.chars().all(|c| c.is_ascii_alphanumeric()),
+            "{t}"
+        );
+        let (digit, _) = app("1app", "dev");
+        assert_eq!(data_table(&digit, "tab"), "t1appdevtab");
+        let q = data_resource(&long, "a-very-long-queue-name-that-goes-on-and-on");
+        assert!(q.len() <= 63 && !q.ends_with('-'), "{q}");
+    }
+
+    #[test]
+    fn role_assignment_names_are_stable_guids() {
+        let (shop, az) = app("shop", "dev");
+        let reader = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1";
+        let a = role_assignment(&shop, &az, "uploads", reader);
+        assert_eq!(a, role_assignment(&shop, &az, "uploads", reader));
+        assert_eq!(a.len(), 36);
+        assert_eq!(
+            a.split('-').map(str::len).collect::<Vec<_>>(),
+            [8, 4, 4, 4, 12]
+        );
+        assert_eq!(&a[14..15], "8", "version nibble");
+        assert!("89ab".contains(&a[19..20]), "variant");
+        let (prod, _) = app("shop", "prod");
+        assert_ne!(a, role_assignment(&prod, &az, "uploads", reader));
+        assert_ne!(a, role_assignment(&shop, &az, "images", reader));
+        assert_ne!(a, role_assignment(&shop, &az, "uploads", "other"));
     }
 
     #[test]

@@ -46,6 +46,9 @@ pub const API_LOG_WORKSPACES: &str = "2023-09-01";
 /// Microsoft.EventGrid: the subscriptions that deliver blob events to Flex
 /// Consumption blob triggers.
 pub const API_EVENTGRID: &str = "2022-06-15";
+/// Microsoft.Authorization role assignments (stable 2022-04-01: the PUT
+/// body's `properties.roleDefinitionId`, `principalId` and `principalType`).
+pub const API_AUTHORIZATION: &str = "2022-04-01";
 
 /// The tag on the Function App that records the deployed package's digest,
 /// so an unchanged package is not uploaded again.

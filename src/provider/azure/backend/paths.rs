@@ -113,3 +113,66 @@ pub fn event_subscription(app: &App, az: &AzureSettings, name: &str) -> String {
 pub fn blob_webhook(az: &AzureSettings, host: &str) -> String {
     format!("{}/runtime/webhooks/blobs", app_base(az, host))
 }
+
+/// The app-data storage account (see [`names::data_account`]).
+pub fn data_account(app: &App, az: &AzureSettings) -> String {
+    format!(
+        "{}/providers/Microsoft.Storage/storageAccounts/{}",
+        resource_group(az),
+        names::data_account(app, az)
+    )
+}
+
+/// A blob container in the data account (Microsoft.Storage
+/// `storageAccounts/{account}/blobServices/default/containers/{name}`).
+pub fn data_container(app: &App, az: &AzureSettings, name: &str) -> String {
+    format!(
+        "{}/blobServices/default/containers/{name}",
+        data_account(app, az)
+    )
+}
+
+/// A queue in the data account (Microsoft.Storage
+/// `storageAccounts/{account}/queueServices/default/queues/{name}`,
+/// queue.json of the 2023-05-01 spec).
+pub fn data_queue(app: &App, az: &AzureSettings, name: &str) -> String {
+    format!(
+        "{}/queueServices/default/queues/{name}",
+        data_account(app, az)
+    )
+}
+
+/// A table in the data account (Microsoft.Storage
+/// `storageAccounts/{account}/tableServices/default/tables/{name}`,
+/// table.json of the 2023-05-01 spec).
+pub fn data_table(app: &App, az: &AzureSettings, name: &str) -> String {
+    format!(
+        "{}/tableServices/default/tables/{name}",
+        data_account(app, az)
+    )
+}
+
+/// A role assignment at `scope` (an extension resource: Microsoft.Authorization
+/// `{scope}/providers/Microsoft.Authorization/roleAssignments/{name}`,
+/// authorization-RoleAssignmentsCalls.json of the 2022-04-01 spec).
+pub fn role_assignment(scope: &str, name: &str) -> String {
+    format!("{scope}/providers/Microsoft.Authorization/roleAssignments/{name}")
+}
+
+/// A built-in role definition, as a role assignment names it:
+/// `/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{guid}`.
+pub fn role_definition(az: &AzureSettings, guid: &str) -> String {
+    format!(
+        "/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/{guid}",
+        az.subscription
+    )
+}
+
+/// A service endpoint of the data account (`blob`, `queue` or `table`):
+/// `https://{account}.{service}.core.windows.net`, the public cloud's form.
+pub fn data_service_url(app: &App, az: &AzureSettings, service: &str) -> String {
+    format!(
+        "https://{}.{service}.core.windows.net",
+        names::data_account(app, az)
+    )
+}

@@ -14,10 +14,14 @@ use azure_core::{Method, Url};
 
 use super::apply::Applied;
 use super::blob::Contents;
-use super::{paths, AzureBackend, AzureError, Removal, API_EVENTGRID, API_RESOURCES, API_STORAGE};
+use super::{
+    paths, AzureBackend, AzureError, Removal, API_AUTHORIZATION, API_EVENTGRID, API_RESOURCES,
+    API_STORAGE,
+};
+use crate::model::ResourceKind;
 use crate::plan::{Kept, ResourceId};
 use crate::provider::azure::kinds::common::{metadata_of, owned_by, CONTAINER_MARKS};
-use crate::provider::azure::kinds::{self, event_subscription};
+use crate::provider::azure::kinds::{self, access, data, event_subscription};
 use crate::provider::azure::names;
 use crate::provider::interrupt::{Interrupt, Interrupted};
 
@@ -73,9 +77,40 @@ impl AzureBackend {
             Vec::new()
         };
         let keep_storage = !data.is_empty();
+        // The app-data account: kept, with what may hold data, unless
+        // `--delete-data`.
+        let data_account = names::data_account(app, az);
+        let data_owned = !app.resources.is_empty()
+            && self
+                .arm
+                .get(&paths::data_account(app, az), API_STORAGE)
+                .await?
+                .is_some_and(|sa| owned_by(&sa, app));
+        let app_data = if data_owned && !delete_data {
+            self.app_data_held().await?
+        } else {
+            Vec::new()
+        };
+        let keep_data = !app_data.is_empty();
+        // The role assignments of the Function App's identity go first
+        // (fnctl's by their names; they outlive neither the app nor its data).
+        for (path, id) in access::all_paths(app, az) {
+            if self.arm.get(&path, API_AUTHORIZATION).await?.is_some() {
+                self.delete_step(
+                    progress,
+                    &mut removal.removed,
+                    "role_assignment",
+                    id.name,
+                    &path,
+                    API_AUTHORIZATION,
+                )
+                .await?;
+            }
+        }
         let steps: Vec<_> = kinds::removed(app, az)
             .into_iter()
-            .filter(|step| !(keep_storage && step.holds_data))
+            .filter(|step| !(keep_data && step.kind == "data_account"))
+            .filter(|step| !(keep_storage && step.holds_data && step.kind != "data_account"))
             .collect();
         let interrupt = Interrupt::watch();
         // The resource group (or, keeping the account, what fnctl put in
@@ -114,6 +149,22 @@ impl AzureBackend {
             .into());
         }
         let command = format!("fnctl remove --delete-data --stage {}", app.stage);
+        if keep_data {
+            let mut holding = Vec::new();
+            for (id, reason) in app_data {
+                holding.push(format!("`{}`", kinds::common::leaf(&id.name)));
+                removal.kept.push(Kept {
+                    id,
+                    reason,
+                    command: command.clone(),
+                });
+            }
+            removal.kept.push(Kept {
+                id: ResourceId::new("data_account", &data_account),
+                reason: format!("holds {}, which may hold data", holding.join(", ")),
+                command: command.clone(),
+            });
+        }
         if keep_storage {
             self.clear_kept_account(progress, &mut removal.removed)
                 .await?;
@@ -144,7 +195,14 @@ impl AzureBackend {
             if owned_by(&rg, app) {
                 removal.kept.push(Kept {
                     id: ResourceId::new("resource_group", &az.resource_group),
-                    reason: format!("holds the storage account `{sa_name}`, kept for its data"),
+                    reason: format!(
+                        "holds the storage account `{sa_name}`{}, kept for its data",
+                        if keep_data {
+                            format!(" and the data account `{data_account}`")
+                        } else {
+                            String::new()
+                        }
+                    ),
                     command,
                 });
             }
@@ -155,6 +213,16 @@ impl AzureBackend {
         // reported as kept, with what keeps it, if something is.
         self.remove_azure_made(progress, &mut removal.removed, &interrupt, false)
             .await?;
+        if keep_data {
+            if owned_by(&rg, app) {
+                removal.kept.push(Kept {
+                    id: ResourceId::new("resource_group", &az.resource_group),
+                    reason: format!("holds the data account `{data_account}`, kept for its data"),
+                    command,
+                });
+            }
+            return Ok(removal);
+        }
         if owned_by(&rg, app) {
             match self.left_in_group().await? {
                 None => {}
@@ -272,6 +340,43 @@ impl AzureBackend {
             }
         }
         Ok(holding)
+    }
+
+    /// What in the app-data account may hold data, with why: a queue with
+    /// messages (ARM's `approximateMessageCount`, never lower than the
+    /// real count; a queue that does not report one counts as holding
+    /// messages), and every container and table that exists — fnctl does
+    /// not look inside them (ARM counts neither blobs nor entities), so it
+    /// keeps them rather than guess.
+    async fn app_data_held(&self) -> Result<Vec<(ResourceId, String)>, AzureError> {
+        let (app, az) = (&self.app, &self.settings);
+        let mut held = Vec::new();
+        for r in app.resources.values() {
+            let path = data::path(app, az, &r.name, &r.kind);
+            let Some(found) = self.arm.get(&path, API_STORAGE).await? else {
+                continue;
+            };
+            let reason = match r.kind {
+                ResourceKind::Queue(_) => {
+                    match found
+                        .pointer("/properties/approximateMessageCount")
+                        .and_then(serde_json::Value::as_u64)
+                    {
+                        Some(0) => continue,
+                        Some(n) => format!("holds about {n} messages"),
+                        None => "may hold messages (Azure reported no message count)".into(),
+                    }
+                }
+                ResourceKind::Bucket => {
+                    "may hold blobs (fnctl does not list a data container's blobs)".into()
+                }
+                ResourceKind::Table(_) => {
+                    "may hold entities (Azure does not count a table's entities)".into()
+                }
+            };
+            held.push((data::id(app, az, &r.name, &r.kind), reason));
+        }
+        Ok(held)
     }
 
     /// In a storage account kept for its data: deletes what fnctl put there

@@ -134,6 +134,7 @@ pub fn desired_settings(app: &App) -> BTreeMap<String, SettingValue> {
             settings.insert(k.clone(), value);
         }
     }
+    settings.extend(resource_settings(app, az));
     // Node's v4 model has no disabled flag in code: the documented app
     // setting turns a function off.
     for af in layout::azure_functions(app) {
@@ -147,6 +148,61 @@ pub fn desired_settings(app: &App) -> BTreeMap<String, SettingValue> {
         }
     }
     settings
+}
+
+/// The Function App has a system-assigned identity when the app has
+/// resources (the role assignments grant it their access); apps without
+/// resources are deployed as before.
+pub fn has_identity(app: &App) -> bool {
+    !app.resources.is_empty()
+}
+
+/// The prefix of the identity-based connection to the app-data storage
+/// account: `FNCTL_DATA__blobServiceUri`, `FNCTL_DATA__queueServiceUri`
+/// and `FNCTL_DATA__tableServiceUri` (the Functions host's identity-based
+/// connections for the Storage extensions: `<CONNECTION>__blobServiceUri`,
+/// `__queueServiceUri`, `__tableServiceUri`, with the system-assigned
+/// identity by default — "Azure Functions developer guide", Configure an
+/// identity-based connection). A binding's `connection = "FNCTL_DATA"`, or
+/// an SDK client built from the URI with a default Azure credential, reaches
+/// the data without a key. A resource's own variables end in `_NAME` or
+/// `_URL` after a single `_`, so they never meet these.
+pub const DATA_CONNECTION: &str = "FNCTL_DATA";
+
+/// The settings for the app's resources: the identity-based connection
+/// (one service URI per kind of resource the app has) and every Azure
+/// function's `FNCTL_{NAME}_NAME` / `FNCTL_{NAME}_URL`
+/// ([`Function::resource_env`]). App settings are shared by the Function
+/// App's functions, so each sees the variables of all of them.
+pub fn resource_settings(app: &App, az: &AzureSettings) -> BTreeMap<String, SettingValue> {
+    let mut out = BTreeMap::new();
+    for r in app.resources.values() {
+        let (suffix, service) = match r.kind {
+            crate::model::ResourceKind::Bucket => ("blobServiceUri", "blob"),
+            crate::model::ResourceKind::Queue(_) => ("queueServiceUri", "queue"),
+            crate::model::ResourceKind::Table(_) => ("tableServiceUri", "table"),
+        };
+        out.insert(
+            format!("{DATA_CONNECTION}__{suffix}"),
+            SettingValue::Plain(paths::data_service_url(app, az, service)),
+        );
+    }
+    for f in app.functions_for(ProviderId::Azure) {
+        for e in f.resource_env(app) {
+            let Some(r) = app.resources.get(&e.resource) else {
+                continue;
+            };
+            let name = super::data::cloud_name(app, &r.name, &r.kind);
+            let value = match e.value {
+                crate::model::ResourceEnvValue::Name => name,
+                crate::model::ResourceEnvValue::Url => {
+                    format!("{}/{name}", paths::data_service_url(app, az, "queue"))
+                }
+            };
+            out.insert(e.var, SettingValue::Plain(value));
+        }
+    }
+    out
 }
 
 /// The app setting that turns the Azure function `name` off.
@@ -186,7 +242,11 @@ impl Kind for FunctionApp {
                     .map(|(n, v)| json!({"name": n, "version": v}))
                     .unwrap_or(Value::Null),
             )
-            .attr("tags", tags(app))
+            .attr("tags", tags(app));
+        if has_identity(app) {
+            site = site.attr("identity", "SystemAssigned");
+        }
+        site = site
             .depends_on(&service_plan::id(app))
             .depends_on(&storage::container(app, az, names::DEPLOYMENT_CONTAINER).id);
         if az.plan == AzurePlan::Flex {
@@ -321,6 +381,14 @@ impl AzureBackend {
             .attr("plan", plan_name)
             .attr("runtime", runtime)
             .attr("tags", json!(tags_of(site)));
+        if has_identity(app) {
+            site_res = site_res.attr(
+                "identity",
+                site.pointer("/identity/type")
+                    .cloned()
+                    .unwrap_or(Value::Null),
+            );
+        }
         if az.plan == AzurePlan::Flex {
             // Shown like desired when it is the URL fnctl sets, else as found.
             let expected = paths::deployment_container_url(app, az);
@@ -558,6 +626,12 @@ impl AzureBackend {
                 },
             },
         });
+        if has_identity(app) {
+            // The identity the app's resources are granted to
+            // (ManagedServiceIdentity of Microsoft.Web sites; ARM answers
+            // with its `principalId` and `tenantId`).
+            body["identity"] = json!({"type": "SystemAssigned"});
+        }
         if az.plan == AzurePlan::Consumption {
             // Classic Linux Consumption: the runtime is the stack in
             // linuxFxVersion, the code comes from WEBSITE_RUN_FROM_PACKAGE.

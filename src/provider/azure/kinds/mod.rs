@@ -8,7 +8,9 @@
 //! Adding a resource kind is one new module here plus one line in
 //! [`KINDS`].
 
+pub mod access;
 pub mod common;
+pub mod data;
 pub mod event_subscription;
 pub mod function_app;
 pub mod group;
@@ -33,9 +35,11 @@ use crate::provider::CodeDigests;
 pub static KINDS: &[&dyn Kind] = &[
     &group::Group,
     &storage::Storage,
+    &data::Data,
     &insights::Insights,
     &service_plan::ServicePlan,
     &function_app::FunctionApp,
+    &access::Access,
     &package::Package,
     &event_subscription::EventSubscription,
 ];
@@ -151,6 +155,9 @@ pub struct Reading {
     /// The storage account exists and is fnctl's (what lives on it is
     /// read only then).
     pub storage_owned: bool,
+    /// The app-data storage account exists and is fnctl's (role
+    /// assignments on what lives in it are read only then).
+    pub data_owned: bool,
     /// The Function App as ARM reported it, when it is fnctl's.
     pub site: Option<Value>,
 }
@@ -196,8 +203,17 @@ resource_group = "shop-rg"
 location = "westeurope"
 plan = "{plan}"
 
+[resources.uploads]
+kind = "bucket"
+[resources.jobs]
+kind = "queue"
+[resources.ledger]
+kind = "table"
+partition_key = "id"
+
 [functions.orders]
 handler = "orders.handler"
+access = {{ uploads = "read", jobs = "send", ledger = "read-write" }}
 [[functions.orders.triggers]]
 type = "http"
 method = "GET"
@@ -235,11 +251,16 @@ create = true
                 "resource_group",
                 "storage_account",
                 "blob_container",
+                "data_account",
+                "data_container",
+                "data_queue",
+                "data_table",
                 "log_workspace",
                 "app_insights",
                 "app_service_plan",
                 "function_app",
                 "app_settings",
+                "role_assignment",
                 "function_package",
                 "function",
                 "event_subscription",
@@ -272,7 +293,7 @@ create = true
             );
             planned.extend(desired.into_iter().map(|r| r.id.kind));
         }
-        assert_eq!(planned.len(), 11, "{planned:?}");
+        assert_eq!(planned.len(), 16, "{planned:?}");
         assert_eq!(
             planned,
             handled
