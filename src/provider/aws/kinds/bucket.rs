@@ -718,6 +718,74 @@ impl AwsBackend {
 mod tests {
     use super::*;
 
+    fn app(text: &str) -> App {
+        let source = crate::manifest::Source::new(std::path::Path::new("fnctl.toml"), text);
+        let env: BTreeMap<String, String> = BTreeMap::new();
+        crate::manifest::load_source(
+            &source,
+            &crate::manifest::LoadOptions {
+                stage: "dev",
+                env: &env,
+                check_files: false,
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_trigger_on_a_resource_fires_on_its_derived_bucket_and_others_are_unchanged() {
+        let app = app(r#"
+[app]
+name = "shop"
+runtime = "python3.12"
+
+[providers.aws]
+region = "us-east-1"
+
+[resources.uploads]
+kind = "bucket"
+
+[resources.archive]
+kind = "bucket"
+
+[functions.thumbs]
+handler = "app.handler"
+[[functions.thumbs.triggers]]
+type = "storage"
+bucket = "uploads"
+
+[functions.audit]
+handler = "app.handler"
+[[functions.audit.triggers]]
+type = "storage"
+bucket = "team-inbox"
+"#);
+        let mut out = Vec::new();
+        Bucket.desired(&app, &CodeDigests(BTreeMap::new()), &mut out);
+        let ids: Vec<String> = out
+            .iter()
+            .filter(|r| r.id.kind.starts_with("s3_"))
+            .map(|r| r.id.to_string())
+            .collect();
+        // Both resource buckets are fnctl's; only the one a trigger names
+        // gets notifications, under its derived name. An external bucket
+        // gets notifications only, under the name written.
+        assert_eq!(
+            ids,
+            [
+                "s3_bucket.shop-dev-archive",
+                "s3_bucket.shop-dev-uploads",
+                "s3_notification.shop-dev-uploads",
+                "s3_notification.team-inbox",
+            ]
+        );
+        let permission = out
+            .iter()
+            .find(|r| r.id.kind == "lambda_permission" && r.id.name.contains("uploads"))
+            .unwrap();
+        assert_eq!(permission.attrs["source"], "arn:aws:s3:::shop-dev-uploads");
+    }
+
     #[test]
     fn s3_event_names() {
         assert_eq!(
