@@ -271,7 +271,7 @@ fn full_cycle_on_the_all_triggers_example() {
         doc["deployments"][0]["api_calls"].as_u64().unwrap() > 10,
         "the recorder sees the reads"
     );
-    assert_eq!(doc["deployments"][0]["summary"]["unchanged"], 20);
+    assert_eq!(doc["deployments"][0]["summary"]["unchanged"], 22);
 
     // 3. One function's code and another's memory: only those change.
     std::fs::write(

@@ -101,14 +101,14 @@ pub fn leftovers(moto: &Moto) -> Vec<String> {
             left.push(format!("rule {}", rule.name().unwrap_or_default()));
         }
         let iam = aws_sdk_iam::Client::new(&conf);
-        if iam
-            .get_role()
-            .role_name("shop-dev-lambda")
-            .send()
-            .await
-            .is_ok()
-        {
-            left.push("role shop-dev-lambda".into());
+        for role in [
+            "shop-dev-orders-role",
+            "shop-dev-invoices-role",
+            "shop-dev-digest-role",
+        ] {
+            if iam.get_role().role_name(role).send().await.is_ok() {
+                left.push(format!("role {role}"));
+            }
         }
         let s3 = aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::config::Builder::from(&conf)

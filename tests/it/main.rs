@@ -19,6 +19,7 @@ mod dev_queue;
 mod examples;
 mod fault_proxy;
 mod faults;
+mod function_access;
 mod fuzz;
 mod help;
 mod honest_plan;

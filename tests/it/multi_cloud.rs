@@ -129,8 +129,11 @@ fn on_aws(c: &MotoClients) -> Vec<String> {
             .into_iter()
             .map(|f| format!("function {f}"))
             .collect();
-        if c.role_exists("both-dev-lambda").await {
-            found.push("role both-dev-lambda".into());
+        for f in ["api", "ingest", "tick"] {
+            let role = format!("both-dev-{f}-role");
+            if c.role_exists(&role).await {
+                found.push(format!("role {role}"));
+            }
         }
         if c.bucket_exists("both-dev-in").await {
             found.push("bucket both-dev-in".into());
@@ -210,7 +213,9 @@ fn azure_without_credentials_stops_deploy_and_remove_before_any_change_on_aws() 
             "function both-dev-ingest",
             "function both-dev-tick",
             "rest api both-dev",
-            "role both-dev-lambda",
+            "role both-dev-api-role",
+            "role both-dev-ingest-role",
+            "role both-dev-tick-role",
             "rule both-dev-tick-s0",
         ]
     );

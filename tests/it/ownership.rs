@@ -190,7 +190,10 @@ fn a_hand_made_bucket_named_with_create_true_is_refused_and_left_as_it_was() {
     assert_eq!(doc["deployments"][0]["status"], "failed", "{doc:#}");
     block_on(async {
         assert_eq!(c.functions("owned-").await, Vec::<String>::new());
-        assert!(!c.role_exists("owned-dev-lambda").await, "no role either");
+        assert!(
+            !c.role_exists("owned-dev-ingest-role").await,
+            "no role either"
+        );
         assert!(!c.parameter_exists("/fnctl/owned/dev/lock").await);
     });
     assert_eq!(
@@ -260,7 +263,9 @@ events = ["deleted"]
                     .unwrap_or_else(|_| "missing".into());
                 state.push(format!("alias {f}:dev -> {alias}"));
             }
-            state.push(format!("role {}", c.role_exists("pics-dev-lambda").await));
+            for role in ["pics-dev-resize-role", "pics-dev-cleanup-role"] {
+                state.push(format!("role {}", c.role_exists(role).await));
+            }
             state.push(format!(
                 "bucket {}",
                 c.bucket_exists("pics-dev-uploads").await
@@ -284,6 +289,7 @@ events = ["deleted"]
             "alias pics-dev-resize:dev -> 1".into(),
             "alias pics-dev-cleanup:dev -> 1".into(),
             "role true".into(),
+            "role true".into(),
             "bucket true".into(),
             r#"tags ["fnctl:app=pics", "fnctl:stage=dev", "managed-by=fnctl"]"#.into(),
             r#"notifications ["fnctl-pics-dev-cleanup-n0", "fnctl-pics-dev-resize-n0"]"#.into(),
@@ -306,7 +312,8 @@ events = ["deleted"]
     block_on(async {
         assert_eq!(c.functions("pics-prod-").await, Vec::<String>::new());
         assert!(!c.bucket_exists("pics-prod-uploads").await);
-        assert!(!c.role_exists("pics-prod-lambda").await);
+        assert!(!c.role_exists("pics-prod-resize-role").await);
+        assert!(!c.role_exists("pics-prod-cleanup-role").await);
     });
     assert_eq!(dev_state(), dev_before, "dev is exactly as it was");
 

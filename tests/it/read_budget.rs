@@ -8,7 +8,10 @@
 //! from ListFunctions pages and tags from the Resource Groups Tagging API.
 //! moto's tagging API lists no EventBridge rules, so here each rule's tags
 //! cost one ListTagsForResource more: four per function on moto, three
-//! on AWS.
+//! on AWS. Each function's own execution role (least privilege, issue 16)
+//! costs three more: GetRole (trust and tags), ListAttachedRolePolicies
+//! and GetRolePolicy, which IAM has no bulk form of short of
+//! GetAccountAuthorizationDetails (every role and policy of the account).
 
 use std::path::Path;
 
@@ -19,9 +22,10 @@ use crate::faults::fnctl_json_at;
 use crate::moto::Moto;
 
 /// Reads per function on moto (see the module documentation).
-const PER_FUNCTION: u64 = 4;
-/// Reads that do not grow with the app: identity, role (4), the API and its
-/// stage, key and usage plan, the list calls and the tagging pages.
+const PER_FUNCTION: u64 = 7;
+/// Reads that do not grow with the app: identity, the API and its stage,
+/// key and usage plan, the list calls (functions, roles, event source
+/// mappings) and the tagging pages.
 const CONSTANT: u64 = 20;
 
 fn manifest(n: usize) -> String {

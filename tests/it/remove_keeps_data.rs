@@ -58,7 +58,7 @@ fn clients(moto: &Moto) -> MotoClients {
 }
 
 /// What is left of app `keep`, stage `dev`, besides its bucket, read
-/// directly: functions, the REST API, schedule rules, the role.
+/// directly: functions, the REST API, schedule rules, the functions' roles.
 fn leftovers(c: &MotoClients) -> Vec<String> {
     block_on(async {
         let mut left: Vec<String> = c
@@ -83,8 +83,11 @@ fn leftovers(c: &MotoClients) -> Vec<String> {
         {
             left.push(format!("rule {}", rule.name().unwrap_or_default()));
         }
-        if c.role_exists("keep-dev-lambda").await {
-            left.push("role keep-dev-lambda".into());
+        for f in ["api", "ingest", "tick"] {
+            let role = format!("keep-dev-{f}-role");
+            if c.role_exists(&role).await {
+                left.push(format!("role {role}"));
+            }
         }
         left
     })
@@ -110,7 +113,9 @@ fn remove_keeps_a_bucket_holding_objects_and_delete_data_removes_it() {
             "function keep-dev-ingest",
             "function keep-dev-tick",
             "rest api keep-dev",
-            "role keep-dev-lambda",
+            "role keep-dev-api-role",
+            "role keep-dev-ingest-role",
+            "role keep-dev-tick-role",
             "rule keep-dev-tick-s0",
         ],
         "the check below sees what was deployed"

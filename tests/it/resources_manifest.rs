@@ -57,17 +57,20 @@ fn the_classic_app_is_valid_without_a_provider() {
 }
 
 #[test]
-fn aws_refuses_what_it_does_not_deploy_yet_before_any_call() {
+fn aws_plans_resources_access_queue_triggers_and_function_statements() {
     let (_dir, manifest) = with_provider("aws");
     for args in [&["validate"][..], &["plan", "--offline"][..]] {
-        let (code, _, stderr) = run(&manifest, args);
-        assert_eq!(code, 3, "{args:?}: {stderr}");
-        // The resources themselves deploy to AWS.
-        assert!(!stderr.contains("does not deploy resources"), "{stderr}");
-        assert!(
-            stderr.contains("function `thumbs` has its own IAM statements"),
-            "{stderr}"
-        );
+        let (code, stdout, stderr) = run(&manifest, args);
+        assert_eq!(code, 0, "{args:?}: {stdout}{stderr}");
+        assert!(!stderr.contains("does not deploy"), "{stderr}");
+    }
+    let (_, stdout, _) = run(&manifest, &["plan", "--offline"]);
+    for planned in [
+        "iam_role",
+        "lambda_event_source",
+        "rekognition:DetectLabels",
+    ] {
+        assert!(stdout.contains(planned), "{planned}: {stdout}");
     }
 }
 

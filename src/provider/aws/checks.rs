@@ -94,31 +94,6 @@ fn runtime_diagnostic(f: &crate::model::Function) -> Option<Diagnostic> {
     Some(Diagnostic::new(f.runtime_span.clone(), message).with_help_opt(help))
 }
 
-/// Per-function IAM statements, which this version of fnctl cannot deploy
-/// to AWS yet (one execution role for the whole app). Refusing them here is
-/// honest: an app that relies on them must not deploy as if they were not
-/// written. The version that deploys them removes this check. (Resources,
-/// `[resources.*]`, deploy: see `kinds/bucket.rs`, `queue.rs`, `table.rs`.)
-fn not_deployed_yet(app: &App, out: &mut Vec<Diagnostic>) {
-    if app.aws.is_none() {
-        return;
-    }
-    for f in app.functions_for(ProviderId::Aws) {
-        if let (false, Some(span)) = (f.aws.statements.is_empty(), &f.aws.span) {
-            out.push(
-                Diagnostic::new(
-                    span.clone(),
-                    format!(
-                        "function `{}` has its own IAM statements, which this version of fnctl does not deploy to AWS yet (one execution role serves every function)",
-                        f.name
-                    ),
-                )
-                .with_help("move them to `[providers.aws] statements`, which apply to every function"),
-            );
-        }
-    }
-}
-
 /// Queue triggers Lambda would refuse: a function that may run longer than
 /// its queue hides a message ("your function's timeout must be less than or
 /// equal to the queue's visibility timeout. Lambda validates this requirement
@@ -173,7 +148,6 @@ fn queue_triggers(app: &App, out: &mut Vec<Diagnostic>) {
 
 pub fn check(app: &App) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    not_deployed_yet(app, &mut out);
     queue_triggers(app, &mut out);
     let mut routes_by_level: BTreeMap<String, (String, std::ops::Range<usize>)> = BTreeMap::new();
     let mut bucket_triggers: BTreeMap<&str, Vec<(&str, &StorageTrigger)>> = BTreeMap::new();

@@ -1,6 +1,10 @@
 //! `lambda_function` and `lambda_alias`: a manifest function as a Lambda
 //! function, and the stage alias every trigger invokes.
 //!
+//! Each function runs as its own execution role ([`role`]) and receives,
+//! besides the manifest's `env`, the `FNCTL_{NAME}_NAME` / `_URL`
+//! variables of the resources it can access ([`resource_env`]).
+//!
 //! Life cycle: the function is created with its code and configuration
 //! (retrying while a fresh role cannot yet be assumed) and waited on until
 //! Lambda is ready. An update sends only what changed: new code
@@ -27,6 +31,7 @@ use super::common::{
     attrs, derived_name_help, foreign_owner, owned_tags, read_each, string_map, NOT_FOUND,
 };
 use super::{common, permission, role, Kind, Shared, Step};
+use crate::model::resource::ResourceEnvValue;
 use crate::model::{App, Function as ManifestFunction, ProviderId, Runtime};
 use crate::plan::{Action, Attrs, Change, Conflict, Resource, ResourceId};
 use crate::provider::aws::backend::apply::Applied;
@@ -53,6 +58,62 @@ pub fn env_values(f: &ManifestFunction) -> BTreeMap<String, String> {
         .iter()
         .map(|(k, v)| (k.clone(), v.value.clone()))
         .collect()
+}
+
+/// The variables fnctl sets on `f` for the resources it can access
+/// ([`ManifestFunction::resource_env`]): a resource's cloud name, and a
+/// queue's URL in the form SQS documents
+/// (`https://sqs.{region}.amazonaws.com/{account}/{name}`, "Amazon SQS
+/// queue and message identifiers"), with the region and account as
+/// placeholders until apply fills them in ([`role::expand`]).
+pub fn resource_env(app: &App, f: &ManifestFunction) -> BTreeMap<String, String> {
+    f.resource_env(app)
+        .into_iter()
+        .map(|e| {
+            let name = names::resource(app, &e.resource);
+            let value = match e.value {
+                ResourceEnvValue::Name => name,
+                ResourceEnvValue::Url => queue_url(role::REGION, role::ACCOUNT, &name),
+            };
+            (e.var, value)
+        })
+        .collect()
+}
+
+/// An SQS queue's URL.
+pub fn queue_url(region: &str, account: &str, name: &str) -> String {
+    format!("https://sqs.{region}.amazonaws.com/{account}/{name}")
+}
+
+/// Everything fnctl sets in a function's environment, as planned: the
+/// manifest's `env` and the resources' variables (whose names the manifest
+/// reserves, so the two never meet).
+pub fn desired_env(app: &App, f: &ManifestFunction) -> BTreeMap<String, String> {
+    let mut env = env_values(f);
+    env.extend(resource_env(app, f));
+    env
+}
+
+/// A live environment in planned terms: queue URLs in this region and
+/// account (the account from the function's ARN) written back with the
+/// placeholders [`resource_env`] plans.
+fn planned_env(
+    mut env: BTreeMap<String, String>,
+    region: &str,
+    function_arn: Option<&str>,
+) -> BTreeMap<String, String> {
+    let account = function_arn
+        .and_then(|a| a.split(':').nth(4))
+        .unwrap_or_default();
+    let live = queue_url(region, account, "");
+    for (k, v) in env.iter_mut() {
+        if k.starts_with("FNCTL_") && k.ends_with("_URL") {
+            if let Some(name) = v.strip_prefix(&live) {
+                *v = queue_url(role::REGION, role::ACCOUNT, name);
+            }
+        }
+    }
+    env
 }
 
 /// The secret variable names of a function.
@@ -101,10 +162,11 @@ impl Kind for Function {
     }
 
     fn desired(&self, app: &App, code: &CodeDigests, out: &mut Vec<Resource>) {
-        let role_id = ResourceId::new("iam_role", names::role(app));
         for f in app.functions_for(ProviderId::Aws) {
             let name = names::function(app, &f.name);
-            let env = environment_view(&env_values(f), &secret_keys(f), None);
+            let role_name = names::function_role(app, &f.name);
+            let role_id = ResourceId::new("iam_role", &role_name);
+            let env = environment_view(&desired_env(app, f), &secret_keys(f), None);
             let config = config_digest(
                 &name,
                 runtime_id(f.runtime),
@@ -112,7 +174,7 @@ impl Kind for Function {
                 f.memory_mb.into(),
                 f.timeout_s.into(),
                 &env,
-                &names::role(app),
+                &role_name,
             );
             let lambda = Resource::new("lambda_function", &name)
                 .for_function(&f.name)
@@ -122,7 +184,7 @@ impl Kind for Function {
                 .attr("timeout", f.timeout_s)
                 .attr("environment", json!(env))
                 .attr("code", code.get(&f.name))
-                .attr("role", names::role(app))
+                .attr("role", role_name.clone())
                 .attr("tags", tags(app, Some(&f.name)))
                 .depends_on(&role_id);
             let alias = Resource::new("lambda_alias", alias_id(app, &f.name).name)
@@ -295,7 +357,11 @@ async fn function_resources(
     let fn_key = fn_tags.get("fnctl:function").cloned();
     let manifest_fn = fn_key.as_deref().and_then(|k| app.functions.get(k));
     let secrets = manifest_fn.map(secret_keys).unwrap_or_default();
-    let env = env_of(conf.environment());
+    let env = planned_env(
+        env_of(conf.environment()),
+        &b.clients.region,
+        conf.function_arn(),
+    );
     let desired_env = manifest_fn.map(env_values);
     let env_attr = json!(environment_view(&env, &secrets, desired_env.as_ref()));
     let role = conf.role().map(arn::role_name).unwrap_or_default();
@@ -349,7 +415,11 @@ async fn read_alias(
         return Ok(None);
     };
     let version = conf.version().unwrap_or("$LATEST").to_string();
-    let env = env_of(conf.environment());
+    let env = planned_env(
+        env_of(conf.environment()),
+        &b.clients.region,
+        conf.function_arn(),
+    );
     let manifest_fn = fn_key.and_then(|k| b.app.functions.get(k));
     let secrets = manifest_fn.map(secret_keys).unwrap_or_default();
     let desired_env = manifest_fn.map(env_values);
@@ -399,10 +469,17 @@ async fn put_function(
         .functions
         .get(function)
         .expect("planned functions are in the manifest");
+    let account = shared.ids.lock().await.account.clone();
+    let region = &b.clients.region;
     let env = aws_sdk_lambda::types::Environment::builder()
-        .set_variables(Some(env_values(f).into_iter().collect()))
+        .set_variables(Some(
+            desired_env(&b.app, f)
+                .into_iter()
+                .map(|(k, v)| (k, role::expand(&v, region, &account)))
+                .collect(),
+        ))
         .build();
-    let role = role::arn(b, shared).await?;
+    let role = role::arn(&account, after["role"].as_str().unwrap_or_default());
     if change.action == Action::Create {
         // Built (and, over 50 MiB, uploaded) once, not on every retry.
         let code = code::location(b, function, shared).await?;
@@ -436,11 +513,7 @@ async fn put_function(
                     break is_ready(out.state(), out.last_update_status());
                 }
                 // IAM is eventually consistent: a fresh role is refused for a while.
-                Err(e)
-                    if e.message()
-                        .unwrap_or_default()
-                        .contains("cannot be assumed") =>
-                {
+                Err(e) if role_not_ready(&e) => {
                     if started.elapsed() > ROLE_PROPAGATION {
                         return Err(api_error("CreateFunction", name, e));
                     }
@@ -502,10 +575,17 @@ async fn put_function(
         if changed("role") {
             req = req.role(&role);
         }
-        let out = req
-            .send()
-            .await
-            .or_api_error("UpdateFunctionConfiguration", name)?;
+        // A role created by this run (moving off the shared role, or a
+        // renamed one) may be refused for a while, as on create.
+        let started = Instant::now();
+        let out = loop {
+            match req.clone().send().await {
+                Err(e) if role_not_ready(&e) && started.elapsed() <= ROLE_PROPAGATION => {
+                    tokio::time::sleep(Duration::from_secs(3)).await;
+                }
+                out => break out.or_api_error("UpdateFunctionConfiguration", name)?,
+            }
+        };
         if !is_ready(out.state(), out.last_update_status()) {
             wait_ready(b, name).await?;
         }
@@ -521,6 +601,16 @@ async fn put_function(
             .or_api_error("TagResource", name)?;
     }
     Ok(())
+}
+
+/// Whether Lambda refused a role it cannot assume yet: IAM is eventually
+/// consistent, and a role a few seconds old is refused with
+/// InvalidParameterValueException "The role defined for the function cannot
+/// be assumed by Lambda".
+fn role_not_ready<E: ProvideErrorMetadata, R>(e: &aws_sdk_lambda::error::SdkError<E, R>) -> bool {
+    e.message()
+        .unwrap_or_default()
+        .contains("cannot be assumed")
 }
 
 /// Whether a create or update answer already says the function accepts

@@ -11,6 +11,7 @@
 pub mod api;
 pub mod bucket;
 pub mod common;
+pub mod event_source;
 pub mod function;
 pub mod permission;
 pub mod queue;
@@ -41,6 +42,7 @@ pub static KINDS: &[&dyn Kind] = &[
     &rule::Rule,
     &queue::Queue,
     &table::Table,
+    &event_source::EventSource,
 ];
 
 /// The module that handles resources of `kind`.
@@ -189,6 +191,12 @@ handler = "digest.handler"
 type = "schedule"
 schedule = "0 7 * * MON"
 
+[functions.worker]
+handler = "worker.handler"
+[[functions.worker.triggers]]
+type = "queue"
+queue = "jobs"
+
 [resources.jobs]
 kind = "queue"
 dead_letter = { after = 3 }
@@ -215,7 +223,7 @@ partition_key = "id"
         let desired =
             crate::provider::aws::resources::desired(&app(), &CodeDigests(BTreeMap::new()));
         let planned: BTreeSet<&str> = desired.iter().map(|r| r.id.kind.as_str()).collect();
-        assert_eq!(planned.len(), 15, "{planned:?}");
+        assert_eq!(planned.len(), 16, "{planned:?}");
         let handled: Vec<&str> = KINDS.iter().flat_map(|k| k.kinds()).copied().collect();
         assert_eq!(
             handled.len(),
