@@ -365,3 +365,30 @@ fn a_deployer_without_role_assignment_rights_is_told_which_role_to_grant() {
     assert!(all.contains("/resourcegroups/stock-rg"), "{all}");
     assert!(server.world.lock().unwrap().role_assignments.is_empty());
 }
+
+#[test]
+fn a_queue_without_fnctls_marks_is_a_conflict_and_nothing_changes() {
+    let server = ArmServer::start();
+    let dir = project(&server);
+    let account = name_of(&planned(dir.path()), "data_account");
+    let (code, doc, stderr) = run(dir.path(), &["deploy"]);
+    assert_eq!(code, 0, "{stderr}\n{doc:#}");
+    // Someone else's queue under fnctl's name (no marks).
+    server.world.lock().unwrap().queues.insert(
+        (account.clone(), "stock-dev-jobs".into()),
+        json!({"owner": "ops"}),
+    );
+    let (code, doc, stderr) = run(dir.path(), &["plan"]);
+    assert_ne!(code, 0, "{stderr}\n{doc:#}");
+    let all = format!("{stderr}\n{doc}");
+    assert!(all.contains("stock-dev-jobs"), "{all}");
+    assert!(all.contains("carries no fnctl metadata"), "{all}");
+    server.clear_log();
+    let (code, _, stderr) = run(dir.path(), &["deploy"]);
+    assert_ne!(code, 0, "{stderr}");
+    assert_eq!(server.mutating_requests(), Vec::<String>::new());
+    assert_eq!(
+        server.world.lock().unwrap().queues[&(account, "stock-dev-jobs".to_string())],
+        json!({"owner": "ops"})
+    );
+}

@@ -195,9 +195,18 @@ fn resource_of(
     Resource::new("role_assignment", id(resource, role).name)
         .attr("role", role.name)
         .attr("role_definition_id", role.guid)
-        .attr("scope", data::id(app, az, resource, kind).to_string())
+        .attr("scope", scope_shown(app, az, resource, kind))
         .attr("principal", PRINCIPAL_SHOWN)
         .attr("needed_by", json!(needed_by))
+}
+
+/// The scope as the plan shows it: `queue {account}/{queue}`.
+fn scope_shown(app: &App, az: &AzureSettings, resource: &str, kind: &ResourceKind) -> String {
+    format!(
+        "{} {}",
+        data::words(kind),
+        data::id(app, az, resource, kind).name
+    )
 }
 
 #[async_trait::async_trait]
@@ -258,7 +267,7 @@ impl Kind for Access {
                 };
                 let found_scope = props["scope"].as_str().unwrap_or_default();
                 let shown_scope = if found_scope.eq_ignore_ascii_case(&scope) {
-                    data::id(app, az, &r.name, &r.kind).to_string()
+                    scope_shown(app, az, &r.name, &r.kind)
                 } else {
                     found_scope.to_string()
                 };

@@ -161,7 +161,7 @@ impl Kind for Data {
             let rid = id(app, az, &r.name, &r.kind);
             let Some(found) = b
                 .arm
-                .get(&path_of(app, az, &r.name, &r.kind), API_STORAGE)
+                .get(&self::path(app, az, &r.name, &r.kind), API_STORAGE)
                 .await?
             else {
                 continue;
@@ -244,10 +244,6 @@ impl Kind for Data {
             _ => Outcome::Untouched,
         })
     }
-}
-
-fn path_of(app: &App, az: &AzureSettings, resource: &str, kind: &ResourceKind) -> String {
-    path(app, az, resource, kind)
 }
 
 /// What a resource is on Azure, in words.
