@@ -134,6 +134,16 @@ async fn deploy_all(
         if let Err(e) = s.release(outcome.is_err()).await {
             released = released.and(Err(CommandError::from(e)));
         }
+        // The counts cover every call, the lock's release included.
+        if let Some(r) = reports.iter_mut().find(|r| r.provider == s.provider) {
+            if let Some(body) = r
+                .body
+                .as_object_mut()
+                .filter(|b| b.contains_key("api_calls"))
+            {
+                body.insert("api_calls".into(), json!(s.calls().0));
+            }
+        }
     }
     outcome.and(released)
 }

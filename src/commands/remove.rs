@@ -42,6 +42,14 @@ pub fn run(cx: &Context, delete_data: bool, yes: bool) -> Result<ExitStatus, Com
             if let Err(e) = s.release(work.is_err()).await {
                 released = released.and(Err(CommandError::from(e)));
             }
+            // Every call, the lock's included, once it is given back.
+            let provider = json!(s.provider);
+            if let Some(r) = reports
+                .iter_mut()
+                .find(|r| r["provider"] == provider && r.get("mutating_calls").is_some())
+            {
+                r["api_calls"] = json!(s.calls().0);
+            }
         }
         work.and_then(|done| released.map(|_| done))
     });

@@ -10,6 +10,7 @@ mod azure_ownership;
 mod azure_resources;
 mod azurite;
 mod bench;
+mod call_counts;
 mod cli;
 mod common;
 mod crashes;

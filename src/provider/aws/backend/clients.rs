@@ -22,6 +22,10 @@ use aws_smithy_types::config_bag::ConfigBag;
 use crate::model::AwsSettings;
 
 /// Records every API call; `Get*`, `List*`, `Describe*` and `Head*` are reads.
+/// The deploy lock's calls count in [`CallRecorder::total`] (every request
+/// fnctl sent) but not as mutating: they coordinate fnctl runs and change
+/// nothing of the app, and an unchanged redeploy, which takes no lock, must
+/// still report 0 mutating calls.
 #[derive(Debug, Default)]
 pub struct CallRecorder {
     total: AtomicUsize,
@@ -57,6 +61,27 @@ impl CallRecorder {
 
 #[derive(Debug, Clone)]
 struct RecorderInterceptor(Arc<CallRecorder>);
+
+/// Counts the lock's calls as calls, never as mutating ones (the SSM
+/// client serves only the lock).
+#[derive(Debug, Clone)]
+struct LockInterceptor(Arc<CallRecorder>);
+
+impl Intercept for LockInterceptor {
+    fn name(&self) -> &'static str {
+        "fnctl-lock-call-recorder"
+    }
+
+    fn read_before_serialization(
+        &self,
+        _: &BeforeSerializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.total.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
 
 impl Intercept for RecorderInterceptor {
     fn name(&self) -> &'static str {
@@ -171,9 +196,13 @@ pub async fn connect(settings: &AwsSettings) -> Result<Clients, ClientError> {
                 .interceptor(interceptor.clone())
                 .build(),
         ),
-        // Not recorded: lock calls coordinate fnctl runs and change nothing
-        // of the app, so they do not count as the app's mutating calls.
-        ssm: aws_sdk_ssm::Client::new(&config),
+        // Counted as calls, not as the app's mutating calls (see
+        // `CallRecorder`).
+        ssm: aws_sdk_ssm::Client::from_conf(
+            aws_sdk_ssm::config::Builder::from(&config)
+                .interceptor(LockInterceptor(recorder.clone()))
+                .build(),
+        ),
         tagging: aws_sdk_resourcegroupstagging::Client::from_conf(
             aws_sdk_resourcegroupstagging::config::Builder::from(&config)
                 .interceptor(interceptor.clone())
