@@ -180,7 +180,14 @@ impl Kind for Queue {
             if !after["redrive_policy"].is_null() {
                 req = req.attributes(QueueAttributeName::RedrivePolicy, value("redrive_policy"));
             }
-            req.send().await.or_api_error("CreateQueue", name)?;
+            let mut result = req.send().await.or_api_error("CreateQueue", name);
+            if let Err(AwsError::Api { message, hint, .. }) = &mut result {
+                if message.contains("QueueDeletedRecently") || message.contains("60 seconds") {
+                    // SQS holds a deleted queue's name for 60 seconds.
+                    *hint = Some(format!("a queue named `{name}` was deleted less than a minute ago (a `remove`?), and SQS lets the name be reused only 60 seconds after: wait a minute and deploy again"));
+                }
+            }
+            result?;
             return Ok(());
         }
         let url = queue_url(b, name).await?.ok_or_else(|| AwsError::Api {

@@ -233,7 +233,15 @@ impl Kind for Table {
                             .map_err(build_error)?,
                     );
             }
-            let out = req.send().await.or_api_error("CreateTable", name)?;
+            let mut result = req.send().await.or_api_error("CreateTable", name);
+            if let Err(AwsError::Api { message, hint, .. }) = &mut result {
+                if message.contains("ResourceInUseException") {
+                    // A table of this name is still being deleted (a
+                    // `remove` just before), which the read took as gone.
+                    *hint = Some(format!("a table named `{name}` is still being deleted (DynamoDB takes a little while after a `remove`) or was just created by someone else: wait a minute and deploy again (`fnctl plan` then shows which)"));
+                }
+            }
+            let out = result?;
             let status = out.table_description().and_then(|t| t.table_status());
             if status != Some(&TableStatus::Active) {
                 wait_active(b, name).await?;
