@@ -392,3 +392,55 @@ fn a_queue_without_fnctls_marks_is_a_conflict_and_nothing_changes() {
         json!({"owner": "ops"})
     );
 }
+
+#[test]
+fn an_app_that_gains_resources_gets_its_identity_and_roles_on_the_next_deploy() {
+    let server = ArmServer::start();
+    let dir = project(&server);
+    // First without resources or access.
+    let text = std::fs::read_to_string(dir.path().join("fnctl.toml")).unwrap();
+    let bare: String = text
+        .lines()
+        .filter(|l| !l.starts_with("access = "))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace("[resources.uploads]\nkind = \"bucket\"\n", "")
+        .replace("[resources.jobs]\nkind = \"queue\"\n", "")
+        .replace(
+            "[resources.ledger]\nkind = \"table\"\npartition_key = \"id\"\n",
+            "",
+        );
+    std::fs::write(dir.path().join("fnctl.toml"), &bare).unwrap();
+    let (code, doc, stderr) = run(dir.path(), &["deploy"]);
+    assert_eq!(code, 0, "{stderr}\n{doc:#}");
+    {
+        let w = server.world.lock().unwrap();
+        let site = w.sites.values().next().unwrap();
+        assert!(
+            site.body.get("identity").is_none(),
+            "no identity without resources"
+        );
+        assert!(!site.settings.keys().any(|k| k.starts_with("FNCTL_DATA")));
+    }
+    // Then with them: the site gains its identity, then its roles.
+    std::fs::write(dir.path().join("fnctl.toml"), text).unwrap();
+    let (code, doc, stderr) = run(dir.path(), &["deploy"]);
+    assert_eq!(code, 0, "{stderr}\n{doc:#}");
+    assert_eq!(doc["deployments"][0]["verified"], true, "{doc:#}");
+    let principal = {
+        let w = server.world.lock().unwrap();
+        let site = w.sites.values().next().unwrap();
+        assert_eq!(site.body["identity"]["type"], "SystemAssigned");
+        site.body["identity"]["principalId"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let now = assignments(&server);
+    assert_eq!(now.len(), 4, "{now:#?}");
+    assert!(now.iter().all(|(_, _, p)| *p == principal));
+    server.clear_log();
+    let (code, _, stderr) = run(dir.path(), &["deploy"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(server.mutating_requests(), Vec::<String>::new());
+}
