@@ -2,7 +2,7 @@
 //!
 //! The payload is `--data JSON`, `--data @file`, `--data -` (stdin), or a
 //! realistic sample event built from the function's trigger (`--event
-//! http|storage|schedule`; for HTTP, `--route 'POST /orders/{id}'` and
+//! http|storage|schedule|queue`; for HTTP, `--route 'POST /orders/{id}'` and
 //! `--path /orders/42` choose the request).
 //! A handler error exits with status 4, and so does a failed
 //! `--expect-status` / `--expect-body`, which makes this a CI gate.

@@ -20,6 +20,10 @@ use crate::common::{copy_tree, repo};
 
 const HANG_GUARD: Duration = Duration::from_secs(300);
 
+/// dev's stderr lines so far, and whether it has exited; the condvar
+/// wakes a waiter when a line arrives.
+type Lines = Arc<(Mutex<(Vec<String>, bool)>, Condvar)>;
+
 /// `fnctl dev` on the queue fixture, with its stderr collected.
 struct Dev {
     child: Child,
@@ -27,7 +31,7 @@ struct Dev {
     _dir: tempfile::TempDir,
     /// Outside the app: where the handlers write what they saw.
     scratch: tempfile::TempDir,
-    stderr: Arc<(Mutex<(Vec<String>, bool)>, Condvar)>,
+    stderr: Lines,
 }
 
 impl Dev {
@@ -52,7 +56,7 @@ impl Dev {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let stderr: Arc<(Mutex<(Vec<String>, bool)>, Condvar)> = Arc::default();
+        let stderr: Lines = Arc::default();
         let writer = stderr.clone();
         let from = child.stderr.take().unwrap();
         std::thread::spawn(move || {

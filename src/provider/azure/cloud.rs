@@ -294,7 +294,7 @@ fn default_via(f: &Function, request: &InvokeRequest<'_>) -> Via {
     let has_http = !http_call::http_triggers(f).is_empty();
     let other_event = matches!(
         request.event,
-        Some(EventKind::Storage | EventKind::Schedule)
+        Some(EventKind::Storage | EventKind::Schedule | EventKind::Queue)
     ) || request.data.as_deref().is_some_and(|d| {
         serde_json::from_str::<Value>(d).is_ok_and(|e| e.get("httpMethod").is_none())
     });

@@ -166,7 +166,7 @@ impl AzureBackend {
             .map(|af| (af.name, matches!(af.trigger, Trigger::Storage(_))))
             .ok_or_else(|| AzureError::Config {
                 reason: format!(
-                    "function `{function}` has no trigger for this event; pass --event http|storage|schedule"
+                    "function `{function}` has no trigger for this event; pass --event http|storage|schedule|queue"
                 ),
             })?;
         // The host takes a blob trigger's input as the path of a blob it
