@@ -15,7 +15,7 @@ use crate::moto::Moto;
 const ACCOUNT: &str = "123456789012";
 
 /// The manifest (left out of the packages, so editing it changes no code).
-fn manifest(api_orders: &str) -> String {
+fn manifest(api_orders: &str, batch_size: u32) -> String {
     format!(
         r#"[app]
 name = "acc"
@@ -47,7 +47,7 @@ access = {{ uploads = "read" }}
 [[functions.worker.triggers]]
 type = "queue"
 queue = "jobs"
-batch_size = 5
+batch_size = {batch_size}
 max_batching_window = 2
 "#
     )
@@ -161,7 +161,7 @@ fn env_of(env: Option<&aws_sdk_lambda::types::EnvironmentResponse>) -> BTreeMap<
 #[test]
 fn each_function_runs_as_its_own_role_with_exactly_its_access() {
     let moto = Moto::start();
-    let (_dir, path) = python_project(&manifest("read-write"));
+    let (_dir, path) = python_project(&manifest("read-write", 5));
     let queue_arn = format!("arn:aws:sqs:us-east-1:{ACCOUNT}:acc-dev-jobs");
     let jobs_send = (
         strings(&[
@@ -361,7 +361,7 @@ fn each_function_runs_as_its_own_role_with_exactly_its_access() {
     assert_eq!(doc["deployments"][0]["mutating_calls"], 0, "{doc:#}");
 
     // One access level less: only that role's policy changes.
-    std::fs::write(&path, manifest("read")).unwrap();
+    std::fs::write(&path, manifest("read", 5)).unwrap();
     let doc = deploy(&moto, &path);
     assert_eq!(
         changes(&doc),
@@ -377,6 +377,35 @@ fn each_function_runs_as_its_own_role_with_exactly_its_access() {
         let mut want = vec![jobs_send.clone()];
         want.extend(table(false));
         assert_eq!(policy(&c, "acc-dev-api-role").await, want);
+    });
+
+    // A new batch size: the mapping is updated in place, nothing else.
+    std::fs::write(&path, manifest("read", 7)).unwrap();
+    let doc = deploy(&moto, &path);
+    assert_eq!(
+        changes(&doc),
+        vec![(
+            "update".to_string(),
+            "lambda_event_source.acc-dev-worker:dev/acc-dev-jobs".to_string(),
+            vec!["batch_size".to_string()]
+        )],
+        "{doc:#}"
+    );
+    crate::common::block_on(async {
+        let c = MotoClients::new(&moto, "us-east-1").await;
+        let mappings = c
+            .lambda
+            .list_event_source_mappings()
+            .event_source_arn(&queue_arn)
+            .send()
+            .await
+            .unwrap();
+        let batches: Vec<_> = mappings
+            .event_source_mappings()
+            .iter()
+            .map(|m| m.batch_size())
+            .collect();
+        assert_eq!(batches, [Some(7)]);
     });
 
     // The plan shows the policy per role, with the account and region

@@ -228,7 +228,11 @@ impl Kind for EventSource {
 
     async fn delete(&self, step: &Step<'_>) -> Result<(), AwsError> {
         let (b, change) = (step.backend, step.change);
-        let uuid = step.before()["uuid"].as_str().unwrap_or_default();
+        let uuid = step
+            .before()
+            .get("uuid")
+            .and_then(|u| u.as_str())
+            .unwrap_or_default();
         gone_ok(
             b.clients
                 .lambda
@@ -280,7 +284,13 @@ async fn find_uuid(
     queue_arn: &str,
     change: &crate::plan::Change,
 ) -> Result<Option<String>, AwsError> {
-    if let Some(uuid) = change.before.as_ref().and_then(|a| a["uuid"].as_str()) {
+    // `before` of an update holds only the attributes fnctl plans.
+    if let Some(uuid) = change
+        .before
+        .as_ref()
+        .and_then(|a| a.get("uuid"))
+        .and_then(|u| u.as_str())
+    {
         return Ok(Some(uuid.to_string()));
     }
     let function_name = function_arn

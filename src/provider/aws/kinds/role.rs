@@ -40,7 +40,7 @@ use super::{Kind, Step};
 use crate::model::resource::Permission;
 use crate::model::{App, Function as ManifestFunction, IamStatement, ProviderId, ResourceKind};
 use crate::plan::{Action, Conflict, Resource, ResourceId};
-use crate::provider::aws::backend::{gone_ok, AwsBackend, AwsError, Live, SdkResultExt};
+use crate::provider::aws::backend::{gone_ok, has_code, AwsBackend, AwsError, Live, SdkResultExt};
 use crate::provider::aws::names;
 use crate::provider::aws::resources::tags;
 use crate::provider::CodeDigests;
@@ -57,6 +57,9 @@ pub const INLINE_POLICY: &str = "fnctl-statements";
 pub const REGION: &str = "{region}";
 /// Stands for the account id in a planned ARN.
 pub const ACCOUNT: &str = "{account}";
+
+/// The error codes with which IAM refuses a read the deployer may not make.
+const ACCESS_DENIED: &[&str] = &["AccessDenied", "AccessDeniedException"];
 
 /// Sids of the statements fnctl generates start with this; the manifest's
 /// statements have none, so the read tells the two apart.
@@ -416,30 +419,29 @@ async fn read_role(
 ) -> Result<(Option<Resource>, Option<Conflict>), AwsError> {
     let app = &b.app;
     let iam = &b.clients.iam;
-    let (role, attached, inline) = tokio::try_join!(
-        async {
-            iam.get_role()
-                .role_name(&name)
-                .send()
-                .await
-                .or_missing(NOT_FOUND, "GetRole", &name)
-        },
-        async {
-            iam.list_attached_role_policies()
-                .role_name(&name)
-                .send()
-                .await
-                .or_missing(NOT_FOUND, "ListAttachedRolePolicies", &name)
-        },
-        async {
-            iam.get_role_policy()
-                .role_name(&name)
-                .policy_name(INLINE_POLICY)
-                .send()
-                .await
-                .or_missing(NOT_FOUND, "GetRolePolicy", &name)
-        },
-    )?;
+    let (role, attached, inline) = tokio::join!(
+        iam.get_role().role_name(&name).send(),
+        iam.list_attached_role_policies().role_name(&name).send(),
+        iam.get_role_policy()
+            .role_name(&name)
+            .policy_name(INLINE_POLICY)
+            .send(),
+    );
+    let wanted = app
+        .functions_for(ProviderId::Aws)
+        .any(|f| names::function_role(app, &f.name) == name);
+    // A deployer policy scoped to fnctl's role names (docs/providers/aws.md)
+    // may not read another role that merely shares the prefix: that role is
+    // none of this app's business, unless the app needs its very name.
+    let denied = matches!(&role, Err(e) if has_code(e, ACCESS_DENIED))
+        || matches!(&attached, Err(e) if has_code(e, ACCESS_DENIED))
+        || matches!(&inline, Err(e) if has_code(e, ACCESS_DENIED));
+    if denied && !wanted {
+        return Ok((None, None));
+    }
+    let role = role.or_missing(NOT_FOUND, "GetRole", &name)?;
+    let attached = attached.or_missing(NOT_FOUND, "ListAttachedRolePolicies", &name)?;
+    let inline = inline.or_missing(NOT_FOUND, "GetRolePolicy", &name)?;
     // Deleted between the list and the read.
     let Some(role) = role.and_then(|r| r.role) else {
         return Ok((None, None));
@@ -450,9 +452,6 @@ async fn read_role(
         .map(|t| (t.key().to_string(), t.value().to_string()))
         .collect();
     if let Some(owner) = foreign_owner(&role_tags, app) {
-        let wanted = app
-            .functions_for(ProviderId::Aws)
-            .any(|f| names::function_role(app, &f.name) == name);
         let conflict = wanted.then(|| Conflict {
             id: ResourceId::new("iam_role", &name),
             owner,
