@@ -795,7 +795,11 @@ fn logs_read_what_the_function_printed_from_application_insights() {
         time.len() == 24 && time.as_bytes()[10] == b'T' && time.ends_with('Z'),
         "starts with the date, time and UTC offset: {stdout}"
     );
-    assert_eq!(lines[0]["time"].as_str(), Some(time), "RFC 3339 in JSON too");
+    assert_eq!(
+        lines[0]["time"].as_str(),
+        Some(time),
+        "RFC 3339 in JSON too"
+    );
     let (code, stdout, stderr) = logs(&["logs", "api"]);
     assert_eq!((code, stdout.as_str()), (0, ""), "api printed nothing");
     assert!(
