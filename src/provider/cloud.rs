@@ -411,6 +411,13 @@ pub trait Cloud: Send + Sync {
         None
     }
 
+    /// Reads again after `plan` was applied, to verify it. By default a
+    /// full read; a cloud may read only what the plan touched and keep the
+    /// rest from the read under the lock.
+    async fn read_after_apply(&mut self, _plan: &Plan) -> Result<(), CloudError> {
+        self.read().await
+    }
+
     /// What the last read found as fnctl's.
     fn live_resources(&self) -> &[Resource];
 

@@ -208,7 +208,7 @@ impl Session {
             .apply(&plan, payload, digests, concurrency, progress)
             .await?;
         if !plan.is_noop() {
-            self.read().await?;
+            self.cloud.read_after_apply(&plan).await?;
         }
         let mut check = self.plan_against_live(digests);
         if self.only.is_some() {

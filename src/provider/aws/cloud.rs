@@ -110,6 +110,15 @@ impl Cloud for AwsCloud {
         })
     }
 
+    /// What the plan did not touch was read under the lock moments ago:
+    /// only the functions it changed (with the role, the API and the
+    /// buckets) are read again (see `AwsBackend::read_changed`).
+    async fn read_after_apply(&mut self, plan: &Plan) -> Result<(), CloudError> {
+        let after = self.backend.read_changed(plan, self.live()).await?;
+        self.live = Some(after);
+        Ok(())
+    }
+
     fn live_resources(&self) -> &[Resource] {
         &self.live().resources
     }
