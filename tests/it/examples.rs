@@ -6,6 +6,7 @@ use crate::common::{copy_tree, example, run};
 const EXAMPLES: &[&str] = &[
     "all-triggers",
     "node-http",
+    "orders-app",
     "python-http-api",
     "scheduled-job",
     "storage-processor",
