@@ -7,6 +7,7 @@ mod aws;
 mod azure;
 mod azure_classic;
 mod azure_ownership;
+mod azure_queue;
 mod azure_resources;
 mod azurite;
 mod bench;

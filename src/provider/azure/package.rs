@@ -7,6 +7,7 @@
 //! ```text
 //! host.json                           extension bundle, empty route prefix, timeout
 //! fnctl_azure_shim.py                 the adapter: Azure inputs <-> AWS-shaped events
+//! fnctl_azure_queue.py                the queue-trigger adapter (apps with queue triggers)
 //! <azure function>/function.json      one trigger binding (+ the HTTP output)
 //! <azure function>/__init__.py        generated entry: calls the shim for that trigger
 //! fnctl_code/<function>/...           the function's own files, as packaged for AWS
@@ -20,8 +21,11 @@
 
 use serde_json::{json, Value};
 
+use super::kinds::{data, function_app::DATA_CONNECTION};
 use super::{resources, schedule};
-use crate::model::{App, AzurePlan, Function, HttpAuth, Language, ProviderId, Trigger};
+use crate::model::{
+    App, AzurePlan, Function, HttpAuth, Language, ProviderId, QueueTrigger, ResourceKind, Trigger,
+};
 
 /// The adapter every Python package carries (see docs/portable-handlers.md).
 pub const PYTHON_SHIM: &str = include_str!("shim/fnctl_azure_shim.py");
@@ -35,6 +39,12 @@ pub const NODE_SHIM_FILE: &str = "fnctl_azure_shim.js";
 pub const NODE_APP_FILE: &str = "fnctl_azure_app.js";
 /// The `@azure/functions` release line the generated Node app is written for.
 pub const NODE_FUNCTIONS_PACKAGE: &str = "^4.6.0";
+/// The queue-trigger adapters, generated only into packages of apps with
+/// queue triggers (the others keep exactly the files they had).
+pub const PYTHON_QUEUE_SHIM: &str = include_str!("shim/fnctl_azure_queue.py");
+pub const PYTHON_QUEUE_SHIM_FILE: &str = "fnctl_azure_queue.py";
+pub const NODE_QUEUE_SHIM: &str = include_str!("shim/fnctl_azure_queue.js");
+pub const NODE_QUEUE_SHIM_FILE: &str = "fnctl_azure_queue.js";
 /// Where each function's own files go inside the package.
 pub const CODE_DIR: &str = "fnctl_code";
 /// Where the Python worker looks for vendored packages.
@@ -113,6 +123,92 @@ pub fn azure_functions(app: &App) -> Vec<AzureFunction<'_>> {
     out
 }
 
+/// One Azure queue-trigger function: a manifest function bound to one of its
+/// queue triggers (`Function.queue_triggers`, kept apart from [`Trigger`]).
+#[derive(Debug, Clone)]
+pub struct QueueFunction<'a> {
+    /// The Azure function name (also its folder): the manifest name when the
+    /// function has no other trigger and one queue trigger, else
+    /// `<name>-queue` (`<name>-queue<n>` when there are several).
+    pub name: String,
+    pub function: &'a Function,
+    pub trigger: &'a QueueTrigger,
+    /// The Storage queue in the app-data account ([`data::cloud_name`]).
+    pub queue_name: String,
+}
+
+/// Every queue-trigger function of the app (see [`QueueFunction`]).
+pub fn queue_functions(app: &App) -> Vec<QueueFunction<'_>> {
+    let mut out = Vec::new();
+    for f in app.functions_for(ProviderId::Azure) {
+        let n = f.queue_triggers.len();
+        for (i, q) in f.queue_triggers.iter().enumerate() {
+            let name = match (f.triggers.is_empty(), n) {
+                (true, 1) => f.name.clone(),
+                (false, 1) => format!("{}-queue", f.name),
+                _ => format!("{}-queue{}", f.name, i + 1),
+            };
+            let kind = app
+                .resources
+                .get(&q.queue)
+                .map(|r| r.kind.clone())
+                .unwrap_or(ResourceKind::Bucket);
+            out.push(QueueFunction {
+                name,
+                function: f,
+                trigger: q,
+                queue_name: data::cloud_name(app, &q.queue, &kind),
+            });
+        }
+    }
+    out
+}
+
+/// Azure's default `maxDequeueCount`: a message whose function failed this
+/// many times moves to `<queue>-poison`. Source: "Azure Queue storage trigger
+/// and bindings for Azure Functions", host.json settings (`maxDequeueCount`,
+/// default 5) and "Poison messages"
+/// (<https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-queue#hostjson-settings>).
+pub const DEFAULT_MAX_DEQUEUE_COUNT: u32 = 5;
+
+/// host.json `extensions.queues` for an app with queue triggers, else `None`.
+/// `batchSize` is the triggers' one batch size and `maxDequeueCount` the
+/// `dead_letter.after` of their queues (`checks` makes both agree across the
+/// app); a queue without `dead_letter` still gets Azure's default of 5:
+/// Azure always moves a message that failed that often to `<queue>-poison`.
+/// Source: the host.json settings of the page above and `QueuesOptions` of
+/// Microsoft.Azure.WebJobs.Extensions.Storage.Queues (`BatchSize` 1 to 32,
+/// default 16; `MaxDequeueCount` default 5).
+pub fn queues_settings(app: &App) -> Option<Value> {
+    let functions = queue_functions(app);
+    let first = functions.first()?;
+    let after = functions.iter().find_map(|qf| {
+        match app.resources.get(&qf.trigger.queue).map(|r| &r.kind) {
+            Some(ResourceKind::Queue(q)) => q.dead_letter.as_ref().map(|d| d.after),
+            _ => None,
+        }
+    });
+    Some(json!({
+        "batchSize": first.trigger.batch_size,
+        "maxDequeueCount": after.unwrap_or(DEFAULT_MAX_DEQUEUE_COUNT),
+    }))
+}
+
+/// The `queueTrigger` binding of `function.json` (the same options go to
+/// Node's `app.storageQueue`): the queue by its Azure name, read through the
+/// identity-based connection to the app-data account ([`DATA_CONNECTION`]).
+/// Source: "Azure Queue storage trigger for Azure Functions", Configuration
+/// (`type`, `direction`, `name`, `queueName`, `connection`).
+pub fn queue_binding(qf: &QueueFunction) -> Value {
+    json!({
+        "type": "queueTrigger",
+        "direction": "in",
+        "name": "msg",
+        "queueName": qf.queue_name,
+        "connection": DATA_CONNECTION,
+    })
+}
+
 /// `host.json`: the extension bundle (blob and timer triggers live there), no
 /// `api/` route prefix so paths match the manifest, and the longest timeout of
 /// any function (the host has one timeout for the whole app).
@@ -122,7 +218,7 @@ pub fn host_json(app: &App) -> String {
         .map(|f| f.timeout_s)
         .max()
         .unwrap_or(30);
-    let doc = json!({
+    let mut doc = json!({
         "version": "2.0",
         "extensionBundle": {
             "id": "Microsoft.Azure.Functions.ExtensionBundle",
@@ -131,6 +227,11 @@ pub fn host_json(app: &App) -> String {
         "extensions": {"http": {"routePrefix": ""}},
         "functionTimeout": format!("{:02}:{:02}:{:02}", timeout / 3600, timeout / 60 % 60, timeout % 60),
     });
+    // Only apps with queue triggers get queue settings: the others' host.json
+    // stays as it was.
+    if let Some(queues) = queues_settings(app) {
+        doc["extensions"]["queues"] = queues;
+    }
     pretty(&doc)
 }
 
@@ -244,6 +345,52 @@ pub fn python_entry(app: &App, af: &AzureFunction, code: &str) -> String {
     )
 }
 
+/// `<queue function>/__init__.py`: like [`python_entry`], calling the shim's
+/// `queue` with the Azure queue name (for `eventSourceARN`).
+pub fn python_queue_entry(app: &App, qf: &QueueFunction, code: &str) -> String {
+    let f = qf.function;
+    let s = |v: &str| serde_json::to_string(v).unwrap_or_default();
+    format!(
+        "# Generated by fnctl for function {name} of app {app} (stage {stage}).\n\
+         # It runs the AWS-shaped handler {handler} through fnctl_azure_shim;\n\
+         # fnctl rewrites this file on every package.\n\
+         import azure.functions as func\n\
+         \n\
+         import fnctl_azure_queue\n\
+         \n\
+         _function = fnctl_azure_queue.QueueFunction(\n\
+         \x20   name={name},\n\
+         \x20   app={app},\n\
+         \x20   stage={stage},\n\
+         \x20   code={code},\n\
+         \x20   handler={handler},\n\
+         \x20   memory_mb={memory},\n\
+         \x20   timeout_s={timeout},\n\
+         )\n\
+         \n\
+         \n\
+         def main(msg: func.QueueMessage, context: func.Context) -> None:\n\
+         \x20   _function.queue(msg, context, {queue})\n",
+        name = s(&f.name),
+        app = s(&app.name),
+        stage = s(&app.stage),
+        code = s(code),
+        handler = s(&f.handler),
+        memory = f.memory_mb,
+        timeout = f.timeout_s,
+        queue = s(&qf.queue_name),
+    )
+}
+
+/// `<queue function>/function.json`.
+pub fn queue_function_json(qf: &QueueFunction) -> String {
+    pretty(&json!({
+        "scriptFile": "__init__.py",
+        "entryPoint": "main",
+        "bindings": [queue_binding(qf)],
+    }))
+}
+
 /// `fnctl_azure_app.js`: one `app.http` / `app.storageBlob` / `app.timer`
 /// registration per Azure function, each calling the adapter.
 pub fn node_app(app: &App, code: &dyn Fn(&Function) -> String) -> String {
@@ -260,8 +407,12 @@ pub fn node_app(app: &App, code: &dyn Fn(&Function) -> String) -> String {
     );
     let mut seen: Vec<&str> = Vec::new();
     let functions = azure_functions(app);
-    for af in &functions {
-        let f = af.function;
+    let queues = queue_functions(app);
+    let all = functions
+        .iter()
+        .map(|af| af.function)
+        .chain(queues.iter().map(|qf| qf.function));
+    for f in all {
         if seen.contains(&f.name.as_str()) {
             continue;
         }
@@ -314,6 +465,28 @@ pub fn node_app(app: &App, code: &dyn Fn(&Function) -> String) -> String {
             s(&af.name)
         ));
     }
+    // `app.storageQueue(name, { queueName, connection, handler })`: the v4
+    // model's queue trigger ("Azure Queue storage trigger for Azure
+    // Functions", Node.js v4 example).
+    if !queues.is_empty() {
+        out.push_str(&format!(
+            "\nconst {{ queue }} = require('./{NODE_QUEUE_SHIM_FILE}');\n"
+        ));
+    }
+    for qf in &queues {
+        let var = js_ident(&qf.function.name);
+        let b = queue_binding(qf);
+        let mut options = serde_json::to_string(
+            &json!({"queueName": b["queueName"], "connection": b["connection"]}),
+        )
+        .unwrap_or_default();
+        options.pop();
+        out.push_str(&format!(
+            "\napp.storageQueue({}, {options}, \"handler\": (message, context) => queue({var}, message, context, {}) }});\n",
+            s(&qf.name),
+            s(&qf.queue_name)
+        ));
+    }
     out
 }
 
@@ -351,19 +524,33 @@ pub fn generated_files(app: &App, code: &dyn Fn(&Function) -> String) -> Vec<Gen
         contents: host_json(app),
     }];
     let functions = azure_functions(app);
-    if functions
-        .iter()
-        .any(|af| af.function.runtime.language() == Language::Python)
-    {
+    let queues = queue_functions(app);
+    let language = |l: Language| {
+        functions
+            .iter()
+            .any(|af| af.function.runtime.language() == l)
+            || queues.iter().any(|qf| qf.function.runtime.language() == l)
+    };
+    if language(Language::Python) {
         out.push(GeneratedFile {
             path: PYTHON_SHIM_FILE.into(),
             contents: PYTHON_SHIM.into(),
         });
     }
-    if functions
-        .iter()
-        .any(|af| af.function.runtime.language() == Language::Node)
-    {
+    let queue_language = |l: Language| queues.iter().any(|qf| qf.function.runtime.language() == l);
+    if queue_language(Language::Python) {
+        out.push(GeneratedFile {
+            path: PYTHON_QUEUE_SHIM_FILE.into(),
+            contents: PYTHON_QUEUE_SHIM.into(),
+        });
+    }
+    if queue_language(Language::Node) {
+        out.push(GeneratedFile {
+            path: NODE_QUEUE_SHIM_FILE.into(),
+            contents: NODE_QUEUE_SHIM.into(),
+        });
+    }
+    if language(Language::Node) {
         out.push(GeneratedFile {
             path: "package.json".into(),
             contents: node_package_json(app),
@@ -390,6 +577,18 @@ pub fn generated_files(app: &App, code: &dyn Fn(&Function) -> String) -> Vec<Gen
             out.push(GeneratedFile {
                 path: format!("{}/__init__.py", af.name),
                 contents: python_entry(app, af, &code(af.function)),
+            });
+        }
+    }
+    for qf in &queues {
+        if qf.function.runtime.language() == Language::Python {
+            out.push(GeneratedFile {
+                path: format!("{}/function.json", qf.name),
+                contents: queue_function_json(qf),
+            });
+            out.push(GeneratedFile {
+                path: format!("{}/__init__.py", qf.name),
+                contents: python_queue_entry(app, qf, &code(qf.function)),
             });
         }
     }
@@ -486,5 +685,98 @@ triggers = [
         ));
         assert!(entry.contains("return _function.http(req, context)"));
         assert!(entry.contains("route=\"/orders/{id}\""));
+    }
+
+    #[test]
+    fn queue_triggers_get_a_binding_and_host_queue_settings() {
+        let a = app(&format!(
+            r#"{BASE}
+[resources.jobs]
+kind = "queue"
+dead_letter = {{ after = 3 }}
+[functions.worker]
+handler = "app.handler"
+[[functions.worker.triggers]]
+type = "queue"
+queue = "jobs"
+batch_size = 8
+[functions.api]
+handler = "app.handler"
+triggers = [{{ type = "http", path = "/x", method = "GET" }}, {{ type = "queue", queue = "jobs", batch_size = 8 }}]
+"#
+        ));
+        let names: Vec<String> = queue_functions(&a).into_iter().map(|f| f.name).collect();
+        assert_eq!(names, ["api-queue", "worker"]);
+        let files = generated_files(&a, &code_path);
+        let get = |p: &str| {
+            serde_json::from_str::<Value>(&files.iter().find(|f| f.path == p).unwrap().contents)
+                .unwrap()
+        };
+        let host = get("host.json");
+        assert_eq!(
+            host["extensions"]["queues"],
+            json!({"batchSize": 8, "maxDequeueCount": 3})
+        );
+        assert_eq!(host["extensions"]["http"]["routePrefix"], "");
+        let b = &get("worker/function.json")["bindings"][0];
+        assert_eq!(b["type"], "queueTrigger");
+        assert_eq!(b["queueName"], "shop-dev-jobs");
+        assert_eq!(b["connection"], DATA_CONNECTION);
+        let entry = &files
+            .iter()
+            .find(|f| f.path == "worker/__init__.py")
+            .unwrap()
+            .contents;
+        assert!(entry.contains("def main(msg: func.QueueMessage, context: func.Context) -> None:"));
+        assert!(entry.contains("_function.queue(msg, context, \"shop-dev-jobs\")"));
+        assert!(entry.contains("fnctl_azure_queue.QueueFunction("));
+        assert!(files.iter().any(|f| f.path == PYTHON_QUEUE_SHIM_FILE));
+        assert!(files.iter().any(|f| f.path == "api-queue/function.json"));
+        // The http function keeps its name and its own binding.
+        assert_eq!(
+            get("api/function.json")["bindings"][0]["type"],
+            "httpTrigger"
+        );
+    }
+
+    #[test]
+    fn without_dead_letter_azure_default_applies_and_node_registers_storage_queue() {
+        let a = app(&format!(
+            r#"{BASE}
+[resources.jobs]
+kind = "queue"
+[functions.worker]
+handler = "app.handler"
+runtime = "nodejs22.x"
+[[functions.worker.triggers]]
+type = "queue"
+queue = "jobs"
+"#
+        ));
+        assert_eq!(
+            queues_settings(&a),
+            Some(json!({"batchSize": 10, "maxDequeueCount": DEFAULT_MAX_DEQUEUE_COUNT}))
+        );
+        let js = node_app(&a, &code_path);
+        assert!(
+            js.contains("app.storageQueue(\"worker\", {\"queueName\":\"shop-dev-jobs\",\"connection\":\"FNCTL_DATA\", \"handler\": (message, context) => queue(fn_worker, message, context, \"shop-dev-jobs\") });"),
+            "{js}"
+        );
+        assert!(js.contains("const fn_worker = new Function("));
+        assert!(js.contains("const { queue } = require('./fnctl_azure_queue.js');"));
+        let files = generated_files(&a, &code_path);
+        assert!(files.iter().any(|f| f.path == NODE_QUEUE_SHIM_FILE));
+    }
+
+    #[test]
+    fn apps_without_queue_triggers_keep_their_host_json() {
+        let a = app(&format!(
+            "{BASE}\n[resources.jobs]\nkind = \"queue\"\n[functions.api]\nhandler = \"app.handler\"\ntriggers = [{{ type = \"http\", path = \"/x\", method = \"GET\" }}]\n"
+        ));
+        assert!(queue_functions(&a).is_empty());
+        let host: Value = serde_json::from_str(&host_json(&a)).unwrap();
+        assert_eq!(host["extensions"], json!({"http": {"routePrefix": ""}}));
+        let files = generated_files(&a, &code_path);
+        assert!(!files.iter().any(|f| f.path == PYTHON_QUEUE_SHIM_FILE));
     }
 }
