@@ -229,3 +229,86 @@ fn the_package_binds_each_queue_trigger_and_sets_the_host_queue_settings() {
         assert_eq!(b["connection"], "FNCTL_DATA");
     }
 }
+
+/// The Node adapter (fnctl_azure_queue.js) with what the v4 model passes: a
+/// JSON message already parsed, and `context.triggerMetadata`.
+const NODE_RUNNER: &str = r#"
+const [shim, queueShim, code, spec] = process.argv.slice(2);
+const { Function } = require(shim);
+const { queue } = require(queueShim);
+const fn = new Function({ name: 'worker', app: 'pq', stage: 'dev', code, handler: spec,
+  memoryMb: 128, timeoutS: 10 });
+const m = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+const context = { invocationId: 'inv-1', triggerMetadata: { id: m.id, popReceipt: m.pop_receipt,
+  dequeueCount: m.dequeue_count, insertionTime: new Date(m.inserted_ms).toISOString() } };
+queue(fn, JSON.parse(m.body), context, 'pq-dev-jobs')
+  .then(() => process.exit(0), (e) => { console.error(String(e)); process.exit(5); });
+"#;
+
+const NODE_HANDLERS: &str = r#"
+const fs = require('fs');
+exports.worker = async (event) => {
+  if (process.env.OBSERVE_DIR) fs.writeFileSync(process.env.OBSERVE_DIR + '/worker.json', JSON.stringify(event));
+  return { batchItemFailures: [] };
+};
+exports.picky = async (event) => ({ batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) });
+exports.broken = async () => { throw new Error('cannot process'); };
+"#;
+
+#[test]
+fn the_node_queue_adapter_builds_the_same_sqs_record_and_fails_on_failures() {
+    let app = load();
+    let f = &app.functions["worker"];
+    let aws_event =
+        fnctl::events::queue_event(&app, &f.queue_triggers[0], "eu-west-1", "123456789012");
+    let a = &aws_event["Records"][0];
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("handlers.js"), NODE_HANDLERS).unwrap();
+    std::fs::write(dir.path().join("runner.js"), NODE_RUNNER).unwrap();
+    let shim = repo().join("src/provider/azure/shim/fnctl_azure_shim.js");
+    let queue_shim = repo().join("src/provider/azure/shim/fnctl_azure_queue.js");
+    let node = |spec: &str, observe: &Path| {
+        run(
+            Path::new("node"),
+            &[
+                dir.path().join("runner.js").to_str().unwrap(),
+                shim.to_str().unwrap(),
+                queue_shim.to_str().unwrap(),
+                dir.path().to_str().unwrap(),
+                spec,
+            ],
+            &message(a["body"].as_str().unwrap()),
+            &[("OBSERVE_DIR", observe)],
+        )
+    };
+    let observe = tempfile::tempdir().unwrap();
+    let (rc, out) = node("handlers.worker", observe.path());
+    assert_eq!(rc, 0, "{out}");
+    let seen: Value =
+        serde_json::from_slice(&std::fs::read(observe.path().join("worker.json")).unwrap())
+            .unwrap();
+    let z = &seen["Records"][0];
+    let keys = |v: &Value| {
+        let mut k = v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(a), keys(z), "{a:#}\n{z:#}");
+    assert_eq!(keys(&a["attributes"]), keys(&z["attributes"]));
+    // The v4 model parses a JSON message: the same data comes back as text.
+    let parse = |v: &Value| serde_json::from_str::<Value>(v.as_str().unwrap()).unwrap();
+    assert_eq!(parse(&a["body"]), parse(&z["body"]));
+    assert_eq!(z["eventSource"], "aws:sqs");
+    assert_eq!(z["messageId"], "7f0c3a2e-1111-4222-8333-444455556666");
+    assert_eq!(z["receiptHandle"], "AgAAAAMAAAAAAAAA");
+    assert_eq!(z["attributes"]["ApproximateReceiveCount"], "2");
+    assert_eq!(z["attributes"]["SentTimestamp"], "1767225600000");
+    assert_eq!(z["eventSourceARN"], "azure:storage:queue:pq-dev-jobs");
+
+    let (rc, out) = node("handlers.broken", observe.path());
+    assert_eq!(rc, 5, "{out}");
+    assert!(out.contains("cannot process"), "{out}");
+    let (rc, out) = node("handlers.picky", observe.path());
+    assert_eq!(rc, 5, "{out}");
+    assert!(out.contains("batchItemFailures"), "{out}");
+}
