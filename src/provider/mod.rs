@@ -119,6 +119,57 @@ pub fn plan_for(
     }
 }
 
+/// How one cloud names itself in runtime errors, and which runtimes it runs.
+pub struct RuntimeRules {
+    /// `AWS Lambda`
+    pub service: &'static str,
+    /// `Lambda`: "the nearest version Lambda runs".
+    pub short: &'static str,
+    /// `does not run` (or a qualified form).
+    pub not_offered: &'static str,
+    /// `AWS`: "use X for AWS".
+    pub cloud: &'static str,
+    /// The other cloud, for `providers = [...]`: (`Azure`, `azure`).
+    pub other: (&'static str, &'static str),
+    pub support: fn(crate::model::Runtime) -> crate::model::Support,
+}
+
+/// A function's runtime that a cloud does not run, located at the runtime's
+/// value: retired (since when, and the nearest version the cloud runs) or
+/// not offered (and how to keep the function off that cloud).
+pub fn runtime_diagnostic(f: &crate::model::Function, rules: &RuntimeRules) -> Option<Diagnostic> {
+    use crate::model::{Runtime, Support};
+    let runs = || {
+        Runtime::ALL
+            .into_iter()
+            .filter(|r| (rules.support)(*r) == Support::Runs)
+    };
+    let nearest = f.runtime.nearest(runs());
+    let (message, help) = match (rules.support)(f.runtime) {
+        Support::Runs => return None,
+        Support::Retired { when } => (
+            format!(
+                "function `{}` uses runtime `{}`, which {} has retired ({when})",
+                f.name, f.runtime, rules.service
+            ),
+            nearest.map(|n| format!("use `{n}`, the nearest version {} runs", rules.short)),
+        ),
+        Support::NotOffered => (
+            format!(
+                "function `{}` uses runtime `{}`, which {} {}",
+                f.name, f.runtime, rules.service, rules.not_offered
+            ),
+            nearest.map(|n| {
+                format!(
+                    "use `{n}` for {}, or deploy this function only to {} with `providers = [\"{}\"]`",
+                    rules.cloud, rules.other.0, rules.other.1
+                )
+            }),
+        ),
+    };
+    Some(Diagnostic::new(f.runtime_span.clone(), message).with_help_opt(help))
+}
+
 /// The layout `fnctl package` uses when the manifest configures no
 /// provider: Lambda's, the one the local runtime runs.
 pub const LOCAL_LAYOUT: ProviderId = ProviderId::Aws;

@@ -64,35 +64,15 @@ pub fn lambda_support(r: Runtime) -> Support {
 /// Lambda caps the total size of all environment variables at 4 KB.
 const ENV_TOTAL_MAX: usize = 4 * 1024;
 
-/// A function's runtime that Lambda does not run, at the runtime's value.
-fn runtime_diagnostic(f: &crate::model::Function) -> Option<Diagnostic> {
-    let runs = || {
-        Runtime::ALL
-            .into_iter()
-            .filter(|r| lambda_support(*r) == Support::Runs)
-    };
-    let nearest = f.runtime.nearest(runs());
-    let (message, help) = match lambda_support(f.runtime) {
-        Support::Runs => return None,
-        Support::Retired { when } => (
-            format!(
-                "function `{}` uses runtime `{}`, which AWS Lambda has retired ({when})",
-                f.name, f.runtime
-            ),
-            nearest.map(|n| format!("use `{n}`, the nearest version Lambda runs")),
-        ),
-        Support::NotOffered => (
-            format!(
-                "function `{}` uses runtime `{}`, which AWS Lambda does not run",
-                f.name, f.runtime
-            ),
-            nearest.map(|n| {
-                format!("use `{n}` for AWS, or deploy this function only to Azure with `providers = [\"azure\"]`")
-            }),
-        ),
-    };
-    Some(Diagnostic::new(f.runtime_span.clone(), message).with_help_opt(help))
-}
+/// How Lambda's runtime errors read.
+const RUNTIMES: crate::provider::RuntimeRules = crate::provider::RuntimeRules {
+    service: "AWS Lambda",
+    short: "Lambda",
+    not_offered: "does not run",
+    cloud: "AWS",
+    other: ("Azure", "azure"),
+    support: lambda_support,
+};
 
 /// Queue triggers Lambda would refuse: a function that may run longer than
 /// its queue hides a message ("your function's timeout must be less than or
@@ -152,7 +132,7 @@ pub fn check(app: &App) -> Vec<Diagnostic> {
     let mut routes_by_level: BTreeMap<String, (String, std::ops::Range<usize>)> = BTreeMap::new();
     let mut bucket_triggers: BTreeMap<&str, Vec<(&str, &StorageTrigger)>> = BTreeMap::new();
     for f in app.functions_for(ProviderId::Aws) {
-        if let Some(d) = runtime_diagnostic(f) {
+        if let Some(d) = crate::provider::runtime_diagnostic(f, &RUNTIMES) {
             out.push(d);
         }
         for key in f.env.keys() {

@@ -45,35 +45,15 @@ pub fn functions_support(r: Runtime) -> Support {
     }
 }
 
-/// A function's runtime that Azure Functions does not run, at the runtime's value.
-fn runtime_diagnostic(f: &crate::model::Function) -> Option<Diagnostic> {
-    let runs = || {
-        Runtime::ALL
-            .into_iter()
-            .filter(|r| functions_support(*r) == Support::Runs)
-    };
-    let nearest = f.runtime.nearest(runs());
-    let (message, help) = match functions_support(f.runtime) {
-        Support::Runs => return None,
-        Support::Retired { when } => (
-            format!(
-                "function `{}` uses runtime `{}`, which Azure Functions has retired ({when})",
-                f.name, f.runtime
-            ),
-            nearest.map(|n| format!("use `{n}`, the nearest version Azure Functions runs")),
-        ),
-        Support::NotOffered => (
-            format!(
-                "function `{}` uses runtime `{}`, which Azure Functions does not run as generally available",
-                f.name, f.runtime
-            ),
-            nearest.map(|n| {
-                format!("use `{n}` for Azure, or deploy this function only to AWS with `providers = [\"aws\"]`")
-            }),
-        ),
-    };
-    Some(Diagnostic::new(f.runtime_span.clone(), message).with_help_opt(help))
-}
+/// How Azure Functions' runtime errors read.
+const RUNTIMES: crate::provider::RuntimeRules = crate::provider::RuntimeRules {
+    service: "Azure Functions",
+    short: "Azure Functions",
+    not_offered: "does not run as generally available",
+    cloud: "Azure",
+    other: ("AWS", "aws"),
+    support: functions_support,
+};
 
 /// Azure's queue trigger takes at most 32 messages at once (host.json
 /// `extensions.queues.batchSize`, 1 to 32, default 16; the same value for
@@ -229,7 +209,7 @@ pub fn check(app: &App) -> Vec<Diagnostic> {
             );
             continue;
         }
-        if let Some(d) = runtime_diagnostic(f) {
+        if let Some(d) = crate::provider::runtime_diagnostic(f, &RUNTIMES) {
             out.push(d);
             continue;
         }
