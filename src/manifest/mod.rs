@@ -229,6 +229,23 @@ fn stage_tables<'i>(
 }
 
 /// Stage names become parts of resource names everywhere, so they are short.
+/// The `dev` stage of a manifest given as text, for tests (files are not
+/// checked); panics on an invalid manifest.
+#[cfg(test)]
+pub fn test_app(text: impl Into<std::sync::Arc<str>>) -> crate::model::App {
+    let source = Source::new(Path::new("fnctl.toml"), text);
+    let env: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+    load_source(
+        &source,
+        &LoadOptions {
+            stage: "dev",
+            env: &env,
+            check_files: false,
+        },
+    )
+    .unwrap()
+}
+
 pub fn check_stage_name(name: &str) -> Result<(), String> {
     if name.is_empty() || name.len() > 12 {
         return Err("must be 1 to 12 characters".into());

@@ -53,8 +53,6 @@ fn route_urls(app: &App, provider: ProviderId, base: &str) -> Vec<RouteUrl> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
 
     #[test]
@@ -65,17 +63,7 @@ mod tests {
                 "\n[functions.f{i}]\nhandler = \"h.handler\"\n[[functions.f{i}.triggers]]\ntype = \"http\"\nmethod = \"GET\"\npath = \"/f{i}\"\n"
             ));
         }
-        let source = crate::manifest::Source::new(std::path::Path::new("fnctl.toml"), text);
-        let env: BTreeMap<String, String> = BTreeMap::new();
-        let app = crate::manifest::load_source(
-            &source,
-            &crate::manifest::LoadOptions {
-                stage: "dev",
-                env: &env,
-                check_files: false,
-            },
-        )
-        .unwrap();
+        let app = crate::manifest::test_app(text);
         let urls = aws_urls(&app, Some("abc"), "us-east-1");
         let order: Vec<&str> = urls.iter().map(|u| u.function.as_str()).collect();
         assert_eq!(

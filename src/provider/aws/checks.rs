@@ -289,17 +289,7 @@ mod tests {
     }
 
     fn messages(text: &str) -> Vec<String> {
-        let source = crate::manifest::Source::new(std::path::Path::new("fnctl.toml"), text);
-        let env: BTreeMap<String, String> = Default::default();
-        let app = crate::manifest::load_source(
-            &source,
-            &crate::manifest::LoadOptions {
-                stage: "dev",
-                env: &env,
-                check_files: false,
-            },
-        )
-        .unwrap();
+        let app = crate::manifest::test_app(text);
         check(&app).into_iter().map(|d| d.message).collect()
     }
 

@@ -205,17 +205,7 @@ dead_letter = { after = 3 }
 kind = "table"
 partition_key = "id"
 "#;
-        let source = crate::manifest::Source::new(std::path::Path::new("fnctl.toml"), text);
-        let env: BTreeMap<String, String> = BTreeMap::new();
-        crate::manifest::load_source(
-            &source,
-            &crate::manifest::LoadOptions {
-                stage: "dev",
-                env: &env,
-                check_files: false,
-            },
-        )
-        .unwrap()
+        crate::manifest::test_app(text)
     }
 
     #[test]

@@ -641,17 +641,7 @@ queue = "jobs"
 [functions.worker.aws]
 statements = [{ actions = ["sqs:SendMessage"], resources = ["arn:aws:sqs:us-east-1:123456789012:other"] }]
 "#;
-        let source = crate::manifest::Source::new(std::path::Path::new("fnctl.toml"), text);
-        let env: BTreeMap<String, String> = BTreeMap::new();
-        crate::manifest::load_source(
-            &source,
-            &crate::manifest::LoadOptions {
-                stage: "dev",
-                env: &env,
-                check_files: false,
-            },
-        )
-        .unwrap()
+        crate::manifest::test_app(text)
     }
 
     /// Each level's actions on exactly its resource's ARNs, in resource

@@ -489,18 +489,7 @@ sort_key = {{ name = "created", type = "number" }}
 handler = "app.handler"
 "#
         );
-        let source =
-            crate::manifest::Source::new(std::path::Path::new("fnctl.toml"), text.as_str());
-        let env: BTreeMap<String, String> = BTreeMap::new();
-        crate::manifest::load_source(
-            &source,
-            &crate::manifest::LoadOptions {
-                stage: "dev",
-                env: &env,
-                check_files: false,
-            },
-        )
-        .unwrap()
+        crate::manifest::test_app(text)
     }
 
     #[test]

@@ -228,18 +228,7 @@ events = ["created"]
 create = true
 "#
         );
-        let source =
-            crate::manifest::Source::new(std::path::Path::new("fnctl.toml"), text.as_str());
-        let env: BTreeMap<String, String> = BTreeMap::new();
-        crate::manifest::load_source(
-            &source,
-            &crate::manifest::LoadOptions {
-                stage: "dev",
-                env: &env,
-                check_files: false,
-            },
-        )
-        .unwrap()
+        crate::manifest::test_app(text)
     }
 
     /// Creates and updates go in this order: each after what it needs.
