@@ -458,6 +458,7 @@ mod tests {
             azure: None,
             functions: Default::default(),
             resources: Default::default(),
+            cors: None,
         }
     }
 
@@ -467,6 +468,7 @@ mod tests {
             methods: vec!["GET".into()],
             route: Route::parse("/users/{id}/files/{path+}").unwrap(),
             auth: HttpAuth::None,
+            cors: None,
             span: 0..0,
         };
         let e = http_event(&app(), &h, "123456789012");

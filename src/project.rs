@@ -5,7 +5,9 @@
 //! here and merged into the same located error list the user sees.
 
 use crate::commands::{CommandError, Context};
-use crate::manifest::{self, LoadError, LoadOptions, ManifestError, ProcessEnv, Source};
+use crate::manifest::{
+    self, JsonDiagnostic, LoadError, LoadOptions, ManifestError, ProcessEnv, Source,
+};
 use crate::model::{App, ProviderId};
 use crate::provider;
 
@@ -16,6 +18,9 @@ pub struct Project {
     pub source: Source,
     /// The providers this command works on: `--provider`, else all configured.
     pub providers: Vec<ProviderId>,
+    /// The providers' warnings, already printed on stderr; `validate
+    /// --output json` also lists them.
+    pub warnings: Vec<JsonDiagnostic>,
 }
 
 /// Finds, loads and checks the manifest for the context's stage and providers.
@@ -53,10 +58,27 @@ pub fn load(cx: &Context) -> Result<Project, CommandError> {
     if !diagnostics.is_empty() {
         return Err(LoadError::Invalid(ManifestError::new(source, diagnostics)).into());
     }
+    let warnings: Vec<_> = providers
+        .iter()
+        .flat_map(|p| provider::for_id(*p).warnings(&app))
+        .collect();
+    let warnings = ManifestError::new(source.clone(), warnings).to_json();
+    for w in &warnings {
+        let help = w
+            .help
+            .as_deref()
+            .map(|h| format!("\n  help: {h}"))
+            .unwrap_or_default();
+        cx.printer.warn(&format!(
+            "{}:{}:{}: {}{help}",
+            w.file, w.line, w.column, w.message
+        ));
+    }
     Ok(Project {
         app,
         source,
         providers,
+        warnings,
     })
 }
 

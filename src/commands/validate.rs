@@ -16,6 +16,7 @@ pub fn run(cx: &Context) -> Result<ExitStatus, CommandError> {
             "stage": app.stage,
             "providers": project.providers,
             "functions": app.functions.values().collect::<Vec<_>>(),
+            "warnings": project.warnings,
         }));
     } else {
         let providers: Vec<&str> = project.providers.iter().map(|p| p.as_str()).collect();

@@ -660,6 +660,7 @@ mod tests {
             azure: None,
             functions: Default::default(),
             resources: Default::default(),
+            cors: None,
         };
         app.resources.insert(
             "jobs".into(),

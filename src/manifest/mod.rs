@@ -9,6 +9,7 @@
 //! 4. meaning and cross-references ([`resolve`]), producing a [`crate::model::App`].
 
 pub mod diagnostic;
+pub mod http;
 pub mod interpolate;
 pub mod merge;
 pub mod raw;
@@ -25,7 +26,7 @@ use serde::Deserialize;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
-pub use diagnostic::{Diagnostic, ManifestError, Source};
+pub use diagnostic::{Diagnostic, JsonDiagnostic, ManifestError, Source};
 pub use interpolate::{Environment, ProcessEnv};
 
 use crate::model::{App, DEFAULT_STAGE};

@@ -71,6 +71,8 @@ pub struct Manifest {
     /// Each cloud derives its own stage-scoped name from it; functions reach them through `access` and the `FNCTL_{NAME}_NAME` / `FNCTL_{NAME}_URL` environment variables.
     #[serde(default)]
     pub resources: BTreeMap<String, Sp<ResourceSection>>,
+    /// HTTP settings of every route: `[http.cors]`.
+    pub http: Option<HttpSection>,
     /// Per-stage overrides of any of the above (`--stage NAME`; the default stage is `dev`).
     /// A stage table has the same keys as the top level, all optional.
     #[serde(default)]
@@ -143,6 +145,8 @@ pub struct AwsSection {
     /// Extra IAM statements added to the functions' execution role.
     #[serde(default)]
     pub statements: Vec<Sp<IamStatement>>,
+    /// The API Gateway flavour serving HTTP triggers: `rest` (REST API, payload format 1.0; default) or `http-api` (HTTP API, payload format 2.0; cheaper, JWT authorizers, no API keys).
+    pub http: Option<Sp<String>>,
 }
 
 /// An IAM policy statement for the execution role.
@@ -396,7 +400,8 @@ struct FlatTrigger {
     kind: String,
     method: Option<Sp<OneOrMany>>,
     path: Option<Sp<String>>,
-    auth: Option<Sp<String>>,
+    auth: Option<Sp<AuthSection>>,
+    cors: Option<Sp<CorsValue>>,
     bucket: Option<Sp<String>>,
     events: Option<Vec<Sp<String>>>,
     prefix: Option<Sp<String>>,
@@ -423,6 +428,7 @@ impl<'de> Deserialize<'de> for TriggerSection {
                 method: f.method,
                 path: required(f.path, "path")?,
                 auth: f.auth,
+                cors: f.cors,
             })),
             "storage" => Ok(TriggerSection::Storage(StorageTriggerSection {
                 bucket: required(f.bucket, "bucket")?,
@@ -456,8 +462,127 @@ pub struct HttpTriggerSection {
     pub method: Option<Sp<OneOrMany>>,
     /// Route path starting with `/`; `{name}` captures a segment, a final `{name+}` captures the rest.
     pub path: Sp<String>,
-    /// `none` (public, default) or `key` (an API key / function key is required).
-    pub auth: Option<Sp<String>>,
+    /// `none` (public, default), `key` (an API key / function key is required), or `{ jwt = { issuer, audience, scopes } }` (a bearer JWT, HTTP APIs).
+    pub auth: Option<Sp<AuthSection>>,
+    /// This route's CORS: `false` for none, `true` for `[http.cors]` (or the defaults), or a table whose keys replace those of `[http.cors]`.
+    pub cors: Option<Sp<CorsValue>>,
+}
+
+/// `[http]`
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct HttpSection {
+    /// CORS for every route: `true` for the defaults (any origin), or a table. Routes may override it with their own `cors`.
+    pub cors: Option<Sp<CorsValue>>,
+}
+
+/// `cors = true | false | { ... }`.
+///
+/// Deserialised by hand: serde's untagged enums buffer their content, which
+/// loses the spans of the fields inside (see [`TriggerSection`]).
+#[derive(Debug, Clone, JsonSchema)]
+#[serde(untagged)]
+pub enum CorsValue {
+    /// `true`: CORS with the defaults (or `[http.cors]`); `false`: none.
+    Flag(bool),
+    /// Settings; a key left out takes `[http.cors]`'s value, else the default.
+    Settings(Box<CorsSection>),
+}
+
+impl<'de> Deserialize<'de> for CorsValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = CorsValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("true, false or a table of CORS settings")
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<CorsValue, E> {
+                Ok(CorsValue::Flag(v))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<CorsValue, A::Error> {
+                CorsSection::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(|s| CorsValue::Settings(Box::new(s)))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// CORS settings.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct CorsSection {
+    /// Allowed origins: `"*"` or `scheme://host[:port]` values such as `https://app.example.com` (default `["*"]`).
+    pub origins: Option<Vec<Sp<String>>>,
+    /// Allowed methods (default: the route's own methods).
+    pub methods: Option<Vec<Sp<String>>>,
+    /// Allowed request headers (default `Content-Type`, `X-Amz-Date`, `Authorization`, `X-Api-Key`, `X-Amz-Security-Token`).
+    pub headers: Option<Vec<Sp<String>>>,
+    /// Response headers the browser may read (default none).
+    pub expose_headers: Option<Vec<Sp<String>>>,
+    /// Seconds a browser may cache a preflight answer (0 to 86400; default: the browser's).
+    #[schemars(range(max = 86400))]
+    pub max_age: Option<Sp<u32>>,
+    /// Allow credentials (cookies, `Authorization`); needs explicit origins (default false).
+    pub credentials: Option<Sp<bool>>,
+}
+
+/// `auth = "none" | "key" | { jwt = { ... } }`; deserialised by hand as
+/// [`CorsValue`] is.
+#[derive(Debug, Clone, JsonSchema)]
+#[serde(untagged)]
+pub enum AuthSection {
+    /// `none` or `key`.
+    Name(String),
+    /// A JWT authorizer.
+    Jwt(JwtAuthSection),
+}
+
+impl<'de> Deserialize<'de> for AuthSection {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = AuthSection;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("`none`, `key` or a `{ jwt = { ... } }` table")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<AuthSection, E> {
+                Ok(AuthSection::Name(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<AuthSection, A::Error> {
+                JwtAuthSection::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(AuthSection::Jwt)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `{ jwt = { ... } }`
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct JwtAuthSection {
+    /// A bearer JWT is required (AWS HTTP API JWT authorizer).
+    pub jwt: Sp<JwtSection>,
+}
+
+/// A JWT authorizer's settings.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct JwtSection {
+    /// The token issuer (`iss`), an `https://` URL publishing `/.well-known/openid-configuration`, e.g. `https://cognito-idp.us-east-1.amazonaws.com/us-east-1_ABC123`.
+    pub issuer: Sp<String>,
+    /// Accepted audiences (`aud`, or `client_id` for Cognito access tokens): one or a list.
+    pub audience: Sp<OneOrMany>,
+    /// Scopes the token must carry (its `scope`/`scp` claim).
+    pub scopes: Option<Vec<Sp<String>>>,
 }
 
 /// A single string or a list of strings.

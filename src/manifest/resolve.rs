@@ -15,8 +15,8 @@ use crate::model::resource::{
     self, DEFAULT_BATCH_SIZE, DEFAULT_RETENTION_S, DEFAULT_VISIBILITY_TIMEOUT_S,
 };
 use crate::model::{
-    Access, AccessLevel, App, AwsSettings, AzureEndpoints, AzurePlan, AzureSettings, DeadLetter,
-    EnvValue, Function, FunctionAws, HttpAuth, HttpTrigger, IamStatement, KeyType, Permission,
+    Access, AccessLevel, App, AwsSettings, AzureEndpoints, AzurePlan, AzureSettings, Cors,
+    DeadLetter, EnvValue, Function, FunctionAws, HttpTrigger, IamStatement, KeyType, Permission,
     ProviderId, Queue, QueueTrigger, Resource, ResourceKind, Route, Runtime, Schedule,
     ScheduleTrigger, StorageEvent, StorageTrigger, Table, TableKey, Trigger,
 };
@@ -87,6 +87,7 @@ pub fn resolve(m: raw::Manifest, cx: &Context<'_>) -> Result<App, Vec<Diagnostic
     .collect();
 
     let resources = resolve_resources(&m.resources, cx, &mut out);
+    let app_cors = super::http::app_cors(m.http.as_ref(), &mut out);
     let app_env = resolve_env(&m.app.env, &mut out);
     let mut functions = BTreeMap::new();
     for (name, section) in &m.functions {
@@ -103,6 +104,7 @@ pub fn resolve(m: raw::Manifest, cx: &Context<'_>) -> Result<App, Vec<Diagnostic
             &app_env,
             &configured,
             &resources,
+            app_cors.as_ref(),
             cx,
             &mut out,
         ) {
@@ -110,6 +112,7 @@ pub fn resolve(m: raw::Manifest, cx: &Context<'_>) -> Result<App, Vec<Diagnostic
         }
     }
     check_duplicate_routes(&functions, cx.source, &mut out);
+    super::http::check(aws.as_ref().map(|a| a.http), &mut functions, &mut out);
     check_resource_env(&m, &resources, &mut out);
 
     let tags = m
@@ -122,6 +125,7 @@ pub fn resolve(m: raw::Manifest, cx: &Context<'_>) -> Result<App, Vec<Diagnostic
         return Err(out);
     }
     Ok(App {
+        cors: app_cors,
         name: m.app.name.get().clone(),
         stage: cx.stage.to_string(),
         root: cx.root.to_path_buf(),
@@ -193,6 +197,7 @@ fn resolve_aws(a: &raw::AwsSection, out: &mut Vec<Diagnostic>) -> AwsSettings {
         profile: a.profile.clone(),
         endpoint: a.endpoint.as_ref().map(|e| e.get().clone()),
         statements: resolve_statements(&a.statements, out),
+        http: super::http::gateway(a.http.as_ref(), out),
     }
 }
 
@@ -402,6 +407,7 @@ fn resolve_function(
     app_env: &BTreeMap<String, EnvValue>,
     configured: &[ProviderId],
     resources: &BTreeMap<String, Resource>,
+    app_cors: Option<&Cors>,
     cx: &Context<'_>,
     out: &mut Vec<Diagnostic>,
 ) -> Option<Function> {
@@ -471,6 +477,11 @@ fn resolve_function(
         "MB",
         out,
     );
+    let timeout_span = f
+        .timeout
+        .as_ref()
+        .or(app.timeout.as_ref())
+        .map(|t| t.span());
     let timeout_s = bounded(
         f.timeout.as_ref().or(app.timeout.as_ref()),
         DEFAULT_TIMEOUT_S,
@@ -527,7 +538,9 @@ fn resolve_function(
     let triggers: Vec<Trigger> = f
         .triggers
         .iter()
-        .filter_map(|t| resolve_trigger(t, cx.source, resources, &mut queue_triggers, out))
+        .filter_map(|t| {
+            resolve_trigger(t, cx.source, resources, app_cors, &mut queue_triggers, out)
+        })
         .collect();
     let access = resolve_access(name, f, resources, &triggers, &queue_triggers, cx, out);
     let aws = f
@@ -551,6 +564,7 @@ fn resolve_function(
         source,
         memory_mb,
         timeout_s,
+        timeout_span,
         env,
         include,
         exclude,
@@ -655,6 +669,7 @@ fn resolve_trigger(
     t: &Sp<TriggerSection>,
     source: &str,
     resources: &BTreeMap<String, Resource>,
+    app_cors: Option<&Cors>,
     queues: &mut Vec<QueueTrigger>,
     out: &mut Vec<Diagnostic>,
 ) -> Option<Trigger> {
@@ -736,23 +751,14 @@ fn resolve_trigger(
                     None
                 }
             };
-            let auth = match h.auth.as_ref().map(|a| (a.get().as_str(), a.span())) {
-                None | Some(("none", _)) => HttpAuth::None,
-                Some(("key", _)) => HttpAuth::Key,
-                Some((other, span)) => {
-                    out.push(
-                        Diagnostic::new(span, format!("unknown auth `{other}`"))
-                            .with_label("expected `none` or `key`")
-                            .with_help_opt(did_you_mean(other, ["none", "key"])),
-                    );
-                    HttpAuth::None
-                }
-            };
+            let auth = super::http::auth(h.auth.as_ref(), out);
+            let cors = super::http::route_cors(h.cors.as_ref(), app_cors, out);
             route.map(|route| {
                 Trigger::Http(HttpTrigger {
                     methods,
                     route,
                     auth,
+                    cors,
                     span: h.path.span(),
                 })
             })

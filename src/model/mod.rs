@@ -7,6 +7,7 @@
 //! check may still need to point at (a name too long for that cloud, a
 //! schedule that cloud cannot express).
 
+pub mod http;
 pub mod resource;
 pub mod route;
 pub mod runtime;
@@ -19,6 +20,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+pub use http::{Cors, Gateway, JwtAuth};
 pub use resource::{
     Access, AccessLevel, DeadLetter, FunctionAws, KeyType, Permission, Queue, QueueTrigger,
     Resource, ResourceEnv, ResourceEnvValue, ResourceKind, Table, TableKey,
@@ -75,6 +77,9 @@ pub struct App {
     /// configured provider deploys every resource.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub resources: BTreeMap<String, Resource>,
+    /// `[http.cors]`: the CORS settings every route starts from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cors: Option<Cors>,
 }
 
 impl App {
@@ -88,6 +93,13 @@ impl App {
             out.push(ProviderId::Azure);
         }
         out
+    }
+
+    /// The AWS gateway serving the routes, which decides the HTTP event
+    /// shape handlers get on every cloud (see [`http`]). An app without
+    /// `[providers.aws]` gets the REST API's shape, fnctl's original one.
+    pub fn gateway(&self) -> Gateway {
+        self.aws.as_ref().map(|a| a.http).unwrap_or_default()
     }
 
     /// Functions that deploy to `provider`, in name order.
@@ -125,6 +137,8 @@ pub struct AwsSettings {
     pub profile: Option<String>,
     pub endpoint: Option<String>,
     pub statements: Vec<IamStatement>,
+    /// `http`: the API Gateway flavour serving HTTP triggers.
+    pub http: Gateway,
 }
 
 /// An extra statement for the execution role.
@@ -187,6 +201,11 @@ pub struct Function {
     pub source: PathBuf,
     pub memory_mb: u32,
     pub timeout_s: u32,
+    /// Where the timeout is written (the function's or `[app]`'s); `None`
+    /// when it is the default, which for an HTTP function on AWS is its
+    /// gateway's limit.
+    #[serde(skip)]
+    pub timeout_span: Option<Range<usize>>,
     pub env: BTreeMap<String, EnvValue>,
     pub include: Vec<String>,
     pub exclude: Vec<String>,
@@ -280,18 +299,25 @@ pub struct HttpTrigger {
     pub methods: Vec<String>,
     pub route: Route,
     pub auth: HttpAuth,
+    /// The route's effective CORS: `[http.cors]` with the route's own
+    /// `cors` fields over it; `None` when the route has none (or
+    /// `cors = false`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cors: Option<Cors>,
     #[serde(skip)]
     pub span: Range<usize>,
 }
 
 /// Who may call an HTTP route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum HttpAuth {
     /// Public.
     None,
     /// A key is required (API Gateway API key / Azure function key).
     Key,
+    /// A bearer JWT from the issuer (HTTP API JWT authorizer).
+    Jwt(JwtAuth),
 }
 
 /// Object-storage events.

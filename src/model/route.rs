@@ -5,6 +5,9 @@ use std::fmt;
 
 use serde::Serialize;
 
+/// Every concrete method a route can serve (`ANY` stands for all of them).
+pub const ALL_METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+
 /// A route such as `/users/{id}/files/{path+}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Route {

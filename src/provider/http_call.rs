@@ -293,7 +293,8 @@ mod tests {
                 Trigger::Http(HttpTrigger {
                     methods: methods.iter().map(|m| m.to_string()).collect(),
                     route: Route::parse(route).unwrap(),
-                    auth: *auth,
+                    auth: auth.clone(),
+                    cors: None,
                     span: 0..0,
                 })
             })
@@ -307,6 +308,7 @@ mod tests {
             source: ".".into(),
             memory_mb: 128,
             timeout_s: 3,
+            timeout_span: None,
             env: Default::default(),
             include: Vec::new(),
             exclude: Vec::new(),

@@ -51,6 +51,14 @@ pub trait Provider: Send + Sync {
     /// the manifest so the user sees them exactly like any other error.
     fn check(&self, app: &App) -> Vec<Diagnostic>;
 
+    /// Like [`Provider::check`], for what deploys but will not behave as
+    /// written (a timeout longer than the gateway waits, a setting Azure
+    /// applies differently): shown by `validate`, `plan` and `deploy`,
+    /// located like errors, never failing the command.
+    fn warnings(&self, _app: &App) -> Vec<Diagnostic> {
+        Vec::new()
+    }
+
     /// The resources that should exist for `app`, in a valid creation order.
     fn desired(&self, app: &App, code: &CodeDigests) -> Vec<Resource>;
 

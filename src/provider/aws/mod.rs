@@ -6,6 +6,7 @@
 
 pub mod checks;
 pub mod cloud;
+pub mod http_checks;
 pub mod kinds;
 pub mod names;
 pub mod resources;
@@ -37,7 +38,13 @@ impl Provider for Aws {
     }
 
     fn check(&self, app: &App) -> Vec<Diagnostic> {
-        checks::check(app)
+        let mut out = checks::check(app);
+        out.extend(http_checks::check(app));
+        out
+    }
+
+    fn warnings(&self, app: &App) -> Vec<Diagnostic> {
+        http_checks::warnings(app)
     }
 
     fn desired(&self, app: &App, code: &CodeDigests) -> Vec<Resource> {

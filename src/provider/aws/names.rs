@@ -104,6 +104,7 @@ mod tests {
             azure: None,
             functions: BTreeMap::new(),
             resources: Default::default(),
+            cors: None,
         }
     }
 

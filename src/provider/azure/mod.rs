@@ -8,6 +8,7 @@ pub mod backend;
 pub mod build;
 pub mod checks;
 pub mod cloud;
+pub mod http_checks;
 pub mod kinds;
 pub mod names;
 pub mod package;
@@ -38,7 +39,9 @@ impl Provider for Azure {
     }
 
     fn check(&self, app: &App) -> Vec<Diagnostic> {
-        checks::check(app)
+        let mut out = checks::check(app);
+        out.extend(http_checks::check(app));
+        out
     }
 
     fn desired(&self, app: &App, code: &CodeDigests) -> Vec<Resource> {

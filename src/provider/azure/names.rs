@@ -199,6 +199,7 @@ mod tests {
             azure: Some(az.clone()),
             functions: BTreeMap::new(),
             resources: Default::default(),
+            cors: None,
         };
         (app, az)
     }

@@ -244,7 +244,7 @@ pub fn trigger_binding(app: &App, t: &Trigger) -> Value {
                 "type": "httpTrigger",
                 "direction": "in",
                 "name": binding_name(t),
-                "authLevel": match h.auth { HttpAuth::None => "anonymous", HttpAuth::Key => "function" },
+                "authLevel": match h.auth { HttpAuth::None | HttpAuth::Jwt(_) => "anonymous", HttpAuth::Key => "function" },
                 "route": resources::route_template(&h.route),
             });
             if h.methods != ["ANY"] {
