@@ -10,15 +10,7 @@ pub fn check(app: &App) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let Some(aws) = &app.aws else { return out };
     if aws.http == Gateway::HttpApi {
-        if let Some(f) = app
-            .functions_for(ProviderId::Aws)
-            .find(|f| f.triggers.iter().any(|t| matches!(t, Trigger::Http(_))))
-        {
-            out.push(
-                Diagnostic::new(f.name_span.clone(), format!("function `{}` has HTTP routes and `[providers.aws] http = \"http-api\"`, which this version of fnctl does not deploy yet", f.name))
-                    .with_help("leave `http` out (REST API) for now"),
-            );
-        }
+        return out;
     }
     for f in app.functions_for(ProviderId::Aws) {
         for t in &f.triggers {

@@ -108,6 +108,8 @@ pub struct Clients {
     pub iam: aws_sdk_iam::Client,
     pub lambda: aws_sdk_lambda::Client,
     pub apigw: aws_sdk_apigateway::Client,
+    /// HTTP APIs (`[providers.aws] http = "http-api"`): API Gateway v2.
+    pub apigw2: aws_sdk_apigatewayv2::Client,
     pub s3: aws_sdk_s3::Client,
     pub events: aws_sdk_eventbridge::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
@@ -182,6 +184,11 @@ pub async fn connect(settings: &AwsSettings) -> Result<Clients, ClientError> {
         ),
         apigw: aws_sdk_apigateway::Client::from_conf(
             aws_sdk_apigateway::config::Builder::from(&config)
+                .interceptor(interceptor.clone())
+                .build(),
+        ),
+        apigw2: aws_sdk_apigatewayv2::Client::from_conf(
+            aws_sdk_apigatewayv2::config::Builder::from(&config)
                 .interceptor(interceptor.clone())
                 .build(),
         ),

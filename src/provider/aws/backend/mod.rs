@@ -48,6 +48,8 @@ impl Live {
         self.ids.role_arn = self.ids.role_arn.take().or(ids.role_arn);
         self.ids.rest_api_id = self.ids.rest_api_id.take().or(ids.rest_api_id);
         self.ids.resource_ids.extend(ids.resource_ids);
+        self.ids.http_api_id = self.ids.http_api_id.take().or(ids.http_api_id);
+        self.ids.http_api_parts.extend(ids.http_api_parts);
         self.ids.existing_buckets.extend(ids.existing_buckets);
     }
 }
@@ -60,6 +62,11 @@ pub struct LiveIds {
     pub rest_api_id: Option<String>,
     /// API Gateway resource ids by path (`/` included).
     pub resource_ids: BTreeMap<String, String>,
+    /// The app's HTTP API (`[providers.aws] http = "http-api"`).
+    pub http_api_id: Option<String>,
+    /// Ids of the HTTP API's routes, integrations and authorizers, by
+    /// their resource's kind and name (`http_api_route:GET shop-dev/orders`).
+    pub http_api_parts: BTreeMap<String, String>,
     /// Buckets the manifest names that exist (whether fnctl created them or not).
     pub existing_buckets: Vec<String>,
 }

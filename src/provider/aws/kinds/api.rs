@@ -78,6 +78,9 @@ impl Kind for Api {
     }
 
     fn desired(&self, app: &App, _code: &CodeDigests, out: &mut Vec<Resource>) {
+        if app.gateway() != crate::model::Gateway::Rest {
+            return; // an HTTP API serves the routes: see `super::http_api`
+        }
         let routes: Vec<(&Function, &HttpTrigger)> = app
             .functions_for(ProviderId::Aws)
             .flat_map(|f| {

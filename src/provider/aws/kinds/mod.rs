@@ -13,6 +13,7 @@ pub mod bucket;
 pub mod common;
 pub mod event_source;
 pub mod function;
+pub mod http_api;
 pub mod permission;
 pub mod queue;
 pub mod role;
@@ -38,6 +39,7 @@ pub static KINDS: &[&dyn Kind] = &[
     &function::Function,
     &permission::Permission,
     &api::Api,
+    &http_api::HttpApi,
     &bucket::Bucket,
     &rule::Rule,
     &queue::Queue,
@@ -161,7 +163,10 @@ mod tests {
     use super::*;
 
     fn app() -> App {
-        let text = r#"
+        crate::manifest::test_app(APP)
+    }
+
+    const APP: &str = r#"
 [app]
 name = "shop"
 runtime = "python3.12"
@@ -205,15 +210,27 @@ dead_letter = { after = 3 }
 kind = "table"
 partition_key = "id"
 "#;
-        crate::manifest::test_app(text)
-    }
 
     #[test]
     fn every_planned_kind_has_exactly_one_module() {
         let desired =
             crate::provider::aws::resources::desired(&app(), &CodeDigests(BTreeMap::new()));
-        let planned: BTreeSet<&str> = desired.iter().map(|r| r.id.kind.as_str()).collect();
+        let mut planned: BTreeSet<&str> = desired.iter().map(|r| r.id.kind.as_str()).collect();
         assert_eq!(planned.len(), 16, "{planned:?}");
+        // The same app behind an HTTP API (JWT instead of the key it lacks).
+        let http_api = crate::manifest::test_app(
+            APP.replace(
+                "auth = \"key\"",
+                "auth = { jwt = { issuer = \"https://issuer.example\", audience = [\"shop\"] } }",
+            )
+            .replace(
+                "region = \"us-east-1\"",
+                "region = \"us-east-1\"\nhttp = \"http-api\"",
+            ),
+        );
+        let desired_http =
+            crate::provider::aws::resources::desired(&http_api, &CodeDigests(BTreeMap::new()));
+        planned.extend(desired_http.iter().map(|r| r.id.kind.as_str()));
         let handled: Vec<&str> = KINDS.iter().flat_map(|k| k.kinds()).copied().collect();
         assert_eq!(
             handled.len(),
@@ -232,6 +249,13 @@ partition_key = "id"
         assert_eq!(parent("api_method", "GET shop-dev/orders/{id}"), api);
         assert_eq!(parent("api_resource", "shop-dev/orders"), api);
         assert_eq!(parent("api_deployment", "shop-dev/dev"), api);
+        let http_api = Some(ResourceId::new("http_api", "shop-dev"));
+        assert_eq!(
+            parent("http_api_route", "GET shop-dev/orders/{id}"),
+            http_api
+        );
+        assert_eq!(parent("http_api_stage", "shop-dev/dev"), http_api);
+        assert_eq!(parent("http_api", "shop-dev"), None);
         let function = Some(ResourceId::new("lambda_function", "shop-dev-orders"));
         assert_eq!(parent("lambda_alias", "shop-dev-orders:dev"), function);
         assert_eq!(

@@ -2,7 +2,8 @@
 //! that lets a service (API Gateway, S3, EventBridge) invoke it.
 //!
 //! Permissions are desired by the kind whose trigger invokes the function
-//! ([`super::api`], [`super::bucket`], [`super::rule`] call [`resource`]),
+//! ([`super::api`], [`super::http_api`], [`super::bucket`], [`super::rule`]
+//! call [`resource`]),
 //! so each sits next to what needs it; they are read with their function
 //! (one GetPolicy per alias, see [`read`]). fnctl's statements carry the
 //! `fnctl-` prefix and nothing else in the policy is read or touched. An
@@ -22,8 +23,9 @@ use crate::provider::CodeDigests;
 pub struct Permission;
 
 /// A permission for `principal` to invoke `function`'s alias from `source`
-/// (a bucket ARN, `execute-api:{api}/*` or `rule/{name}`: the account and
-/// region are filled in when it is applied).
+/// (a bucket ARN, `execute-api:{api}/*` for a REST API,
+/// `execute-api:{api}/*/*` for an HTTP API, or `rule/{name}`: the account,
+/// region and API id are filled in when it is applied).
 pub fn resource(app: &App, function: &str, label: &str, principal: &str, source: &str) -> Resource {
     let fname = names::function(app, function);
     Resource::new(
@@ -136,10 +138,16 @@ async fn remove(b: &AwsBackend, name: &str) -> Result<(), AwsError> {
 fn full_source_arn(b: &AwsBackend, source: &str, ids: &LiveIds) -> String {
     let region = &b.clients.region;
     if source.starts_with("execute-api:") {
+        // `/*/*` (stage, then method and path): an HTTP API's; `/*`: a REST API's.
+        let (api, rest) = if source.ends_with("/*/*") {
+            (&ids.http_api_id, "*/*")
+        } else {
+            (&ids.rest_api_id, "*")
+        };
         return format!(
-            "arn:aws:execute-api:{region}:{}:{}/*",
+            "arn:aws:execute-api:{region}:{}:{}/{rest}",
             ids.account,
-            ids.rest_api_id.clone().unwrap_or_default()
+            api.clone().unwrap_or_default()
         );
     }
     if let Some(rule) = source.strip_prefix("rule/") {
@@ -151,7 +159,12 @@ fn full_source_arn(b: &AwsBackend, source: &str, ids: &LiveIds) -> String {
 /// The manifest-level form of a permission's source ARN (see [`resource`]).
 fn simplify_source(app: &App, source_arn: &str) -> String {
     if source_arn.starts_with("arn:aws:execute-api:") {
-        return format!("execute-api:{}/*", names::rest_api(app));
+        let rest = if source_arn.ends_with("/*/*") {
+            "*/*"
+        } else {
+            "*"
+        };
+        return format!("execute-api:{}/{rest}", names::rest_api(app));
     }
     if let Some(rule) = source_arn.split(":rule/").nth(1) {
         return format!("rule/{rule}");
