@@ -1,6 +1,6 @@
 //! Issue 16, part 1: `[resources.NAME]`, per-function `access` and queue
-//! triggers are understood, checked and documented in the schema; a cloud
-//! that does not deploy them yet refuses them instead of deploying without.
+//! triggers are understood, checked and documented in the schema, and both
+//! clouds plan them.
 
 use crate::common::{repo, run};
 
@@ -75,21 +75,24 @@ fn aws_plans_resources_access_queue_triggers_and_function_statements() {
 }
 
 #[test]
-fn azure_refuses_what_it_does_not_deploy_yet() {
+fn azure_plans_resources_access_and_queue_triggers() {
     let (_dir, manifest) = with_provider("azure");
-    let (code, _, stderr) = run(&manifest, &["plan", "--offline"]);
-    assert_eq!(code, 3, "{stderr}");
-    // Resources and access deploy; queue triggers do not yet.
-    assert!(!stderr.contains("does not deploy resources"), "{stderr}");
+    let (code, stdout, stderr) = run(&manifest, &["plan", "--offline"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    // The queue, the identity's role on it, and the queue-triggered
+    // function bound to it.
+    for planned in [
+        "data_queue",
+        "Storage Queue Data Message Processor",
+        "/worker",
+        "queueTrigger",
+        "shop-dev-jobs",
+    ] {
+        assert!(stdout.contains(planned), "{planned}: {stdout}");
+    }
     assert!(
-        stderr.contains(
-            "function `worker` is triggered by queue `jobs`: queue triggers are not deployed on Azure yet"
-        ),
-        "{stderr}"
-    );
-    assert!(
-        !stderr.contains("IAM statements"),
-        "`[functions.NAME.aws]` is AWS's business: {stderr}"
+        !stderr.contains("IAM statements") && !stdout.contains("rekognition"),
+        "`[functions.NAME.aws]` is AWS's business: {stdout}{stderr}"
     );
 }
 

@@ -1,7 +1,10 @@
 //! Azure rules the neutral model cannot know, reported against the manifest.
 
+use super::kinds::data;
+use super::package::DEFAULT_MAX_DEQUEUE_COUNT;
 use super::{resources, schedule};
 use crate::manifest::Diagnostic;
+use crate::model::resource::{DEFAULT_RETENTION_S, DEFAULT_VISIBILITY_TIMEOUT_S};
 use crate::model::route::Segment;
 use crate::model::{
     App, AzurePlan, KeyType, Language, ProviderId, ResourceKind, Runtime, StorageEvent, Support,
@@ -62,27 +65,14 @@ const RUNTIMES: crate::provider::RuntimeRules = crate::provider::RuntimeRules {
 /// <https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-queue#hostjson-settings>.
 const QUEUE_BATCH_MAX: u32 = 32;
 
-/// Queue triggers, which this version of fnctl does not deploy to Azure
-/// yet (no queue trigger binding, no host.json queue settings). Resources
-/// and `access` deploy (the app-data storage account, the Function App's
-/// identity and its role assignments); a function triggered by a queue
-/// must not deploy as if the trigger were not written.
-fn not_deployed_yet(app: &App, out: &mut Vec<Diagnostic>) {
-    for f in app.functions_for(ProviderId::Azure) {
-        for q in &f.queue_triggers {
-            out.push(
-                Diagnostic::new(
-                    q.span.clone(),
-                    format!(
-                        "function `{}` is triggered by queue `{}`: queue triggers are not deployed on Azure yet",
-                        f.name, q.queue
-                    ),
-                )
-                .with_help("`fnctl validate` checks it, but deploying it to Azure needs a newer fnctl; until then deploy this function only to AWS with `providers = [\"aws\"]`"),
-            );
-        }
-    }
-}
+/// What the Functions host appends to a queue's name for its poison queue,
+/// and the longest queue name Azure Storage takes (3-63 characters). Source:
+/// "Poison messages" of
+/// <https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-queue-trigger#poison-messages>
+/// and "Naming queues and metadata"
+/// (<https://learn.microsoft.com/rest/api/storageservices/naming-queues-and-metadata>).
+pub const POISON_SUFFIX: &str = "-poison";
+const QUEUE_NAME_MAX: usize = 63;
 
 /// Azure Tables keys are strings: every entity has a string `PartitionKey`
 /// and `RowKey`, whatever the app calls them
@@ -114,7 +104,7 @@ fn table_keys(app: &App, out: &mut Vec<Diagnostic>) {
 /// agree on the batch size and the dead-letter count (`maxDequeueCount`).
 fn queue_triggers(app: &App, out: &mut Vec<Diagnostic>) {
     let mut batch: Option<(&str, u32)> = None;
-    let mut dead_letter: Option<(&str, u32)> = None;
+    let mut dead_letter: Option<(&str, u32, String)> = None;
     for f in app.functions_for(ProviderId::Azure) {
         for q in &f.queue_triggers {
             if q.max_batching_window_s.is_some_and(|w| w > 0) {
@@ -159,20 +149,44 @@ fn queue_triggers(app: &App, out: &mut Vec<Diagnostic>) {
             else {
                 continue;
             };
-            let Some(dl) = &queue.dead_letter else {
-                continue;
-            };
-            match dead_letter {
-                None => dead_letter = Some((&q.queue, dl.after)),
-                Some((other, after)) if after != dl.after && other != q.queue => out.push(
+            let azure_name = data::cloud_name(app, &q.queue, &ResourceKind::Queue(queue.clone()));
+            if azure_name.len() + POISON_SUFFIX.len() > QUEUE_NAME_MAX {
+                out.push(
                     Diagnostic::new(
-                        dl.span.clone(),
+                        q.span.clone(),
                         format!(
-                            "queue `{}` moves a message to its dead-letter queue after {} receives, but queue `{other}` after {after}; on Azure one count (host.json `queues.maxDequeueCount`) holds for every queue trigger of the app",
-                            q.queue, dl.after
+                            "queue `{}` is `{azure_name}` on Azure ({} characters), so its poison queue `{azure_name}{POISON_SUFFIX}` would be longer than the {QUEUE_NAME_MAX} characters Azure allows a queue name",
+                            q.queue,
+                            azure_name.len()
                         ),
                     )
-                    .with_help("use the same `dead_letter.after` on every queue that triggers a function on Azure"),
+                    .with_help(format!(
+                        "shorten the app, stage or resource name so `{{app}}-{{stage}}-{{resource}}` has at most {} characters, or deploy this function only to AWS with `providers = [\"aws\"]`",
+                        QUEUE_NAME_MAX - POISON_SUFFIX.len()
+                    )),
+                );
+            }
+            // A queue without `dead_letter` still moves failed messages to
+            // its poison queue on Azure, after Azure's default count.
+            let (after, span, said) = match &queue.dead_letter {
+                Some(dl) => (dl.after, dl.span.clone(), format!("after {} receives", dl.after)),
+                None => (
+                    DEFAULT_MAX_DEQUEUE_COUNT,
+                    q.span.clone(),
+                    format!("after Azure's default of {DEFAULT_MAX_DEQUEUE_COUNT} receives (it sets no `dead_letter`)"),
+                ),
+            };
+            match &dead_letter {
+                None => dead_letter = Some((&q.queue, after, said)),
+                Some((other, other_after, other_said)) if *other_after != after && *other != q.queue => out.push(
+                    Diagnostic::new(
+                        span,
+                        format!(
+                            "queue `{}` moves a message to its dead-letter queue {said}, but queue `{other}` {other_said}; on Azure one count (host.json `queues.maxDequeueCount`) holds for every queue trigger of the app",
+                            q.queue
+                        ),
+                    )
+                    .with_help("use the same `dead_letter.after` on every queue that triggers a function on Azure (a queue without `dead_letter` counts as 5 there)"),
                 ),
                 Some(_) => {}
             }
@@ -180,10 +194,90 @@ fn queue_triggers(app: &App, out: &mut Vec<Diagnostic>) {
     }
 }
 
+/// What Azure does differently with a queue's settings, as warnings: not
+/// errors, since the app deploys and runs, but the user must know which
+/// settings Azure applies per message and what fnctl does instead.
+///
+/// - `visibility_timeout`: a Storage queue has no visibility timeout of its
+///   own; every receive sets one (Get Messages `visibilitytimeout`). For a
+///   queue trigger the Functions host keeps a message hidden while its
+///   function runs and makes a failed one visible again after host.json
+///   `queues.visibilityTimeout` (Azure's default 0, which fnctl keeps):
+///   that setting is a retry delay, not SQS's visibility timeout, so fnctl
+///   does not map one onto the other.
+/// - `retention`: a Storage queue keeps each message for the time-to-live
+///   its sender gives (Put Message `messagettl`, default 7 days); fnctl's
+///   own sends (`fnctl invoke`) use `retention`, the app's senders must pass
+///   it themselves.
+/// - no `dead_letter` on a queue that triggers a function: Azure still
+///   moves a message that failed 5 times to `<queue>-poison`, where SQS
+///   would retry it until `retention` ends.
+///
+/// Sources: "Put Message" and "Get Messages" of the Queue service REST API
+/// (<https://learn.microsoft.com/rest/api/storageservices/put-message>,
+/// <https://learn.microsoft.com/rest/api/storageservices/get-messages>) and
+/// the host.json settings and poison messages of
+/// <https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-queue>.
+///
+/// Shown by `validate` and `plan` once the provider interface carries
+/// warnings (see the Azure docs, docs/providers/azure.md).
+pub fn notes(app: &App) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    if app.azure.is_none() {
+        return out;
+    }
+    let triggered: std::collections::BTreeSet<&str> = app
+        .functions_for(ProviderId::Azure)
+        .flat_map(|f| f.queue_triggers.iter().map(|q| q.queue.as_str()))
+        .collect();
+    for r in app.resources.values() {
+        let ResourceKind::Queue(q) = &r.kind else {
+            continue;
+        };
+        if q.visibility_timeout_s != DEFAULT_VISIBILITY_TIMEOUT_S {
+            out.push(
+                Diagnostic::new(
+                    q.visibility_timeout_span.clone(),
+                    format!(
+                        "queue `{}` sets `visibility_timeout = {}`, but an Azure Storage queue has no visibility timeout of its own: each receive sets it per message",
+                        r.name, q.visibility_timeout_s
+                    ),
+                )
+                .with_help("on Azure the Functions host keeps a message hidden while its function runs and retries a failed one at once (host.json `queues.visibilityTimeout` stays 0); code that receives messages itself passes `visibility_timeout` on each receive"),
+            );
+        }
+        if q.retention_s != DEFAULT_RETENTION_S {
+            out.push(
+                Diagnostic::new(
+                    r.span.clone(),
+                    format!(
+                        "queue `{}` sets `retention = {}`, but an Azure Storage queue keeps each message for the time-to-live its sender gives (7 days when none)",
+                        r.name, q.retention_s
+                    ),
+                )
+                .with_help("`fnctl invoke` sends with this time-to-live; code that sends messages passes it itself (azure-storage-queue `time_to_live`, @azure/storage-queue `messageTimeToLive`)"),
+            );
+        }
+        if q.dead_letter.is_none() && triggered.contains(r.name.as_str()) {
+            out.push(
+                Diagnostic::new(
+                    r.span.clone(),
+                    format!(
+                        "queue `{}` sets no `dead_letter`, but on Azure a message whose function failed {DEFAULT_MAX_DEQUEUE_COUNT} times moves to its poison queue `{}{POISON_SUFFIX}`",
+                        r.name,
+                        data::cloud_name(app, &r.name, &r.kind)
+                    ),
+                )
+                .with_help("set `dead_letter = { after = N }` to choose the count on both clouds (on AWS a queue without it retries a message until `retention` ends)"),
+            );
+        }
+    }
+    out
+}
+
 pub fn check(app: &App) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let Some(az) = &app.azure else { return out };
-    not_deployed_yet(app, &mut out);
     table_keys(app, &mut out);
     queue_triggers(app, &mut out);
     let mut first: Option<(&str, crate::model::Runtime)> = None;
@@ -355,11 +449,7 @@ env = { MODE = { value = "s3cret-slow", secret = true }, SHARED = "x" }
             },
         )
         .unwrap();
-        check(&app)
-            .into_iter()
-            .map(|d| d.message)
-            .filter(|m| !m.contains("not deployed on Azure yet"))
-            .collect()
+        check(&app).into_iter().map(|d| d.message).collect()
     }
 
     /// host.json's queue settings are per app: triggers of one queue, a
@@ -410,6 +500,119 @@ batch_size = 500
 max_batching_window = 30
 "#;
         assert_eq!(messages(text), Vec::<String>::new());
+    }
+
+    /// A queue without `dead_letter` counts as Azure's 5: it conflicts with
+    /// another queue's 3, since one host.json count holds for both.
+    #[test]
+    fn a_queue_without_dead_letter_counts_as_azures_default() {
+        let text = r#"
+[app]
+name = "shop"
+runtime = "python3.12"
+[providers.azure]
+subscription = "00000000-0000-0000-0000-000000000000"
+resource_group = "rg"
+location = "westeurope"
+[resources.jobs]
+kind = "queue"
+dead_letter = { after = 3 }
+[resources.mails]
+kind = "queue"
+[functions.a]
+handler = "app.handler"
+[[functions.a.triggers]]
+type = "queue"
+queue = "jobs"
+[functions.b]
+handler = "app.handler"
+[[functions.b.triggers]]
+type = "queue"
+queue = "mails"
+"#;
+        assert_eq!(
+            messages(text),
+            ["queue `mails` moves a message to its dead-letter queue after Azure's default of 5 receives (it sets no `dead_letter`), but queue `jobs` after 3 receives; on Azure one count (host.json `queues.maxDequeueCount`) holds for every queue trigger of the app"]
+        );
+    }
+
+    #[test]
+    fn a_queue_whose_poison_queue_name_would_be_too_long_is_refused() {
+        let long = "q".repeat(25);
+        let text = format!(
+            r#"
+[app]
+name = "shop-with-a-long-app-name-xx"
+runtime = "python3.12"
+[providers.azure]
+subscription = "00000000-0000-0000-0000-000000000000"
+resource_group = "rg"
+location = "westeurope"
+[resources.{long}]
+kind = "queue"
+[functions.a]
+handler = "app.handler"
+[[functions.a.triggers]]
+type = "queue"
+queue = "{long}"
+"#
+        );
+        let found = messages(&text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].contains(&format!("`shop-with-a-long-app-name-xx-dev-{long}-poison`"))
+                && found[0].contains("longer than the 63 characters"),
+            "{found:?}"
+        );
+    }
+
+    fn notes_of(text: &str) -> Vec<String> {
+        let source = crate::manifest::Source::new(std::path::Path::new("fnctl.toml"), text);
+        let env: std::collections::BTreeMap<String, String> = Default::default();
+        let app = crate::manifest::load_source(
+            &source,
+            &crate::manifest::LoadOptions {
+                stage: "dev",
+                env: &env,
+                check_files: false,
+            },
+        )
+        .unwrap();
+        assert!(check(&app).is_empty(), "{:?}", check(&app));
+        notes(&app).into_iter().map(|d| d.message).collect()
+    }
+
+    /// Settings Azure applies per message are said, not mapped silently; a
+    /// queue with SQS's defaults and a dead-letter count gets no note.
+    #[test]
+    fn per_message_settings_and_the_default_poison_queue_are_noted() {
+        let base = r#"
+[app]
+name = "shop"
+runtime = "python3.12"
+[providers.azure]
+subscription = "00000000-0000-0000-0000-000000000000"
+resource_group = "rg"
+location = "westeurope"
+[functions.a]
+handler = "app.handler"
+[[functions.a.triggers]]
+type = "queue"
+queue = "jobs"
+"#;
+        let quiet =
+            format!("{base}[resources.jobs]\nkind = \"queue\"\ndead_letter = {{ after = 4 }}\n");
+        assert_eq!(notes_of(&quiet), Vec::<String>::new());
+        let noisy = format!(
+            "{base}[resources.jobs]\nkind = \"queue\"\nvisibility_timeout = 120\nretention = 86400\n"
+        );
+        let found = notes_of(&noisy);
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(
+            found[0].contains("`visibility_timeout = 120`") && found[0].contains("per message")
+        );
+        assert!(found[1].contains("`retention = 86400`") && found[1].contains("time-to-live"));
+        assert!(found[2].contains("`shop-dev-jobs-poison`"), "{found:?}");
     }
 
     #[test]

@@ -62,11 +62,7 @@ impl AzureBackend {
                 reason: "the Log Analytics workspace reports no customerId".into(),
             })?
             .to_string();
-        let operations: Vec<String> = package::azure_functions(app)
-            .into_iter()
-            .filter(|af| af.function.name == function)
-            .map(|af| af.name)
-            .collect();
+        let operations = operations(app, function);
         let base = az
             .endpoints
             .logs
@@ -95,6 +91,22 @@ impl AzureBackend {
         lines.retain(|l| seen.insert(format!("{}\u{0}{}\u{0}{}", l.time, l.operation, l.message)));
         Ok(lines)
     }
+}
+
+/// The Azure functions (the host's operation names) a manifest function
+/// runs as: one per trigger, queue triggers included.
+pub fn operations(app: &crate::model::App, function: &str) -> Vec<String> {
+    package::azure_functions(app)
+        .into_iter()
+        .filter(|af| af.function.name == function)
+        .map(|af| af.name)
+        .chain(
+            package::queue_functions(app)
+                .into_iter()
+                .filter(|qf| qf.function.name == function)
+                .map(|qf| qf.name),
+        )
+        .collect()
 }
 
 /// The KQL: the function's traces in the window, oldest first. Names and
@@ -166,6 +178,33 @@ mod tests {
             },
         );
         assert!(after.contains("TimeGenerated >= todatetime('2026-12-03T08:00:00.123Z')"));
+    }
+
+    /// A function with an HTTP and a queue trigger logs under both Azure
+    /// functions; another function's queue trigger is not its.
+    #[test]
+    fn a_functions_logs_include_its_queue_trigger() {
+        let app = crate::manifest::test_app(
+            r#"
+[app]
+name = "shop"
+runtime = "python3.12"
+[providers.azure]
+subscription = "00000000-0000-0000-0000-000000000000"
+resource_group = "rg"
+location = "westeurope"
+[resources.jobs]
+kind = "queue"
+[functions.api]
+handler = "app.handler"
+triggers = [{ type = "http", path = "/x", method = "GET" }, { type = "queue", queue = "jobs" }]
+[functions.worker]
+handler = "app.handler"
+triggers = [{ type = "queue", queue = "jobs" }]
+"#,
+        );
+        assert_eq!(operations(&app, "api"), ["api", "api-queue"]);
+        assert_eq!(operations(&app, "worker"), ["worker"]);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `function_package` and `function`: the app's code, deployed as one
-//! package, and the Azure functions (one per manifest function and trigger)
-//! the Functions host lists from it.
+//! package, and the Azure functions (one per manifest function and trigger,
+//! queue triggers included) the Functions host lists from it.
 //!
 //! Flex Consumption deploys through one-deploy on the scm host; classic
 //! Consumption runs from a package blob (see [`AzureBackend::run_from_package`]).
@@ -53,7 +53,15 @@ fn deploy_method(plan: AzurePlan) -> &'static str {
 /// them back; the rest of function.json is fnctl's own plumbing.
 pub fn binding_summary(binding: &Value) -> Value {
     let mut out = serde_json::Map::new();
-    for key in ["type", "route", "methods", "authLevel", "path", "schedule"] {
+    for key in [
+        "type",
+        "route",
+        "methods",
+        "authLevel",
+        "path",
+        "schedule",
+        "queueName",
+    ] {
         if let Some(v) = binding.get(key) {
             let v = if key == "methods" {
                 // The host may list methods in any order and case.
@@ -104,8 +112,18 @@ impl Kind for Package {
                 r.depends_on(&package.id)
             })
             .collect();
+        // Queue triggers are Azure functions too: the host lists them from
+        // the same package, so verify expects them.
+        let queues = layout::queue_functions(app).into_iter().map(|qf| {
+            Resource::new("function", format!("{site_name}/{}", qf.name))
+                .for_function(&qf.function.name)
+                .attr("binding", binding_summary(&layout::queue_binding(&qf)))
+                .depends_on(&package.id)
+        });
+        let queues: Vec<Resource> = queues.collect();
         out.push(package);
         out.extend(functions);
+        out.extend(queues);
     }
 
     /// The package the Function App's tags record, and the functions the
@@ -222,6 +240,11 @@ impl AzureBackend {
         let by_name: BTreeMap<String, String> = layout::azure_functions(app)
             .into_iter()
             .map(|af| (af.name, af.function.name.clone()))
+            .chain(
+                layout::queue_functions(app)
+                    .into_iter()
+                    .map(|qf| (qf.name, qf.function.name.clone())),
+            )
             .collect();
         while let Some(page) = stream.next().await {
             let page = page.map_err(|e| web_error("list functions", &site_name, e))?;
