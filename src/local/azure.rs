@@ -6,7 +6,8 @@
 //! Functions Python worker does: it imports the entry, builds the Azure input
 //! with Microsoft's `azure-functions` package from the AWS-shaped event, and
 //! calls `main`. So a handler can be checked on the Azure path before any
-//! Function App exists.
+//! Function App exists. A queue trigger gets one message per run, as on
+//! Azure: an SQS event of several records runs the entry once per record.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -25,8 +26,15 @@ use std::path::PathBuf;
 const HARNESS: &str = include_str!("azure_harness.py");
 const NODE_HARNESS: &str = include_str!("azure_harness.js");
 
+/// What an AWS-shaped event starts on Azure: one of `f`'s triggers, or
+/// (an SQS event) its queue trigger.
+enum Target<'a> {
+    Trigger(&'a Trigger),
+    Queue,
+}
+
 /// Which of `f`'s triggers an AWS-shaped event stands for.
-fn trigger_for<'a>(f: &'a Function, event: &Value) -> Result<&'a Trigger, String> {
+fn trigger_for<'a>(f: &'a Function, event: &Value) -> Result<Target<'a>, String> {
     let sqs = event
         .pointer("/Records/0/eventSource")
         .and_then(Value::as_str)
@@ -34,18 +42,16 @@ fn trigger_for<'a>(f: &'a Function, event: &Value) -> Result<&'a Trigger, String
     let wanted = if event.get("httpMethod").is_some() {
         "http"
     } else if sqs {
-        // Said plainly rather than as "no storage trigger": the generated
-        // Azure entry has no queue binding yet.
-        return Err(format!(
-            "the Azure path does not run queue triggers yet, so function `{}` cannot take this SQS event as it would on Azure",
-            f.name
-        ));
+        if f.queue_triggers.is_empty() {
+            return Err(format!("function `{}` has no queue trigger", f.name));
+        }
+        return Ok(Target::Queue);
     } else if event.get("Records").is_some() {
         "storage"
     } else if event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
         "schedule"
     } else {
-        return Err("on Azure a function is started by its trigger, and this event is not an API Gateway, S3 or scheduled event".into());
+        return Err("on Azure a function is started by its trigger, and this event is not an API Gateway, S3, SQS or scheduled event".into());
     };
     let resource = event.get("resource").and_then(Value::as_str);
     let mut candidates = f.triggers.iter().filter(|t| match t {
@@ -60,7 +66,30 @@ fn trigger_for<'a>(f: &'a Function, event: &Value) -> Result<&'a Trigger, String
             _ => false,
         })
         .or(first)
+        .map(Target::Trigger)
         .ok_or_else(|| format!("function `{}` has no {wanted} trigger", f.name))
+}
+
+/// The Azure queue function an SQS record is for: the queue trigger its
+/// `eventSourceARN` names (the AWS ARN `invoke --event queue` builds, or
+/// the adapter's `azure:storage:queue:NAME`), else `f`'s first.
+fn queue_function_for(app: &App, f: &Function, record: &Value) -> Option<String> {
+    let arn = record
+        .get("eventSourceARN")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let functions: Vec<_> = layout::queue_functions(app)
+        .into_iter()
+        .filter(|qf| qf.function.name == f.name)
+        .collect();
+    functions
+        .iter()
+        .find(|qf| {
+            let aws = crate::provider::aws::names::resource(app, &qf.trigger.queue);
+            arn.ends_with(&format!(":{aws}")) || arn.ends_with(&format!(":{}", qf.queue_name))
+        })
+        .or(functions.first())
+        .map(|qf| qf.name.clone())
 }
 
 /// Runs `f` once through its generated Azure entry.
@@ -112,30 +141,50 @@ pub async fn invoke_once(app: &App, f: &Function, event: Vec<u8>) -> Result<Loca
     }
     let parsed: Value = serde_json::from_slice(&event)
         .map_err(|e| missing(format!("the event is not JSON: {e}"), "pass a JSON event"))?;
-    let trigger = trigger_for(f, &parsed).map_err(|why| {
-        let sqs = parsed
-            .pointer("/Records/0/eventSource")
-            .and_then(Value::as_str)
-            == Some("aws:sqs");
+    let target = trigger_for(f, &parsed).map_err(|why| {
         missing(
             why,
-            if sqs {
-                "run it as Lambda runs it: drop --as azure"
-            } else {
-                "pass --event http|storage|schedule, or --data with an event of that shape"
-            },
+            "pass --event http|storage|schedule|queue, or --data with an event of that shape",
         )
     })?;
-    let azure_name = layout::azure_functions(app)
-        .into_iter()
-        .find(|af| af.function.name == f.name && std::ptr::eq(af.trigger, trigger))
-        .map(|af| af.name)
-        .ok_or_else(|| {
-            missing(
-                "it is not deployed to Azure".into(),
-                "add \"azure\" to its `providers`",
-            )
-        })?;
+    let not_on_azure = || {
+        missing(
+            "it is not deployed to Azure".into(),
+            "add \"azure\" to its `providers`",
+        )
+    };
+    // One run per Azure invocation: an SQS event becomes one run per
+    // record, each with a one-record event, as the Functions host hands a
+    // queue-triggered function one message at a time.
+    let runs: Vec<(String, Value)> = match target {
+        Target::Trigger(trigger) => {
+            let azure_name = layout::azure_functions(app)
+                .into_iter()
+                .find(|af| af.function.name == f.name && std::ptr::eq(af.trigger, trigger))
+                .map(|af| af.name)
+                .ok_or_else(not_on_azure)?;
+            vec![(azure_name, parsed.clone())]
+        }
+        Target::Queue => {
+            if node {
+                return Err(missing(
+                    "fnctl's Node harness does not run Azure queue triggers yet".into(),
+                    "run it as Lambda runs it: drop --as azure",
+                ));
+            }
+            let records = parsed
+                .get("Records")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let mut runs = Vec::new();
+            for record in records {
+                let name = queue_function_for(app, f, &record).ok_or_else(not_on_azure)?;
+                runs.push((name, serde_json::json!({"Records": [record]})));
+            }
+            runs
+        }
+    };
 
     let spawn_err = |source: std::io::Error| WorkerError::Spawn {
         program: program.display().to_string(),
@@ -179,70 +228,157 @@ pub async fn invoke_once(app: &App, f: &Function, event: Vec<u8>) -> Result<Loca
         std::fs::write(&h, HARNESS).map_err(spawn_err)?;
         h
     };
-    let result_file = stage.path().join("result.json");
 
     let started = Instant::now();
-    let mut child = Command::new(&program)
-        .arg(&harness)
-        .arg(stage.path())
-        .arg(&azure_name)
-        .arg(&result_file)
-        .current_dir(&f.source)
-        .env("PYTHONUNBUFFERED", "1")
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env("AZURE_FUNCTIONS_ENVIRONMENT", "Development")
-        .envs(f.env.iter().map(|(k, v)| (k.clone(), v.value.clone())))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(spawn_err)?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(&event).await.map_err(spawn_err)?;
-    }
-    let timeout = Duration::from_secs(u64::from(f.timeout_s));
-    let output = tokio::time::timeout(timeout, child.wait_with_output()).await;
-    let duration = started.elapsed();
-    let (outcome, logs) = match output {
-        Err(_) => (None, Vec::new()),
-        Ok(Err(e)) => return Err(spawn_err(e)),
-        Ok(Ok(out)) => {
-            let mut logs: Vec<String> = String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .map(str::to_string)
-                .collect();
-            logs.extend(
-                String::from_utf8_lossy(&out.stderr)
-                    .lines()
-                    .map(str::to_string),
-            );
-            let result: Value = std::fs::read(&result_file)
-                .ok()
-                .and_then(|b| serde_json::from_slice(&b).ok())
-                .unwrap_or(Value::Null);
-            let outcome = match (result.get("error"), result.get("payload")) {
-                (Some(err), _) => Outcome::Error {
-                    error_type: err
-                        .get("errorType")
-                        .and_then(Value::as_str)
-                        .unwrap_or("Error")
-                        .to_string(),
-                    body: err.to_string().into_bytes(),
-                },
-                (None, Some(payload)) => Outcome::Response(payload.to_string().into_bytes()),
-                (None, None) => Outcome::InitError {
-                    error_type: "Runtime.ExitError".into(),
-                    body: format!("the Azure harness exited with {} and no result", out.status)
-                        .into_bytes(),
-                },
-            };
-            (Some(outcome), logs)
+    let mut logs = Vec::new();
+    let mut outcomes = Vec::new();
+    for (i, (azure_name, event)) in runs.iter().enumerate() {
+        let result_file = stage.path().join(format!("result-{i}.json"));
+        let mut child = Command::new(&program)
+            .arg(&harness)
+            .arg(stage.path())
+            .arg(azure_name)
+            .arg(&result_file)
+            .current_dir(&f.source)
+            .env("PYTHONUNBUFFERED", "1")
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .env("AZURE_FUNCTIONS_ENVIRONMENT", "Development")
+            .envs(f.env.iter().map(|(k, v)| (k.clone(), v.value.clone())))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(spawn_err)?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin
+                .write_all(event.to_string().as_bytes())
+                .await
+                .map_err(spawn_err)?;
         }
+        let timeout = Duration::from_secs(u64::from(f.timeout_s));
+        let output = tokio::time::timeout(timeout, child.wait_with_output()).await;
+        match output {
+            // The function's timeout holds for each invocation; one that
+            // runs out ends the whole run, as the others would wait.
+            Err(_) => {
+                return Ok(LocalRun {
+                    outcome: None,
+                    logs,
+                    duration: started.elapsed(),
+                })
+            }
+            Ok(Err(e)) => return Err(spawn_err(e)),
+            Ok(Ok(out)) => {
+                logs.extend(
+                    String::from_utf8_lossy(&out.stdout)
+                        .lines()
+                        .map(str::to_string),
+                );
+                logs.extend(
+                    String::from_utf8_lossy(&out.stderr)
+                        .lines()
+                        .map(str::to_string),
+                );
+                let result: Value = std::fs::read(&result_file)
+                    .ok()
+                    .and_then(|b| serde_json::from_slice(&b).ok())
+                    .unwrap_or(Value::Null);
+                outcomes.push(outcome_of(&result, &out.status));
+            }
+        }
+    }
+    let outcome = match target {
+        Target::Queue => queue_outcome(&runs, outcomes),
+        Target::Trigger(_) => outcomes
+            .pop()
+            .unwrap_or(Outcome::Response(b"null".to_vec())),
     };
     Ok(LocalRun {
-        outcome,
+        outcome: Some(outcome),
         logs,
-        duration,
+        duration: started.elapsed(),
     })
+}
+
+/// The outcome of one harness run, from its result file.
+fn outcome_of(result: &Value, status: &std::process::ExitStatus) -> Outcome {
+    match (result.get("error"), result.get("payload")) {
+        (Some(err), _) => Outcome::Error {
+            error_type: err
+                .get("errorType")
+                .and_then(Value::as_str)
+                .unwrap_or("Error")
+                .to_string(),
+            body: err.to_string().into_bytes(),
+        },
+        (None, Some(payload)) => Outcome::Response(payload.to_string().into_bytes()),
+        (None, None) => Outcome::InitError {
+            error_type: "Runtime.ExitError".into(),
+            body: format!("the Azure harness exited with {status} and no result").into_bytes(),
+        },
+    }
+}
+
+/// One outcome for the messages of an SQS event run one by one, as Azure
+/// runs them: every message handled is a `null` response; a message that
+/// failed is named, by its `messageId`, in the error (the messages that
+/// failed are the ones Azure would retry and then move to the poison
+/// queue; the others are done).
+fn queue_outcome(runs: &[(String, Value)], outcomes: Vec<Outcome>) -> Outcome {
+    let mut failed = Vec::new();
+    let mut init = None;
+    for ((_, event), outcome) in runs.iter().zip(outcomes) {
+        let id = event
+            .pointer("/Records/0/messageId")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        match outcome {
+            Outcome::Response(_) => {}
+            Outcome::Error { error_type, body } => {
+                let error: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                failed.push(serde_json::json!({
+                    "messageId": id,
+                    "errorType": error_type,
+                    "errorMessage": error.get("errorMessage").cloned().unwrap_or(Value::Null),
+                }));
+            }
+            init_error @ Outcome::InitError { .. } => {
+                init.get_or_insert(init_error);
+            }
+        }
+    }
+    if let Some(init) = init {
+        return init;
+    }
+    if failed.is_empty() {
+        return Outcome::Response(b"null".to_vec());
+    }
+    let ids: Vec<&str> = failed
+        .iter()
+        .filter_map(|f| f["messageId"].as_str())
+        .collect();
+    let error_type = if failed.len() == 1 {
+        failed[0]["errorType"]
+            .as_str()
+            .unwrap_or("Error")
+            .to_string()
+    } else {
+        "QueueMessagesFailed".to_string()
+    };
+    let body = serde_json::json!({
+        "errorType": error_type,
+        "errorMessage": format!(
+            "{} of {} messages failed on the Azure path ({}); Azure would retry each of them and then move it to the poison queue",
+            failed.len(),
+            runs.len(),
+            ids.join(", ")
+        ),
+        "failedMessages": failed,
+    });
+    Outcome::Error {
+        error_type,
+        body: body.to_string().into_bytes(),
+    }
 }

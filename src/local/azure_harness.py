@@ -3,13 +3,15 @@
 Used by `fnctl invoke --local --as azure`. Arguments: the staged app
 directory, the Azure function name, and a result file. The AWS-shaped event
 arrives on stdin and is turned into the Azure input (an `HttpRequest`, a blob
-`InputStream` or a `TimerRequest` from Microsoft's azure-functions package);
+`InputStream`, a `QueueMessage` from a one-record SQS event, or a
+`TimerRequest` from Microsoft's azure-functions package);
 the generated entry turns it back into the AWS event for the handler. The
 outcome is written to the result file as JSON:
 {"payload": ...} or {"error": {"errorType": ..., "errorMessage": ...}}.
 """
 
 import base64
+import datetime
 import importlib.util
 import json
 import logging
@@ -24,6 +26,7 @@ import azure.functions as func
 # The concrete input types the worker builds (azure.functions exports the
 # abstract ones at its top level, for annotations).
 from azure.functions.blob import InputStream
+from azure.functions.queue import QueueMessage
 from azure.functions.timer import TimerRequest
 
 
@@ -107,6 +110,32 @@ def blob_stream(event):
     )
 
 
+def queue_message(event):
+    """The QueueMessage the Python worker builds for one Storage queue
+    message, from the one SQS record fnctl hands each run: the record's
+    body, messageId, receiptHandle (as the pop receipt),
+    ApproximateReceiveCount (as the dequeue count) and SentTimestamp (as the
+    insertion time); the adapter turns it back into that record."""
+    record = event["Records"][0]
+    attributes = record.get("attributes") or {}
+    sent_ms = attributes.get("SentTimestamp")
+    inserted = (
+        datetime.datetime.fromtimestamp(int(sent_ms) / 1000, datetime.timezone.utc)
+        if sent_ms
+        else None
+    )
+    body = record.get("body")
+    if not isinstance(body, str):
+        body = json.dumps(body)
+    return QueueMessage(
+        id=record.get("messageId") or str(uuid.uuid4()),
+        body=body.encode("utf-8"),
+        pop_receipt=record.get("receiptHandle"),
+        dequeue_count=int(attributes.get("ApproximateReceiveCount") or 1),
+        insertion_time=inserted,
+    )
+
+
 def main():
     app_dir, function, result_file = sys.argv[1:4]
     event = json.load(sys.stdin)
@@ -137,6 +166,11 @@ def main():
                 "body": text,
                 "isBase64Encoded": is_b64,
             }
+        elif trigger == "queueTrigger":
+            # One message per run, as the host hands them; a raise (the
+            # adapter raises for batchItemFailures naming the message) fails
+            # it.
+            payload = entry.main(queue_message(event), ctx)
         elif trigger == "blobTrigger":
             payload = entry.main(blob_stream(event), ctx)
         else:

@@ -375,7 +375,11 @@ impl AzureBackend {
 
 /// A storage error (XML `<Error><Code>…<Message>…`) as [`AzureError`];
 /// `resource` is `container` or `container/blob`.
-fn storage_error(operation: &'static str, resource: &str, reply: &super::arm::Reply) -> AzureError {
+pub(crate) fn storage_error(
+    operation: &'static str,
+    resource: &str,
+    reply: &super::arm::Reply,
+) -> AzureError {
     let text = String::from_utf8_lossy(&reply.body);
     let element = |name: &str| {
         let open = format!("<{name}>");

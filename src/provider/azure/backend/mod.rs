@@ -20,6 +20,7 @@ pub mod lock;
 pub mod logs;
 pub mod ops;
 pub mod paths;
+pub mod queue;
 pub mod read;
 pub mod remove;
 pub mod rollback;

@@ -4,14 +4,15 @@
 //! describes (method, path, query, headers, body) and, for `auth = "key"`,
 //! the function key fetched through ARM. Blob and timer functions are
 //! started through the host's admin endpoint with the master key (a blob
-//! function with the path of a blob the host can read); Azure runs those
+//! function with the path of a blob the host can read); a queue function
+//! by putting the event's messages on its Storage queue. Azure runs those
 //! asynchronously, so there is no result to show. Keys are only sent,
 //! never printed. The ARM token is never sent to the app itself.
 
 use serde_json::{json, Value};
 
 use super::{paths, AzureBackend, AzureError, API_WEB};
-use crate::model::{HttpAuth, Trigger};
+use crate::model::{HttpAuth, ResourceKind, Trigger};
 use crate::provider::azure::{names, package};
 use crate::provider::http_call::{self, HttpCall, HttpReply};
 
@@ -150,6 +151,14 @@ impl AzureBackend {
             .ok_or_else(|| AzureError::Config {
                 reason: format!("no function named `{function}`"),
             })?;
+        // Queue functions: the message goes onto their queue.
+        let sqs = event
+            .pointer("/Records/0/eventSource")
+            .and_then(Value::as_str)
+            == Some("aws:sqs");
+        if sqs {
+            return self.invoke_queue(&f.name, event).await;
+        }
         // Blob and timer functions: the admin endpoint, master key.
         let (azure_name, blob) = package::azure_functions(app)
             .into_iter()
@@ -218,6 +227,81 @@ impl AzureBackend {
                 reply.status
             ),
         })
+    }
+
+    /// Starts a queue-triggered function as Azure does: each record of the
+    /// SQS-shaped `event` becomes one message (its `body`) on the Storage
+    /// queue of the trigger the record's `eventSourceARN` names (the
+    /// function's first queue trigger when it names none of them), kept
+    /// for the queue's `retention`. The Functions host then runs the
+    /// function once per message, asynchronously; nothing is started
+    /// through the admin endpoint, which would skip the queue (and its
+    /// retries and poison queue).
+    pub async fn invoke_queue(&self, function: &str, event: &Value) -> Result<String, AzureError> {
+        let app = &self.app;
+        let functions: Vec<_> = package::queue_functions(app)
+            .into_iter()
+            .filter(|qf| qf.function.name == function)
+            .collect();
+        let Some(first) = functions.first() else {
+            return Err(AzureError::Config {
+                reason: format!(
+                    "function `{function}` has no queue trigger on Azure, so an SQS event cannot start it; pass --event http|storage|schedule"
+                ),
+            });
+        };
+        let records = event
+            .get("Records")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let mut sent: Vec<(String, String, String)> = Vec::new();
+        for record in &records {
+            let arn = record
+                .get("eventSourceARN")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let qf = functions
+                .iter()
+                .find(|qf| {
+                    let aws = crate::provider::aws::names::resource(app, &qf.trigger.queue);
+                    arn.ends_with(&format!(":{aws}"))
+                        || arn.ends_with(&format!(":{}", qf.queue_name))
+                })
+                .unwrap_or(first);
+            let body = match record.get("body") {
+                Some(Value::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+                None => String::new(),
+            };
+            let ttl = match app.resources.get(&qf.trigger.queue).map(|r| &r.kind) {
+                Some(ResourceKind::Queue(q)) => q.retention_s,
+                _ => crate::model::resource::DEFAULT_RETENTION_S,
+            };
+            let id = self.put_message(&qf.queue_name, &body, ttl).await?;
+            sent.push((qf.queue_name.clone(), qf.name.clone(), id));
+        }
+        if sent.is_empty() {
+            return Err(AzureError::Config {
+                reason: format!(
+                    "the SQS event for `{function}` has no records, so there is no message to put on its queue; pass --event queue or --data with at least one record"
+                ),
+            });
+        }
+        let account = names::data_account(app, &self.settings);
+        let queues: std::collections::BTreeSet<String> =
+            sent.iter().map(|(q, _, _)| format!("`{q}`")).collect();
+        let runs: std::collections::BTreeSet<String> =
+            sent.iter().map(|(_, n, _)| format!("`{n}`")).collect();
+        let ids: Vec<&str> = sent.iter().map(|(_, _, id)| id.as_str()).collect();
+        Ok(format!(
+            "put {} message{} on queue {} of the data account `{account}` (message id {}); the Functions host runs {} once per message, asynchronously, so its result is in the app's logs",
+            sent.len(),
+            if sent.len() == 1 { "" } else { "s" },
+            queues.into_iter().collect::<Vec<_>>().join(", "),
+            ids.join(", "),
+            runs.into_iter().collect::<Vec<_>>().join(", "),
+        ))
     }
 
     /// The input a blob-triggered function is started with: the path
