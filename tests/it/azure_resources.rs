@@ -297,53 +297,73 @@ fn resources_identity_role_assignments_settings_and_remove() {
         .contains_key(&account));
 }
 
+/// A queue holding messages is data, and so is its poison queue (made by
+/// the Functions host beside it, without fnctl's marks): `remove` keeps
+/// the account while either holds messages, and deletes it once both are
+/// empty.
 #[test]
 fn a_queue_with_messages_is_kept() {
     let server = ArmServer::start();
     let dir = project(&server);
-    // Only the queue: no container or table that would keep the account anyway.
-    let text = std::fs::read_to_string(dir.path().join("fnctl.toml")).unwrap();
-    let text = text
-        .replace("[resources.uploads]\nkind = \"bucket\"\n", "")
-        .replace(
-            "[resources.ledger]\nkind = \"table\"\npartition_key = \"id\"\n",
-            "",
-        )
-        .replace(
-            "access = { uploads = \"read\", jobs = \"send\", ledger = \"read-write\" }",
-            "access = { jobs = \"send\" }",
-        )
-        .replace(
-            "access = { uploads = \"write\", jobs = \"consume\" }",
-            "access = { jobs = \"consume\" }",
-        );
-    std::fs::write(dir.path().join("fnctl.toml"), text).unwrap();
+    queue_only(dir.path());
     let account = name_of(&planned(dir.path()), "data_account");
     let (code, doc, stderr) = run(dir.path(), &["deploy"]);
     assert_eq!(code, 0, "{stderr}\n{doc:#}");
+    let poison = (account.clone(), "stock-dev-jobs-poison".to_string());
+    {
+        let mut w = server.world.lock().unwrap();
+        w.queue_messages
+            .insert((account.clone(), "stock-dev-jobs".into()), 3);
+        w.queues.insert(poison.clone(), json!({}));
+        w.queue_messages.insert(poison.clone(), 2);
+    }
+    let (code, doc, stderr) = run(dir.path(), &["remove"]);
+    assert_eq!(code, 0, "{stderr}\n{doc:#}");
+    let kept = doc["removals"][0]["kept"].as_array().unwrap().clone();
+    let reason = |name: &str| {
+        kept.iter()
+            .find(|k| {
+                k["id"]["kind"] == "data_queue" && k["id"]["name"] == format!("{account}/{name}")
+            })
+            .and_then(|k| k["reason"].as_str())
+            .unwrap_or_else(|| panic!("{name} not kept: {kept:#?}"))
+            .to_string()
+    };
+    assert!(reason("stock-dev-jobs").contains("3 messages"), "{kept:#?}");
+    let poisoned = reason("stock-dev-jobs-poison");
+    assert!(
+        poisoned.contains("2 messages") && poisoned.contains("poison queue of `stock-dev-jobs`"),
+        "{poisoned}"
+    );
+    // The queue emptied, its poison queue still keeps the account.
     server
         .world
         .lock()
         .unwrap()
         .queue_messages
-        .insert((account.clone(), "stock-dev-jobs".into()), 3);
+        .remove(&(account.clone(), "stock-dev-jobs".into()));
     let (code, doc, stderr) = run(dir.path(), &["remove"]);
     assert_eq!(code, 0, "{stderr}\n{doc:#}");
-    let kept = &doc["removals"][0]["kept"];
+    let kept = doc["removals"][0]["kept"].as_array().unwrap();
     assert!(
-        kept.as_array()
-            .unwrap()
-            .iter()
-            .any(|k| k["id"]["kind"] == "data_queue"
-                && k["reason"].as_str().unwrap().contains("3 messages")),
+        kept.iter()
+            .any(|k| k["id"]["name"] == format!("{account}/stock-dev-jobs-poison")),
         "{doc:#}"
     );
-    // Emptied, the queue no longer keeps the account.
+    assert!(server
+        .world
+        .lock()
+        .unwrap()
+        .storage_accounts
+        .contains_key(&account));
+    // Both empty: nothing keeps the account, which goes with both queues.
     server.world.lock().unwrap().queue_messages.clear();
     let (code, doc, stderr) = run(dir.path(), &["remove"]);
     assert_eq!(code, 0, "{stderr}\n{doc:#}");
     assert_eq!(doc["removals"][0]["kept"], json!([]), "{doc:#}");
-    assert!(server.world.lock().unwrap().storage_accounts.is_empty());
+    let w = server.world.lock().unwrap();
+    assert!(w.storage_accounts.is_empty());
+    assert!(!w.queues.contains_key(&poison));
 }
 
 #[test]
@@ -443,4 +463,275 @@ fn an_app_that_gains_resources_gets_its_identity_and_roles_on_the_next_deploy() 
     let (code, _, stderr) = run(dir.path(), &["deploy"]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(server.mutating_requests(), Vec::<String>::new());
+}
+
+/// Keeps only the queue of [`MANIFEST`] (no container or table that would
+/// keep the data account anyway), with the functions' access cut to it.
+fn queue_only(dir: &Path) {
+    let text = std::fs::read_to_string(dir.join("fnctl.toml")).unwrap();
+    let text = text
+        .replace("[resources.uploads]\nkind = \"bucket\"\n", "")
+        .replace(
+            "[resources.ledger]\nkind = \"table\"\npartition_key = \"id\"\n",
+            "",
+        )
+        .replace(
+            "access = { uploads = \"read\", jobs = \"send\", ledger = \"read-write\" }",
+            "access = { jobs = \"send\" }",
+        )
+        .replace(
+            "access = { uploads = \"write\", jobs = \"consume\" }",
+            "access = { jobs = \"consume\" }",
+        );
+    std::fs::write(dir.join("fnctl.toml"), text).unwrap();
+}
+
+/// Azurite's queue service (npm `azurite`, `azurite-queue`, installed by
+/// .ci/run into .node-test) on a free loopback port, with one account and
+/// its key, stopped when dropped.
+struct AzuriteQueue {
+    url: String,
+    child: std::process::Child,
+    _data: tempfile::TempDir,
+}
+
+impl AzuriteQueue {
+    fn start(account: &str, key: &str) -> AzuriteQueue {
+        let bin = crate::common::repo().join(".node-test/node_modules/.bin/azurite-queue");
+        assert!(
+            bin.exists(),
+            "{} is missing: run `bash .ci/run` once",
+            bin.display()
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let data = tempfile::tempdir().unwrap();
+        let log = data.path().join("azurite.log");
+        let mut child = std::process::Command::new(&bin)
+            .args(["--queueHost", "127.0.0.1", "--queuePort", &port.to_string()])
+            .arg("--location")
+            .arg(data.path())
+            .args(["--skipApiVersionCheck", "--loose", "--silent"])
+            .env("AZURITE_ACCOUNTS", format!("{account}:{key}"))
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start azurite-queue");
+        // Bounded: a start that hangs fails the test instead.
+        for _ in 0..6000 {
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!(
+                    "azurite-queue exited ({status}):\n{}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
+            }
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return AzuriteQueue {
+                    url: format!("http://127.0.0.1:{port}"),
+                    child,
+                    _data: data,
+                };
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        panic!("azurite-queue did not listen on port {port}");
+    }
+
+    /// An account SAS of `account` for the queue service (`ss=q`) on
+    /// `srt` resources with `sp` ("Create an account SAS", signed version
+    /// 2020-12-06 and later).
+    fn sas(account: &str, key: &str, srt: &str, sp: &str) -> String {
+        let version = "2022-11-02";
+        let expiry = "2099-01-01T00:00:00Z";
+        let to_sign = format!("{account}\n{sp}\nq\n{srt}\n\n{expiry}\n\n\n{version}\n\n");
+        let key = azure_core::auth::Secret::new(key.to_string());
+        let sig = azure_core::hmac::hmac_sha256(&to_sign, &key).unwrap();
+        let sig: String =
+            percent_encoding::utf8_percent_encode(&sig, percent_encoding::NON_ALPHANUMERIC)
+                .to_string();
+        format!(
+            "sv={version}&ss=q&srt={srt}&sp={sp}&se={}&sig={sig}",
+            expiry.replace(':', "%3A")
+        )
+    }
+
+    /// One HTTP/1.0 request: (status, body).
+    fn request(&self, method: &str, path_and_query: &str) -> (u16, String) {
+        use std::io::{Read, Write};
+        let authority = self.url.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(authority).unwrap();
+        write!(
+            stream,
+            "{method} {path_and_query} HTTP/1.0\r\nHost: {authority}\r\nx-ms-version: 2022-11-02\r\nContent-Length: 0\r\n\r\n"
+        )
+        .unwrap();
+        let mut raw = String::new();
+        stream.read_to_string(&mut raw).unwrap();
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+        let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+        (status, body.to_string())
+    }
+
+    fn create_queue(&self, account: &str, key: &str, queue: &str) {
+        let sas = Self::sas(account, key, "c", "c");
+        let (status, body) = self.request("PUT", &format!("/{account}/{queue}?{sas}"));
+        assert!(status == 201 || status == 204, "{status}: {body}");
+    }
+
+    /// The texts of the messages waiting in `queue`, base64-decoded (Peek
+    /// Messages).
+    fn peek(&self, account: &str, key: &str, queue: &str) -> Vec<String> {
+        use base64::Engine;
+        let sas = Self::sas(account, key, "o", "r");
+        let (status, body) = self.request(
+            "GET",
+            &format!("/{account}/{queue}/messages?peekonly=true&numofmessages=32&{sas}"),
+        );
+        assert_eq!(status, 200, "{body}");
+        body.split("<MessageText>")
+            .skip(1)
+            .map(|rest| {
+                let text = rest.split("</MessageText>").next().unwrap();
+                String::from_utf8(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(text)
+                        .unwrap(),
+                )
+                .unwrap()
+            })
+            .collect()
+    }
+}
+
+impl Drop for AzuriteQueue {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Issue 16 on Azure, end to end: a queue-triggered function deploys with
+/// its `queueTrigger` binding on the app-data queue and host.json's queue
+/// settings, the identity may process that queue's messages, verify finds
+/// exactly the functions the package declares, an unchanged redeploy
+/// changes nothing, `fnctl invoke` puts the SQS sample's body on the queue
+/// (read back from Azurite), and `remove` deletes the empty queue with its
+/// account.
+#[test]
+fn a_queue_triggered_function_deploys_verifies_is_invoked_and_removed() {
+    let server = ArmServer::start();
+    let dir = project(&server);
+    queue_only(dir.path());
+    edit(
+        dir.path(),
+        "[resources.jobs]\nkind = \"queue\"\n",
+        "[resources.jobs]\nkind = \"queue\"\ndead_letter = { after = 4 }\n",
+    );
+    let text = std::fs::read_to_string(dir.path().join("fnctl.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("fnctl.toml"),
+        format!("{text}\n[functions.consumer]\nsource = \"src\"\nhandler = \"handlers.tick\"\n\n[[functions.consumer.triggers]]\ntype = \"queue\"\nqueue = \"jobs\"\nbatch_size = 8\n"),
+    )
+    .unwrap();
+    let account = name_of(&planned(dir.path()), "data_account");
+
+    // 1. Deploy, verified.
+    let (code, doc, stderr) = run(dir.path(), &["deploy"]);
+    assert_eq!(code, 0, "{stderr}\n{doc:#}");
+    assert_eq!(doc["deployments"][0]["verified"], true, "{doc:#}");
+
+    // 2. The package: the binding on the stage's queue through the
+    //    identity-based connection, and host.json's queue settings.
+    let (package, principal, listed) = {
+        let w = server.world.lock().unwrap();
+        let site = w.sites.values().next().unwrap();
+        let principal = site.body["identity"]["principalId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let listed: Vec<String> = site.functions.keys().cloned().collect();
+        (site.package.clone().unwrap(), principal, listed)
+    };
+    assert_eq!(listed, ["api", "consumer", "worker"]);
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(package)).unwrap();
+    let mut read = |name: &str| -> Value {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut zip.by_name(name).unwrap(), &mut text).unwrap();
+        serde_json::from_str(&text).unwrap()
+    };
+    let binding = &read("consumer/function.json")["bindings"][0];
+    assert_eq!(binding["type"], "queueTrigger");
+    assert_eq!(binding["queueName"], "stock-dev-jobs");
+    assert_eq!(binding["connection"], "FNCTL_DATA");
+    assert_eq!(
+        read("host.json")["extensions"]["queues"],
+        json!({"batchSize": 8, "maxDequeueCount": 4})
+    );
+
+    // 3. The identity processes that queue's messages (and sends, for `api`).
+    let queue_scope = data_path(&account, "queueServices/default/queues/stock-dev-jobs");
+    let now = assignments(&server);
+    assert!(
+        now.contains(&(
+            queue_scope.clone(),
+            QUEUE_PROCESSOR.to_string(),
+            principal.clone()
+        )),
+        "{now:#?}"
+    );
+
+    // 4. An unchanged redeploy changes nothing (the queue function is not
+    //    seen as missing or extra).
+    server.clear_log();
+    let (code, doc, stderr) = run(dir.path(), &["deploy"]);
+    assert_eq!(code, 0, "{stderr}\n{doc:#}");
+    assert_eq!(server.mutating_requests(), Vec::<String>::new());
+    let (code, doc, stderr) = run(dir.path(), &["plan"]);
+    assert_eq!(code, 0, "{stderr}\n{doc:#}");
+    let changed: Vec<&Value> = doc["plans"][0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] != "noop")
+        .collect();
+    assert!(changed.is_empty(), "{changed:#?}");
+
+    // 5. invoke puts the SQS sample's body on the queue, as a sender would.
+    let key = crate::arm::storage_key(&account, 1);
+    let azurite = AzuriteQueue::start(&account, &key);
+    azurite.create_queue(&account, &key, "stock-dev-jobs");
+    let out = crate::common::fnctl()
+        .current_dir(dir.path())
+        .env("FNCTL_AZURE_ACCESS_TOKEN", crate::arm::TOKEN)
+        .env("FNCTL_AZURE_QUEUE_ENDPOINT", &azurite.url)
+        .args(["--provider", "azure", "--output", "json"])
+        .args(["invoke", "consumer", "--event", "queue"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let said = format!("{stdout}{stderr}");
+    assert!(
+        said.contains("put 1 message on queue `stock-dev-jobs`")
+            && said.contains("runs `consumer` once per message"),
+        "{said}"
+    );
+    assert_eq!(
+        azurite.peek(&account, &key, "stock-dev-jobs"),
+        ["{\"id\": \"1\"}"]
+    );
+
+    // 6. remove: the empty queue goes with the data account.
+    let (code, doc, stderr) = run(dir.path(), &["remove"]);
+    assert_eq!(code, 0, "{stderr}\n{doc:#}");
+    assert_eq!(doc["removals"][0]["kept"], json!([]), "{doc:#}");
+    let w = server.world.lock().unwrap();
+    assert!(w.storage_accounts.is_empty());
+    assert!(w.queues.is_empty());
+    assert!(w.role_assignments.is_empty());
 }

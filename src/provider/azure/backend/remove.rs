@@ -20,6 +20,7 @@ use super::{
 };
 use crate::model::ResourceKind;
 use crate::plan::{Kept, ResourceId};
+use crate::provider::azure::checks::POISON_SUFFIX;
 use crate::provider::azure::kinds::common::{metadata_of, owned_by, CONTAINER_MARKS};
 use crate::provider::azure::kinds::{self, access, data, event_subscription};
 use crate::provider::azure::names;
@@ -353,20 +354,36 @@ impl AzureBackend {
         let mut held = Vec::new();
         for r in app.resources.values() {
             let path = data::path(app, az, &r.name, &r.kind);
+            if let ResourceKind::Queue(_) = r.kind {
+                // The Functions host's poison queue beside it (made on the
+                // first message that failed `maxDequeueCount` times): its
+                // messages are data too; empty, it goes with the account.
+                let queue = data::cloud_name(app, &r.name, &r.kind);
+                let poison = format!("{queue}{POISON_SUFFIX}");
+                if let Some(found) = self
+                    .arm
+                    .get(&paths::data_queue(app, az, &poison), API_STORAGE)
+                    .await?
+                {
+                    if let Some(reason) = queue_holds(&found) {
+                        held.push((
+                            ResourceId::new(
+                                "data_queue",
+                                format!("{}/{poison}", names::data_account(app, az)),
+                            ),
+                            format!("{reason} whose function failed `maxDequeueCount` times (the poison queue of `{queue}`)"),
+                        ));
+                    }
+                }
+            }
             let Some(found) = self.arm.get(&path, API_STORAGE).await? else {
                 continue;
             };
             let reason = match r.kind {
-                ResourceKind::Queue(_) => {
-                    match found
-                        .pointer("/properties/approximateMessageCount")
-                        .and_then(serde_json::Value::as_u64)
-                    {
-                        Some(0) => continue,
-                        Some(n) => format!("holds about {n} messages"),
-                        None => "may hold messages (Azure reported no message count)".into(),
-                    }
-                }
+                ResourceKind::Queue(_) => match queue_holds(&found) {
+                    Some(reason) => reason,
+                    None => continue,
+                },
                 ResourceKind::Bucket => {
                     "may hold blobs (fnctl does not list a data container's blobs)".into()
                 }
@@ -427,5 +444,19 @@ impl AzureBackend {
             }
         }
         Ok(())
+    }
+}
+
+/// Why a queue ARM reports is kept, or `None` when it is empty: ARM's
+/// `approximateMessageCount` is never lower than the real count, and a
+/// queue that reports none counts as holding messages.
+fn queue_holds(found: &serde_json::Value) -> Option<String> {
+    match found
+        .pointer("/properties/approximateMessageCount")
+        .and_then(serde_json::Value::as_u64)
+    {
+        Some(0) => None,
+        Some(n) => Some(format!("holds about {n} messages")),
+        None => Some("may hold messages (Azure reported no message count)".into()),
     }
 }
