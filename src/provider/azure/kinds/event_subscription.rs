@@ -247,3 +247,48 @@ pub fn fnctls(list: &Value) -> impl Iterator<Item = &Value> {
                 .starts_with("fnctl-")
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Only blob triggers get an Event Grid subscription: a queue trigger
+    /// (the host polls its queue) does not, even on a function that also
+    /// has a blob trigger.
+    #[test]
+    fn queue_triggers_get_no_subscription() {
+        let app = crate::manifest::test_app(
+            r#"
+[app]
+name = "shop"
+runtime = "python3.12"
+[providers.azure]
+subscription = "00000000-0000-0000-0000-000000000000"
+resource_group = "rg"
+location = "westeurope"
+[resources.jobs]
+kind = "queue"
+[resources.uploads]
+kind = "bucket"
+[functions.thumbs]
+handler = "app.handler"
+triggers = [{ type = "storage", bucket = "uploads" }, { type = "queue", queue = "jobs" }]
+[functions.worker]
+handler = "app.handler"
+triggers = [{ type = "queue", queue = "jobs" }]
+"#,
+        );
+        let az = app.azure.clone().unwrap();
+        let mut out = Vec::new();
+        EventSubscription.desired(&app, &az, &CodeDigests::default(), &mut out);
+        let destinations: Vec<&Value> = out.iter().map(|r| &r.attrs["destination"]).collect();
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert!(
+            destinations[0]
+                .as_str()
+                .unwrap()
+                .ends_with("functionName=Host.Functions.thumbs"),
+            "{destinations:?}"
+        );
+    }
+}
