@@ -94,6 +94,28 @@ fn azure_plans_resources_access_and_queue_triggers() {
         !stderr.contains("IAM statements") && !stdout.contains("rekognition"),
         "`[functions.NAME.aws]` is AWS's business: {stdout}{stderr}"
     );
+    // The queue's visibility timeout and retention do not reach Azure as
+    // queue settings: said, located, without failing.
+    assert!(
+        stderr.contains("has no visibility timeout of its own"),
+        "{stderr}"
+    );
+    let (code, stdout, stderr) = run(&manifest, &["validate", "--output", "json"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let warnings: Vec<String> = doc["warnings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{doc:#}"))
+        .iter()
+        .map(|w| w.to_string())
+        .collect();
+    assert_eq!(warnings.len(), 2, "{warnings:#?}");
+    for said in ["`visibility_timeout = 120`", "`retention = 86400`"] {
+        assert!(
+            warnings.iter().any(|w| w.contains(said)),
+            "{said}: {warnings:#?}"
+        );
+    }
 }
 
 #[test]

@@ -219,8 +219,7 @@ fn queue_triggers(app: &App, out: &mut Vec<Diagnostic>) {
 /// the host.json settings and poison messages of
 /// <https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-queue>.
 ///
-/// Shown by `validate` and `plan` once the provider interface carries
-/// warnings (see the Azure docs, docs/providers/azure.md).
+/// Shown by `validate`, `plan` and `deploy` (`Provider::warnings`).
 pub fn notes(app: &App) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     if app.azure.is_none() {

@@ -44,6 +44,12 @@ impl Provider for Azure {
         out
     }
 
+    /// Queue settings Azure applies per message, and the poison queue a
+    /// queue without `dead_letter` still gets ([`checks::notes`]).
+    fn warnings(&self, app: &App) -> Vec<Diagnostic> {
+        checks::notes(app)
+    }
+
     fn desired(&self, app: &App, code: &CodeDigests) -> Vec<Resource> {
         resources::desired(app, code)
     }
