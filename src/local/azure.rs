@@ -51,7 +51,7 @@ fn trigger_for<'a>(f: &'a Function, event: &Value) -> Result<Target<'a>, String>
     } else if event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
         "schedule"
     } else {
-        return Err("on Azure a function is started by its trigger, and this event is not an API Gateway, S3, SQS or scheduled event".into());
+        return Err("on Azure a function is started by its trigger, and this event is not an API Gateway, S3 or scheduled event, nor an SQS event".into());
     };
     let resource = event.get("resource").and_then(Value::as_str);
     let mut candidates = f.triggers.iter().filter(|t| match t {
