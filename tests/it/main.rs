@@ -6,6 +6,7 @@ mod arm;
 mod aws;
 mod azure;
 mod azure_classic;
+mod azure_local_queue;
 mod azure_ownership;
 mod azure_queue;
 mod azure_resources;
