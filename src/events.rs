@@ -1,16 +1,19 @@
 //! Sample events in the shapes AWS delivers, built from a function's triggers.
 //!
 //! fnctl's handler contract is the AWS one on every provider (API Gateway
-//! REST proxy events, S3 notification records, EventBridge scheduled events,
+//! events in the payload version of the app's gateway — REST proxy 1.0 or
+//! HTTP API 2.0 —, S3 notification records, EventBridge scheduled events,
 //! SQS records),
 //! so `invoke --event ...` and the local runtime use these same builders. The
 //! values are realistic (path parameters filled in, the trigger's bucket,
 //! prefix and suffix) so a handler sees what it will see in production.
 
+use std::collections::BTreeMap;
+
 use serde_json::{json, Value};
 
 use crate::model::route::Segment;
-use crate::model::{App, Function, QueueTrigger, Trigger};
+use crate::model::{App, Function, Gateway, QueueTrigger, Trigger};
 
 /// Which kind of sample event to build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -150,6 +153,22 @@ pub fn sample_with(
         }
     };
     let method = method.unwrap_or_else(|| first_method(trigger));
+    if app.gateway() == Gateway::HttpApi {
+        let (path, params) = match &choice.path {
+            None => sample_path(trigger),
+            Some(path) => {
+                let parts = crate::model::route::path_parts(path);
+                let Some(params) = trigger.route.matches(&parts) else {
+                    return Err(no_route(format!(
+                        "{} matching the path {path}",
+                        choice.route.as_deref().unwrap_or_default()
+                    )));
+                };
+                (format!("/{}", parts.join("/")), params)
+            }
+        };
+        return Ok(http_event_v2(trigger, &method, &path, params, account));
+    }
     let mut event = http_event(app, trigger, account);
     event["httpMethod"] = json!(method);
     event["requestContext"]["httpMethod"] = json!(method);
@@ -240,27 +259,100 @@ fn sample_value(name: &str) -> String {
     }
 }
 
-/// An API Gateway REST (v1) proxy event for the trigger's route.
-pub fn http_event(app: &App, h: &crate::model::HttpTrigger, account: &str) -> Value {
-    let method = first_method(h);
+/// A request path for the trigger's route, with sample values for its
+/// parameters, and those parameters.
+fn sample_path(h: &crate::model::HttpTrigger) -> (String, BTreeMap<String, String>) {
     let mut path = String::new();
-    let mut params = serde_json::Map::new();
+    let mut params = BTreeMap::new();
     for seg in &h.route.segments {
         match seg {
             Segment::Literal(l) => path.push_str(&format!("/{l}")),
             Segment::Param(n) => {
                 let v = sample_value(n);
                 path.push_str(&format!("/{v}"));
-                params.insert(n.clone(), json!(v));
+                params.insert(n.clone(), v);
             }
             Segment::Greedy(n) => {
                 path.push_str("/a/b.txt");
-                params.insert(n.clone(), json!("a/b.txt"));
+                params.insert(n.clone(), "a/b.txt".to_string());
             }
         }
     }
     if path.is_empty() {
         path.push('/');
+    }
+    (path, params)
+}
+
+/// An HTTP API (payload format 2.0) event for a request to the trigger's
+/// route, built by the same code as `fnctl dev`'s
+/// ([`crate::local::http::to_event_v2`]), so a sample and a served request
+/// have one shape.
+fn http_event_v2(
+    h: &crate::model::HttpTrigger,
+    method: &str,
+    path: &str,
+    params: BTreeMap<String, String>,
+    account: &str,
+) -> Value {
+    use crate::local::http::{to_event_v2, Matched, Request, V2Context};
+    let body = if matches!(method, "POST" | "PUT" | "PATCH") {
+        b"{}".to_vec()
+    } else {
+        Vec::new()
+    };
+    let mut headers = vec![
+        ("accept".to_string(), "application/json".to_string()),
+        (
+            "host".to_string(),
+            "example.execute-api.amazonaws.com".to_string(),
+        ),
+        ("user-agent".to_string(), "fnctl-invoke".to_string()),
+    ];
+    if !body.is_empty() {
+        headers.push(("content-type".into(), "application/json".into()));
+    }
+    let req = Request {
+        method: method.to_string(),
+        path: path.to_string(),
+        query: None,
+        headers,
+        body,
+        source_ip: "127.0.0.1".into(),
+    };
+    let any = h.methods.iter().any(|m| m == "ANY");
+    let matched = Matched {
+        function: String::new(),
+        resource: h.route.to_string(),
+        params,
+        route_method: if any {
+            "ANY".into()
+        } else {
+            method.to_string()
+        },
+    };
+    to_event_v2(
+        &req,
+        &matched,
+        &V2Context {
+            account_id: account,
+            api_id: "example",
+            request_id: "fnctl-sample-request",
+            // 2026-01-01T00:00:00Z, the time the other samples use.
+            epoch_ms: 1_767_225_600_000,
+            jwt: None,
+        },
+    )
+}
+
+/// The event the app's gateway sends for a request to the trigger's route
+/// (its first method): an HTTP API's payload 2.0 event, or a REST API's
+/// (v1) proxy event.
+pub fn http_event(app: &App, h: &crate::model::HttpTrigger, account: &str) -> Value {
+    let method = first_method(h);
+    let (path, params) = sample_path(h);
+    if app.gateway() == Gateway::HttpApi {
+        return http_event_v2(h, &method, &path, params, account);
     }
     let headers = json!({"Accept": "application/json", "Host": "example.execute-api.amazonaws.com", "User-Agent": "fnctl-invoke"});
     json!({
@@ -271,7 +363,7 @@ pub fn http_event(app: &App, h: &crate::model::HttpTrigger, account: &str) -> Va
         "multiValueHeaders": {"Accept": ["application/json"], "Host": ["example.execute-api.amazonaws.com"], "User-Agent": ["fnctl-invoke"]},
         "queryStringParameters": null,
         "multiValueQueryStringParameters": null,
-        "pathParameters": if params.is_empty() { Value::Null } else { Value::Object(params) },
+        "pathParameters": if params.is_empty() { Value::Null } else { json!(params) },
         "stageVariables": null,
         "requestContext": {
             "accountId": account,
@@ -477,6 +569,34 @@ mod tests {
         assert_eq!(e["pathParameters"], json!({"id": "1", "path": "a/b.txt"}));
         assert_eq!(e["requestContext"]["stage"], "dev");
         assert_eq!(e["body"], Value::Null);
+    }
+
+    #[test]
+    fn http_api_apps_get_a_payload_2_0_sample() {
+        let mut app = app();
+        app.aws = Some(crate::model::AwsSettings {
+            region: None,
+            profile: None,
+            endpoint: None,
+            statements: vec![],
+            http: Gateway::HttpApi,
+        });
+        let h = HttpTrigger {
+            methods: vec!["PUT".into()],
+            route: Route::parse("/orders/{id}").unwrap(),
+            auth: HttpAuth::None,
+            cors: None,
+            span: 0..0,
+        };
+        let e = http_event(&app, &h, "123456789012");
+        assert_eq!(e["version"], "2.0");
+        assert_eq!(e["routeKey"], "PUT /orders/{id}");
+        assert_eq!(e["rawPath"], "/orders/1");
+        assert_eq!(e["pathParameters"], json!({"id": "1"}));
+        assert_eq!(e["requestContext"]["http"]["method"], "PUT");
+        assert_eq!(e["requestContext"]["accountId"], "123456789012");
+        assert_eq!(e["body"], "{}");
+        assert!(e.get("httpMethod").is_none() && e.get("multiValueHeaders").is_none());
     }
 
     #[test]

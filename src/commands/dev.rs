@@ -6,9 +6,82 @@ use std::time::Duration;
 use super::live;
 use super::{CommandError, Context, ExitStatus};
 use crate::local::dev::{self, DevOptions};
-use crate::manifest::{self, LoadOptions, ProcessEnv};
+use crate::manifest::{self, LoadOptions, ManifestError, ProcessEnv};
 use crate::model::Trigger;
-use crate::project;
+use crate::project::Project;
+
+/// Loads the project for a run on this machine (`fnctl dev`,
+/// `invoke --local`). The manifest's own errors stop it as always; the
+/// providers' rules are about deploying to a cloud (what a cloud refuses,
+/// or what this version of fnctl does not deploy yet, such as HTTP APIs),
+/// so they are printed as warnings and the app runs anyway: a handler for
+/// an HTTP API app can be developed before it can be deployed. The reload
+/// of `fnctl dev` has always loaded the manifest alone.
+pub(crate) fn load_local(cx: &Context) -> Result<Project, CommandError> {
+    if let Err(why) = manifest::check_stage_name(&cx.stage) {
+        return Err(CommandError::usage(
+            format!("stage name `{}` {why}", cx.stage),
+            None,
+        ));
+    }
+    let path = manifest::locate(cx.manifest.as_deref(), &cx.cwd)?;
+    let (app, source) = manifest::load(
+        &path,
+        &LoadOptions {
+            stage: &cx.stage,
+            env: &ProcessEnv,
+            check_files: true,
+        },
+    )?;
+    cx.printer.redactor.add(app.secrets());
+    let configured = app.providers();
+    let providers = match cx.provider {
+        Some(p) if configured.contains(&p) => vec![p],
+        Some(p) => {
+            return Err(CommandError::usage(
+                format!("provider `{p}` is not configured in {}", source.name()),
+                Some(format!("add a `[providers.{p}]` table to the manifest")),
+            ))
+        }
+        None => configured,
+    };
+    let errors: Vec<_> = providers
+        .iter()
+        .flat_map(|p| crate::provider::for_id(*p).check(&app))
+        .collect();
+    let warnings: Vec<_> = providers
+        .iter()
+        .flat_map(|p| crate::provider::for_id(*p).warnings(&app))
+        .collect();
+    let errors = ManifestError::new(source.clone(), errors).to_json();
+    let warnings = ManifestError::new(source.clone(), warnings).to_json();
+    for (w, deploy_fails) in errors
+        .iter()
+        .map(|e| (e, true))
+        .chain(warnings.iter().map(|w| (w, false)))
+    {
+        let help = w
+            .help
+            .as_deref()
+            .map(|h| format!("\n  help: {h}"))
+            .unwrap_or_default();
+        let note = if deploy_fails {
+            " (runs locally; deploying fails until this is fixed)"
+        } else {
+            ""
+        };
+        cx.printer.warn(&format!(
+            "{}:{}:{}: {}{note}{help}",
+            w.file, w.line, w.column, w.message
+        ));
+    }
+    Ok(Project {
+        app,
+        source,
+        providers,
+        warnings,
+    })
+}
 
 pub fn run(
     cx: &Context,
@@ -17,7 +90,7 @@ pub fn run(
     watch: bool,
     queue_retry_delay: Duration,
 ) -> Result<ExitStatus, CommandError> {
-    let project = project::load(cx)?;
+    let project = load_local(cx)?;
     let app = project.app.clone();
     let path = project.source.path.clone();
     let stage = cx.stage.clone();

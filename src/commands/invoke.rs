@@ -42,7 +42,12 @@ pub struct InvokeOptions {
 }
 
 pub fn run(cx: &Context, opts: &InvokeOptions) -> Result<ExitStatus, CommandError> {
-    let project = project::load(cx)?;
+    // A local run needs the manifest, not what a cloud would accept.
+    let project = if opts.local {
+        super::dev::load_local(cx)?
+    } else {
+        project::load(cx)?
+    };
     let provider = if opts.local {
         None
     } else {

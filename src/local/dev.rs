@@ -1,6 +1,10 @@
 //! `fnctl dev`: the whole app on 127.0.0.1, with the events the clouds send.
 //!
-//! - HTTP routes are served with API Gateway proxy-event semantics;
+//! - HTTP routes are served as the app's AWS gateway serves them (see
+//!   [`App::gateway`]): a REST API's payload 1.0 events or an HTTP API's
+//!   2.0, that gateway's answer to an unrouted request, its CORS
+//!   ([`super::cors`]) and, on HTTP APIs, its JWT authorizer
+//!   ([`super::jwt`]);
 //! - schedules fire on time, and on demand with
 //!   `POST /_fnctl/schedule/{function}`;
 //! - a directory per bucket (`.fnctl/buckets/NAME/`) stands in for object
@@ -28,12 +32,14 @@ use axum::Router;
 use serde_json::{json, Value};
 use tokio::sync::RwLock;
 
+use super::cors;
 use super::http::{self, RouteTable};
+use super::jwt::Verifier;
 use super::pool::Pool;
 use super::queue::{self, Consumer, QueueError, Queues};
 use super::runtime_api::Outcome;
 use super::worker::WorkerError;
-use crate::model::{App, StorageEvent, Trigger};
+use crate::model::{App, Cors, Gateway, HttpAuth, StorageEvent, Trigger};
 
 /// Settings of the local host.
 #[derive(Debug, Clone)]
@@ -64,6 +70,11 @@ struct Dev {
     served: Arc<RwLock<Served>>,
     started: u64,
     queues: Arc<Queues>,
+    /// JWT checks, with each issuer's keys fetched once per run.
+    jwt: Arc<Verifier>,
+    /// Routes already warned about answering CORS requests without
+    /// `Access-Control-Allow-Origin` (REST).
+    cors_warned: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 }
 
 fn unix_now() -> u64 {
@@ -97,6 +108,8 @@ pub async fn serve(
         })),
         started: unix_now(),
         queues: Queues::new(&app, opts.queue_retry_delay, opts.max_workers),
+        jwt: Arc::new(Verifier::new()),
+        cors_warned: Arc::default(),
     };
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", opts.port))
         .await
@@ -162,6 +175,30 @@ pub async fn serve(
     Ok(())
 }
 
+/// A header's value as text.
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// An answer of dev's own (not the handler's), JSON.
+fn own_answer(status: u16, body: &str) -> http::Response {
+    http::Response {
+        status,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+fn into_response(r: http::Response) -> Response {
+    let mut builder = Response::builder().status(r.status);
+    for (k, v) in &r.headers {
+        builder = builder.header(k, v);
+    }
+    builder
+        .body(Body::from(r.body))
+        .unwrap_or_else(|_| StatusCode::BAD_GATEWAY.into_response())
+}
+
 async fn handle(
     State(dev): State<Dev>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -171,35 +208,118 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let started = Instant::now();
-    let (matched, pool, stage) = {
-        let served = dev.served.read().await;
-        match served.routes.find(method.as_str(), uri.path()) {
-            Ok(m) => {
-                let pool = served.pools.get(&m.function).cloned();
-                (m, pool, served.app.stage.clone())
+    let origin = header(&headers, "origin").map(str::to_string);
+    let path = uri.path().to_string();
+    // An HTTP API's CORS (one for the API) applies to every answer but a
+    // preflight's, which carries its own headers.
+    let finish = |mut r: http::Response, gateway: Gateway, api_cors: Option<&Cors>| {
+        if gateway == Gateway::HttpApi {
+            if let Some(c) = api_cors {
+                cors::apply_http_api(&mut r.headers, c, origin.as_deref());
             }
-            // API Gateway's REST API answers a path with no route, and a
-            // route with no method for the request's, the same way: 403
-            // `Missing Authentication Token` (it does not tell them apart,
-            // nor say 404 or 405). Clients written against it see that here.
-            Err(_) => {
-                let status = StatusCode::FORBIDDEN;
-                eprintln!("{method} {} -> {} (no route)", uri.path(), status.as_u16());
-                return (
+        }
+        into_response(r)
+    };
+    let (gateway, api_cors, matched, entry, pool, stage) = {
+        let served = dev.served.read().await;
+        let gateway = served.app.gateway();
+        let api_cors = match gateway {
+            Gateway::HttpApi => served.routes.api_cors().map(|(c, _)| c.clone()),
+            Gateway::Rest => None,
+        };
+        // Preflights are the gateway's to answer, not the handler's.
+        if method == Method::OPTIONS {
+            let preflight = match gateway {
+                Gateway::HttpApi => served
+                    .routes
+                    .api_cors()
+                    .filter(|_| {
+                        cors::is_http_api_preflight(
+                            method.as_str(),
+                            origin.as_deref(),
+                            header(&headers, "access-control-request-method"),
+                        )
+                    })
+                    .map(|(c, methods)| {
+                        (204, cors::preflight_headers(c, origin.as_deref(), &methods))
+                    }),
+                Gateway::Rest => served.routes.rest_preflight(&path).map(|(c, methods)| {
+                    (200, cors::preflight_headers(c, origin.as_deref(), &methods))
+                }),
+            };
+            if let Some((status, cors_headers)) = preflight {
+                eprintln!("OPTIONS {path} -> {status} (CORS preflight)");
+                return into_response(http::Response {
                     status,
-                    [("content-type", "application/json")],
-                    json!({"message": "Missing Authentication Token"}).to_string(),
+                    headers: cors_headers,
+                    body: Vec::new(),
+                });
+            }
+        }
+        match served.routes.find(method.as_str(), &path) {
+            Ok((m, entry)) => {
+                let pool = served.pools.get(&m.function).cloned();
+                (
+                    gateway,
+                    api_cors,
+                    m,
+                    entry.clone(),
+                    pool,
+                    served.app.stage.clone(),
                 )
-                    .into_response();
+            }
+            Err(_) => {
+                // A REST API answers a path with no route, and a route
+                // with no method for the request's, the same way: 403
+                // `Missing Authentication Token` (it does not tell them
+                // apart, nor say 404 or 405). An HTTP API answers 404.
+                // Clients written against either see the same here.
+                let answer = match gateway {
+                    Gateway::Rest => {
+                        let mut r =
+                            own_answer(403, r#"{"message":"Missing Authentication Token"}"#);
+                        let route_cors = served
+                            .app
+                            .cors
+                            .as_ref()
+                            .or_else(|| served.routes.rest_preflight(&path).map(|(c, _)| c));
+                        if let Some(c) = route_cors {
+                            r.headers
+                                .extend(cors::rest_gateway_response_headers(c, origin.as_deref()));
+                        }
+                        r
+                    }
+                    Gateway::HttpApi => own_answer(404, r#"{"message":"Not Found"}"#),
+                };
+                eprintln!("{method} {path} -> {} (no route)", answer.status);
+                return finish(answer, gateway, api_cors.as_ref());
             }
         }
     };
     let Some(pool) = pool else {
         return (StatusCode::BAD_GATEWAY, "no worker pool").into_response();
     };
+    let jwt = match &entry.auth {
+        HttpAuth::Jwt(auth) => match dev.jwt.check(auth, header(&headers, "authorization")).await {
+            Ok(cx) => Some(cx),
+            Err(denied) => {
+                // The reason, never the token.
+                eprintln!(
+                    "{method} {path} -> {} (JWT authorizer: {})",
+                    denied.status(),
+                    denied.reason()
+                );
+                let mut r = own_answer(denied.status(), denied.body());
+                r.headers
+                    .push(("www-authenticate".into(), denied.www_authenticate()));
+                return finish(r, gateway, api_cors.as_ref());
+            }
+        },
+        HttpAuth::None | HttpAuth::Key => None,
+    };
     let req = http::Request {
         method: method.to_string(),
-        path: uri.path().to_string(),
+        path: path.clone(),
         query: uri.query().map(str::to_string),
         headers: headers
             .iter()
@@ -213,39 +333,75 @@ async fn handle(
         body: body.to_vec(),
         source_ip: peer.ip().to_string(),
     };
-    let request_id = format!(
-        "{:016x}",
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0)
-    );
-    let event = http::to_event(&req, &matched, &stage, &request_id);
-    let response = match pool.invoke(event.to_string().into_bytes()).await {
-        Ok(Some(Outcome::Response(payload))) => http::from_payload(&payload),
-        Ok(Some(Outcome::Error { .. } | Outcome::InitError { .. })) | Err(_) => {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let request_id = format!("{:016x}", now.as_nanos());
+    let event = match gateway {
+        Gateway::Rest => http::to_event(&req, &matched, &stage, &request_id),
+        Gateway::HttpApi => http::to_event_v2(
+            &req,
+            &matched,
+            &http::V2Context {
+                account_id: "000000000000",
+                api_id: "local",
+                request_id: &request_id,
+                epoch_ms: now.as_millis() as u64,
+                jwt: jwt.as_ref(),
+            },
+        ),
+    };
+    let outcome = pool.invoke(event.to_string().into_bytes()).await;
+    let response = match (gateway, outcome) {
+        (Gateway::Rest, Ok(Some(Outcome::Response(payload)))) => http::from_payload(&payload),
+        (Gateway::HttpApi, Ok(Some(Outcome::Response(payload)))) => http::from_payload_v2(&payload),
+        (Gateway::Rest, Ok(Some(Outcome::Error { .. } | Outcome::InitError { .. })) | Err(_)) => {
             http::from_payload(b"null")
         }
-        Ok(None) => http::Response {
-            status: 504,
-            headers: vec![("content-type".into(), "application/json".into())],
-            body: br#"{"message": "Endpoint request timed out"}"#.to_vec(),
-        },
+        (
+            Gateway::HttpApi,
+            Ok(Some(Outcome::Error { .. } | Outcome::InitError { .. })) | Err(_),
+        ) => http::internal_error_v2(),
+        (Gateway::Rest, Ok(None)) => {
+            own_answer(504, r#"{"message": "Endpoint request timed out"}"#)
+        }
+        // An HTTP API answers an integration that outlives its timeout
+        // with 503.
+        (Gateway::HttpApi, Ok(None)) => own_answer(503, r#"{"message":"Service Unavailable"}"#),
     };
     eprintln!(
-        "{method} {} -> {} {} ({} ms)",
-        uri.path(),
+        "{method} {path} -> {} {} ({} ms)",
         matched.function,
         response.status,
         started.elapsed().as_millis()
     );
-    let mut builder = Response::builder().status(response.status);
-    for (k, v) in &response.headers {
-        builder = builder.header(k, v);
+    // On a REST API the proxy integration's headers pass unchanged, so a
+    // handler behind a CORS route must answer with the header itself;
+    // browsers refuse the response otherwise. Said once per route.
+    if gateway == Gateway::Rest
+        && origin.is_some()
+        && entry.cors.is_some()
+        && cors::lacks_allow_origin(&response.headers)
+    {
+        let key = format!("{} {}", matched.route_key(), matched.function);
+        if dev
+            .cors_warned
+            .lock()
+            .map(|mut w| w.insert(key))
+            .unwrap_or(false)
+        {
+            eprintln!(
+                "fnctl dev: warning: {} (function `{}`) answered a cross-origin request without Access-Control-Allow-Origin. \
+                 On a REST API, API Gateway answers the preflight but passes the handler's response unchanged, \
+                 so the handler must set the CORS headers itself: return e.g. \"Access-Control-Allow-Origin\": \"{}\" in its headers \
+                 (or use `http = \"http-api\"` in [providers.aws], whose gateway adds them)",
+                matched.route_key(),
+                matched.function,
+                origin.as_deref().unwrap_or("*")
+            );
+        }
     }
-    builder
-        .body(Body::from(response.body))
-        .unwrap_or_else(|_| StatusCode::BAD_GATEWAY.into_response())
+    finish(response, gateway, api_cors.as_ref())
 }
 
 /// Ctrl-C, or SIGTERM from a process manager. The handlers are in place

@@ -6,8 +6,10 @@
 //! within the manifest's timeout, and stops the worker.
 
 pub mod azure;
+pub mod cors;
 pub mod dev;
 pub mod http;
+pub mod jwt;
 pub mod pool;
 pub mod queue;
 pub mod run_as;
