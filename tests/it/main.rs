@@ -42,6 +42,7 @@ mod progress;
 mod read_budget;
 mod remove_keeps_data;
 mod resources_manifest;
+mod rest_cors;
 mod rollback;
 mod runtimes;
 mod secrets;

@@ -1,10 +1,12 @@
-//! AWS rules for the HTTP keys: the gateway's integration timeout, and
-//! what this version of fnctl does not deploy yet (HTTP APIs, CORS), which
-//! is refused before any call rather than deployed as if it were not
-//! written.
+//! AWS rules for the HTTP keys: the gateway's integration timeout, what a
+//! REST API's CORS cannot express, and what this version of fnctl does not
+//! deploy yet (HTTP APIs, their CORS), which is refused before any call
+//! rather than deployed as if it were not written.
+
+use std::collections::BTreeMap;
 
 use crate::manifest::Diagnostic;
-use crate::model::{App, Gateway, ProviderId, Trigger};
+use crate::model::{App, Cors, Gateway, HttpTrigger, ProviderId, Trigger};
 
 pub fn check(app: &App) -> Vec<Diagnostic> {
     let mut out = Vec::new();
@@ -15,6 +17,9 @@ pub fn check(app: &App) -> Vec<Diagnostic> {
     for f in app.functions_for(ProviderId::Aws) {
         for t in &f.triggers {
             let Trigger::Http(h) = t else { continue };
+            if aws.http == Gateway::Rest {
+                continue; // deployed: see `rest_cors`
+            }
             if let Some(c) = &h.cors {
                 out.push(
                     Diagnostic::new(c.span.clone(), format!("route `{}` of function `{}` has CORS settings, which this version of fnctl does not deploy to AWS yet", h.route, f.name))
@@ -23,7 +28,68 @@ pub fn check(app: &App) -> Vec<Diagnostic> {
             }
         }
     }
+    if aws.http == Gateway::Rest {
+        rest_cors(app, &mut out);
+    }
     out
+}
+
+/// What a REST API's CORS cannot express. fnctl answers a path's preflight
+/// with one `OPTIONS` method on a mock integration, so:
+/// - a route of the app's own that serves `OPTIONS` on that path would be
+///   the same method twice. A route with `ANY` is fine: API Gateway's
+///   `ANY` "will catch any HTTP method that wasn't explicitly declared"
+///   (<https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-swagger-extensions-any-method.html>),
+///   so fnctl's `OPTIONS` answers preflights and `ANY` the rest;
+/// - routes on one path share that one answer, so their CORS settings
+///   (all but `methods`, whose union is allowed) must agree.
+fn rest_cors(app: &App, out: &mut Vec<Diagnostic>) {
+    let mut by_path: BTreeMap<String, Vec<(&str, &HttpTrigger)>> = BTreeMap::new();
+    for f in app.functions_for(ProviderId::Aws) {
+        for t in &f.triggers {
+            if let Trigger::Http(h) = t {
+                by_path
+                    .entry(h.route.to_string())
+                    .or_default()
+                    .push((f.name.as_str(), h));
+            }
+        }
+    }
+    for routes in by_path.values() {
+        let with_cors: Vec<&(&str, &HttpTrigger)> =
+            routes.iter().filter(|(_, h)| h.cors.is_some()).collect();
+        let Some((first_fn, first)) = with_cors.first() else {
+            continue;
+        };
+        for (f, h) in routes {
+            if h.methods.iter().any(|m| m == "OPTIONS") {
+                out.push(
+                    Diagnostic::new(h.span.clone(), format!(
+                        "route `OPTIONS {}` of function `{f}` is on a path with CORS, whose preflight (`OPTIONS`) fnctl answers in API Gateway itself",
+                        h.route
+                    ))
+                    .with_help("drop the OPTIONS route and let fnctl answer preflights, or set `cors = false` on every route of this path and answer OPTIONS in the handler"),
+                );
+            }
+        }
+        let first_cors = first.cors.as_ref().expect("filtered on cors");
+        for (f, h) in &with_cors[1..] {
+            let c = h.cors.as_ref().expect("filtered on cors");
+            let without_methods = |c: &Cors| Cors {
+                methods: Vec::new(),
+                ..c.clone()
+            };
+            if !without_methods(c).same_settings(&without_methods(first_cors)) {
+                out.push(
+                    Diagnostic::new(c.span.clone(), format!(
+                        "route `{}` of function `{f}` has other CORS settings than the route of function `{first_fn}` on the same path, but a REST API answers one path's preflight once for all its methods",
+                        h.route
+                    ))
+                    .with_help("give the routes of one path the same `cors` settings (only `methods` may differ), e.g. by moving them to `[http.cors]`"),
+                );
+            }
+        }
+    }
 }
 
 /// Warnings: the app deploys, but something will not behave as written.
@@ -71,6 +137,51 @@ path = "/orders"
 
     fn app(http: &str, timeout: &str) -> App {
         test_app(&BASE.replace("HTTP", http).replace("TIMEOUT", timeout)[..])
+    }
+
+    fn cors_app(routes: &str) -> App {
+        test_app(format!(
+            "[app]\nname = \"shop\"\nruntime = \"python3.12\"\n[providers.aws]\nregion = \"us-east-1\"\n[http.cors]\norigins = [\"https://a.example\", \"https://b.example\"]\n[functions.api]\nhandler = \"h.main\"\n{routes}"
+        ))
+    }
+
+    const ROUTE: &str = "[[functions.api.triggers]]\ntype = \"http\"\n";
+
+    #[test]
+    fn rest_cors_deploys_and_any_beside_it_is_fine() {
+        let a = cors_app(&format!(
+            "{ROUTE}method = \"GET\"\npath = \"/b\"\n{ROUTE}method = \"ANY\"\npath = \"/a\"\ncors = {{ methods = [\"GET\"] }}\n"
+        ));
+        assert!(check(&a).is_empty(), "{:?}", check(&a));
+        // Before REST CORS deployed, every route with CORS was refused.
+        assert!(a.functions["api"]
+            .triggers
+            .iter()
+            .all(|t| matches!(t, Trigger::Http(h) if h.cors.is_some())));
+    }
+
+    #[test]
+    fn an_options_route_on_a_cors_path_is_refused_naming_both_ways_out() {
+        let a = cors_app(&format!(
+            "{ROUTE}method = \"GET\"\npath = \"/a\"\n{ROUTE}method = \"OPTIONS\"\npath = \"/a\"\ncors = false\n{ROUTE}method = \"OPTIONS\"\npath = \"/b\"\ncors = false\n"
+        ));
+        let d = check(&a);
+        assert_eq!(d.len(), 1, "only /a has CORS: {d:?}");
+        assert!(d[0].message.contains("`OPTIONS /a`"), "{}", d[0].message);
+    }
+
+    #[test]
+    fn routes_of_one_path_must_share_cors_settings_but_not_methods() {
+        let a = cors_app(&format!(
+            "{ROUTE}method = \"GET\"\npath = \"/a\"\ncors = {{ methods = [\"GET\"] }}\n{ROUTE}method = \"POST\"\npath = \"/a\"\ncors = {{ max_age = 60 }}\n"
+        ));
+        let d = check(&a);
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert!(
+            d[0].message.contains("other CORS settings"),
+            "{}",
+            d[0].message
+        );
     }
 
     #[test]

@@ -12,11 +12,20 @@
 //! current routes. Deleting the API takes its resources, methods and stage
 //! with it; the key and usage plan are found by name and deleted on their
 //! own.
+//!
+//! Routes with CORS add, per path, an `OPTIONS` method on a mock
+//! integration that answers the preflight, and the `DEFAULT_4XX` /
+//! `DEFAULT_5XX` gateway responses (`api_gateway_response`) that put the
+//! CORS headers on the gateway's own errors ([`api_cors`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+
+/// CORS helpers, in a file of their own beside this one.
+#[path = "api_cors.rs"]
+mod api_cors;
 
 use super::common::{attrs, owned_tags, read_each, string_map, NOT_FOUND};
 use super::{function, permission, Kind, Shared, Step};
@@ -74,6 +83,7 @@ impl Kind for Api {
             "api_deployment",
             "api_key",
             "usage_plan",
+            "api_gateway_response",
         ]
     }
 
@@ -143,6 +153,26 @@ impl Kind for Api {
                 method_ids.push(r.id.clone());
                 out.push(r);
             }
+        }
+        for p in api_cors::preflights(routes.iter().map(|(_, h)| (resource_path(&h.route), *h))) {
+            let mut r = api_cors::preflight_resource(app, &p).depends_on(&api_id);
+            if let Some(pid) = path_ids.get(&p.path) {
+                r = r.depends_on(pid);
+            }
+            route_lines.push(format!(
+                "OPTIONS {} -> cors {}",
+                p.path, r.attrs["integration_response"]
+            ));
+            method_ids.push(r.id.clone());
+            out.push(r);
+        }
+        for r in
+            api_cors::gateway_responses(app, routes.iter().filter_map(|(_, h)| h.cors.as_ref()))
+        {
+            let r = r.depends_on(&api_id);
+            route_lines.push(api_cors::digest_line(&r));
+            method_ids.push(r.id.clone());
+            out.push(r);
         }
         let mut invoked: Vec<&str> = routes.iter().map(|(f, _)| f.name.as_str()).collect();
         invoked.sort();
@@ -264,7 +294,7 @@ impl Kind for Api {
             let (id, path, m, embedded) = methods[i];
             // `embed=methods` usually returns each method whole; only a
             // bare entry (no httpMethod) needs its own GetMethod call.
-            if embedded.http_method().is_some() {
+            if embedded.http_method().is_some() && !api_cors::needs_full_read(embedded) {
                 Ok(method_resource(
                     app,
                     path,
@@ -272,18 +302,41 @@ impl Kind for Api {
                     embedded.authorization_type(),
                     embedded.api_key_required(),
                     embedded.method_integration(),
+                    embedded.method_responses(),
                 ))
             } else {
                 read_method(b, api_ref, id, path, m).await
             }
         });
-        let (methods, stage, key, usage_plan) = tokio::try_join!(
+        // Gateway responses cost a call, so they are read only where fnctl
+        // may have put some: the app has CORS now, or the API has a mock
+        // method (a preflight an earlier deploy with CORS made), which is
+        // how the responses are found and deleted once CORS goes away.
+        let cors_now = app
+            .functions_for(ProviderId::Aws)
+            .flat_map(|f| &f.triggers)
+            .any(|t| matches!(t, Trigger::Http(h) if h.cors.is_some()));
+        let had_cors = methods.iter().any(|(_, _, _, m)| {
+            m.method_integration()
+                .and_then(|i| i.r#type())
+                .is_some_and(|t| t.as_str() == "MOCK")
+        });
+        let read_responses = async {
+            if cors_now || had_cors {
+                api_cors::read_gateway_responses(b, api_ref).await
+            } else {
+                Ok(Vec::new())
+            }
+        };
+        let (methods, stage, key, usage_plan, responses) = tokio::try_join!(
             read_methods,
             read_stage(b, &api_id),
             read_api_key(b),
             read_usage_plan(b, &api_id),
+            read_responses,
         )?;
         live.resources.extend(methods);
+        live.resources.extend(responses);
         live.resources.extend(stage);
         live.resources.extend(key);
         live.resources.extend(usage_plan);
@@ -300,6 +353,10 @@ impl Kind for Api {
             "api_method" => put_method(b, change, after, shared).await,
             "api_deployment" => put_deployment(b, after, shared).await,
             "api_key" => put_api_key(b, change, name, after).await,
+            "api_gateway_response" => {
+                let api = rest_api_id(shared).await;
+                api_cors::put_gateway_response(b, change, after, &api).await
+            }
             _ => put_usage_plan(b, change, name, shared).await,
         }
     }
@@ -365,6 +422,10 @@ impl Kind for Api {
                 )
             }
             "api_key" => delete_api_key(b, name).await,
+            "api_gateway_response" => {
+                let api = rest_api_id(shared).await;
+                api_cors::delete_gateway_response(b, change, &api).await
+            }
             _ => delete_usage_plan(b, name).await,
         }
     }
@@ -372,7 +433,7 @@ impl Kind for Api {
     fn deleted_with(&self, app: &App, id: &ResourceId) -> Option<ResourceId> {
         matches!(
             id.kind.as_str(),
-            "api_resource" | "api_method" | "api_deployment"
+            "api_resource" | "api_method" | "api_deployment" | "api_gateway_response"
         )
         .then(|| ResourceId::new("rest_api", names::rest_api(app)))
     }
@@ -454,6 +515,7 @@ async fn read_method(
         got.authorization_type(),
         got.api_key_required(),
         got.method_integration(),
+        got.method_responses(),
     ))
 }
 
@@ -465,8 +527,12 @@ fn method_resource(
     authorization: Option<&str>,
     api_key_required: Option<bool>,
     integration: Option<&aws_sdk_apigateway::types::Integration>,
+    method_responses: Option<
+        &std::collections::HashMap<String, aws_sdk_apigateway::types::MethodResponse>,
+    >,
 ) -> Resource {
     let name = names::rest_api(app);
+    let preflight = api_cors::preflight_attrs(integration, method_responses);
     let integration = integration.map(|i| {
         json!({
             "type": i.r#type().map(|t| t.as_str()).unwrap_or_default(),
@@ -488,6 +554,11 @@ fn method_resource(
         ("api_key_required", json!(api_key_required.unwrap_or(false))),
         ("integration", integration.unwrap_or(Value::Null)),
     ]);
+    // A preflight's mock integration replaces the proxy integration's
+    // shape, and its responses are part of what is compared.
+    for (k, v) in preflight.into_iter().flatten() {
+        r.attrs.insert(k.to_string(), v);
+    }
     r
 }
 
@@ -686,6 +757,9 @@ async fn put_method(
     let path = after["path"].as_str().unwrap_or("/");
     let method = after["http_method"].as_str().unwrap_or("ANY");
     let (api, resource) = api_and_resource(path, shared).await?;
+    if after["integration"]["type"] == "MOCK" {
+        return api_cors::put_preflight(b, change, after, &api, &resource).await;
+    }
     if change.action == Action::Update {
         gone_ok(
             apigw
