@@ -167,7 +167,7 @@ pub fn sample_with(
                 (format!("/{}", parts.join("/")), params)
             }
         };
-        return Ok(http_event_v2(trigger, &method, &path, params, account));
+        return Ok(http_event_v2(app, trigger, &method, &path, params, account));
     }
     let mut event = http_event(app, trigger, account);
     event["httpMethod"] = json!(method);
@@ -289,6 +289,7 @@ fn sample_path(h: &crate::model::HttpTrigger) -> (String, BTreeMap<String, Strin
 /// ([`crate::local::http::to_event_v2`]), so a sample and a served request
 /// have one shape.
 fn http_event_v2(
+    app: &App,
     h: &crate::model::HttpTrigger,
     method: &str,
     path: &str,
@@ -335,6 +336,7 @@ fn http_event_v2(
         &req,
         &matched,
         &V2Context {
+            stage: &app.stage,
             account_id: account,
             api_id: "example",
             request_id: "fnctl-sample-request",
@@ -352,7 +354,7 @@ pub fn http_event(app: &App, h: &crate::model::HttpTrigger, account: &str) -> Va
     let method = first_method(h);
     let (path, params) = sample_path(h);
     if app.gateway() == Gateway::HttpApi {
-        return http_event_v2(h, &method, &path, params, account);
+        return http_event_v2(app, h, &method, &path, params, account);
     }
     let headers = json!({"Accept": "application/json", "Host": "example.execute-api.amazonaws.com", "User-Agent": "fnctl-invoke"});
     json!({
@@ -591,7 +593,7 @@ mod tests {
         let e = http_event(&app, &h, "123456789012");
         assert_eq!(e["version"], "2.0");
         assert_eq!(e["routeKey"], "PUT /orders/{id}");
-        assert_eq!(e["rawPath"], "/orders/1");
+        assert_eq!(e["rawPath"], "/dev/orders/1");
         assert_eq!(e["pathParameters"], json!({"id": "1"}));
         assert_eq!(e["requestContext"]["http"]["method"], "PUT");
         assert_eq!(e["requestContext"]["accountId"], "123456789012");

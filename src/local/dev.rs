@@ -343,6 +343,7 @@ async fn handle(
             &req,
             &matched,
             &http::V2Context {
+                stage: &stage,
                 account_id: "000000000000",
                 api_id: "local",
                 request_id: &request_id,

@@ -236,6 +236,8 @@ fn clf_time(epoch_ms: u64) -> String {
 /// describe the request rather than the route.
 #[derive(Debug, Clone)]
 pub struct V2Context<'a> {
+    /// The HTTP API stage: fnctl deploys one named after the fnctl stage.
+    pub stage: &'a str,
     pub account_id: &'a str,
     pub api_id: &'a str,
     pub request_id: &'a str,
@@ -250,8 +252,16 @@ pub struct V2Context<'a> {
 /// multi-value fields, repeated query keys joined with commas, the `Cookie`
 /// headers as a `cookies` array instead of a header, and fields with no
 /// value (cookies, query, path parameters, body) left out rather than
-/// `null`. The stage is `$default`, whose paths have no stage prefix.
+/// `null`. On a named stage (fnctl deploys the API's stage under the fnctl
+/// stage's name) `rawPath` and `requestContext.http.path` start with the
+/// stage, as API Gateway sends them; only `$default` has no prefix
+/// (<https://github.com/aws-powertools/powertools-lambda-python/issues/621>).
 pub fn to_event_v2(req: &Request, matched: &Matched, cx: &V2Context<'_>) -> Value {
+    let raw_path = if cx.stage == "$default" {
+        req.path.clone()
+    } else {
+        format!("/{}{}", cx.stage, req.path)
+    };
     let mut headers: BTreeMap<String, String> = BTreeMap::new();
     let mut cookies: Vec<String> = Vec::new();
     for (k, v) in &req.headers {
@@ -301,14 +311,14 @@ pub fn to_event_v2(req: &Request, matched: &Matched, cx: &V2Context<'_>) -> Valu
         "domainPrefix": prefix,
         "http": {
             "method": req.method,
-            "path": req.path,
+            "path": raw_path,
             "protocol": "HTTP/1.1",
             "sourceIp": req.source_ip,
             "userAgent": user_agent,
         },
         "requestId": cx.request_id,
         "routeKey": route_key,
-        "stage": "$default",
+        "stage": cx.stage,
         "time": clf_time(cx.epoch_ms),
         "timeEpoch": cx.epoch_ms,
     });
@@ -318,7 +328,7 @@ pub fn to_event_v2(req: &Request, matched: &Matched, cx: &V2Context<'_>) -> Valu
     let mut event = json!({
         "version": "2.0",
         "routeKey": route_key,
-        "rawPath": req.path,
+        "rawPath": raw_path,
         "rawQueryString": raw_query,
         "headers": headers,
         "requestContext": context,
@@ -673,6 +683,7 @@ mod tests {
 
     fn v2_context(jwt: Option<&JwtContext>) -> V2Context<'_> {
         V2Context {
+            stage: "dev",
             account_id: "000000000000",
             api_id: "local",
             request_id: "r1",
@@ -707,7 +718,12 @@ mod tests {
         let e = to_event_v2(&req, &m, &v2_context(None));
         assert_eq!(e["version"], "2.0");
         assert_eq!(e["routeKey"], "GET /orders/{id}");
-        assert_eq!(e["rawPath"], "/orders/7");
+        assert_eq!(
+            e["rawPath"], "/dev/orders/7",
+            "a named stage prefixes the path"
+        );
+        assert_eq!(e["requestContext"]["http"]["path"], "/dev/orders/7");
+        assert_eq!(e["requestContext"]["stage"], "dev");
         assert_eq!(e["rawQueryString"], "tag=a&tag=b&q=x+y");
         assert_eq!(
             e["queryStringParameters"],
