@@ -176,3 +176,45 @@ fn a_5xx_through_the_url_exits_4() {
     );
     assert_eq!(api.take().len(), 1);
 }
+
+/// Issue 17: an app whose AWS gateway is an HTTP API gets the payload
+/// format 2.0 sample event (route key, stage-prefixed raw path, the
+/// method under `requestContext.http`), so `invoke --local --event http`
+/// tries a handler with the event it will receive once deployed.
+#[test]
+fn http_api_apps_get_a_payload_2_0_sample() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = MANIFEST.replace(
+        "[functions.orders]",
+        "[providers.aws]\nregion = \"eu-west-1\"\nhttp = \"http-api\"\n\n[functions.orders]",
+    );
+    std::fs::write(dir.path().join("fnctl.toml"), manifest).unwrap();
+    std::fs::write(
+        dir.path().join("handlers.py"),
+        "def echo(event, context):\n    return {\"statusCode\": 200, \"seen\": event}\n",
+    )
+    .unwrap();
+    let (code, doc, stderr) = invoke(
+        &dir,
+        &["--route", "PUT /orders/{id}", "--path", "/orders/42"],
+        None,
+    );
+    assert_eq!(code, 0, "{stderr}{doc:#}");
+    let event = seen(&doc);
+    assert_eq!(event["version"], "2.0", "{doc:#}");
+    assert_eq!(event["routeKey"], "PUT /orders/{id}");
+    assert_eq!(event["rawPath"], "/dev/orders/42");
+    assert_eq!(event["pathParameters"]["id"], "42");
+    assert_eq!(event["requestContext"]["http"]["method"], "PUT");
+    assert_eq!(event["body"], "{}");
+    assert!(
+        event.get("httpMethod").is_none() && event.get("multiValueHeaders").is_none(),
+        "no 1.0 fields: {event:#}"
+    );
+
+    // The default sample: the first route and method.
+    let (code, doc, stderr) = invoke(&dir, &["--event", "http"], None);
+    assert_eq!(code, 0, "{stderr}{doc:#}");
+    assert_eq!(seen(&doc)["routeKey"], "GET /orders/{id}");
+    assert_eq!(seen(&doc)["rawPath"], "/dev/orders/1");
+}
