@@ -82,8 +82,8 @@ fn rest_cors(app: &App, out: &mut Vec<Diagnostic>) {
             if !without_methods(c).same_settings(&without_methods(first_cors)) {
                 out.push(
                     Diagnostic::new(c.span.clone(), format!(
-                        "route `{}` of function `{f}` has other CORS settings than the route of function `{first_fn}` on the same path, but a REST API answers one path's preflight once for all its methods",
-                        h.route
+                        "route `{} {}` of function `{f}` has other CORS settings than route `{} {}` of function `{first_fn}`, but a REST API answers one path's preflight once for all its methods",
+                        h.methods.join(","), h.route, first.methods.join(","), first.route
                     ))
                     .with_help("give the routes of one path the same `cors` settings (only `methods` may differ), e.g. by moving them to `[http.cors]`"),
                 );
