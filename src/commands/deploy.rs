@@ -243,6 +243,7 @@ async fn apply_all(
             "target": plan.target,
             "summary": plan.summary(),
             "changes": applied.changes,
+            "kept": plan.kept,
             "urls": applied.urls,
             "urls_note": applied.urls_note,
             "api_calls": total,
@@ -327,5 +328,6 @@ fn print_summary(
     for u in urls {
         text.push_str(&format!("  {:<7} {}  ({})\n", u.method, u.url, u.function));
     }
+    text.push_str(&render::kept_lines(&plan.kept));
     cx.printer.data(&text);
 }

@@ -198,6 +198,10 @@ pub struct Plan {
     /// Resources the plan would have to take over: applying is refused.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub conflicts: Vec<Conflict>,
+    /// Resources the manifest no longer names that the plan leaves in
+    /// place because they still hold data (deleting them would delete it).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kept: Vec<Kept>,
 }
 
 /// Counts per action, for summaries and exit decisions.
@@ -418,6 +422,7 @@ mod tests {
             live: LiveState::Read,
             changes: diff(&desired, Some(&desired)),
             conflicts: Vec::new(),
+            kept: Vec::new(),
         };
         assert!(plan.is_noop());
         assert_eq!(

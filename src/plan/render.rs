@@ -11,7 +11,7 @@ use console::Style;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{Action, Change, LiveState, Plan, Summary};
+use super::{Action, Change, Kept, LiveState, Plan, Summary};
 
 /// Renders one plan as human-readable text: the changes with their
 /// attributes, then how many resources are unchanged (listed too with
@@ -84,8 +84,32 @@ pub fn human(plan: &Plan, show_unchanged: bool) -> String {
             let _ = writeln!(s, "      {}", c.help);
         }
     }
+    if !plan.kept.is_empty() {
+        let _ = writeln!(s);
+        s.push_str(&kept_lines(&plan.kept));
+    }
     let _ = writeln!(s);
     let _ = writeln!(s, "{}", summary_line(&plan.summary()));
+    s
+}
+
+/// The resources a plan leaves in place because they hold data, each with
+/// why and how to delete it anyway (`plan` and `deploy` both print this:
+/// a deploy that silently skipped a deletion would look like it had lost
+/// track of the resource).
+pub fn kept_lines(kept: &[Kept]) -> String {
+    let mut s = String::new();
+    for k in kept {
+        let _ = writeln!(
+            s,
+            "  {} {} {}: {}",
+            Style::new().yellow().apply_to("kept"),
+            k.id.kind,
+            k.id.name,
+            k.reason
+        );
+        let _ = writeln!(s, "      {}", k.command);
+    }
     s
 }
 
@@ -237,6 +261,7 @@ mod tests {
             live: LiveState::Read,
             changes: diff(&want, Some(&live)),
             conflicts: Vec::new(),
+            kept: Vec::new(),
         }
     }
 

@@ -230,6 +230,7 @@ mod tests {
             live: LiveState::Read,
             changes: diff(desired, Some(live)),
             conflicts: Vec::new(),
+            kept: Vec::new(),
         }
     }
 

@@ -424,6 +424,13 @@ pub trait Cloud: Send + Sync {
     /// What the last read found with fnctl's names that is not fnctl's.
     fn live_conflicts(&self) -> &[Conflict];
 
+    /// What the last read found of this app+stage that the manifest no
+    /// longer names but that still holds data: the plan leaves it in place
+    /// and says so ([`Plan::kept`]) instead of deleting it.
+    fn live_kept(&self) -> Vec<Kept> {
+        Vec::new()
+    }
+
     /// Fails before any change when the planned state cannot work (e.g. a
     /// bucket the app uses but does not create is missing).
     fn preflight(&self) -> Result<(), CloudError> {

@@ -124,6 +124,7 @@ pub fn plan_for(
         live,
         changes: crate::plan::diff(&desired, found.map(|(resources, _)| resources)),
         conflicts: found.map(|(_, c)| c.to_vec()).unwrap_or_default(),
+        kept: Vec::new(),
     }
 }
 

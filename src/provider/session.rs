@@ -119,6 +119,7 @@ impl Session {
             LiveState::Read,
             Some((self.cloud.live_resources(), self.cloud.live_conflicts())),
         );
+        plan.kept = self.cloud.live_kept();
         if let Some(limit) = &self.read_limit {
             // Not read, so not known: neither planned nor verified.
             plan.changes.retain(|c| {

@@ -26,6 +26,7 @@ mod function_access;
 mod fuzz;
 mod help;
 mod honest_plan;
+mod http_api;
 mod invoke_requests;
 mod layering;
 mod local;

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use super::backend::lock::AwsLock;
 use super::backend::{self, AwsBackend, AwsError, Live};
 use crate::model::{App, ProviderId};
-use crate::plan::{Conflict, Plan, Resource};
+use crate::plan::{Conflict, Kept, Plan, Resource};
 use crate::provider::cloud::{
     manifest_order, rfc3339_ms, Cloud, CloudError, CodeVersion, Deployment, Invocation,
     InvokeRequest, LogLine, LogTail, Payload, Progress, ReadLimit, Removal, RollbackReport,
@@ -127,6 +127,10 @@ impl Cloud for AwsCloud {
         &self.live().conflicts
     }
 
+    fn live_kept(&self) -> Vec<Kept> {
+        self.live().kept.iter().map(|(_, k)| k.clone()).collect()
+    }
+
     fn preflight(&self) -> Result<(), CloudError> {
         Ok(self.backend.preflight(self.live())?)
     }
@@ -178,9 +182,7 @@ impl Cloud for AwsCloud {
     fn urls(&self) -> Vec<RouteUrl> {
         urls::aws_urls(
             self.app(),
-            self.live
-                .as_ref()
-                .and_then(|l| l.ids.rest_api_id.as_deref()),
+            self.live.as_ref().and_then(|l| l.ids.api_id(self.app())),
             &self.backend.clients.region,
         )
     }
@@ -194,7 +196,10 @@ impl Cloud for AwsCloud {
             .as_ref()
             .and_then(|a| a.endpoint.clone())
             .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())?;
-        let api = self.live.as_ref()?.ids.rest_api_id.clone()?;
+        let api = self.live.as_ref()?.ids.api_id(self.app())?.to_string();
+        if self.app().gateway() == crate::model::Gateway::HttpApi {
+            return Some(super::kinds::http_api::emulator_note(&endpoint));
+        }
         Some(format!(
             "these are the URLs AWS assigns; the endpoint override {e} is an emulator's, and moto and LocalStack serve them at {e}/restapis/{api}/{stage}/_user_request_/...",
             e = endpoint.trim_end_matches('/'),
@@ -203,7 +208,9 @@ impl Cloud for AwsCloud {
     }
 
     fn found(&self) -> usize {
-        self.live.as_ref().map_or(0, |l| l.resources.len())
+        self.live
+            .as_ref()
+            .map_or(0, |l| l.resources.len() + l.kept.len())
     }
 
     async fn remove(
@@ -211,10 +218,13 @@ impl Cloud for AwsCloud {
         delete_data: bool,
         progress: &Progress,
     ) -> Result<Removal, CloudError> {
-        let out = self
-            .backend
-            .remove(self.live(), delete_data, progress)
-            .await?;
+        // What a deploy keeps because it holds data (a resource dropped
+        // from the manifest) is removed like the rest: kept again unless
+        // `delete_data`, with remove's own words.
+        let mut found = self.live().clone();
+        let dropped = std::mem::take(&mut found.kept);
+        found.resources.extend(dropped.into_iter().map(|(r, _)| r));
+        let out = self.backend.remove(&found, delete_data, progress).await?;
         Ok(Removal {
             removed: out
                 .removed

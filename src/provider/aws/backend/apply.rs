@@ -231,6 +231,7 @@ impl AwsBackend {
                 .filter(|c| !keep.contains(&c.id))
                 .collect(),
             conflicts: Vec::new(),
+            kept: Vec::new(),
         };
         let mut removed = self
             .apply_waves(

@@ -33,6 +33,11 @@ pub struct Live {
     pub ids: LiveIds,
     /// Resources the app needs that exist but are not this app+stage's.
     pub conflicts: Vec<crate::plan::Conflict>,
+    /// This app+stage's resources that the manifest no longer names and
+    /// that still hold data: a deploy leaves them and reports why (they
+    /// are not in `resources`, so the plan does not delete them); `remove`
+    /// treats them as it treats every other resource it finds.
+    pub kept: Vec<(Resource, crate::plan::Kept)>,
 }
 
 impl Live {
@@ -41,6 +46,7 @@ impl Live {
     pub fn absorb(&mut self, part: Live) {
         self.resources.extend(part.resources);
         self.conflicts.extend(part.conflicts);
+        self.kept.extend(part.kept);
         let ids = part.ids;
         if self.ids.account.is_empty() {
             self.ids.account = ids.account;

@@ -104,17 +104,25 @@ impl AwsBackend {
         let base = match base_url {
             Some(b) => b.to_string(),
             None => {
-                let api = self.find_rest_api().await?.ok_or_else(|| AwsError::Api {
-                    operation: "GetRestApis",
+                let (api, operation, what) = match self.app.gateway() {
+                    crate::model::Gateway::Rest => (
+                        self.find_rest_api().await?.and_then(|a| a.id),
+                        "GetRestApis",
+                        "REST API",
+                    ),
+                    crate::model::Gateway::HttpApi => (
+                        self.find_http_api().await?.and_then(|a| a.api_id),
+                        "GetApis",
+                        "HTTP API",
+                    ),
+                };
+                let api = api.ok_or_else(|| AwsError::Api {
+                    operation,
                     resource: names::rest_api(&self.app),
-                    message: "the app's REST API does not exist".into(),
+                    message: format!("the app's {what} does not exist"),
                     hint: Some("deploy first: `fnctl deploy`".into()),
                 })?;
-                names::stage_url(
-                    api.id().unwrap_or_default(),
-                    &self.clients.region,
-                    &self.app.stage,
-                )
+                names::stage_url(&api, &self.clients.region, &self.app.stage)
             }
         };
         let url = http_call::url(&base, call).map_err(|e| AwsError::RouteUnreachable {

@@ -15,7 +15,11 @@
 //! only fnctl's own configurations (ids with this app+stage's prefix);
 //! every other entry on the bucket is written back unchanged, whoever owns
 //! the bucket. `remove` keeps a bucket that still holds objects unless told
-//! to delete data, and never deletes a non-empty bucket.
+//! to delete data, and never deletes a non-empty bucket. A resource's
+//! bucket also carries [`RESOURCE_TAG`]: once its resource leaves the
+//! manifest the read still finds it by its tags, and the next deploy
+//! deletes it when it is empty (and keeps and reports it while it holds
+//! objects); a trigger's bucket has no such mark and is left alone.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -23,7 +27,8 @@ use aws_sdk_s3::operation::get_bucket_notification_configuration::GetBucketNotif
 use serde_json::{json, Value};
 
 use super::common::{
-    attrs, create_bucket, foreign_owner, owned_tags, read_each, string_list, string_map, NOT_FOUND,
+    attrs, create_bucket, foreign_owner, kept_dropped, owned_by_tags, owned_tags, read_each,
+    string_list, string_map, NOT_FOUND,
 };
 use super::{function, permission, Kind, Shared, Step};
 use crate::model::resource::ResourceKind;
@@ -68,6 +73,27 @@ type BucketTriggers<'a> = BTreeMap<String, (bool, Vec<(&'a Function, usize, &'a 
 /// objects are `…/*` under it).
 pub fn bucket_arn(name: &str) -> String {
     format!("arn:aws:s3:::{name}")
+}
+
+/// The tag that marks the bucket of `[resources.NAME]` (its value: NAME).
+/// A bucket a storage trigger creates (`create = true`) carries fnctl's
+/// ownership tags too but comes and goes with its trigger; only a bucket
+/// with this mark is found by its tags once the manifest no longer names
+/// it, and then deleted (or kept, when it holds objects) as a resource.
+pub const RESOURCE_TAG: &str = "fnctl:resource";
+
+/// The tags fnctl puts on `bucket`: every resource's, plus [`RESOURCE_TAG`]
+/// on the bucket of a resource.
+fn bucket_tags(app: &App, bucket: &str) -> Value {
+    let mut t: BTreeMap<String, Value> = match tags(app, None) {
+        Value::Object(m) => m.into_iter().collect(),
+        _ => BTreeMap::new(),
+    };
+    if let Some((name, _)) = resource_buckets(app).find(|(_, b)| b == bucket) {
+        t.insert(RESOURCE_TAG.to_string(), json!(name));
+    }
+    // Sorted like every other resource's tags, so plans list them alike.
+    json!(t)
 }
 
 /// The buckets of the app's bucket resources: (manifest name, bucket name).
@@ -133,7 +159,7 @@ impl Kind for Bucket {
         for (bucket, (create, triggers)) in buckets {
             let bucket = bucket.as_str();
             let bucket_id = if create {
-                let b = Resource::new("s3_bucket", bucket).attr("tags", tags(app, None));
+                let b = Resource::new("s3_bucket", bucket).attr("tags", bucket_tags(app, bucket));
                 let id = b.id.clone();
                 out.push(b);
                 Some(id)
@@ -188,16 +214,23 @@ impl Kind for Bucket {
     /// The buckets the manifest names: which exist, fnctl's tags on those it
     /// creates, and only fnctl's entries in their notification configuration.
     /// A bucket the app would create that exists without this app+stage's
-    /// tags is a [`Conflict`], never adopted.
+    /// tags is a [`Conflict`], never adopted. Then the buckets of resources
+    /// this app+stage owns that the manifest no longer names (found by
+    /// their tags and [`RESOURCE_TAG`], [`owned_by_tags`]): an empty one is
+    /// read like the others, so the plan deletes it; one that holds objects
+    /// is [`Live::kept`].
     async fn read(&self, b: &AwsBackend) -> Result<Live, AwsError> {
         let buckets = named_buckets(&b.app);
+        let named: BTreeSet<String> = buckets.keys().cloned().collect();
         // Owned names: a future that takes borrowed ones by value is not
         // provably `Send` for every lifetime, which `Kind::read` needs.
-        let parts = read_each(buckets, |(bucket, created)| async move {
-            let found = read_bucket(b, &bucket, created).await?;
-            Ok((bucket, found))
-        })
-        .await?;
+        let (parts, owned) = tokio::try_join!(
+            read_each(buckets, |(bucket, created)| async move {
+                let found = read_bucket(b, &bucket, created).await?;
+                Ok((bucket, found))
+            }),
+            owned_by_tags(b, "s3"),
+        )?;
         let mut live = Live::default();
         for (bucket, found) in parts {
             match found {
@@ -209,6 +242,39 @@ impl Kind for Bucket {
                 BucketRead::Foreign(conflict) => {
                     live.ids.existing_buckets.push(bucket);
                     live.conflicts.push(conflict);
+                }
+            }
+        }
+        let dropped = owned
+            .into_iter()
+            .filter(|(bucket, tags)| tags.contains_key(RESOURCE_TAG) && !named.contains(bucket))
+            .map(|(bucket, _)| bucket);
+        let dropped = read_each(dropped, |bucket| async move {
+            // Its own tags say again whose it is: a bucket that is not this
+            // app+stage's after all is left alone, not a conflict (the
+            // manifest does not ask for it).
+            let BucketRead::Found(resources) = read_bucket(b, &bucket, true).await? else {
+                return Ok(None);
+            };
+            Ok(Some((resources, has_objects(b, &bucket).await?)))
+        })
+        .await?;
+        for (resources, objects) in dropped.into_iter().flatten() {
+            for r in resources {
+                if objects && r.id.kind == "s3_bucket" {
+                    let kept = kept_dropped(
+                        b,
+                        r.id.clone(),
+                        "it still holds objects",
+                        &format!(
+                            "empty it (aws s3 rm s3://{} --recursive; every object version too, if it is versioned)",
+                            r.id.name
+                        ),
+                    );
+                    live.kept.push((r, kept));
+                } else {
+                    // fnctl's notifications in it go either way.
+                    live.resources.push(r);
                 }
             }
         }
@@ -352,7 +418,10 @@ async fn read_bucket(
             }
         }
         let mut r = Resource::new("s3_bucket", bucket);
-        r.attrs = attrs(vec![("tags", owned_tags(&bucket_tags, &tags(app, None)))]);
+        r.attrs = attrs(vec![(
+            "tags",
+            owned_tags(&bucket_tags, &self::bucket_tags(app, bucket)),
+        )]);
         found.push(r);
     }
     let conf = b.bucket_notifications(bucket).await?;

@@ -11,7 +11,7 @@ use aws_sdk_s3::operation::create_bucket::builders::CreateBucketFluentBuilder;
 use futures::{stream, StreamExt, TryStreamExt};
 
 use crate::model::App;
-use crate::plan::Attrs;
+use crate::plan::{Attrs, Kept, ResourceId};
 use crate::provider::aws::backend::{AwsBackend, AwsError, SdkResultExt};
 
 /// How many read calls of one kind run at once. Lambda's documented quotas
@@ -214,4 +214,51 @@ pub async fn tagged(
         }
     }
     Ok(out)
+}
+
+/// This app+stage's resources of `resource_type` (`sqs`, `dynamodb:table`,
+/// `s3`) by name, with their tags, as the Resource Groups Tagging API lists
+/// them: one paginated call per kind, whatever the manifest names. This is
+/// how a resource the user deleted from `fnctl.toml` is still found, so
+/// that the plan deletes it (or keeps it, when it holds data) and `remove`
+/// deletes it too, instead of leaving it orphaned.
+///
+/// Only what carries all three of fnctl's ownership tags for this
+/// app+stage (`managed-by = fnctl`, `fnctl:app`, `fnctl:stage`) is
+/// returned; the caller reads each one on its own and checks its tags
+/// again before using it (the tagging API is eventually consistent). A
+/// resource without these tags (made by hand, or another app's or stage's)
+/// is never listed, so never touched. The name is the ARN's last part
+/// (`…:queue`, `…:table/name`, `arn:aws:s3:::bucket`): none of these kinds
+/// allows `:` or `/` in a name.
+pub async fn owned_by_tags(
+    b: &AwsBackend,
+    resource_type: &str,
+) -> Result<BTreeMap<String, BTreeMap<String, String>>, AwsError> {
+    Ok(tagged(b, resource_type)
+        .await?
+        .into_iter()
+        .filter(|(_, tags)| foreign_owner(tags, &b.app).is_none())
+        .filter_map(|(arn, tags)| {
+            let name = arn.rsplit([':', '/']).next()?;
+            (!name.is_empty()).then(|| (name.to_string(), tags))
+        })
+        .collect())
+}
+
+/// Why a deploy leaves `id`, which the manifest no longer names: `why` it
+/// counts as holding data ("it still holds about 3 messages"), and how to
+/// delete it anyway. `empty_it` says how to empty this one resource
+/// ("receive its messages"), after which the next deploy deletes it.
+pub fn kept_dropped(b: &AwsBackend, id: ResourceId, why: &str, empty_it: &str) -> Kept {
+    Kept {
+        reason: format!(
+            "it is no longer in fnctl.toml, but {why}, and fnctl deletes data only when told to"
+        ),
+        command: format!(
+            "to delete only this one, {empty_it} and deploy again; `fnctl remove --delete-data --stage {}` deletes the whole stage with all its data",
+            b.app.stage
+        ),
+        id,
+    }
 }

@@ -499,6 +499,28 @@ impl Kind for HttpApi {
     }
 }
 
+impl crate::provider::aws::backend::LiveIds {
+    /// The id of the API that serves the app's routes: its HTTP API or its
+    /// REST API, as `[providers.aws] http` says (during a switch both can
+    /// exist; the URLs are the new one's).
+    pub fn api_id(&self, app: &App) -> Option<&str> {
+        match app.gateway() {
+            Gateway::Rest => self.rest_api_id.as_deref(),
+            Gateway::HttpApi => self.http_api_id.as_deref(),
+        }
+    }
+}
+
+/// `urls_note` for an HTTP API deployed through an endpoint override: the
+/// URLs are the form AWS assigns; moto (5.2.5) stores HTTP APIs but serves
+/// no stage of them, so there is no emulator address to give.
+pub fn emulator_note(endpoint: &str) -> String {
+    format!(
+        "these are the URLs AWS assigns; the endpoint override {} is an emulator's, which may not serve HTTP API stages (moto does not)",
+        endpoint.trim_end_matches('/')
+    )
+}
+
 impl AwsBackend {
     /// This app+stage's HTTP API: fnctl's name, protocol and tags, nothing
     /// else (API names are not unique, so another's API of the same name is

@@ -8,17 +8,22 @@
 //! itself, so a queue is never fnctl's-but-untagged; a queue of that name
 //! without this app+stage's tags is a conflict, never adopted. Attributes
 //! are compared field by field and updated with SetQueueAttributes (a queue
-//! keeps its messages through any change fnctl makes). Only the queues the
-//! manifest names are read, so a deploy never deletes a queue: `remove`
-//! does, and keeps one that still holds messages unless told to delete
-//! data.
+//! keeps its messages through any change fnctl makes). Besides the queues
+//! the manifest names, the read finds this app+stage's queues by their tags
+//! (one tagging call): a queue whose resource left the manifest is deleted
+//! by the next deploy when it is empty, and kept and reported while it (or
+//! its dead-letter queue) holds messages. `remove` deletes every queue and
+//! keeps one that still holds messages unless told to delete data.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::{json, Value};
 
-use super::common::{attrs, foreign_owner, owned_tags, read_each, resource_name_help, string_map};
+use super::common::{
+    attrs, foreign_owner, kept_dropped, owned_by_tags, owned_tags, read_each, resource_name_help,
+    string_map,
+};
 use super::{Kind, Step};
 use crate::model::resource::{Queue as QueueSettings, ResourceKind, RETENTION_S};
 use crate::model::App;
@@ -126,7 +131,10 @@ impl Kind for Queue {
 
     /// The queues the manifest names (and their dead-letter queues):
     /// attributes and fnctl's tags of those this app+stage owns; a queue of
-    /// such a name that is not its own is a [`Conflict`].
+    /// such a name that is not its own is a [`Conflict`]. Then the queues
+    /// this app+stage owns that the manifest no longer names (found by
+    /// their tags, [`owned_by_tags`]): an empty one is read like the others,
+    /// so the plan deletes it; one that holds messages is [`Live::kept`].
     async fn read(&self, b: &AwsBackend) -> Result<Live, AwsError> {
         // (queue name, the manifest's resource name)
         let mut wanted: Vec<(String, String)> = Vec::new();
@@ -136,16 +144,41 @@ impl Kind for Queue {
             }
             wanted.push((names::resource(&b.app, name), name.to_string()));
         }
-        let found = read_each(wanted, |(queue, resource)| async move {
-            read_queue(b, queue, &resource).await
-        })
-        .await?;
+        let named: BTreeSet<String> = wanted.iter().map(|(q, _)| q.clone()).collect();
+        let (found, owned) = tokio::try_join!(
+            read_each(wanted, |(queue, resource)| async move {
+                read_queue(b, queue, &resource).await
+            }),
+            owned_by_tags(b, "sqs"),
+        )?;
         let mut live = Live::default();
         for f in found {
             match f {
                 QueueRead::Missing => {}
                 QueueRead::Found(r) => live.resources.push(r),
                 QueueRead::Foreign(c) => live.conflicts.push(c),
+            }
+        }
+        let dropped = owned.into_keys().filter(|q| !named.contains(q));
+        let dropped = read_each(dropped, |queue| async move {
+            // Its own tags say again whose it is: a queue that is not this
+            // app+stage's after all is left alone, not a conflict (the
+            // manifest does not ask for it).
+            let QueueRead::Found(r) = read_queue(b, queue.clone(), "").await? else {
+                return Ok(None);
+            };
+            let count = match queue_url(b, &queue).await? {
+                Some(url) => messages(b, &queue, &url).await?,
+                None => 0,
+            };
+            Ok(Some((r, count)))
+        })
+        .await?;
+        let dropped: Vec<(Resource, u64)> = dropped.into_iter().flatten().collect();
+        for (r, kept) in keep_dropped(b, dropped) {
+            match kept {
+                None => live.resources.push(r),
+                Some(k) => live.kept.push((r, k)),
             }
         }
         Ok(live)
@@ -309,6 +342,66 @@ fn parse_redrive_policy(text: Option<&String>) -> Value {
         "dead_letter_queue": target.rsplit(':').next().unwrap_or(target),
         "max_receive_count": count,
     })
+}
+
+/// Which queues the manifest no longer names a deploy keeps: those that
+/// hold messages (`count`: visible, in flight and delayed), and with each
+/// its dead-letter queue or the queue it is the dead-letter queue of, when
+/// that one is dropped too. A queue and its dead-letter queue go together
+/// or stay together: deleting the dead-letter queue of a queue kept for its
+/// messages would leave its redrive policy pointing at nothing.
+fn keep_dropped(b: &AwsBackend, dropped: Vec<(Resource, u64)>) -> Vec<(Resource, Option<Kept>)> {
+    let counts: BTreeMap<String, u64> = dropped
+        .iter()
+        .map(|(r, n)| (r.id.name.clone(), *n))
+        .collect();
+    let dead_letter_of = |r: &Resource| -> Option<String> {
+        r.attrs
+            .get("redrive_policy")
+            .and_then(|p| p.get("dead_letter_queue"))
+            .and_then(Value::as_str)
+            .filter(|d| counts.contains_key(*d))
+            .map(str::to_string)
+    };
+    // dead-letter queue -> the dropped queue that sends to it
+    let source_of: BTreeMap<String, String> = dropped
+        .iter()
+        .filter_map(|(r, _)| Some((dead_letter_of(r)?, r.id.name.clone())))
+        .collect();
+    let plural = |n: u64| format!("about {n} message{}", if n == 1 { "" } else { "s" });
+    dropped
+        .iter()
+        .map(|(r, count)| {
+            let name = &r.id.name;
+            let holds = if *count > 0 {
+                Some(format!("it still holds {}", plural(*count)))
+            } else if let Some(dlq) = dead_letter_of(r).filter(|d| counts[d] > 0) {
+                Some(format!(
+                    "its dead-letter queue `{dlq}` still holds {} (a queue and its dead-letter queue go together)",
+                    plural(counts[&dlq])
+                ))
+            } else {
+                source_of
+                    .get(name)
+                    .filter(|q| counts[*q] > 0)
+                    .map(|q| {
+                        format!(
+                            "it is the dead-letter queue of `{q}`, which still holds {} (a queue and its dead-letter queue go together)",
+                            plural(counts[q])
+                        )
+                    })
+            };
+            let kept = holds.map(|why| {
+                kept_dropped(
+                    b,
+                    r.id.clone(),
+                    &why,
+                    "receive (or purge) its messages and those of its dead-letter queue",
+                )
+            });
+            (r.clone(), kept)
+        })
+        .collect()
 }
 
 async fn read_queue(b: &AwsBackend, name: String, resource: &str) -> Result<QueueRead, AwsError> {

@@ -7,11 +7,13 @@
 //! changed key is refused before any change ([`Kind::preflight`], which
 //! `plan` and `deploy` both run), never carried out by replacing the table.
 //! A table of that name without this app+stage's tags is a conflict, never
-//! adopted. Only the tables the manifest names are read, so a deploy never
-//! deletes a table: `remove` does, and keeps one that holds items unless
-//! told to delete data.
+//! adopted. Besides the tables the manifest names, the read finds this
+//! app+stage's tables by their tags (one tagging call): a table whose
+//! resource left the manifest is deleted by the next deploy when it is
+//! empty, and kept and reported while it holds an item. `remove` deletes
+//! every table and keeps one that holds items unless told to delete data.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::{
@@ -20,7 +22,10 @@ use aws_sdk_dynamodb::types::{
 };
 use serde_json::{json, Value};
 
-use super::common::{attrs, foreign_owner, owned_tags, read_each, resource_name_help, string_map};
+use super::common::{
+    attrs, foreign_owner, kept_dropped, owned_by_tags, owned_tags, read_each, resource_name_help,
+    string_map,
+};
 use super::{Kind, Step};
 use crate::model::resource::{KeyType, ResourceKind, Table as TableSettings, TableKey};
 use crate::model::App;
@@ -158,22 +163,53 @@ impl Kind for Table {
 
     /// The tables the manifest names: key, billing mode and fnctl's tags of
     /// those this app+stage owns; a table of such a name that is not its
-    /// own is a [`Conflict`].
+    /// own is a [`Conflict`]. Then the tables this app+stage owns that the
+    /// manifest no longer names (found by their tags, [`owned_by_tags`]):
+    /// an empty one is read like the others, so the plan deletes it; one
+    /// that holds an item is [`Live::kept`].
     async fn read(&self, b: &AwsBackend) -> Result<Live, AwsError> {
         // (table name, the manifest's resource name)
         let wanted: Vec<(String, String)> = tables(&b.app)
             .map(|(name, _)| (names::resource(&b.app, name), name.to_string()))
             .collect();
-        let found = read_each(wanted, |(table, resource)| async move {
-            read_table(b, table, &resource).await
-        })
-        .await?;
+        let named: BTreeSet<String> = wanted.iter().map(|(t, _)| t.clone()).collect();
+        let (found, owned) = tokio::try_join!(
+            read_each(wanted, |(table, resource)| async move {
+                read_table(b, table, &resource).await
+            }),
+            owned_by_tags(b, "dynamodb:table"),
+        )?;
         let mut live = Live::default();
         for f in found {
             match f {
                 TableRead::Missing => {}
                 TableRead::Found(r) => live.resources.push(r),
                 TableRead::Foreign(c) => live.conflicts.push(c),
+            }
+        }
+        let dropped = owned.into_keys().filter(|t| !named.contains(t));
+        let dropped = read_each(dropped, |table| async move {
+            // Its own tags say again whose it is: a table that is not this
+            // app+stage's after all is left alone, not a conflict (the
+            // manifest does not ask for it).
+            let TableRead::Found(r) = read_table(b, table.clone(), "").await? else {
+                return Ok(None);
+            };
+            let items = holds_items(b, &table).await?;
+            Ok(Some((r, items)))
+        })
+        .await?;
+        for (r, items) in dropped.into_iter().flatten() {
+            if items {
+                let kept = kept_dropped(
+                    b,
+                    r.id.clone(),
+                    "it still holds items",
+                    "delete its items (or export them first, e.g. with DynamoDB's export to S3)",
+                );
+                live.kept.push((r, kept));
+            } else {
+                live.resources.push(r);
             }
         }
         Ok(live)
@@ -296,9 +332,8 @@ impl Kind for Table {
     }
 
     /// A table that holds an item is kept unless data is to be deleted
-    /// (deleting the table then deletes its items). One Scan of one item
-    /// decides: DescribeTable's item count is refreshed only about every
-    /// six hours, so it may say 0 for a table written to a minute ago.
+    /// (deleting the table then deletes its items); [`holds_items`]
+    /// decides.
     async fn keep_on_remove(
         &self,
         b: &AwsBackend,
@@ -307,19 +342,7 @@ impl Kind for Table {
         _progress: &Progress,
     ) -> Result<Option<Kept>, AwsError> {
         let name = r.id.name.as_str();
-        if delete_data {
-            return Ok(None);
-        }
-        let scan = b
-            .clients
-            .dynamodb
-            .scan()
-            .table_name(name)
-            .limit(1)
-            .send()
-            .await
-            .or_missing(NO_TABLE, "Scan", name)?;
-        if !scan.is_some_and(|s| s.count() > 0 || !s.items().is_empty()) {
+        if delete_data || !holds_items(b, name).await? {
             return Ok(None);
         }
         Ok(Some(Kept {
@@ -331,6 +354,22 @@ impl Kind for Table {
             ),
         }))
     }
+}
+
+/// Whether a table holds an item: one Scan of one item (DescribeTable's
+/// item count is refreshed only about every six hours, so it may say 0 for
+/// a table written to a minute ago). A table already gone holds none.
+async fn holds_items(b: &AwsBackend, name: &str) -> Result<bool, AwsError> {
+    let scan = b
+        .clients
+        .dynamodb
+        .scan()
+        .table_name(name)
+        .limit(1)
+        .send()
+        .await
+        .or_missing(NO_TABLE, "Scan", name)?;
+    Ok(scan.is_some_and(|s| s.count() > 0 || !s.items().is_empty()))
 }
 
 /// fnctl's tags in DynamoDB's shape.
