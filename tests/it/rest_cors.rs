@@ -71,6 +71,8 @@ fn manifest(cors: bool, max_age: u32) -> String {
 fn deploy(moto: &Moto, path: &Path) -> Value {
     let (code, doc, stderr) = fnctl_json_at(moto, &moto.endpoint, path, &["deploy"]);
     assert_eq!(code, 0, "{stderr}\n{doc:#}");
+    // Read again after apply and compared with the plan.
+    assert_eq!(doc["deployments"][0]["verified"], true, "{doc:#}");
     doc
 }
 
