@@ -1,7 +1,7 @@
-//! AWS rules for the HTTP keys: the gateway's integration timeout, what a
-//! REST API's CORS cannot express, and what this version of fnctl does not
-//! deploy yet (HTTP APIs, their CORS), which is refused before any call
-//! rather than deployed as if it were not written.
+//! AWS rules for the HTTP keys: the gateway's integration timeout and what a
+//! REST API's CORS cannot express. (An HTTP API's CORS is one
+//! configuration for the whole API, which the model's checks already hold
+//! to one setting, and `kinds/http_api.rs` deploys.)
 
 use std::collections::BTreeMap;
 
@@ -11,23 +11,6 @@ use crate::model::{App, Cors, Gateway, HttpTrigger, ProviderId, Trigger};
 pub fn check(app: &App) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let Some(aws) = &app.aws else { return out };
-    if aws.http == Gateway::HttpApi {
-        return out;
-    }
-    for f in app.functions_for(ProviderId::Aws) {
-        for t in &f.triggers {
-            let Trigger::Http(h) = t else { continue };
-            if aws.http == Gateway::Rest {
-                continue; // deployed: see `rest_cors`
-            }
-            if let Some(c) = &h.cors {
-                out.push(
-                    Diagnostic::new(c.span.clone(), format!("route `{}` of function `{}` has CORS settings, which this version of fnctl does not deploy to AWS yet", h.route, f.name))
-                        .with_help("leave CORS out for now and set the headers in the handler"),
-                );
-            }
-        }
-    }
     if aws.http == Gateway::Rest {
         rest_cors(app, &mut out);
     }
