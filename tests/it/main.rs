@@ -18,6 +18,7 @@ mod common;
 mod crashes;
 mod deploy_function;
 mod dev;
+mod dev_cors;
 mod dev_http_api;
 mod dev_queue;
 mod examples;
