@@ -228,7 +228,11 @@ pub async fn tagged(
 /// returned; the caller reads each one on its own and checks its tags
 /// again before using it (the tagging API is eventually consistent). A
 /// resource without these tags (made by hand, or another app's or stage's)
-/// is never listed, so never touched. The name is the ARN's last part
+/// is never listed, so never touched. GetResources lists "tagged or
+/// previously tagged" resources and may still list one just deleted
+/// (<https://docs.aws.amazon.com/resourcegroupstagging/latest/APIReference/API_GetResources.html>):
+/// the tag filters leave out the former, the callers' own reads the
+/// latter. The name is the ARN's last part
 /// (`…:queue`, `…:table/name`, `arn:aws:s3:::bucket`): none of these kinds
 /// allows `:` or `/` in a name.
 pub async fn owned_by_tags(
