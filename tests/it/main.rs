@@ -20,6 +20,7 @@ mod deploy_function;
 mod dev;
 mod dev_cors;
 mod dev_http_api;
+mod dev_jwt;
 mod dev_queue;
 mod examples;
 mod fault_proxy;
