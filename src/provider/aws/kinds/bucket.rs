@@ -263,7 +263,7 @@ impl Kind for Bucket {
             for r in resources {
                 if objects && r.id.kind == "s3_bucket" {
                     let kept = kept_dropped(
-                        b,
+                        &b.app.stage,
                         r.id.clone(),
                         "it still holds objects",
                         &format!(

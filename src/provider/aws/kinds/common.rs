@@ -254,14 +254,13 @@ pub async fn owned_by_tags(
 /// counts as holding data ("it still holds about 3 messages"), and how to
 /// delete it anyway. `empty_it` says how to empty this one resource
 /// ("receive its messages"), after which the next deploy deletes it.
-pub fn kept_dropped(b: &AwsBackend, id: ResourceId, why: &str, empty_it: &str) -> Kept {
+pub fn kept_dropped(stage: &str, id: ResourceId, why: &str, empty_it: &str) -> Kept {
     Kept {
         reason: format!(
             "it is no longer in fnctl.toml, but {why}, and fnctl deletes data only when told to"
         ),
         command: format!(
-            "to delete only this one, {empty_it} and deploy again; `fnctl remove --delete-data --stage {}` deletes the whole stage with all its data",
-            b.app.stage
+            "to delete only this one, {empty_it} and deploy again; `fnctl remove --delete-data --stage {stage}` deletes the whole stage with all its data"
         ),
         id,
     }

@@ -175,7 +175,7 @@ impl Kind for Queue {
         })
         .await?;
         let dropped: Vec<(Resource, u64)> = dropped.into_iter().flatten().collect();
-        for (r, kept) in keep_dropped(b, dropped) {
+        for (r, kept) in keep_dropped(&b.app.stage, dropped) {
             match kept {
                 None => live.resources.push(r),
                 Some(k) => live.kept.push((r, k)),
@@ -350,7 +350,7 @@ fn parse_redrive_policy(text: Option<&String>) -> Value {
 /// that one is dropped too. A queue and its dead-letter queue go together
 /// or stay together: deleting the dead-letter queue of a queue kept for its
 /// messages would leave its redrive policy pointing at nothing.
-fn keep_dropped(b: &AwsBackend, dropped: Vec<(Resource, u64)>) -> Vec<(Resource, Option<Kept>)> {
+fn keep_dropped(stage: &str, dropped: Vec<(Resource, u64)>) -> Vec<(Resource, Option<Kept>)> {
     let counts: BTreeMap<String, u64> = dropped
         .iter()
         .map(|(r, n)| (r.id.name.clone(), *n))
@@ -393,7 +393,7 @@ fn keep_dropped(b: &AwsBackend, dropped: Vec<(Resource, u64)>) -> Vec<(Resource,
             };
             let kept = holds.map(|why| {
                 kept_dropped(
-                    b,
+                    stage,
                     r.id.clone(),
                     &why,
                     "receive (or purge) its messages and those of its dead-letter queue",
@@ -510,6 +510,68 @@ mod tests {
         assert_eq!(redrive_policy("r", "1", &Value::Null), "");
         assert_eq!(parse_redrive_policy(None), Value::Null);
         assert_eq!(parse_redrive_policy(Some(&String::new())), Value::Null);
+    }
+
+    #[test]
+    fn a_dropped_queue_and_its_dead_letter_queue_are_kept_together_while_either_holds_messages() {
+        let queue = |name: &str, dlq: Option<&str>| {
+            let mut r = Resource::new(KIND, name);
+            r.attrs = attrs(vec![(
+                "redrive_policy",
+                dlq.map_or(
+                    Value::Null,
+                    |d| json!({"dead_letter_queue": d, "max_receive_count": 3}),
+                ),
+            )]);
+            r
+        };
+        let dropped = vec![
+            // A queue without messages whose dead-letter queue holds two.
+            (queue("a-dev-jobs", Some("a-dev-jobs-dlq")), 0),
+            (queue("a-dev-jobs-dlq", None), 2),
+            // An empty queue with an empty dead-letter queue.
+            (queue("a-dev-mail", Some("a-dev-mail-dlq")), 0),
+            (queue("a-dev-mail-dlq", None), 0),
+            // A queue with a message whose dead-letter queue is empty.
+            (queue("a-dev-tasks", Some("a-dev-tasks-dlq")), 1),
+            (queue("a-dev-tasks-dlq", None), 0),
+        ];
+        let kept: Vec<(String, String)> = keep_dropped("dev", dropped)
+            .into_iter()
+            .filter_map(|(r, k)| Some((r.id.name, k?.reason)))
+            .collect();
+        let names: Vec<&str> = kept.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "a-dev-jobs",
+                "a-dev-jobs-dlq",
+                "a-dev-tasks",
+                "a-dev-tasks-dlq"
+            ]
+        );
+        assert!(
+            kept[0]
+                .1
+                .contains("dead-letter queue `a-dev-jobs-dlq` still holds about 2 messages"),
+            "{}",
+            kept[0].1
+        );
+        assert!(
+            kept[1].1.contains("still holds about 2 messages"),
+            "{}",
+            kept[1].1
+        );
+        assert!(
+            kept[2].1.contains("still holds about 1 message,"),
+            "{}",
+            kept[2].1
+        );
+        assert!(
+            kept[3].1.contains("the dead-letter queue of `a-dev-tasks`"),
+            "{}",
+            kept[3].1
+        );
     }
 
     #[test]

@@ -202,7 +202,7 @@ impl Kind for Table {
         for (r, items) in dropped.into_iter().flatten() {
             if items {
                 let kept = kept_dropped(
-                    b,
+                    &b.app.stage,
                     r.id.clone(),
                     "it still holds items",
                     "delete its items (or export them first, e.g. with DynamoDB's export to S3)",
