@@ -119,7 +119,9 @@ pub fn preflight_resource(app: &App, p: &Preflight) -> Resource {
     // An unlisted origin gets the first origin back, which the browser
     // rejects as it should. `Vary: Origin` keeps caches from serving one
     // origin's answer to another.
-    params.insert("Access-Control-Allow-Origin".into(), quoted(&origins[0]));
+    // `origins` is never empty here (the manifest refuses `origins = []`).
+    let first = origins.first().map_or("*", String::as_str);
+    params.insert("Access-Control-Allow-Origin".into(), quoted(first));
     if origins.len() > 1 {
         params.insert("Vary".into(), quoted("Origin"));
         templates.insert("application/json".into(), origin_template(&origins[1..]));
