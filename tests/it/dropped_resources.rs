@@ -2,8 +2,9 @@
 //! a `[resources.NAME]` the user deletes from `fnctl.toml` are found by
 //! fnctl's ownership tags, not by the manifest, so they are not orphaned.
 //! `plan` and `deploy` delete the empty ones (a queue with its dead-letter
-//! queue) and keep, and report, one that still holds data; `remove` keeps
-//! it too and `remove --delete-data` deletes it. What another app owns
+//! queue) and keep, and report, one that still holds data (a table with an
+//! item; a queue whose dead-letter queue holds a message, kept with it);
+//! `remove` keeps what holds data too and `remove --delete-data` deletes it. What another app owns
 //! under the same resource names, what someone made by hand under a name
 //! fnctl would derive, and the bucket a storage trigger created
 //! (`create = true`, whose life is its trigger's) are never touched.
@@ -20,8 +21,8 @@ use crate::common::{block_on, python_project, run_with, MotoClients};
 use crate::faults::fnctl_json_at;
 use crate::moto::Moto;
 
-/// App `NAME` with a queue (and its dead-letter queue), a table and a
-/// bucket, and a function whose storage trigger creates a bucket named
+/// App `NAME` with two queues (each with its dead-letter queue), a table
+/// and a bucket, and a function whose storage trigger creates a bucket named
 /// like a resource's would be (`drop-dev-inbox`).
 fn full(name: &str) -> String {
     format!(
@@ -35,6 +36,10 @@ region = "us-east-1"
 [resources.jobs]
 kind = "queue"
 dead_letter = {{ after = 3 }}
+
+[resources.mail]
+kind = "queue"
+dead_letter = {{ after = 2 }}
 
 [resources.orders]
 kind = "table"
@@ -114,9 +119,10 @@ fn changes(changes: &Value) -> Vec<String> {
     out
 }
 
-/// `KIND.NAME` of what a document's `kept` lists.
+/// `KIND.NAME` of what a document's `kept` lists, sorted.
 fn kept(kept: &Value) -> Vec<String> {
-    kept.as_array()
+    let mut out: Vec<String> = kept
+        .as_array()
         .unwrap_or_else(|| panic!("no kept list: {kept:#}"))
         .iter()
         .map(|k| {
@@ -126,7 +132,9 @@ fn kept(kept: &Value) -> Vec<String> {
                 k["id"]["name"].as_str().unwrap()
             )
         })
-        .collect()
+        .collect();
+    out.sort();
+    out
 }
 
 /// Which of these queues, tables and buckets exist, as `kind name`.
@@ -157,7 +165,13 @@ fn existing(c: &Clients, queues: &[&str], tables: &[&str], buckets: &[&str]) -> 
 fn bystanders(c: &Clients) -> Vec<String> {
     existing(
         c,
-        &["other-dev-jobs", "other-dev-jobs-dlq", "drop-dev-extra"],
+        &[
+            "other-dev-jobs",
+            "other-dev-jobs-dlq",
+            "other-dev-mail",
+            "other-dev-mail-dlq",
+            "drop-dev-extra",
+        ],
         &["other-dev-orders", "drop-dev-ledger"],
         &["other-dev-uploads", "other-dev-inbox", "drop-dev-spare"],
     )
@@ -167,6 +181,8 @@ fn all_bystanders() -> Vec<String> {
     [
         "queue other-dev-jobs",
         "queue other-dev-jobs-dlq",
+        "queue other-dev-mail",
+        "queue other-dev-mail-dlq",
         "queue drop-dev-extra",
         "table other-dev-orders",
         "table drop-dev-ledger",
@@ -231,7 +247,12 @@ fn resources_dropped_from_the_manifest_are_deleted_unless_they_hold_data() {
     let ours = |c: &Clients| {
         existing(
             c,
-            &["drop-dev-jobs", "drop-dev-jobs-dlq"],
+            &[
+                "drop-dev-jobs",
+                "drop-dev-jobs-dlq",
+                "drop-dev-mail",
+                "drop-dev-mail-dlq",
+            ],
             &["drop-dev-orders"],
             &["drop-dev-uploads", "drop-dev-inbox"],
         )
@@ -241,6 +262,8 @@ fn resources_dropped_from_the_manifest_are_deleted_unless_they_hold_data() {
         [
             "queue drop-dev-jobs",
             "queue drop-dev-jobs-dlq",
+            "queue drop-dev-mail",
+            "queue drop-dev-mail-dlq",
             "table drop-dev-orders",
             "bucket drop-dev-uploads",
             "bucket drop-dev-inbox",
@@ -256,7 +279,36 @@ fn resources_dropped_from_the_manifest_are_deleted_unless_they_hold_data() {
             .send()
             .await
             .unwrap();
+        // A message that failed its receives, in the dead-letter queue.
+        let url = c
+            .sqs
+            .get_queue_url()
+            .queue_name("drop-dev-mail-dlq")
+            .send()
+            .await
+            .unwrap()
+            .queue_url()
+            .unwrap()
+            .to_string();
+        c.sqs
+            .send_message()
+            .queue_url(url)
+            .message_body("undeliverable")
+            .send()
+            .await
+            .unwrap();
     });
+    let kept_on_deploy = [
+        "dynamodb_table.drop-dev-orders",
+        "sqs_queue.drop-dev-mail",
+        "sqs_queue.drop-dev-mail-dlq",
+    ];
+    let still_there = [
+        "queue drop-dev-mail",
+        "queue drop-dev-mail-dlq",
+        "table drop-dev-orders",
+        "bucket drop-dev-inbox",
+    ];
 
     // All three resources leave the manifest.
     std::fs::write(&manifest, dropped(true)).unwrap();
@@ -269,13 +321,19 @@ fn resources_dropped_from_the_manifest_are_deleted_unless_they_hold_data() {
     assert_eq!(code, 0, "{stderr}\n{doc:#}");
     let plan = &doc["plans"][0];
     assert_eq!(changes(&plan["changes"]), deleted, "{doc:#}");
-    assert_eq!(kept(&plan["kept"]), ["dynamodb_table.drop-dev-orders"]);
-    let reason = plan["kept"][0]["reason"].as_str().unwrap();
+    assert_eq!(kept(&plan["kept"]), kept_on_deploy, "{doc:#}");
+    let table = plan["kept"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["id"]["kind"] == "dynamodb_table")
+        .unwrap();
+    let reason = table["reason"].as_str().unwrap();
     assert!(
         reason.contains("no longer in fnctl.toml") && reason.contains("holds items"),
         "{reason}"
     );
-    let command = plan["kept"][0]["command"].as_str().unwrap();
+    let command = table["command"].as_str().unwrap();
     assert!(
         command.contains("fnctl remove --delete-data --stage dev")
             && command.contains("delete its items")
@@ -286,6 +344,9 @@ fn resources_dropped_from_the_manifest_are_deleted_unless_they_hold_data() {
     assert_eq!(code, 0, "{stderr}");
     assert!(
         text.contains("kept dynamodb_table drop-dev-orders: it is no longer in fnctl.toml")
+            && text.contains(
+                "kept sqs_queue drop-dev-mail: it is no longer in fnctl.toml, but its dead-letter queue `drop-dev-mail-dlq` still holds about 1 message"
+            )
             && text.contains("--delete-data"),
         "{text}"
     );
@@ -293,10 +354,10 @@ fn resources_dropped_from_the_manifest_are_deleted_unless_they_hold_data() {
     let doc = deploy(&moto, &manifest);
     let report = &doc["deployments"][0];
     assert_eq!(changes(&report["changes"]), deleted, "{doc:#}");
-    assert_eq!(kept(&report["kept"]), ["dynamodb_table.drop-dev-orders"]);
+    assert_eq!(kept(&report["kept"]), kept_on_deploy, "{doc:#}");
     assert_eq!(
         ours(&c),
-        ["table drop-dev-orders", "bucket drop-dev-inbox"],
+        still_there,
         "the empty queue, its dead-letter queue and the empty bucket are deleted"
     );
     assert_eq!(bystanders(&c), all_bystanders());
@@ -320,16 +381,28 @@ fn resources_dropped_from_the_manifest_are_deleted_unless_they_hold_data() {
         !gone.iter().any(|c| c.contains("s3_bucket")),
         "{gone:?}\n{doc:#}"
     );
-    assert_eq!(ours(&c), ["table drop-dev-orders", "bucket drop-dev-inbox"]);
+    assert_eq!(ours(&c), still_there);
 
-    // remove keeps the table with its item; --delete-data deletes it.
+    // remove keeps what holds data (by remove's own rule, each queue on its
+    // own); --delete-data deletes it.
     let (code, doc, stderr) = fnctl(&moto, &manifest, &["remove"]);
     assert_eq!(code, 0, "{stderr}\n{doc:#}");
     assert_eq!(
         kept(&doc["removals"][0]["kept"]),
-        ["dynamodb_table.drop-dev-orders"]
+        [
+            "dynamodb_table.drop-dev-orders",
+            "sqs_queue.drop-dev-mail-dlq"
+        ],
+        "{doc:#}"
     );
-    assert_eq!(ours(&c), ["table drop-dev-orders", "bucket drop-dev-inbox"]);
+    assert_eq!(
+        ours(&c),
+        [
+            "queue drop-dev-mail-dlq",
+            "table drop-dev-orders",
+            "bucket drop-dev-inbox"
+        ]
+    );
     let (code, doc, stderr) = fnctl(&moto, &manifest, &["remove", "--delete-data"]);
     assert_eq!(code, 0, "{stderr}\n{doc:#}");
     assert_eq!(kept(&doc["removals"][0]["kept"]), Vec::<String>::new());
