@@ -390,6 +390,9 @@ impl Kind for Api {
                     .send()
                     .await
                     .or_api_error("DeleteMethod", name)?;
+                if before["integration"]["type"] == "MOCK" {
+                    redeploy_after_delete(b, shared).await?;
+                }
                 Ok(())
             }
             "api_resource" => {
@@ -424,7 +427,8 @@ impl Kind for Api {
             "api_key" => delete_api_key(b, name).await,
             "api_gateway_response" => {
                 let api = rest_api_id(shared).await;
-                api_cors::delete_gateway_response(b, change, &api).await
+                api_cors::delete_gateway_response(b, change, &api).await?;
+                redeploy_after_delete(b, shared).await
             }
             _ => delete_usage_plan(b, name).await,
         }
@@ -818,6 +822,23 @@ async fn put_deployment(b: &AwsBackend, after: &Attrs, shared: &Shared) -> Resul
         .await
         .or_api_error("CreateDeployment", format!("{api}/{}", b.app.stage))?;
     Ok(())
+}
+
+/// Deploys the stage again after a preflight method or a gateway response
+/// was deleted. The engine deletes after every create and update, so the
+/// deployment this run made (a snapshot of the API) still holds what was
+/// deleted since: without another one the stage would go on answering
+/// preflights and adding CORS headers to its errors. The description is
+/// the digest the plan wanted, computed offline from the app, so a read
+/// after the apply still matches the plan. The API's own deletion skips
+/// this (its parts are deleted with it, see [`Kind::deleted_with`]).
+async fn redeploy_after_delete(b: &AwsBackend, shared: &Shared) -> Result<(), AwsError> {
+    let mut desired = Vec::new();
+    Api.desired(&b.app, &CodeDigests(BTreeMap::new()), &mut desired);
+    let Some(deployment) = desired.iter().find(|r| r.id.kind == "api_deployment") else {
+        return Ok(());
+    };
+    put_deployment(b, &deployment.attrs, shared).await
 }
 
 async fn put_api_key(
