@@ -174,6 +174,9 @@ runtime = "python3.12"
 [providers.aws]
 region = "us-east-1"
 
+[http.cors]
+origins = ["https://shop.example"]
+
 [functions.orders]
 handler = "orders.handler"
 [[functions.orders.triggers]]
@@ -216,7 +219,7 @@ partition_key = "id"
         let desired =
             crate::provider::aws::resources::desired(&app(), &CodeDigests(BTreeMap::new()));
         let mut planned: BTreeSet<&str> = desired.iter().map(|r| r.id.kind.as_str()).collect();
-        assert_eq!(planned.len(), 16, "{planned:?}");
+        assert_eq!(planned.len(), 17, "{planned:?}");
         // The same app behind an HTTP API (JWT instead of the key it lacks).
         let http_api = crate::manifest::test_app(
             APP.replace(
