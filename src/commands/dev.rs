@@ -124,7 +124,12 @@ pub fn run(
     rt.block_on(dev::serve(app, loader, opts.clone(), |addr, app| {
         // The first stdout line is the address, for scripts and tests.
         printer.data(&format!("listening on http://{addr}\n"));
-        let mut text = format!("fnctl dev: app `{}`, stage `{}` (Ctrl-C to stop)\n", app.name, app.stage);
+        // Which gateway dev plays decides the events handlers get.
+        let gateway = match app.gateway() {
+            crate::model::Gateway::Rest => "REST API gateway (payload 1.0)",
+            crate::model::Gateway::HttpApi => "HTTP API gateway (payload 2.0)",
+        };
+        let mut text = format!("fnctl dev: app `{}`, stage `{}`, {gateway} (Ctrl-C to stop)\n", app.name, app.stage);
         for f in app.functions.values() {
             for t in &f.triggers {
                 match t {

@@ -272,4 +272,9 @@ fn http_api_apps_get_payload_2_0_events_and_answers() {
         );
     }
     dev.wait_for("POST /plain -> 404 (no route)");
+    assert!(
+        dev.stderr().contains("HTTP API gateway (payload 2.0)"),
+        "dev says which gateway it plays:\n{}",
+        dev.stderr()
+    );
 }
