@@ -5,6 +5,7 @@ use crate::common::{copy_tree, example, run};
 
 const EXAMPLES: &[&str] = &[
     "all-triggers",
+    "http-api-cors",
     "node-http",
     "orders-app",
     "python-http-api",
