@@ -146,6 +146,7 @@ pub struct AwsSection {
     #[serde(default)]
     pub statements: Vec<Sp<IamStatement>>,
     /// The API Gateway flavour serving HTTP triggers: `rest` (REST API, payload format 1.0; default) or `http-api` (HTTP API, payload format 2.0; cheaper, JWT authorizers, no API keys).
+    #[schemars(extend("enum" = ["rest", "http-api"]))]
     pub http: Option<Sp<String>>,
 }
 
@@ -476,10 +477,9 @@ pub struct HttpSection {
     pub cors: Option<Sp<CorsValue>>,
 }
 
-/// `cors = true | false | { ... }`.
-///
-/// Deserialised by hand: serde's untagged enums buffer their content, which
-/// loses the spans of the fields inside (see [`TriggerSection`]).
+/// CORS: `true` for the defaults, `false` for none, or a table of settings.
+// Deserialised by hand: serde's untagged enums buffer their content, which
+// loses the spans of the fields inside (see [`TriggerSection`]).
 #[derive(Debug, Clone, JsonSchema)]
 #[serde(untagged)]
 pub enum CorsValue {
@@ -531,8 +531,8 @@ pub struct CorsSection {
     pub credentials: Option<Sp<bool>>,
 }
 
-/// `auth = "none" | "key" | { jwt = { ... } }`; deserialised by hand as
-/// [`CorsValue`] is.
+/// Who may call the route: `none`, `key`, or `{ jwt = { issuer, audience, scopes } }`.
+// Deserialised by hand, as [`CorsValue`] is.
 #[derive(Debug, Clone, JsonSchema)]
 #[serde(untagged)]
 pub enum AuthSection {
