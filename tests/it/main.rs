@@ -22,6 +22,7 @@ mod dev_cors;
 mod dev_http_api;
 mod dev_jwt;
 mod dev_queue;
+mod dropped_resources;
 mod examples;
 mod fault_proxy;
 mod faults;
