@@ -507,6 +507,13 @@ fn switching_between_a_rest_api_and_an_http_api_replaces_the_api() {
 
     std::fs::write(&manifest, &http).unwrap();
     let doc = deploy(&moto, &manifest);
+    let note = doc["deployments"][0]["urls_note"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        note.contains("every URL changed") && note.contains("payload format 2.0"),
+        "{doc:#}"
+    );
     let c = changes(&doc);
     let has = |action: &str, id: &str| c.iter().any(|(a, i, _)| a == action && i == id);
     assert!(has("create", "http_api.shop-dev"), "{c:?}");
@@ -549,6 +556,10 @@ fn switching_between_a_rest_api_and_an_http_api_replaces_the_api() {
     });
     let doc = deploy(&moto, &manifest);
     assert!(changes(&doc).is_empty(), "{doc:#}");
+    let note = doc["deployments"][0]["urls_note"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(!note.contains("every URL changed"), "said once: {note}");
 
     // And back.
     std::fs::write(&manifest, rest).unwrap();
@@ -557,6 +568,10 @@ fn switching_between_a_rest_api_and_an_http_api_replaces_the_api() {
     let has = |action: &str, id: &str| c.iter().any(|(a, i, _)| a == action && i == id);
     assert!(has("create", "rest_api.shop-dev"), "{c:?}");
     assert!(has("delete", "http_api.shop-dev"), "{c:?}");
+    let note = doc["deployments"][0]["urls_note"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(note.contains("to a REST API"), "{doc:#}");
     rt().block_on(async {
         let conf = moto.sdk_config().await;
         let v2 = aws_sdk_apigatewayv2::Client::new(&conf);

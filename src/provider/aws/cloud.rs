@@ -23,6 +23,10 @@ pub struct AwsCloud {
     backend: AwsBackend,
     live: Option<Live>,
     lock: Option<AwsLock>,
+    /// Set when a read finds the app's routes served by the other API
+    /// flavour than `[providers.aws] http` asks for: the deploy replaces
+    /// the API, and says that the URLs change.
+    api_switch: Option<String>,
 }
 
 impl AwsCloud {
@@ -44,6 +48,7 @@ impl AwsCloud {
             },
             live: None,
             lock: None,
+            api_switch: None,
         })
     }
 
@@ -53,6 +58,26 @@ impl AwsCloud {
 
     fn live(&self) -> &Live {
         self.live.as_ref().expect("read first")
+    }
+
+    /// An endpoint override (moto, LocalStack) serves a REST API's stage
+    /// under its own path, not at the `execute-api` host AWS assigns.
+    fn emulator_note(&self) -> Option<String> {
+        let endpoint = self
+            .app()
+            .aws
+            .as_ref()
+            .and_then(|a| a.endpoint.clone())
+            .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())?;
+        let api = self.live.as_ref()?.ids.api_id(self.app())?.to_string();
+        if self.app().gateway() == crate::model::Gateway::HttpApi {
+            return Some(super::kinds::http_api::emulator_note(&endpoint));
+        }
+        Some(format!(
+            "these are the URLs AWS assigns; the endpoint override {e} is an emulator's, and moto and LocalStack serve them at {e}/restapis/{api}/{stage}/_user_request_/...",
+            e = endpoint.trim_end_matches('/'),
+            stage = self.app().stage
+        ))
     }
 }
 
@@ -68,7 +93,12 @@ impl Cloud for AwsCloud {
     }
 
     async fn read(&mut self) -> Result<(), CloudError> {
-        self.live = Some(self.backend.read().await?);
+        let live = self.backend.read().await?;
+        // Kept from the read before apply (the one after finds the old API gone).
+        if self.api_switch.is_none() {
+            self.api_switch = super::kinds::http_api::switch_note(self.app(), &live.ids);
+        }
+        self.live = Some(live);
         Ok(())
     }
 
@@ -187,24 +217,15 @@ impl Cloud for AwsCloud {
         )
     }
 
-    /// An endpoint override (moto, LocalStack) serves a REST API's stage
-    /// under its own path, not at the `execute-api` host AWS assigns.
+    /// What the URLs do not say on their own: that they changed because the
+    /// app moved between a REST API and an HTTP API, and where an emulator
+    /// serves them.
     fn urls_note(&self) -> Option<String> {
-        let endpoint = self
-            .app()
-            .aws
-            .as_ref()
-            .and_then(|a| a.endpoint.clone())
-            .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())?;
-        let api = self.live.as_ref()?.ids.api_id(self.app())?.to_string();
-        if self.app().gateway() == crate::model::Gateway::HttpApi {
-            return Some(super::kinds::http_api::emulator_note(&endpoint));
-        }
-        Some(format!(
-            "these are the URLs AWS assigns; the endpoint override {e} is an emulator's, and moto and LocalStack serve them at {e}/restapis/{api}/{stage}/_user_request_/...",
-            e = endpoint.trim_end_matches('/'),
-            stage = self.app().stage
-        ))
+        let notes: Vec<String> = [self.api_switch.clone(), self.emulator_note()]
+            .into_iter()
+            .flatten()
+            .collect();
+        (!notes.is_empty()).then(|| notes.join("; "))
     }
 
     fn found(&self) -> usize {

@@ -511,6 +511,24 @@ impl crate::provider::aws::backend::LiveIds {
     }
 }
 
+/// When a read finds the app's routes served by the other flavour of API
+/// than `[providers.aws] http` asks for, what a deploy says: the plan
+/// replaces the API, so every URL changes (a new API id), and handlers get
+/// the other payload format.
+pub fn switch_note(app: &App, ids: &crate::provider::aws::backend::LiveIds) -> Option<String> {
+    if routes(app).is_empty() {
+        return None;
+    }
+    let (old, new, payload) = match app.gateway() {
+        Gateway::HttpApi => (ids.rest_api_id.as_deref()?, "an HTTP API", "2.0"),
+        Gateway::Rest => (ids.http_api_id.as_deref()?, "a REST API", "1.0"),
+    };
+    Some(format!(
+        "the routes moved from API {old} to {new} (`[providers.aws] http = \"{}\"`): every URL changed, and handlers now receive payload format {payload} events",
+        app.gateway().as_str()
+    ))
+}
+
 /// `urls_note` for an HTTP API deployed through an endpoint override: the
 /// URLs are the form AWS assigns; moto (5.2.5) stores HTTP APIs but serves
 /// no stage of them, so there is no emulator address to give.
