@@ -162,8 +162,9 @@ impl Cors {
 
 /// A JWT authorizer on a route (`auth = { jwt = { issuer, audience } }`):
 /// the request must carry `Authorization: Bearer <token>` signed by the
-/// issuer's published keys, for one of the audiences, not expired, and
-/// holding every scope listed.
+/// issuer's published keys, for one of the audiences, not expired, and,
+/// when the route lists scopes, holding at least one of them (as API
+/// Gateway's JWT authorizer checks `authorizationScopes`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct JwtAuth {
     /// The `iss` claim, an `https://` URL whose
@@ -171,8 +172,8 @@ pub struct JwtAuth {
     pub issuer: String,
     /// Accepted `aud` (or, for Cognito access tokens, `client_id`) values.
     pub audience: Vec<String>,
-    /// Scopes the token's `scope` / `scp` claim must include (HTTP API
-    /// `authorizationScopes`); empty: none required.
+    /// Scopes of which the token's `scope` / `scp` claim must include at
+    /// least one (HTTP API `authorizationScopes`); empty: none required.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub scopes: Vec<String>,
 }

@@ -49,6 +49,7 @@ mod remove_keeps_data;
 mod resources_manifest;
 mod rest_cors;
 mod rollback;
+mod route_removal;
 mod runtimes;
 mod secrets;
 mod stage_names;

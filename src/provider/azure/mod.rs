@@ -45,9 +45,12 @@ impl Provider for Azure {
     }
 
     /// Queue settings Azure applies per message, and the poison queue a
-    /// queue without `dead_letter` still gets ([`checks::notes`]).
+    /// queue without `dead_letter` still gets ([`checks::notes`]); CORS
+    /// settings a Function App cannot hold ([`http_checks::notes`]).
     fn warnings(&self, app: &App) -> Vec<Diagnostic> {
-        checks::notes(app)
+        let mut out = checks::notes(app);
+        out.extend(http_checks::notes(app));
+        out
     }
 
     fn desired(&self, app: &App, code: &CodeDigests) -> Vec<Resource> {

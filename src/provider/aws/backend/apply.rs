@@ -159,6 +159,7 @@ impl AwsBackend {
         let to_delete: Vec<&Change> = deletes(plan).collect();
         let deleting: BTreeSet<&ResourceId> = to_delete.iter().map(|c| &c.id).collect();
         let total = applied.len() + to_delete.len();
+        let mut deleted_alone: Vec<&Change> = Vec::new();
         for change in to_delete {
             if interrupt.requested() {
                 return Err(Interrupted {
@@ -181,6 +182,7 @@ impl AwsBackend {
                     shared: &shared,
                 })
                 .await?;
+                deleted_alone.push(change);
             }
             progress(&change.id, "done");
             applied.push(Applied {
@@ -189,6 +191,16 @@ impl AwsBackend {
                 changed: Vec::new(),
                 millis: started.elapsed().as_millis(),
             });
+        }
+        for kind in KINDS {
+            let mine: Vec<&Change> = deleted_alone
+                .iter()
+                .copied()
+                .filter(|c| kind.kinds().contains(&c.id.kind.as_str()))
+                .collect();
+            if !mine.is_empty() {
+                kind.after_deletes(self, &mine, &shared).await?;
+            }
         }
         Ok(applied)
     }

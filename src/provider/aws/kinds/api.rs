@@ -390,9 +390,6 @@ impl Kind for Api {
                     .send()
                     .await
                     .or_api_error("DeleteMethod", name)?;
-                if before["integration"]["type"] == "MOCK" {
-                    redeploy_after_delete(b, shared).await?;
-                }
                 Ok(())
             }
             "api_resource" => {
@@ -427,11 +424,28 @@ impl Kind for Api {
             "api_key" => delete_api_key(b, name).await,
             "api_gateway_response" => {
                 let api = rest_api_id(shared).await;
-                api_cors::delete_gateway_response(b, change, &api).await?;
-                redeploy_after_delete(b, shared).await
+                api_cors::delete_gateway_response(b, change, &api).await
             }
             _ => delete_usage_plan(b, name).await,
         }
+    }
+
+    async fn after_deletes(
+        &self,
+        b: &AwsBackend,
+        deleted: &[&Change],
+        shared: &Shared,
+    ) -> Result<(), AwsError> {
+        let served = deleted.iter().any(|c| {
+            matches!(
+                c.id.kind.as_str(),
+                "api_method" | "api_resource" | "api_gateway_response"
+            )
+        });
+        if served {
+            redeploy_after_delete(b, shared).await?;
+        }
+        Ok(())
     }
 
     fn deleted_with(&self, app: &App, id: &ResourceId) -> Option<ResourceId> {
@@ -824,14 +838,17 @@ async fn put_deployment(b: &AwsBackend, after: &Attrs, shared: &Shared) -> Resul
     Ok(())
 }
 
-/// Deploys the stage again after a preflight method or a gateway response
-/// was deleted. The engine deletes after every create and update, so the
-/// deployment this run made (a snapshot of the API) still holds what was
-/// deleted since: without another one the stage would go on answering
-/// preflights and adding CORS headers to its errors. The description is
-/// the digest the plan wanted, computed offline from the app, so a read
-/// after the apply still matches the plan. The API's own deletion skips
-/// this (its parts are deleted with it, see [`Kind::deleted_with`]).
+/// Deploys the stage again after methods, resources or gateway responses
+/// were deleted ([`Kind::after_deletes`], once per deploy). The engine
+/// deletes after every create and update, so the deployment this run made
+/// (a snapshot of the API) still holds what was deleted since: without
+/// another one the stage would go on serving a removed route (with its
+/// function gone: 502), answering preflights and adding CORS headers to its
+/// errors. The description is the digest the plan wanted, computed offline
+/// from the app, so a read after the apply still matches the plan. The
+/// API's own deletion skips this (its parts are deleted with it, see
+/// [`Kind::deleted_with`]), and so does an app left with no routes (no
+/// deployment is desired; the stage is deleted).
 async fn redeploy_after_delete(b: &AwsBackend, shared: &Shared) -> Result<(), AwsError> {
     let mut desired = Vec::new();
     Api.desired(&b.app, &CodeDigests(BTreeMap::new()), &mut desired);

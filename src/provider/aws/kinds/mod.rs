@@ -92,6 +92,19 @@ pub trait Kind: Sync {
         None
     }
 
+    /// Once after every delete of a deploy, with those of this module's
+    /// kinds that were deleted on their own (not with a parent): for what
+    /// must follow deletions as a whole, such as a REST API stage, which
+    /// is a snapshot and serves deleted methods until it is deployed again.
+    async fn after_deletes(
+        &self,
+        _backend: &AwsBackend,
+        _deleted: &[&Change],
+        _shared: &Shared,
+    ) -> Result<(), AwsError> {
+        Ok(())
+    }
+
     /// Before `remove`: the data a resource holds. `Some` keeps the
     /// resource (and says why); with `delete_data` the data is deleted
     /// instead and the resource goes with the rest.

@@ -623,6 +623,11 @@ impl AzureBackend {
                     "appSettings": settings.iter().map(|(k, v)| json!({"name": k, "value": v})).collect::<Vec<_>>(),
                     "minTlsVersion": "1.2",
                     "ftpsState": "Disabled",
+                    // A PUT replaces the site's configuration: the CORS
+                    // the app wants goes with it (see `http_settings`).
+                    "cors": super::http_settings::cors_body(
+                        crate::provider::azure::http_checks::site_cors(app).as_ref(),
+                    ),
                 },
             },
         });

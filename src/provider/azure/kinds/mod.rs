@@ -14,6 +14,7 @@ pub mod data;
 pub mod event_subscription;
 pub mod function_app;
 pub mod group;
+pub mod http_settings;
 pub mod insights;
 pub mod package;
 pub mod service_plan;
@@ -39,6 +40,7 @@ pub static KINDS: &[&dyn Kind] = &[
     &insights::Insights,
     &service_plan::ServicePlan,
     &function_app::FunctionApp,
+    &http_settings::HttpSettings,
     &access::Access,
     &package::Package,
     &event_subscription::EventSubscription,
@@ -231,6 +233,27 @@ create = true
         crate::manifest::test_app(text)
     }
 
+    /// CORS and an Entra-protected route: the Function App's CORS and
+    /// authentication settings.
+    fn http_app() -> App {
+        crate::manifest::test_app(
+            r#"
+[app]
+name = "shop"
+runtime = "python3.12"
+[providers.azure]
+subscription = "00000000-0000-0000-0000-000000000000"
+resource_group = "shop-rg"
+location = "westeurope"
+[http.cors]
+origins = ["https://shop.example.com"]
+[functions.orders]
+handler = "orders.handler"
+triggers = [{ type = "http", method = "GET", path = "/orders", auth = { jwt = { issuer = "https://login.microsoftonline.com/t/v2.0", audience = ["api://shop"] } } }]
+"#,
+        )
+    }
+
     /// Creates and updates go in this order: each after what it needs.
     #[test]
     fn kinds_are_applied_in_dependency_order() {
@@ -249,6 +272,8 @@ create = true
                 "app_service_plan",
                 "function_app",
                 "app_settings",
+                "site_cors",
+                "auth_settings",
                 "role_assignment",
                 "function_package",
                 "function",
@@ -282,7 +307,12 @@ create = true
             );
             planned.extend(desired.into_iter().map(|r| r.id.kind));
         }
-        assert_eq!(planned.len(), 16, "{planned:?}");
+        planned.extend(
+            crate::provider::azure::resources::desired(&http_app(), &CodeDigests(BTreeMap::new()))
+                .into_iter()
+                .map(|r| r.id.kind),
+        );
+        assert_eq!(planned.len(), 18, "{planned:?}");
         assert_eq!(
             planned,
             handled
