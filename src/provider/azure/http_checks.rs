@@ -405,20 +405,18 @@ triggers = [{{ type = "http", method = "POST", path = "/orders", auth = {{ jwt =
 "#
         ));
         assert_eq!(check(&a).len(), 1);
-        let b = app(&format!(
-            r#"
+        let b = app(r#"
 [providers.aws]
 region = "us-east-1"
 http = "http-api"
 [functions.list]
 handler = "app.handler"
-triggers = [{{ type = "http", method = "GET", path = "/orders" }}]
+triggers = [{ type = "http", method = "GET", path = "/orders" }]
 [functions.create]
 handler = "app.handler"
 providers = ["aws"]
-triggers = [{{ type = "http", method = "POST", path = "/orders", auth = {{ jwt = {{ issuer = "https://issuer.example", audience = ["a"], scopes = ["s"] }} }} }}]
-"#
-        ));
+triggers = [{ type = "http", method = "POST", path = "/orders", auth = { jwt = { issuer = "https://issuer.example", audience = ["a"], scopes = ["s"] } } }]
+"#);
         assert!(check(&b).is_empty(), "{:?}", messages(&check(&b)));
         assert_eq!(site_auth(&b), None);
     }
