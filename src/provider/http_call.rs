@@ -3,7 +3,8 @@
 //! Azure (whose HTTP functions have no other way in).
 //!
 //! The request is described by an API Gateway proxy event — the event shape
-//! `invoke` takes on every provider — so `--data` and `--event http` mean the
+//! `invoke` takes on every provider, payload format 1.0 (REST APIs) or 2.0
+//! (HTTP APIs, `version = "2.0"`) — so `--data` and `--event http` mean the
 //! same thing whichever way the call travels. The HTTP reply is turned back
 //! into a proxy result (`statusCode`, `headers`, `body`), the shape
 //! `--expect-status` and `--expect-body` read after a direct invocation too.
@@ -44,6 +45,12 @@ pub enum HttpCallError {
     RelativePath(String),
     #[error("the event's body is marked base64 but does not decode: {0}")]
     BadBase64(String),
+    #[error("the request body is {size} bytes, over the {limit} bytes {gateway} accepts")]
+    TooLarge {
+        size: usize,
+        limit: u64,
+        gateway: &'static str,
+    },
 }
 
 impl HttpCallError {
@@ -52,6 +59,9 @@ impl HttpCallError {
         match self {
             HttpCallError::NoHttpTrigger(_) => {
                 "call it directly (drop --via url), or add an http trigger to it"
+            }
+            HttpCallError::TooLarge { .. } => {
+                "send a smaller body; larger uploads go to a bucket (a presigned URL) rather than through the API"
             }
             _ => {
                 "pass --event http for a sample request, or --data with a proxy event (`httpMethod`, `path`, `headers`, `body`; see docs/portable-handlers.md)"
@@ -80,11 +90,26 @@ pub fn from_event<'f>(f: &'f Function, event: &Value) -> Result<HttpCall<'f>, Ht
     if triggers.is_empty() {
         return Err(HttpCallError::NoHttpTrigger(f.name.clone()));
     }
-    let Some(method) = event.get("httpMethod").and_then(Value::as_str) else {
+    let v2 = event.get("version").and_then(Value::as_str) == Some("2.0");
+    let method = if v2 {
+        event.pointer("/requestContext/http/method")
+    } else {
+        event.get("httpMethod")
+    };
+    let Some(method) = method.and_then(Value::as_str) else {
         return Err(HttpCallError::NotAProxyEvent(f.name.clone()));
     };
     let method = method.to_ascii_uppercase();
-    let resource = event.get("resource").and_then(Value::as_str);
+    // 2.0 names the route in `routeKey` (`GET /orders/{id}`).
+    let resource = if v2 {
+        event
+            .get("routeKey")
+            .and_then(Value::as_str)
+            .and_then(|k| k.split_once(' '))
+            .map(|(_, path)| path)
+    } else {
+        event.get("resource").and_then(Value::as_str)
+    };
     let takes = |h: &&&HttpTrigger| h.methods.iter().any(|m| *m == method || m == "ANY");
     let trigger = triggers
         .iter()
@@ -92,7 +117,11 @@ pub fn from_event<'f>(f: &'f Function, event: &Value) -> Result<HttpCall<'f>, Ht
         .or_else(|| triggers.iter().find(takes))
         .copied()
         .unwrap_or(triggers[0]);
-    let path = match event.get("path").and_then(Value::as_str) {
+    let path = if v2 { v2_path(event) } else { None };
+    let path = match path
+        .as_deref()
+        .or(event.get("path").and_then(Value::as_str))
+    {
         Some(p) if p.starts_with('/') => p.to_string(),
         Some(p) => return Err(HttpCallError::RelativePath(p.to_string())),
         None if trigger.route.params().next().is_none() => trigger.route.to_string(),
@@ -104,7 +133,13 @@ pub fn from_event<'f>(f: &'f Function, event: &Value) -> Result<HttpCall<'f>, Ht
         }
     };
     let mut query = Vec::new();
-    if let Some(q) = event
+    let raw_query = event
+        .get("rawQueryString")
+        .and_then(Value::as_str)
+        .filter(|q| v2 && !q.is_empty());
+    if let Some(raw) = raw_query {
+        query.extend(url::form_urlencoded::parse(raw.as_bytes()).into_owned());
+    } else if let Some(q) = event
         .get("multiValueQueryStringParameters")
         .and_then(Value::as_object)
     {
@@ -128,7 +163,19 @@ pub fn from_event<'f>(f: &'f Function, event: &Value) -> Result<HttpCall<'f>, Ht
         .flatten()
         .filter(|(k, _)| !k.eq_ignore_ascii_case("host"))
         .map(|(k, v)| (k.to_ascii_lowercase(), text(v)))
+        .collect::<Vec<_>>();
+    // 2.0 carries cookies apart from the headers.
+    let cookies: Vec<String> = event
+        .get("cookies")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(text)
         .collect();
+    let mut headers = headers;
+    if v2 && !cookies.is_empty() && !headers.iter().any(|(k, _)| k == "cookie") {
+        headers.push(("cookie".into(), cookies.join("; ")));
+    }
     let body = match event.get("body") {
         Some(Value::String(b)) if event["isBase64Encoded"] == true => {
             base64::engine::general_purpose::STANDARD
@@ -147,6 +194,41 @@ pub fn from_event<'f>(f: &'f Function, event: &Value) -> Result<HttpCall<'f>, Ht
         headers,
         body,
     })
+}
+
+/// A 2.0 event's path below the stage: `rawPath` holds the stage name first
+/// (`/dev/orders/42`) unless the stage is `$default`, while the URL a call
+/// goes to already ends in the stage.
+fn v2_path(event: &Value) -> Option<String> {
+    let raw = event.get("rawPath").and_then(Value::as_str)?;
+    let stage = event
+        .pointer("/requestContext/stage")
+        .and_then(Value::as_str)
+        .filter(|s| *s != "$default");
+    let Some(stage) = stage else {
+        return Some(raw.to_string());
+    };
+    let prefix = format!("/{stage}");
+    Some(match raw.strip_prefix(&prefix) {
+        Some("") => "/".to_string(),
+        Some(rest) if rest.starts_with('/') => rest.to_string(),
+        _ => raw.to_string(),
+    })
+}
+
+impl HttpCall<'_> {
+    /// Refuses a body over what the gateway in front accepts, before any
+    /// byte is sent: the gateway would answer 413 after the upload.
+    pub fn check_size(&self, limit: u64, gateway: &'static str) -> Result<(), HttpCallError> {
+        if self.body.len() as u64 > limit {
+            return Err(HttpCallError::TooLarge {
+                size: self.body.len(),
+                limit,
+                gateway,
+            });
+        }
+        Ok(())
+    }
 }
 
 /// The full URL: `base` (no trailing slash needed) followed by the call's
@@ -406,6 +488,71 @@ mod tests {
         assert_eq!(
             from_event(&plain, &json!({"httpMethod": "GET"})),
             Err(HttpCallError::NoHttpTrigger("worker".into()))
+        );
+    }
+
+    #[test]
+    fn payload_2_0_events_describe_the_same_request() {
+        let f = function(
+            "api",
+            &[
+                (&["GET"], "/users", HttpAuth::None),
+                (&["POST"], "/users/{id}", HttpAuth::None),
+            ],
+        );
+        let event = json!({
+            "version": "2.0",
+            "routeKey": "POST /users/{id}",
+            "rawPath": "/dev/users/7",
+            "rawQueryString": "a=1&a=2&b=x%20y",
+            "cookies": ["s=1", "t=2"],
+            "headers": {"Content-Type": "application/json", "host": "x"},
+            "requestContext": {"stage": "dev", "http": {"method": "post", "path": "/dev/users/7"}},
+            "body": "{}",
+            "isBase64Encoded": false
+        });
+        let call = from_event(&f, &event).unwrap();
+        assert_eq!(call.method, "POST");
+        assert_eq!(call.trigger.route.to_string(), "/users/{id}");
+        assert_eq!(call.path, "/users/7");
+        assert_eq!(
+            call.query,
+            vec![
+                ("a".to_string(), "1".to_string()),
+                ("a".to_string(), "2".to_string()),
+                ("b".to_string(), "x y".to_string())
+            ]
+        );
+        assert!(call.headers.contains(&("cookie".into(), "s=1; t=2".into())));
+        assert!(!call.headers.iter().any(|(k, _)| k == "host"));
+        assert_eq!(call.body, b"{}");
+        // `$default` has no stage in the path.
+        let mut d = event.clone();
+        d["rawPath"] = json!("/users/7");
+        d["requestContext"]["stage"] = json!("$default");
+        assert_eq!(from_event(&f, &d).unwrap().path, "/users/7");
+        // A 2.0 event without its method is no request.
+        let none = json!({"version": "2.0", "rawPath": "/users"});
+        assert_eq!(
+            from_event(&f, &none),
+            Err(HttpCallError::NotAProxyEvent("api".into()))
+        );
+    }
+
+    #[test]
+    fn a_body_over_the_gateways_limit_is_refused_before_sending() {
+        let f = function("api", &[(&["POST"], "/upload", HttpAuth::None)]);
+        let big = "x".repeat(11);
+        let call = from_event(
+            &f,
+            &json!({"httpMethod": "POST", "path": "/upload", "body": big}),
+        )
+        .unwrap();
+        assert!(call.check_size(11, "REST API").is_ok());
+        let err = call.check_size(10, "REST API").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the request body is 11 bytes, over the 10 bytes REST API accepts"
         );
     }
 

@@ -285,10 +285,21 @@ impl Cloud for AwsCloud {
         let f = request.function;
         if via == Via::Url {
             let event: Value = serde_json::from_str(&payload).unwrap_or(Value::Null);
+            let gateway = app.gateway();
             let call = http_call::from_event(f, &event)
+                .and_then(|c| {
+                    let name = match gateway {
+                        crate::model::Gateway::Rest => "a REST API",
+                        crate::model::Gateway::HttpApi => "an HTTP API",
+                    };
+                    c.check_size(gateway.max_payload_bytes(), name).map(|_| c)
+                })
                 .map_err(|e| CloudError::usage(e.to_string(), Some(e.hint().to_string())))?;
-            // API Gateway gives an integration 29 s by default.
-            let timeout = std::time::Duration::from_secs(u64::from(f.timeout_s.max(29)) + 5);
+            // The gateway gives an integration at most its limit (29 s on a
+            // REST API by default, 30 s on an HTTP API).
+            let timeout = std::time::Duration::from_secs(
+                u64::from(f.timeout_s.max(gateway.integration_timeout_s())) + 5,
+            );
             let (url, reply) = backend
                 .invoke_url(&call, request.base_url.as_deref(), timeout)
                 .await?;
