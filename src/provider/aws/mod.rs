@@ -97,14 +97,18 @@ impl Provider for Aws {
         self.build_code(app, &[], report).map(|(_, d)| d)
     }
 
-    /// An API path a new route needs, the stage that serves the routes and
-    /// a bucket's notifications go with the functions they serve; the role,
-    /// the REST API, buckets, the API key and usage plan must exist.
+    /// An API path a new route needs (with its CORS preflight, the one
+    /// method no function owns), the stage that serves the routes, a JWT
+    /// authorizer a new route names and a bucket's notifications go with
+    /// the functions they serve; the role, the APIs, buckets, the API key
+    /// and usage plan must exist.
     fn shared(&self, kind: &str) -> crate::plan::scope::Shared {
         match kind {
-            "api_resource" | "api_deployment" | "s3_notification" => {
-                crate::plan::scope::Shared::Linked
-            }
+            "api_resource"
+            | "api_method"
+            | "api_deployment"
+            | "http_api_authorizer"
+            | "s3_notification" => crate::plan::scope::Shared::Linked,
             _ => crate::plan::scope::Shared::Base,
         }
     }
