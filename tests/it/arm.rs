@@ -143,6 +143,12 @@ pub struct Site {
     /// Requests the restarting host still answers with "ServiceUnavailable
     /// from host runtime" (see [`World::host_restart_requests`]).
     pub restarting: u32,
+    /// `siteConfig.cors` as last written (site PUT, config/web PUT or
+    /// PATCH); `null` when never set.
+    pub cors: Value,
+    /// `config/authsettingsV2` as last PUT (`properties`); `null` when
+    /// never set.
+    pub auth: Value,
 }
 
 pub struct ArmServer {
@@ -234,6 +240,7 @@ enum Target {
     Functions { site: String },
     HostKeys { site: String },
     WebConfig { site: String },
+    AuthSettingsV2 { site: String },
     SyncTriggers { site: String },
     Operation { id: String },
     Location { id: String },
@@ -421,6 +428,9 @@ fn target(path: &str) -> (Target, Option<&'static str>) {
         }
         ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.web", "sites", _, "config", "web"] => {
             (Target::WebConfig { site: s(7) }, Some("2024-04-01"))
+        }
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.web", "sites", _, "config", "authsettingsv2"] => {
+            (Target::AuthSettingsV2 { site: s(7) }, Some("2024-04-01"))
         }
         ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.web", "sites", _, "syncfunctiontriggers"] => {
             (Target::SyncTriggers { site: s(7) }, Some("2024-04-01"))
@@ -1363,13 +1373,52 @@ impl World {
                 None => error(StatusCode::NOT_FOUND, "ResourceNotFound", "site not found"),
             },
             (Target::WebConfig { site }, "GET") => match self.sites.get(&site) {
-                Some(s) => ok(
-                    StatusCode::OK,
-                    &json!({"id": format!("{path}"), "name": "web", "type": "Microsoft.Web/sites/config",
-                        "properties": {"linuxFxVersion": s.linux_fx_version, "ftpsState": "Disabled", "minTlsVersion": "1.2"}}),
-                ),
+                Some(s) => ok(StatusCode::OK, &web_config_doc(path, s)),
                 None => error(StatusCode::NOT_FOUND, "ResourceNotFound", "site not found"),
             },
+            // SiteConfigResource: PUT replaces the configuration, PATCH
+            // changes what it names (WebApps.json, "WebApps_UpdateConfiguration").
+            (Target::WebConfig { site }, "PUT" | "PATCH") => {
+                tri!(check_model(body, &site_config_resource_model(), ""));
+                let Some(s) = self.sites.get_mut(&site) else {
+                    return error(StatusCode::NOT_FOUND, "ResourceNotFound", "site not found");
+                };
+                let props = &body["properties"];
+                if let Some(fx) = props["linuxFxVersion"].as_str() {
+                    s.linux_fx_version = fx.to_string();
+                }
+                match props.get("cors") {
+                    Some(c) => s.cors = c.clone(),
+                    None if method.as_str() == "PUT" => s.cors = Value::Null,
+                    None => {}
+                }
+                ok(StatusCode::OK, &web_config_doc(path, s))
+            }
+            (Target::AuthSettingsV2 { site }, "GET") => match self.sites.get(&site) {
+                Some(s) => ok(StatusCode::OK, &auth_doc(path, &s.auth)),
+                None => error(StatusCode::NOT_FOUND, "ResourceNotFound", "site not found"),
+            },
+            (Target::AuthSettingsV2 { site }, "PUT") => {
+                tri!(check_model(body, &auth_settings_v2_model(), ""));
+                let Some(s) = self.sites.get_mut(&site) else {
+                    return error(StatusCode::NOT_FOUND, "ResourceNotFound", "site not found");
+                };
+                let props = body.get("properties").cloned().unwrap_or(json!({}));
+                let aad = props
+                    .pointer("/identityProviders/azureActiveDirectory")
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                if aad["enabled"] != json!(false)
+                    && !aad.is_null()
+                    && aad.pointer("/registration/clientId").and_then(Value::as_str).is_none()
+                {
+                    // The Entra provider signs in and validates as an app
+                    // registration: without its client id it cannot work.
+                    return error(StatusCode::BAD_REQUEST, "BadRequest", "The Azure Active Directory provider requires registration.clientId.");
+                }
+                s.auth = props;
+                ok(StatusCode::OK, &auth_doc(path, &s.auth))
+            }
             (Target::SyncTriggers { site }, "POST") => self.sync_triggers(&site),
             (Target::Operation { id }, "GET") => match self.operations.get_mut(&id) {
                 Some((left, _)) if *left > 0 => {
@@ -1659,6 +1708,22 @@ impl World {
         let Some(site) = self.sites.values().find(|s| s.package.is_some()).cloned() else {
             return error(StatusCode::NOT_FOUND, "NotFound", "no app is deployed");
         };
+        // App Service Authentication runs before the host: with
+        // `requireAuthentication` and `Return401`, a request without a
+        // token to a path not in `excludedPaths` never reaches a function
+        // (this server issues no tokens, so every such request is refused).
+        let auth = &site.auth;
+        if auth.pointer("/platform/enabled") == Some(&json!(true))
+            && auth.pointer("/globalValidation/requireAuthentication") == Some(&json!(true))
+            && !auth
+                .pointer("/globalValidation/excludedPaths")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .any(|p| p.as_str() == Some(path))
+        {
+            return StatusCode::UNAUTHORIZED.into_response();
+        }
         let key = headers
             .get("x-functions-key")
             .and_then(|h| h.to_str().ok())
@@ -1852,6 +1917,13 @@ impl World {
             .pointer("/properties/functionAppConfig")
             .cloned()
             .unwrap_or(Value::Null);
+        if let Some(cors) = body.pointer("/properties/siteConfig/cors") {
+            tri!(check_model(
+                cors,
+                &cors_model(),
+                "properties.siteConfig.cors"
+            ));
+        }
         if plan["sku"]["name"] == "FC1" {
             // Flex Consumption: functionAppConfig is required and checked.
             tri!(require_str(
@@ -1986,6 +2058,11 @@ impl World {
         }
         let entry = self.sites.entry(site.to_string()).or_default();
         entry.body = doc.clone();
+        // A site PUT replaces its configuration, CORS included.
+        entry.cors = body
+            .pointer("/properties/siteConfig/cors")
+            .cloned()
+            .unwrap_or(Value::Null);
         if let Some(fx) = body
             .pointer("/properties/siteConfig/linuxFxVersion")
             .and_then(Value::as_str)
@@ -3248,4 +3325,180 @@ impl azure_core::auth::TokenCredential for TestToken {
     async fn clear_cache(&self) -> azure_core::Result<()> {
         Ok(())
     }
+}
+
+/// `GET .../config/web`: the configuration as the site has it.
+fn web_config_doc(path: &str, s: &Site) -> Value {
+    let mut props = json!({"linuxFxVersion": s.linux_fx_version, "ftpsState": "Disabled", "minTlsVersion": "1.2"});
+    if !s.cors.is_null() {
+        props["cors"] = s.cors.clone();
+    }
+    json!({"id": path, "name": "web", "type": "Microsoft.Web/sites/config", "properties": props})
+}
+
+/// `GET .../config/authsettingsV2`: a site never configured reports the
+/// platform disabled.
+fn auth_doc(path: &str, props: &Value) -> Value {
+    let props = if props.is_null() {
+        json!({"platform": {"enabled": false}})
+    } else {
+        props.clone()
+    };
+    json!({"id": path, "name": "authsettingsV2", "type": "Microsoft.Web/sites/config", "properties": props})
+}
+
+/// A model of the REST spec's definitions, for [`check_model`]: `"string"`,
+/// `"boolean"`, `"integer"`, `"any"`, `["enum", values...]`,
+/// `{"array": item}`, `{"map": value}`, or an object of properties.
+type Model = Value;
+
+/// `CorsSettings` (Microsoft.Web CommonDefinitions.json; the azure-mgmt-web
+/// SDK's `CorsSettings`).
+fn cors_model() -> Model {
+    json!({"allowedOrigins": {"array": "string"}, "supportCredentials": "boolean"})
+}
+
+/// `SiteConfigResource` with the `SiteConfig` properties fnctl and these
+/// tests use (the full definition has many more; any other is refused here
+/// so a typo in fnctl cannot pass).
+fn site_config_resource_model() -> Model {
+    json!({
+        "id": "string", "name": "string", "type": "string", "kind": "string",
+        "properties": {
+            "linuxFxVersion": "string", "ftpsState": ["enum", "AllAllowed", "FtpsOnly", "Disabled"],
+            "minTlsVersion": ["enum", "1.0", "1.1", "1.2", "1.3"],
+            "appSettings": {"array": {"name": "string", "value": "string"}},
+            "cors": cors_model(),
+        },
+    })
+}
+
+/// `SiteAuthSettingsV2` (WebApps.json 2024-04-01; the azure-mgmt-web SDK's
+/// `SiteAuthSettingsV2Properties`, `AuthPlatform`, `GlobalValidation`,
+/// `IdentityProviders`, `AzureActiveDirectory*`).
+fn auth_settings_v2_model() -> Model {
+    let strings = json!({"array": "string"});
+    json!({
+        "id": "string", "name": "string", "type": "string", "kind": "string",
+        "properties": {
+            "platform": {"enabled": "boolean", "runtimeVersion": "string", "configFilePath": "string"},
+            "globalValidation": {
+                "requireAuthentication": "boolean",
+                "unauthenticatedClientAction": ["enum", "RedirectToLoginPage", "AllowAnonymous", "Return401", "Return403"],
+                "redirectToProvider": "string",
+                "excludedPaths": strings,
+            },
+            "identityProviders": {
+                "azureActiveDirectory": {
+                    "enabled": "boolean",
+                    "registration": {
+                        "openIdIssuer": "string", "clientId": "string", "clientSecretSettingName": "string",
+                        "clientSecretCertificateThumbprint": "string",
+                        "clientSecretCertificateSubjectAlternativeName": "string",
+                        "clientSecretCertificateIssuer": "string",
+                    },
+                    "login": {"loginParameters": strings, "disableWWWAuthenticate": "boolean"},
+                    "validation": {
+                        "jwtClaimChecks": {"allowedGroups": strings, "allowedClientApplications": strings},
+                        "allowedAudiences": strings,
+                        "defaultAuthorizationPolicy": {
+                            "allowedPrincipals": {"groups": strings, "identities": strings},
+                            "allowedApplications": strings,
+                        },
+                    },
+                    "isAutoProvisioned": "boolean",
+                },
+                "facebook": "any", "gitHub": "any", "google": "any", "legacyMicrosoftAccount": "any",
+                "twitter": "any", "apple": "any", "azureStaticWebApps": "any",
+                "customOpenIdConnectProviders": {"map": "any"},
+            },
+            "login": "any",
+            "httpSettings": "any",
+        },
+    })
+}
+
+/// Checks `v` against `model` as ARM deserialises a request: a property
+/// the definition does not have, or a value of the wrong type, is a 400
+/// `InvalidRequestContent` naming the path (null is allowed anywhere).
+fn check_model(v: &Value, model: &Model, at: &str) -> Result<(), Box<Response>> {
+    let fail = |why: String| {
+        Err(Box::new(error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequestContent",
+            &format!("The request content was invalid and could not be deserialized: {why}"),
+        )))
+    };
+    let path = |k: &str| {
+        if at.is_empty() {
+            k.to_string()
+        } else {
+            format!("{at}.{k}")
+        }
+    };
+    if v.is_null() {
+        return Ok(());
+    }
+    match model {
+        Value::String(t) => {
+            let fits = match t.as_str() {
+                "string" => v.is_string(),
+                "boolean" => v.is_boolean(),
+                "integer" => v.is_i64() || v.is_u64(),
+                _ => true,
+            };
+            if !fits {
+                return fail(format!(
+                    "Error converting value {v} to type '{t}'. Path '{at}'."
+                ));
+            }
+        }
+        Value::Array(e) => {
+            let allowed: Vec<&str> = e.iter().skip(1).filter_map(Value::as_str).collect();
+            match v.as_str() {
+                Some(s) if allowed.contains(&s) => {}
+                _ => {
+                    return fail(format!(
+                        "Error converting value {v} to an allowed value ({}). Path '{at}'.",
+                        allowed.join(", ")
+                    ))
+                }
+            }
+        }
+        Value::Object(m) if m.contains_key("array") => {
+            let Some(items) = v.as_array() else {
+                return fail(format!(
+                    "Cannot deserialize {v} into an array. Path '{at}'."
+                ));
+            };
+            for (i, item) in items.iter().enumerate() {
+                check_model(item, &m["array"], &format!("{at}[{i}]"))?;
+            }
+        }
+        Value::Object(m) if m.contains_key("map") => {
+            let Some(o) = v.as_object() else {
+                return fail(format!(
+                    "Cannot deserialize {v} into an object. Path '{at}'."
+                ));
+            };
+            for (k, item) in o {
+                check_model(item, &m["map"], &path(k))?;
+            }
+        }
+        Value::Object(m) => {
+            let Some(o) = v.as_object() else {
+                return fail(format!(
+                    "Cannot deserialize {v} into an object. Path '{at}'."
+                ));
+            };
+            for (k, item) in o {
+                let Some(sub) = m.get(k) else {
+                    return fail(format!("Could not find member '{k}'. Path '{}'.", path(k)));
+                };
+                check_model(item, sub, &path(k))?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }

@@ -6,6 +6,8 @@ mod arm;
 mod aws;
 mod azure;
 mod azure_classic;
+mod azure_http;
+mod azure_http_api;
 mod azure_local_queue;
 mod azure_ownership;
 mod azure_queue;
