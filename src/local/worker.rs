@@ -170,6 +170,12 @@ impl Worker {
             .env("PYTHONUNBUFFERED", "1")
             .env("PYTHONDONTWRITEBYTECODE", "1")
             .envs(f.env.iter().map(|(k, v)| (k.clone(), v.value.clone())))
+            .envs(resource_env(
+                app,
+                f,
+                &region,
+                std::env::var("AWS_ACCOUNT_ID").ok().as_deref(),
+            ))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -297,9 +303,74 @@ fn node_ric(f: &Function) -> Option<PathBuf> {
     None
 }
 
+/// The `FNCTL_{RESOURCE}_NAME` / `_URL` variables a function gets on AWS,
+/// for a local run: the names of this stage's deployed resources, so a
+/// handler run here reaches them as it would on Lambda (as `sam local`
+/// hands functions the real names). A queue's URL needs the account, which
+/// a local run does not look up: it is set only when `AWS_ACCOUNT_ID` is
+/// (docs/local.md says so).
+pub fn resource_env(
+    app: &App,
+    f: &Function,
+    region: &str,
+    account: Option<&str>,
+) -> Vec<(String, String)> {
+    use crate::model::ResourceEnvValue;
+    use crate::provider::aws::{kinds::function::queue_url, names};
+    f.resource_env(app)
+        .into_iter()
+        .filter_map(|e| {
+            let name = names::resource(app, &e.resource);
+            let value = match e.value {
+                ResourceEnvValue::Name => name,
+                ResourceEnvValue::Url => queue_url(region, account?, &name),
+            };
+            Some((e.var, value))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::record_lines;
+    use super::{record_lines, resource_env};
+
+    #[test]
+    fn local_runs_get_the_deployed_resources_names_and_a_queue_url_with_an_account() {
+        let app = crate::manifest::test_app(
+            r#"
+[app]
+name = "shop"
+runtime = "python3.12"
+[providers.aws]
+region = "eu-west-1"
+[resources.orders]
+kind = "table"
+partition_key = "id"
+[resources.jobs]
+kind = "queue"
+[functions.api]
+handler = "h.main"
+access = { orders = "read", jobs = "send" }
+"#,
+        );
+        let f = &app.functions["api"];
+        let without = resource_env(&app, f, "eu-west-1", None);
+        assert_eq!(
+            without,
+            vec![
+                ("FNCTL_JOBS_NAME".to_string(), "shop-dev-jobs".to_string()),
+                (
+                    "FNCTL_ORDERS_NAME".to_string(),
+                    "shop-dev-orders".to_string()
+                ),
+            ]
+        );
+        let with = resource_env(&app, f, "eu-west-1", Some("123456789012"));
+        assert!(with.contains(&(
+            "FNCTL_JOBS_URL".to_string(),
+            "https://sqs.eu-west-1.amazonaws.com/123456789012/shop-dev-jobs".to_string()
+        )));
+    }
 
     #[test]
     fn a_record_with_carriage_returns_becomes_lines() {

@@ -36,6 +36,7 @@ mod http_api;
 mod invoke_requests;
 mod layering;
 mod local;
+mod local_resource_env;
 mod locking;
 mod logs;
 mod long_names;
