@@ -580,85 +580,54 @@ impl AwsBackend {
     }
 }
 
+/// Every item of one of an HTTP API's list calls. API Gateway v2's model
+/// declares no paginators, so the SDK generates none; the token loop is
+/// written once here for the three lists a read makes.
+macro_rules! every_page {
+    ($b:expr, $api:expr, $call:ident, $op:literal) => {{
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = $b
+                .clients
+                .apigw2
+                .$call()
+                .api_id($api)
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .or_api_error($op, $api)?;
+            out.extend(page.items().iter().cloned());
+            token = page
+                .next_token()
+                .filter(|t| !t.is_empty())
+                .map(str::to_string);
+            if token.is_none() {
+                break out;
+            }
+        }
+    }};
+}
+
 async fn read_integrations(
     b: &AwsBackend,
     api: &str,
 ) -> Result<Vec<aws_sdk_apigatewayv2::types::Integration>, AwsError> {
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = b
-            .clients
-            .apigw2
-            .get_integrations()
-            .api_id(api)
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .or_api_error("GetIntegrations", api)?;
-        out.extend(page.items().iter().cloned());
-        token = page
-            .next_token()
-            .filter(|t| !t.is_empty())
-            .map(str::to_string);
-        if token.is_none() {
-            return Ok(out);
-        }
-    }
+    Ok(every_page!(b, api, get_integrations, "GetIntegrations"))
 }
 
 async fn read_authorizers(
     b: &AwsBackend,
     api: &str,
 ) -> Result<Vec<aws_sdk_apigatewayv2::types::Authorizer>, AwsError> {
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = b
-            .clients
-            .apigw2
-            .get_authorizers()
-            .api_id(api)
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .or_api_error("GetAuthorizers", api)?;
-        out.extend(page.items().iter().cloned());
-        token = page
-            .next_token()
-            .filter(|t| !t.is_empty())
-            .map(str::to_string);
-        if token.is_none() {
-            return Ok(out);
-        }
-    }
+    Ok(every_page!(b, api, get_authorizers, "GetAuthorizers"))
 }
 
 async fn read_routes(
     b: &AwsBackend,
     api: &str,
 ) -> Result<Vec<aws_sdk_apigatewayv2::types::Route>, AwsError> {
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = b
-            .clients
-            .apigw2
-            .get_routes()
-            .api_id(api)
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .or_api_error("GetRoutes", api)?;
-        out.extend(page.items().iter().cloned());
-        token = page
-            .next_token()
-            .filter(|t| !t.is_empty())
-            .map(str::to_string);
-        if token.is_none() {
-            return Ok(out);
-        }
-    }
+    Ok(every_page!(b, api, get_routes, "GetRoutes"))
 }
 
 async fn read_stage(b: &AwsBackend, api: &str) -> Result<Option<Resource>, AwsError> {
