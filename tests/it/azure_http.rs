@@ -157,6 +157,60 @@ fn cors_and_jwt_deploy_verify_change_drop_and_remove() {
     assert!(server.world.lock().unwrap().sites.is_empty());
 }
 
+/// Classic Consumption has the same two settings: the site PUT carries the
+/// CORS, authentication is the same authsettingsV2.
+#[test]
+fn classic_consumption_gets_the_same_cors_and_authentication() {
+    let server = ArmServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::write(dir.path().join("src/h.py"), HANDLER).unwrap();
+    let text = manifest(&server.url, CORS, JWT).replace(
+        "location = \"westeurope\"\n",
+        "location = \"westeurope\"\nplan = \"consumption\"\n",
+    );
+    std::fs::write(dir.path().join("fnctl.toml"), text).unwrap();
+    let (code, doc, stderr) = run(dir.path(), &["plan", "--offline"]);
+    assert_eq!(code, 0, "{stderr}");
+    let changes = doc["plans"][0]["changes"].as_array().unwrap();
+    let kinds: Vec<&str> = changes
+        .iter()
+        .filter_map(|c| c["id"]["kind"].as_str())
+        .collect();
+    assert!(
+        kinds.contains(&"site_cors") && kinds.contains(&"auth_settings"),
+        "{kinds:?}"
+    );
+    let sa = changes
+        .iter()
+        .find(|c| c["id"]["kind"] == "storage_account")
+        .and_then(|c| c["id"]["name"].as_str())
+        .unwrap()
+        .to_string();
+    let azurite = crate::azurite::Azurite::start(&[(&sa, &crate::arm::storage_key(&sa, 1))]);
+    crate::azure_classic::point_storage_at(
+        dir.path(),
+        &format!("{}/devstoreaccount1", server.url),
+        &azurite.url,
+        &sa,
+    );
+    server.world.lock().unwrap().blob_service = Some(azurite.url.clone());
+
+    let (code, doc, stderr) = run(dir.path(), &["deploy"]);
+    assert_eq!(code, 0, "{stderr}\n{doc:#}");
+    assert_eq!(doc["deployments"][0]["verified"], true, "{doc:#}");
+    let (cors, auth) = site_state(&server);
+    assert_eq!(cors["supportCredentials"], true);
+    assert_eq!(
+        auth["globalValidation"]["excludedPaths"],
+        json!(["/health"])
+    );
+    server.clear_log();
+    let (code, _, stderr) = run(dir.path(), &["deploy"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(server.mutating_requests(), Vec::<String>::new());
+}
+
 /// The server refuses what the REST spec's models do not have, as ARM
 /// does: fnctl's bodies pass only because they follow them.
 #[test]

@@ -168,7 +168,7 @@ pub fn check(app: &App) -> Vec<Diagnostic> {
         match first {
             None => first = Some((f, h)),
             Some((f0, h0)) => {
-                let c0 = h0.cors.as_ref().expect("first has CORS");
+                let Some(c0) = h0.cors.as_ref() else { continue };
                 if c0.origins != c.origins || c0.credentials != c.credentials {
                     out.push(
                         Diagnostic::new(c.span.clone(), format!(
