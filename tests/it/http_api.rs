@@ -7,9 +7,12 @@
 //! moto 5.2.5's gaps, and what these tests do about them:
 //! - it has no GetAuthorizers (listing an API's authorizers answers 500,
 //!   "not implemented"), which fnctl's read needs on AWS: [`Server`] runs
-//!   moto with that one operation added, listing what moto already stores
-//!   (its GetAuthorizer returns the same shape per authorizer);
-//! - it serves no HTTP API stage, so routes are not called here;
+//!   moto through `tests/support/moto_http_api.py`, which adds that one
+//!   operation, listing what moto already stores (its GetAuthorizer returns
+//!   the same shape per authorizer);
+//! - it serves no HTTP API stage, so routes are not called here (the same
+//!   script routes requests through a deployed API:
+//!   `tests/it/http_api_e2e.rs`);
 //! - its UpdateRoute cannot clear scopes or an authorizer; fnctl does not
 //!   rely on it (a route losing its authorization is recreated).
 
@@ -22,29 +25,18 @@ use serde_json::Value;
 
 use crate::common::{fnctl, json_result, python_project, repo};
 
-/// moto_server plus GetAuthorizers (see the module's comment).
-const PATCHED_MOTO: &str = r#"
-import json, sys
-from moto.apigatewayv2.responses import ApiGatewayV2Response
-
-def get_authorizers(self):
-    api_id = self.path.split("/")[-2]
-    api = self.apigatewayv2_backend.get_api(api_id)
-    return 200, {}, json.dumps({"items": [a.to_json() for a in api.authorizers.values()]})
-
-ApiGatewayV2Response.get_authorizers = get_authorizers
-from moto.server import main
-main(sys.argv[1:])
-"#;
-
-/// A patched moto_server on a free loopback port, stopped when dropped.
-struct Server {
+/// moto_server with GetAuthorizers and the HTTP API router
+/// (`tests/support/moto_http_api.py`) on a free loopback port, stopped when
+/// dropped.
+pub(crate) struct Server {
     child: Child,
-    endpoint: String,
+    pub(crate) endpoint: String,
+    /// What the server and the handlers it runs printed, for failure messages.
+    log: tempfile::NamedTempFile,
 }
 
 impl Server {
-    fn start() -> Server {
+    pub(crate) fn start() -> Server {
         let python = repo().join(".venv-test/bin/python");
         assert!(
             python.is_file(),
@@ -56,18 +48,20 @@ impl Server {
             .local_addr()
             .unwrap()
             .port();
+        let log = tempfile::NamedTempFile::new().unwrap();
+        // Appending, so the two streams share the file without overwriting.
+        let appending = || {
+            std::fs::File::options()
+                .append(true)
+                .open(log.path())
+                .unwrap()
+        };
         let mut child = Command::new(python)
-            .args([
-                "-c",
-                PATCHED_MOTO,
-                "-H",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-            ])
+            .arg(repo().join("tests/support/moto_http_api.py"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(Stdio::from(appending()))
+            .stderr(Stdio::from(appending()))
             .spawn()
             .expect("moto starts");
         let endpoint = format!("http://127.0.0.1:{port}");
@@ -76,7 +70,10 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(300);
         loop {
             if let Some(status) = child.try_wait().unwrap() {
-                panic!("moto exited ({status}) before answering on {endpoint}");
+                panic!(
+                    "moto exited ({status}) before answering on {endpoint}:\n{}",
+                    std::fs::read_to_string(log.path()).unwrap_or_default()
+                );
             }
             if crate::moto::post_json(
                 &format!("{endpoint}/moto-api/config"),
@@ -84,7 +81,11 @@ impl Server {
             )
             .is_ok()
             {
-                return Server { child, endpoint };
+                return Server {
+                    child,
+                    endpoint,
+                    log,
+                };
             }
             assert!(
                 Instant::now() < deadline,
@@ -94,7 +95,12 @@ impl Server {
         }
     }
 
-    async fn sdk_config(&self) -> aws_config::SdkConfig {
+    /// Everything printed so far.
+    pub(crate) fn log(&self) -> String {
+        std::fs::read_to_string(self.log.path()).unwrap_or_default()
+    }
+
+    pub(crate) async fn sdk_config(&self) -> aws_config::SdkConfig {
         aws_config::defaults(aws_config::BehaviorVersion::latest())
             .endpoint_url(&self.endpoint)
             .region(aws_config::Region::new("us-east-1"))

@@ -33,6 +33,7 @@ mod fuzz;
 mod help;
 mod honest_plan;
 mod http_api;
+mod http_api_e2e;
 mod invoke_requests;
 mod layering;
 mod local;
