@@ -12,6 +12,8 @@
 //!
 //! Then `fnctl invoke --via url --base-url` calls a route through the same
 //! router, a redeploy makes no mutating call and `remove` leaves nothing.
+//! A second app with overlapping routes checks the router's route
+//! precedence and how bodies travel (text, base64, a binary reply).
 
 use std::path::{Path, PathBuf};
 
@@ -182,6 +184,16 @@ impl Answer {
     }
 }
 
+/// What the router and the handlers it ran printed (the server's output
+/// without its access log), for failure messages.
+fn router_log(moto: &Server) -> String {
+    moto.log()
+        .lines()
+        .filter(|l| !l.starts_with("127.0.0.1 - - "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Sends one request through the router to the API's `dev` stage.
 fn call(
     moto: &Server,
@@ -233,14 +245,7 @@ fn an_http_api_with_cors_and_a_jwt_route_serves_real_requests_redeploys_as_a_no_
         .and_then(|u| u.split('.').next())
         .unwrap_or_else(|| panic!("{doc:#}"))
         .to_string();
-    // What the router and the handlers printed (without the access log).
-    let log = || {
-        moto.log()
-            .lines()
-            .filter(|l| !l.starts_with("127.0.0.1 - - "))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
+    let log = || router_log(&moto);
 
     // The public route: the handler's answer, with the API's CORS headers
     // for an allowed origin.
@@ -482,4 +487,138 @@ fn an_http_api_with_cors_and_a_jwt_route_serves_real_requests_redeploys_as_a_no_
         let functions = lambda.list_functions().send().await.unwrap();
         assert!(functions.functions().is_empty(), "{functions:?}");
     });
+}
+
+/// Routes that overlap, one function answering with the route key API
+/// Gateway chose, the body it got, and a binary reply.
+const ROUTES: &str = r#"
+[app]
+name = "routes"
+runtime = "python3.12"
+
+[providers.aws]
+region = "us-east-1"
+http = "http-api"
+
+[functions.which]
+handler = "app.which"
+include = ["app.py"]
+
+[[functions.which.triggers]]
+type = "http"
+method = "GET"
+path = "/items/special"
+
+[[functions.which.triggers]]
+type = "http"
+method = "GET"
+path = "/items/{id}"
+
+[[functions.which.triggers]]
+type = "http"
+method = "ANY"
+path = "/{path+}"
+"#;
+
+const WHICH: &str = r#"import base64
+
+
+def which(event, context):
+    if event["rawPath"].endswith("/bytes"):
+        return {
+            "statusCode": 200,
+            "headers": {"Content-Type": "application/octet-stream"},
+            "body": base64.b64encode(bytes([0, 255, 1])).decode(),
+            "isBase64Encoded": True,
+        }
+    return {
+        "route": event["routeKey"],
+        "params": event.get("pathParameters"),
+        "body": event.get("body"),
+        "base64": event["isBase64Encoded"],
+    }
+"#;
+
+#[test]
+fn the_router_picks_routes_and_carries_bodies_as_an_http_api_does() {
+    let moto = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("fnctl.toml");
+    std::fs::write(&manifest, ROUTES).unwrap();
+    std::fs::write(dir.path().join("app.py"), WHICH).unwrap();
+    let (code, doc, stderr) = fnctl_json(&moto, &manifest, &["deploy", "-p", "aws"]);
+    assert_eq!(code, 0, "{stderr}\n{doc:#}");
+    let url = doc["deployments"][0]["urls"][0]["url"].as_str().unwrap();
+    let api = url
+        .strip_prefix("https://")
+        .and_then(|u| u.split('.').next())
+        .unwrap()
+        .to_string();
+
+    // A literal segment over a parameter over a greedy path, which
+    // catches the methods and depths the others do not; a result
+    // without statusCode is the JSON body of a 200.
+    for (method, path, route, params) in [
+        ("GET", "/items/special", "GET /items/special", Value::Null),
+        ("GET", "/items/7", "GET /items/{id}", json!({"id": "7"})),
+        (
+            "DELETE",
+            "/items/7",
+            "ANY /{path+}",
+            json!({"path": "items/7"}),
+        ),
+        (
+            "GET",
+            "/items/7/parts",
+            "ANY /{path+}",
+            json!({"path": "items/7/parts"}),
+        ),
+        ("GET", "/items", "ANY /{path+}", json!({"path": "items"})),
+    ] {
+        let answer = call(&moto, &api, method, path, &[], "");
+        assert_eq!(answer.status, 200, "{method} {path}: {}", router_log(&moto));
+        assert_eq!(
+            answer.header("content-type"),
+            Some("application/json"),
+            "{method} {path}"
+        );
+        let got = answer.json();
+        assert_eq!(got["route"], route, "{method} {path}");
+        assert_eq!(got["params"], params, "{method} {path}");
+    }
+    // A greedy variable needs at least one segment, and there is no
+    // `$default` route.
+    assert_eq!(call(&moto, &api, "GET", "/", &[], "").status, 404);
+
+    // Text bodies arrive as text, others base64-encoded.
+    let text = call(
+        &moto,
+        &api,
+        "POST",
+        "/items/x",
+        &[("Content-Type", "text/plain")],
+        "hello",
+    )
+    .json();
+    assert_eq!(
+        (&text["body"], &text["base64"]),
+        (&json!("hello"), &json!(false))
+    );
+    let binary = call(
+        &moto,
+        &api,
+        "POST",
+        "/items/x",
+        &[("Content-Type", "application/octet-stream")],
+        "hello",
+    )
+    .json();
+    assert_eq!(
+        (&binary["body"], &binary["base64"]),
+        (&json!("aGVsbG8="), &json!(true))
+    );
+    // A base64 reply is decoded to its bytes.
+    let bytes = call(&moto, &api, "GET", "/items/bytes", &[], "");
+    assert_eq!(bytes.status, 200);
+    assert_eq!(bytes.body, [0, 255, 1]);
 }
