@@ -151,6 +151,27 @@ fn cors_and_jwt_deploy_verify_change_drop_and_remove() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(server.mutating_requests(), Vec::<String>::new());
 
+    // CORS and authentication set by hand on an app whose manifest has
+    // none are not fnctl's: not planned away, not cleared.
+    {
+        let mut w = server.world.lock().unwrap();
+        let site = w.sites.values_mut().next().unwrap();
+        site.cors =
+            json!({"allowedOrigins": ["https://portal.azure.com"], "supportCredentials": false});
+        site.auth = json!({"platform": {"enabled": true}});
+    }
+    let (code, doc, _) = run(dir.path(), &["plan"]);
+    assert_eq!(code, 0);
+    assert_eq!(doc["plans"][0]["summary"]["delete"], 0, "{doc:#}");
+    server.clear_log();
+    let (code, _, stderr) = run(dir.path(), &["deploy"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(server.mutating_requests(), Vec::<String>::new());
+    assert_eq!(
+        site_state(&server).0["allowedOrigins"],
+        json!(["https://portal.azure.com"])
+    );
+
     // 6. remove takes the Function App, settings and all.
     let (code, _, stderr) = run(dir.path(), &["remove"]);
     assert_eq!(code, 0, "{stderr}");

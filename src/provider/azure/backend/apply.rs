@@ -66,6 +66,7 @@ impl AzureBackend {
             upload,
             scm_host: live.scm_host.clone(),
             synced: false,
+            http_marked: false,
         };
         let mut applied = Vec::new();
         // Ctrl-C lets the change in flight finish and starts no other.

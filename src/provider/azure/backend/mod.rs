@@ -55,6 +55,12 @@ pub const API_AUTHORIZATION: &str = "2022-04-01";
 /// so an unchanged package is not uploaded again.
 pub const PACKAGE_TAG: &str = "fnctl-package";
 
+/// The tag on the Function App listing the HTTP settings fnctl set in it
+/// (`site_cors`, `auth_settings`, comma-separated): CORS or authentication
+/// made by hand on an app whose manifest has none is not fnctl's, so it is
+/// neither shown as a change nor cleared.
+pub const HTTP_TAG: &str = "fnctl-http";
+
 /// Classic Consumption: the package blobs kept in the deployment container,
 /// newest first (the one running, then the ones `rollback` can go back to).
 pub const PACKAGES_TAG: &str = "fnctl-packages";
@@ -197,6 +203,8 @@ pub struct Live {
     pub package_digest: Option<String>,
     /// Classic Consumption: package blobs kept, newest first.
     pub package_history: Vec<String>,
+    /// The Function App's [`HTTP_TAG`] as read.
+    pub http_tag: Option<String>,
     /// Resources the app needs that exist but are not fnctl's for this app
     /// and stage. They (and what hangs under them) are left out of
     /// `resources`; a plan with conflicts must not be applied.

@@ -16,7 +16,9 @@ use serde_json::Value;
 
 use crate::model::App;
 use crate::plan::{Conflict, ResourceId};
-use crate::provider::azure::backend::{AzureBackend, AzureError, Live, PACKAGES_TAG, PACKAGE_TAG};
+use crate::provider::azure::backend::{
+    AzureBackend, AzureError, Live, HTTP_TAG, PACKAGES_TAG, PACKAGE_TAG,
+};
 
 /// ARM reports locations normalised (`West Europe` → `westeurope`).
 pub fn normalise_location(l: &str) -> String {
@@ -45,7 +47,7 @@ fn strings_at(v: &Value, pointer: &str) -> BTreeMap<String, String> {
 /// Function App carries (they change with every deploy of code).
 pub fn tags_of(v: &Value) -> BTreeMap<String, String> {
     let mut tags = strings_at(v, "/tags");
-    tags.retain(|k, _| k != PACKAGE_TAG && k != PACKAGES_TAG);
+    tags.retain(|k, _| k != PACKAGE_TAG && k != PACKAGES_TAG && k != HTTP_TAG);
     tags
 }
 

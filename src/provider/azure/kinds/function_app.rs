@@ -605,6 +605,9 @@ impl AzureBackend {
         if !live.package_history.is_empty() {
             tags[PACKAGES_TAG] = json!(live.package_history.join(","));
         }
+        if let Some(t) = &live.http_tag {
+            tags[crate::provider::azure::backend::HTTP_TAG] = json!(t);
+        }
         let plan_id = format!(
             "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Web/serverfarms/{}",
             az.subscription,

@@ -3,12 +3,13 @@
 //! (`config/authsettingsV2`), from the app's `[http.cors]` and JWT routes
 //! ([`http_checks`] says what Azure can express of them).
 //!
-//! Both are settings inside the Function App, which is fnctl's: fnctl owns
-//! them whole. They are planned only when the manifest asks for them and
-//! read only when set (CORS with an origin or credentials, authentication
-//! enabled), so an app without them plans nothing new; when the manifest
-//! drops them, the plan shows a delete and apply clears them (CORS with no
-//! origins, authentication disabled).
+//! Both are settings inside the Function App. They are planned only when
+//! the manifest asks for them, and read as fnctl's only when the Function
+//! App's `fnctl-http` tag lists them ([`HTTP_TAG`], written with them):
+//! CORS or authentication set by hand on an app whose manifest has none is
+//! left alone, as app settings set by hand are. An app without them plans
+//! nothing new; when the manifest drops them, the plan shows a delete and
+//! apply clears them (CORS with no origins, authentication disabled).
 //!
 //! Sources: Microsoft.Web 2024-04-01, `PATCH .../sites/{name}/config/web`
 //! (`SiteConfigResource`, whose `properties.cors` is `CorsSettings`) and
@@ -22,7 +23,9 @@ use serde_json::{json, Value};
 use super::{function_app, Kind, Outcome, Reading, Run, Then};
 use crate::model::{App, AzureSettings};
 use crate::plan::{Change, Resource, ResourceId};
-use crate::provider::azure::backend::{paths, AzureBackend, AzureError, API_WEB};
+use crate::provider::azure::backend::{
+    paths, AzureBackend, AzureError, API_RESOURCES, API_WEB, HTTP_TAG,
+};
 use crate::provider::azure::http_checks::{self, SiteAuth, SiteCors};
 use crate::provider::azure::names;
 use crate::provider::CodeDigests;
@@ -89,6 +92,45 @@ pub fn auth_body(a: Option<&SiteAuth>) -> Value {
     }})
 }
 
+/// The [`HTTP_TAG`] value for what the manifest wants: the kinds fnctl
+/// owns once this run is done.
+fn wanted_tag(app: &App) -> String {
+    let mut kinds = Vec::new();
+    if http_checks::site_cors(app).is_some() {
+        kinds.push("site_cors");
+    }
+    if http_checks::site_auth(app).is_some() {
+        kinds.push("auth_settings");
+    }
+    kinds.join(",")
+}
+
+fn tag_lists(tag: Option<&str>, kind: &str) -> bool {
+    tag.unwrap_or_default().split(',').any(|k| k == kind)
+}
+
+/// Records which settings are fnctl's (Tags API, merge), unless the tag
+/// already says so.
+async fn mark(b: &AzureBackend, run: &mut Run<'_>) -> Result<(), AzureError> {
+    let want = wanted_tag(&b.app);
+    if run.http_marked || run.live.http_tag.as_deref().unwrap_or_default() == want {
+        return Ok(());
+    }
+    run.http_marked = true;
+    let path = format!(
+        "{}/providers/Microsoft.Resources/tags/default",
+        paths::site(&b.app, &b.settings)
+    );
+    b.arm
+        .patch(
+            &path,
+            API_RESOURCES,
+            &json!({"operation": "Merge", "properties": {"tags": {HTTP_TAG: want}}}),
+        )
+        .await?;
+    Ok(())
+}
+
 fn strings(v: &Value) -> Vec<String> {
     v.as_array()
         .into_iter()
@@ -120,6 +162,13 @@ impl Kind for HttpSettings {
         let (app, az) = (&b.app, &b.settings);
         let site = names::function_app(app, az);
         let base = paths::site(app, az);
+        let tag = reading
+            .site
+            .as_ref()
+            .and_then(|s| s.pointer(&format!("/tags/{HTTP_TAG}")))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        reading.live.http_tag = tag.clone();
         let config = b
             .arm
             .get(&format!("{base}/config/web"), API_WEB)
@@ -128,7 +177,7 @@ impl Kind for HttpSettings {
         let cors = config.pointer("/properties/cors").unwrap_or(&Value::Null);
         let origins = strings(&cors["allowedOrigins"]);
         let credentials = cors["supportCredentials"].as_bool().unwrap_or(false);
-        if !origins.is_empty() || credentials {
+        if (!origins.is_empty() || credentials) && tag_lists(tag.as_deref(), "site_cors") {
             reading.live.resources.push(cors_resource(
                 &site,
                 &SiteCors {
@@ -143,7 +192,9 @@ impl Kind for HttpSettings {
             .await?
             .unwrap_or(Value::Null);
         let p = &auth["properties"];
-        if p.pointer("/platform/enabled").and_then(Value::as_bool) == Some(true) {
+        if p.pointer("/platform/enabled").and_then(Value::as_bool) == Some(true)
+            && tag_lists(tag.as_deref(), "auth_settings")
+        {
             let aad = p
                 .pointer("/identityProviders/azureActiveDirectory")
                 .unwrap_or(&Value::Null);
@@ -189,7 +240,7 @@ impl Kind for HttpSettings {
         &self,
         b: &AzureBackend,
         change: &Change,
-        _run: &mut Run<'_>,
+        run: &mut Run<'_>,
     ) -> Result<Outcome, AzureError> {
         let (app, az) = (&b.app, &b.settings);
         let base = paths::site(app, az);
@@ -212,6 +263,7 @@ impl Kind for HttpSettings {
                 )
                 .await?;
         }
+        mark(b, run).await?;
         Ok(Outcome::Done)
     }
 
@@ -221,7 +273,7 @@ impl Kind for HttpSettings {
         &self,
         b: &AzureBackend,
         change: &Change,
-        _run: &mut Run<'_>,
+        run: &mut Run<'_>,
     ) -> Result<Outcome, AzureError> {
         let base = paths::site(&b.app, &b.settings);
         if change.id.kind == "site_cors" {
@@ -241,6 +293,7 @@ impl Kind for HttpSettings {
                 )
                 .await?;
         }
+        mark(b, run).await?;
         Ok(Outcome::Done)
     }
 }

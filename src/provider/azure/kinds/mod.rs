@@ -184,6 +184,8 @@ pub struct Run<'a> {
     pub scm_host: Option<String>,
     /// Triggers were synced this run (classic Consumption).
     pub synced: bool,
+    /// The Function App's `fnctl-http` tag was written this run.
+    pub http_marked: bool,
 }
 
 #[cfg(test)]
