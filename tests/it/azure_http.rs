@@ -178,6 +178,59 @@ fn cors_and_jwt_deploy_verify_change_drop_and_remove() {
     assert!(server.world.lock().unwrap().sites.is_empty());
 }
 
+/// `deploy -f` of a function with a new JWT route applies the app's
+/// authentication with it: the route is never served unprotected.
+#[test]
+fn deploying_one_function_with_a_jwt_route_protects_it() {
+    let server = ArmServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::write(dir.path().join("src/h.py"), HANDLER).unwrap();
+    let only_health = manifest(&server.url, "", "");
+    let only_health = &only_health[..only_health.find("[functions.orders]").unwrap()];
+    std::fs::write(dir.path().join("fnctl.toml"), only_health).unwrap();
+    let (code, _, stderr) = run(dir.path(), &["deploy"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(server
+        .world
+        .lock()
+        .unwrap()
+        .sites
+        .values()
+        .next()
+        .unwrap()
+        .auth
+        .is_null());
+
+    std::fs::write(
+        dir.path().join("fnctl.toml"),
+        manifest(&server.url, "", JWT),
+    )
+    .unwrap();
+    server.clear_log();
+    let (code, doc, stderr) = run(dir.path(), &["deploy", "-f", "orders"]);
+    assert_eq!(code, 0, "{stderr}\n{doc:#}");
+    let mutating = server.mutating_requests();
+    let auth = mutating
+        .iter()
+        .position(|m| m.ends_with("/config/authsettingsV2"))
+        .unwrap_or_else(|| panic!("authentication not applied: {mutating:?}"));
+    let publish = mutating
+        .iter()
+        .position(|m| m.starts_with("POST /api/publish"))
+        .unwrap_or_else(|| panic!("package not published: {mutating:?}"));
+    assert!(
+        auth < publish,
+        "protected before the code is live: {mutating:?}"
+    );
+    assert_eq!(
+        site_state(&server).1["globalValidation"]["excludedPaths"],
+        json!(["/health"])
+    );
+    let (status, _) = crate::arm::http_get(&format!("{}/orders", server.url)).unwrap();
+    assert_eq!(status, 401);
+}
+
 /// Classic Consumption has the same two settings: the site PUT carries the
 /// CORS, authentication is the same authsettingsV2.
 #[test]

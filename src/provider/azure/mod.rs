@@ -108,10 +108,15 @@ impl Provider for Azure {
     }
 
     /// The package holds every function's code: `deploy -f` deploys it
-    /// whole.
+    /// whole. The Function App's CORS and authentication are app-wide and
+    /// applied before the package (`kinds::KINDS` order): they go with any
+    /// function, so `deploy -f` never publishes a JWT route that App
+    /// Service Authentication does not protect yet.
     fn shared(&self, kind: &str) -> crate::plan::scope::Shared {
         match kind {
-            "function_package" => crate::plan::scope::Shared::AllCode,
+            "function_package" | "site_cors" | "auth_settings" => {
+                crate::plan::scope::Shared::AllCode
+            }
             _ => crate::plan::scope::Shared::Base,
         }
     }
