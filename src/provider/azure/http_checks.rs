@@ -229,9 +229,9 @@ pub fn check(app: &App) -> Vec<Diagnostic> {
         let Some(path) = literal_path(h) else {
             out.push(
                 Diagnostic::new(h.span.clone(), format!(
-                    "public route `{}` of function `{}` has path parameters, and App Service Authentication, which protects the app's JWT routes on Azure, can exempt only literal paths (`excludedPaths`): on Azure it would demand a token",
+                    "route `{}` of function `{}` has no JWT authorizer but has path parameters, and App Service Authentication, which protects the app's JWT routes on Azure, can exempt only literal paths (`excludedPaths`): on Azure it would demand a token",
                     shown(h), f.name))
-                .with_help(format!("give the public route a literal path, protect it too, or {AWS_ONLY} for the JWT routes")),
+                .with_help(format!("give this route a literal path, protect it with the same JWT authorizer, or {AWS_ONLY} for the JWT routes")),
             );
             continue;
         };
@@ -241,7 +241,7 @@ pub fn check(app: &App) -> Vec<Diagnostic> {
             if under {
                 out.push(
                     Diagnostic::new(h.span.clone(), format!(
-                        "public route `{}` of function `{}` shares its path with JWT route `{}` of function `{}`, or the JWT route lies under it; App Service Authentication exempts paths for every method, so on Azure the JWT route would be public",
+                        "route `{}` of function `{}` has no JWT authorizer and shares its path with JWT route `{}` of function `{}`, or the JWT route lies under it; App Service Authentication exempts a path for every method, so on Azure the JWT route would be public",
                         shown(h), f.name, p, pf.name))
                     .with_help(format!("move one of the routes to another path, or {AWS_ONLY}")),
                 );
@@ -382,11 +382,13 @@ triggers = [
         assert!(m.contains("scopes orders/write"), "{m}");
         assert!(m.contains("another JWT issuer or audience"), "{m}");
         assert!(
-            m.contains("`/items/{id}` of function `pub` has path parameters"),
+            m.contains(
+                "`/items/{id}` of function `pub` has no JWT authorizer but has path parameters"
+            ),
             "{m}"
         );
         assert!(
-            m.contains("`/orders` of function `pub` shares its path with JWT route `/orders/{id}`"),
+            m.contains("`/orders` of function `pub` has no JWT authorizer and shares its path with JWT route `/orders/{id}`"),
             "{m}"
         );
         assert_eq!(check(&a).len(), 5, "{m}");
