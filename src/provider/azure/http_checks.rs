@@ -197,7 +197,7 @@ pub fn check(app: &App) -> Vec<Diagnostic> {
                 Diagnostic::new(h.span.clone(), format!(
                     "route `{}` of function `{}` requires the scopes {}, which App Service Authentication cannot enforce on Azure (it checks issuer and audience only)",
                     shown(h), f.name, j.scopes.join(", ")))
-                .with_help(format!("leave `scopes` out and check the `scp` claim in the handler (the adapter passes it in `requestContext.authorizer.jwt.scopes`), or {AWS_ONLY}")),
+                .with_help("leave `scopes` out and check the `scp` claim in the handler (the adapter passes it in `requestContext.authorizer.jwt.scopes`), or deploy this function to AWS only with `providers = [\"aws\"]`"),
             );
         }
         match auth {
@@ -285,7 +285,7 @@ pub fn notes(app: &App) -> Vec<Diagnostic> {
                         Diagnostic::new(c.span.clone(), format!(
                             "on Azure, {} of route `{}` (function `{}`) cannot be set: a Function App's CORS holds only allowed origins and whether credentials are allowed, for all routes; App Service answers preflights itself from those, and fnctl does not set `Access-Control-Expose-Headers` or `Access-Control-Max-Age` there",
                             lost.join(", "), shown(h), f.name))
-                        .with_help("if a browser needs exposed headers on Azure, return `Access-Control-Expose-Headers` from the handler"),
+                        .with_help("they still apply on AWS; on Azure, a handler whose responses need exposed headers returns `Access-Control-Expose-Headers` itself"),
                     );
                 }
             }
