@@ -93,6 +93,14 @@ fn cors_and_jwt_deploy_verify_change_drop_and_remove() {
     // runs; the public one is not asked for one.
     let (status, _) = crate::arm::http_get(&format!("{}/orders", server.url)).unwrap();
     assert_eq!(status, 401);
+    // The public route runs through the packaged adapter, which reads the
+    // handler's `{"ok": true}` by payload 2.0's rules: a 200 JSON answer.
+    let (status, body) = crate::arm::http_get(&format!("{}/health", server.url)).unwrap();
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(
+        serde_json::from_slice::<Value>(&body).unwrap(),
+        json!({"ok": true})
+    );
 
     // 2. A no-op redeploy makes no mutating call.
     server.clear_log();
