@@ -16,7 +16,10 @@
 //! `PUT .../sites/{name}/config/authsettingsV2` (`SiteAuthSettingsV2`:
 //! `platform`, `globalValidation`, `identityProviders.azureActiveDirectory`),
 //! the models of Microsoft's azure-mgmt-web SDK (11.0.1) generated from the
-//! same spec.
+//! same spec; "Web Apps - Update Auth Settings V2"
+//! (<https://learn.microsoft.com/rest/api/appservice/web-apps/update-auth-settings-v2>)
+//! and "Web Apps - Update Configuration"
+//! (<https://learn.microsoft.com/rest/api/appservice/web-apps/update-configuration>).
 
 use serde_json::{json, Value};
 
