@@ -255,6 +255,9 @@ enum Target {
     Queue { sa: String, q: String },
     Table { sa: String, t: String },
     RoleAssignment { scope: String, name: String },
+    Queues { sa: String },
+    Tables { sa: String },
+    RoleAssignments { scope: String },
     Unknown,
 }
 
@@ -285,6 +288,32 @@ fn target(path: &str) -> (Target, Option<&'static str>) {
                 Some("2022-04-01"),
             );
         }
+    }
+    // RoleAssignments_ListForScope: `{scope}/providers/Microsoft.Authorization/roleAssignments`.
+    if let Some(i) = l
+        .windows(3)
+        .position(|w| w == ["providers", "microsoft.authorization", "roleassignments"])
+    {
+        if l.len() == i + 3 && i > 0 {
+            return (
+                Target::RoleAssignments {
+                    scope: format!("/{}", parts[..i].join("/")),
+                },
+                Some("2022-04-01"),
+            );
+        }
+    }
+    // Queue_List and Table_List (2023-05-01, queue.json and table.json).
+    match l.as_slice() {
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.storage", "storageaccounts", _, "queueservices", "default", "queues"] =>
+        {
+            return (Target::Queues { sa: s(7) }, Some("2023-05-01"));
+        }
+        ["subscriptions", _, "resourcegroups", _, "providers", "microsoft.storage", "storageaccounts", _, "tableservices", "default", "tables"] =>
+        {
+            return (Target::Tables { sa: s(7) }, Some("2023-05-01"));
+        }
+        _ => {}
     }
     match l.as_slice() {
         // Microsoft.Storage queues and tables (2023-05-01, queue.json and
@@ -1494,6 +1523,11 @@ impl World {
             (Target::RoleAssignment { scope, name }, method) => {
                 self.role_assignment(method, &scope, &name, path, body)
             }
+            (Target::Queues { sa }, "GET") => self.list_children(&sa, path, ChildKind::Queue),
+            (Target::Tables { sa }, "GET") => self.list_children(&sa, path, ChildKind::Table),
+            (Target::RoleAssignments { scope }, "GET") => {
+                self.list_role_assignments(&scope, query)
+            }
             (Target::ActionGroups { rg }, "GET") => self.list_in(&rg, Kind::ActionGroup),
             (Target::AlertRules { rg }, "GET") => self.list_in(&rg, Kind::AlertRule),
             (Target::SystemTopics { rg }, "GET") => self.list_in(&rg, Kind::SystemTopic),
@@ -2686,6 +2720,12 @@ impl World {
     }
 }
 
+/// What a child list of a storage account lists.
+enum ChildKind {
+    Queue,
+    Table,
+}
+
 /// What a blob name keeps unescaped in a URL path.
 const BLOB_NAME: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'/')
@@ -2795,6 +2835,97 @@ impl World {
             }
             _ => error(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", method),
         }
+    }
+
+    /// Queue_List (`ListQueueResource`: name and metadata, no message
+    /// count) and Table_List (`ListTableResource`), one page each; 404 for
+    /// an account that is not there.
+    fn list_children(&self, sa: &str, path: &str, kind: ChildKind) -> Response {
+        if !self.storage_accounts.contains_key(sa) {
+            return Self::no_account(sa);
+        }
+        let value: Vec<Value> = match kind {
+            ChildKind::Queue => self
+                .queues
+                .iter()
+                .filter(|((a, _), _)| a == sa)
+                .map(|((_, q), meta)| {
+                    json!({"id": format!("{path}/{q}"), "name": q,
+                        "type": "Microsoft.Storage/storageAccounts/queueServices/queues",
+                        "properties": {"metadata": meta}})
+                })
+                .collect(),
+            ChildKind::Table => self
+                .tables
+                .iter()
+                .filter(|(a, _)| a == sa)
+                .map(|(_, t)| {
+                    json!({"id": format!("{path}/{t}"), "name": t,
+                        "type": "Microsoft.Storage/storageAccounts/tableServices/tables",
+                        "properties": {"tableName": t}})
+                })
+                .collect(),
+        };
+        ok(StatusCode::OK, &json!({"value": value}))
+    }
+
+    /// RoleAssignments_ListForScope (authorization-RoleAssignmentsCalls.json,
+    /// 2022-04-01): `$filter=atScope()` answers the assignments at or above
+    /// the scope; `$filter=principalId eq '{id}'` the principal's at, above
+    /// or below it; no filter, all at, above or below it. Any other filter
+    /// is refused, as ARM refuses one it does not support.
+    fn list_role_assignments(&self, scope: &str, query: &str) -> Response {
+        let filter = query.split('&').find_map(|kv| {
+            let (k, v) = kv.split_once('=')?;
+            let k = percent_encoding::percent_decode_str(k).decode_utf8_lossy();
+            (k == "$filter").then(|| {
+                percent_encoding::percent_decode_str(&v.replace('+', " "))
+                    .decode_utf8_lossy()
+                    .into_owned()
+            })
+        });
+        let scope = scope.to_ascii_lowercase();
+        let at_or_above = |s: &str| scope == s || scope.starts_with(&format!("{s}/"));
+        let below = |s: &str| s.starts_with(&format!("{scope}/"));
+        let keep: Box<dyn Fn(&Value) -> bool> = match filter.as_deref().map(str::trim) {
+            None => Box::new(|a: &Value| {
+                let s = a["properties"]["scope"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_ascii_lowercase();
+                at_or_above(&s) || below(&s)
+            }),
+            Some("atScope()") => Box::new(|a: &Value| {
+                let s = a["properties"]["scope"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_ascii_lowercase();
+                at_or_above(&s)
+            }),
+            Some(f) => {
+                let Some(id) = f
+                    .strip_prefix("principalId eq '")
+                    .and_then(|r| r.strip_suffix('\''))
+                    .map(str::to_string)
+                else {
+                    return error(StatusCode::BAD_REQUEST, "UnsupportedQuery", &format!("The filter '{f}' is not supported. Supported filters are either 'atScope()' or 'principalId eq '{{value}}' or assignedTo('{{value}}')'."));
+                };
+                Box::new(move |a: &Value| {
+                    let s = a["properties"]["scope"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_ascii_lowercase();
+                    a["properties"]["principalId"] == json!(id) && (at_or_above(&s) || below(&s))
+                })
+            }
+        };
+        let value: Vec<Value> = self
+            .role_assignments
+            .values()
+            .filter(|a| keep(a))
+            .cloned()
+            .collect();
+        ok(StatusCode::OK, &json!({"value": value}))
     }
 
     /// RoleAssignments_Create / _Get / _Delete at a scope. The name must be

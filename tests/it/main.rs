@@ -6,6 +6,7 @@ mod arm;
 mod aws;
 mod azure;
 mod azure_classic;
+mod azure_dropped;
 mod azure_http;
 mod azure_http_api;
 mod azure_local_queue;

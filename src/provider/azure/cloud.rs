@@ -71,6 +71,10 @@ impl Cloud for AzureCloud {
         &self.live().conflicts
     }
 
+    fn live_kept(&self) -> Vec<crate::plan::Kept> {
+        self.live().kept.clone()
+    }
+
     async fn lock(&mut self, operation: &str, _plan: &Plan) -> Result<(), CloudError> {
         self.lock = Some(self.backend.acquire_lock(operation).await?);
         Ok(())

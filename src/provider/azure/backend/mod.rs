@@ -215,6 +215,10 @@ pub struct Live {
     /// `resources`, so the plan shows them as created: apply then writes
     /// the marks into them, keeping their blobs and their other metadata.
     pub unmarked_containers: BTreeMap<String, BTreeMap<String, String>>,
+    /// What is left in the app-data account of resources the manifest no
+    /// longer names and still holds data: left out of `resources`, so the
+    /// plan does not delete it, and reported ([`crate::plan::Plan::kept`]).
+    pub kept: Vec<crate::plan::Kept>,
 }
 
 /// What `remove` did: what it deleted, and what it left in place because it

@@ -16,9 +16,8 @@ use super::apply::Applied;
 use super::blob::Contents;
 use super::{
     paths, AzureBackend, AzureError, Removal, API_AUTHORIZATION, API_EVENTGRID, API_RESOURCES,
-    API_STORAGE,
+    API_STORAGE, API_WEB,
 };
-use crate::model::ResourceKind;
 use crate::plan::{Kept, ResourceId};
 use crate::provider::azure::checks::POISON_SUFFIX;
 use crate::provider::azure::kinds::common::{metadata_of, owned_by, CONTAINER_MARKS};
@@ -81,12 +80,13 @@ impl AzureBackend {
         // The app-data account: kept, with what may hold data, unless
         // `--delete-data`.
         let data_account = names::data_account(app, az);
-        let data_owned = !app.resources.is_empty()
-            && self
-                .arm
-                .get(&paths::data_account(app, az), API_STORAGE)
-                .await?
-                .is_some_and(|sa| owned_by(&sa, app));
+        // Asked whatever the manifest names now: resources dropped from it
+        // leave the account behind.
+        let data_owned = self
+            .arm
+            .get(&paths::data_account(app, az), API_STORAGE)
+            .await?
+            .is_some_and(|sa| owned_by(&sa, app));
         let app_data = if data_owned && !delete_data {
             self.app_data_held().await?
         } else {
@@ -94,8 +94,31 @@ impl AzureBackend {
         };
         let keep_data = !app_data.is_empty();
         // The role assignments of the Function App's identity go first
-        // (fnctl's by their names; they outlive neither the app nor its data).
-        for (path, id) in access::all_paths(app, az) {
+        // (fnctl's by their names; they outlive neither the app nor its
+        // data): those the manifest's resources would have, and those the
+        // identity still has on resources dropped since (Azure keeps a
+        // role assignment when its principal or its scope is deleted).
+        let mut assignments = access::all_paths(app, az);
+        if data_owned {
+            let principal = self
+                .arm
+                .get(&paths::site(app, az), API_WEB)
+                .await?
+                .filter(|site| owned_by(site, app))
+                .as_ref()
+                .and_then(access::principal_of);
+            if let Some(principal) = principal {
+                for access::Listed { path, id, .. } in access::listed(self, &principal).await? {
+                    if !assignments
+                        .iter()
+                        .any(|(p, _)| p.eq_ignore_ascii_case(&path))
+                    {
+                        assignments.push((path, id));
+                    }
+                }
+            }
+        }
+        for (path, id) in assignments {
             if self.arm.get(&path, API_AUTHORIZATION).await?.is_some() {
                 self.delete_step(
                     progress,
@@ -343,55 +366,47 @@ impl AzureBackend {
         Ok(holding)
     }
 
-    /// What in the app-data account may hold data, with why: a queue with
-    /// messages (ARM's `approximateMessageCount`, never lower than the
-    /// real count; a queue that does not report one counts as holding
-    /// messages), and every container and table that exists — fnctl does
-    /// not look inside them (ARM counts neither blobs nor entities), so it
-    /// keeps them rather than guess.
+    /// What in the app-data account may hold data, with why — every
+    /// container, queue and table in it, whether the manifest still names
+    /// it or not (the account is fnctl's alone): a queue with messages
+    /// (ARM's `approximateMessageCount`, never lower than the real count; a
+    /// queue that does not report one counts as holding messages; the
+    /// Functions host's poison queues are queues too), and every container
+    /// and table that exists — `remove` does not look inside them (ARM
+    /// counts neither blobs nor entities), so it keeps them rather than
+    /// guess.
     async fn app_data_held(&self) -> Result<Vec<(ResourceId, String)>, AzureError> {
         let (app, az) = (&self.app, &self.settings);
+        let account = names::data_account(app, az);
         let mut held = Vec::new();
-        for r in app.resources.values() {
-            let path = data::path(app, az, &r.name, &r.kind);
-            if let ResourceKind::Queue(_) = r.kind {
-                // The Functions host's poison queue beside it (made on the
-                // first message that failed `maxDequeueCount` times): its
-                // messages are data too; empty, it goes with the account.
-                let queue = data::cloud_name(app, &r.name, &r.kind);
-                let poison = format!("{queue}{POISON_SUFFIX}");
-                if let Some(found) = self
-                    .arm
-                    .get(&paths::data_queue(app, az, &poison), API_STORAGE)
-                    .await?
-                {
-                    if let Some(reason) = queue_holds(&found) {
-                        held.push((
-                            ResourceId::new(
-                                "data_queue",
-                                format!("{}/{poison}", names::data_account(app, az)),
-                            ),
-                            format!("{reason} whose function failed `maxDequeueCount` times (the poison queue of `{queue}`)"),
-                        ));
+        for (kind, name) in data::list_children(self).await? {
+            let reason = match kind {
+                "data_queue" => {
+                    let Some(found) = self
+                        .arm
+                        .get(&paths::data_queue(app, az, &name), API_STORAGE)
+                        .await?
+                    else {
+                        continue;
+                    };
+                    let Some(reason) = data::queue_holds(&found) else {
+                        continue;
+                    };
+                    match name.strip_suffix(POISON_SUFFIX) {
+                        // Made by the host on the first message that failed
+                        // `maxDequeueCount` times.
+                        Some(queue) => format!(
+                            "{reason} whose function failed `maxDequeueCount` times (the poison queue of `{queue}`)"
+                        ),
+                        None => reason,
                     }
                 }
-            }
-            let Some(found) = self.arm.get(&path, API_STORAGE).await? else {
-                continue;
-            };
-            let reason = match r.kind {
-                ResourceKind::Queue(_) => match queue_holds(&found) {
-                    Some(reason) => reason,
-                    None => continue,
-                },
-                ResourceKind::Bucket => {
+                "data_container" => {
                     "may hold blobs (fnctl does not list a data container's blobs)".into()
                 }
-                ResourceKind::Table(_) => {
-                    "may hold entities (Azure does not count a table's entities)".into()
-                }
+                _ => "may hold entities (Azure does not count a table's entities)".into(),
             };
-            held.push((data::id(app, az, &r.name, &r.kind), reason));
+            held.push((ResourceId::new(kind, format!("{account}/{name}")), reason));
         }
         Ok(held)
     }
@@ -444,19 +459,5 @@ impl AzureBackend {
             }
         }
         Ok(())
-    }
-}
-
-/// Why a queue ARM reports is kept, or `None` when it is empty: ARM's
-/// `approximateMessageCount` is never lower than the real count, and a
-/// queue that reports none counts as holding messages.
-fn queue_holds(found: &serde_json::Value) -> Option<String> {
-    match found
-        .pointer("/properties/approximateMessageCount")
-        .and_then(serde_json::Value::as_u64)
-    {
-        Some(0) => None,
-        Some(n) => Some(format!("holds about {n} messages")),
-        None => Some("may hold messages (Azure reported no message count)".into()),
     }
 }

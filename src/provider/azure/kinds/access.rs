@@ -30,6 +30,18 @@
 //! which Contributor lacks (its NotActions exclude
 //! `Microsoft.Authorization/*/write`): a 403 says which role to grant.
 //!
+//! Access that leaves the manifest leaves Azure too: a read also lists the
+//! identity's assignments (`RoleAssignments_ListForScope` at the resource
+//! group with `$filter=principalId eq '{id}'`, which answers the
+//! principal's assignments at, above and below that scope; spec
+//! authorization-RoleAssignmentsCalls.json, 2022-04-01,
+//! <https://learn.microsoft.com/rest/api/authorization/role-assignments/list-for-scope>)
+//! and takes as fnctl's exactly those whose name is the GUID fnctl derives
+//! for this app+stage, the scope's resource and the role ([`listed`]).
+//! Those on a resource the manifest dropped are planned for deletion like
+//! the ones on a resource it keeps. An assignment with any other name is
+//! someone else's, whoever it grants to, and is never touched.
+//!
 //! API: Microsoft.Authorization 2022-04-01, `RoleAssignments_Create` at
 //! `{scope}/providers/Microsoft.Authorization/roleAssignments/{name}` with
 //! `properties.roleDefinitionId`, `properties.principalId` and
@@ -82,6 +94,37 @@ pub const TABLE_CONTRIBUTOR: Role = Role {
     name: "Storage Table Data Contributor",
     guid: "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3",
 };
+
+/// Every role fnctl grants, on any kind of resource.
+pub const ALL_ROLES: [Role; 6] = [
+    BLOB_READER,
+    BLOB_CONTRIBUTOR,
+    QUEUE_SENDER,
+    QUEUE_PROCESSOR,
+    TABLE_READER,
+    TABLE_CONTRIBUTOR,
+];
+
+/// Where the resources a role is granted on live in the data account:
+/// the ARM collection (`{service}/default/{collection}`) and the words.
+fn family(role: Role) -> (&'static str, &'static str) {
+    match role {
+        r if r == BLOB_READER || r == BLOB_CONTRIBUTOR => {
+            ("blobServices/default/containers", "blob container")
+        }
+        r if r == QUEUE_SENDER || r == QUEUE_PROCESSOR => ("queueServices/default/queues", "queue"),
+        _ => ("tableServices/default/tables", "table"),
+    }
+}
+
+/// The Azure name of the resource `resource` a role of this family is
+/// granted on.
+fn cloud_name_for(app: &App, resource: &str, role: Role) -> String {
+    match family(role).0 {
+        "tableServices/default/tables" => names::data_table(app, resource),
+        _ => names::data_resource(app, resource),
+    }
+}
 
 /// Every role fnctl may grant on a resource of `kind` (what a read looks
 /// for, so an assignment the access no longer needs is found and deleted).
@@ -281,6 +324,31 @@ impl Kind for Access {
                 reading.live.resources.push(res);
             }
         }
+        // fnctl's assignments on resources the manifest no longer names.
+        let Some(principal) = principal else {
+            return Ok(Then::Continue);
+        };
+        for found in listed(b, &principal).await? {
+            if app.resources.contains_key(&found.resource) {
+                continue;
+            }
+            let (_, words) = family(found.role);
+            reading.live.resources.push(
+                Resource::new("role_assignment", found.id.name)
+                    .attr("role", found.role.name)
+                    .attr("role_definition_id", found.role.guid)
+                    .attr(
+                        "scope",
+                        format!(
+                            "{words} {}/{}",
+                            names::data_account(app, az),
+                            cloud_name_for(app, &found.resource, found.role)
+                        ),
+                    )
+                    .attr("principal", PRINCIPAL_SHOWN)
+                    .attr("needed_by", json!([])),
+            );
+        }
         Ok(Then::Continue)
     }
 
@@ -344,25 +412,146 @@ impl Kind for Access {
     }
 }
 
-/// The ARM path and role of the assignment a plan id names.
+/// The ARM path and role of the assignment a plan id
+/// (`{resource}/{role name}`) names. The resource need not be in the
+/// manifest any more: the role says what kind of resource it was granted
+/// on, and the names follow from the resource's name.
 fn target(app: &App, az: &AzureSettings, id: &ResourceId) -> Result<(String, Role), AzureError> {
-    let found = app.resources.values().find_map(|r| {
-        candidates(&r.kind)
+    let found = id.name.rsplit_once('/').and_then(|(resource, role)| {
+        ALL_ROLES
             .into_iter()
-            .find(|role| self::id(&r.name, *role) == *id)
-            .map(|role| (r, role))
+            .find(|r| r.name == role)
+            .map(|r| (resource, r))
     });
-    let Some((r, role)) = found else {
+    let Some((resource, role)) = found else {
         return Err(AzureError::Config {
             reason: format!(
-                "no resource of the manifest has the role assignment `{}`",
-                id.name
+                "`{}` names no resource and role fnctl grants (`RESOURCE/ROLE`, a role of: {}); this is a bug in fnctl's plan, please report it",
+                id.name,
+                ALL_ROLES.map(|r| r.name).join(", ")
             ),
         });
     };
-    let scope = data::path(app, az, &r.name, &r.kind);
-    let name = names::role_assignment(app, az, &r.name, role.guid);
+    let scope = format!(
+        "{}/{}/{}",
+        paths::data_account(app, az),
+        family(role).0,
+        cloud_name_for(app, resource, role)
+    );
+    let name = names::role_assignment(app, az, resource, role.guid);
     Ok((paths::role_assignment(&scope, &name), role))
+}
+
+/// One of fnctl's role assignments as the list answered it.
+pub struct Listed {
+    /// The `[resources.NAME]` it was made for (maybe no longer in the
+    /// manifest).
+    pub resource: String,
+    pub role: Role,
+    pub id: ResourceId,
+    /// Its ARM path, as fnctl builds it.
+    pub path: String,
+}
+
+/// fnctl's role assignments for `principal` (the Function App's identity):
+/// the principal's assignments under the resource group, listed, of which
+/// fnctl's are exactly those scoped to a container, queue or table of the
+/// data account with one of fnctl's roles and named by the GUID fnctl
+/// derives for this app+stage, that resource and that role. The resource's
+/// name is recovered from the scope's (`{app}-{stage}-{name}`, or for a
+/// table `{app}{stage}{name}` without hyphens) and the GUID checks it: an
+/// assignment fnctl cannot recover a name for (a table resource whose name
+/// had hyphens, a name cut with a hash) is left alone, as someone else's
+/// would be.
+pub async fn listed(b: &AzureBackend, principal: &str) -> Result<Vec<Listed>, AzureError> {
+    let (app, az) = (&b.app, &b.settings);
+    let account = paths::data_account(app, az).to_ascii_lowercase();
+    let path = format!(
+        "{}/providers/Microsoft.Authorization/roleAssignments?$filter=principalId eq '{principal}'",
+        paths::resource_group(az)
+    );
+    let mut out = Vec::new();
+    let mut page = b.arm.get(&path, API_AUTHORIZATION).await?;
+    while let Some(doc) = page.take() {
+        for a in doc["value"].as_array().into_iter().flatten() {
+            let props = &a["properties"];
+            let (Some(name), Some(scope), Some(definition)) = (
+                a["name"].as_str(),
+                props["scope"].as_str(),
+                props["roleDefinitionId"].as_str(),
+            ) else {
+                continue;
+            };
+            if props["principalId"].as_str() != Some(principal) {
+                continue;
+            }
+            let guid = definition.rsplit('/').next().unwrap_or_default();
+            let Some(role) = ALL_ROLES
+                .into_iter()
+                .find(|r| r.guid.eq_ignore_ascii_case(guid))
+            else {
+                continue;
+            };
+            let collection = format!("{account}/{}/", family(role).0.to_ascii_lowercase());
+            let scope_lower = scope.to_ascii_lowercase();
+            let Some(leaf) = scope_lower
+                .strip_prefix(&collection)
+                .filter(|l| !l.contains('/'))
+                .map(|_| &scope[collection.len()..])
+            else {
+                continue;
+            };
+            let Some(resource) = resource_from(app, leaf, role) else {
+                continue;
+            };
+            if !names::role_assignment(app, az, &resource, role.guid).eq_ignore_ascii_case(name) {
+                continue;
+            }
+            let id = self::id(&resource, role);
+            let path = paths::role_assignment(scope, name);
+            out.push(Listed {
+                resource,
+                role,
+                id,
+                path,
+            });
+        }
+        if let Some(next) = doc["nextLink"].as_str().filter(|n| !n.is_empty()) {
+            let url = azure_core::Url::parse(next).map_err(|e| AzureError::Config {
+                reason: format!("ARM returned an unusable nextLink listing role assignments ({e})"),
+            })?;
+            let reply = b.arm.send(azure_core::Method::Get, url, None, "").await?;
+            if !(200..=299).contains(&reply.status) {
+                return Err(crate::provider::azure::backend::arm::arm_error(
+                    "GET", &path, &reply,
+                ));
+            }
+            page = Some(reply.json());
+        }
+    }
+    Ok(out)
+}
+
+/// The `[resources.NAME]` whose Azure name is `leaf`, for a role of this
+/// family, when it can be told from the name (checked by the caller
+/// against the assignment's GUID).
+fn resource_from(app: &App, leaf: &str, role: Role) -> Option<String> {
+    let resource = match family(role).0 {
+        "tableServices/default/tables" => {
+            let prefix: String = format!("{}{}", app.name, app.stage)
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric())
+                .collect();
+            let rest = leaf
+                .strip_prefix(&prefix)
+                .or_else(|| leaf.strip_prefix('t')?.strip_prefix(&prefix))?;
+            rest.to_string()
+        }
+        _ => leaf
+            .strip_prefix(&format!("{}-{}-", app.name, app.stage))?
+            .to_string(),
+    };
+    (!resource.is_empty() && cloud_name_for(app, &resource, role) == leaf).then_some(resource)
 }
 
 /// The principal id of a site's system-assigned identity.
@@ -414,6 +603,76 @@ mod tests {
 
     fn perms(p: &[Permission]) -> BTreeSet<Permission> {
         p.iter().copied().collect()
+    }
+
+    /// The resource a dropped assignment was made for is recovered from
+    /// its scope's name, and only when the name says it unambiguously.
+    #[test]
+    fn a_dropped_resource_is_recovered_from_the_scope_name() {
+        let app = crate::manifest::test_app(
+            r#"
+[app]
+name = "shop"
+runtime = "python3.12"
+[providers.azure]
+subscription = "00000000-0000-0000-0000-000000000000"
+resource_group = "shop-rg"
+location = "westeurope"
+[functions.f]
+handler = "f.handler"
+"#,
+        );
+        let got = |leaf: &str, role: Role| resource_from(&app, leaf, role);
+        assert_eq!(got("shop-dev-jobs", QUEUE_SENDER).as_deref(), Some("jobs"));
+        assert_eq!(
+            got("shop-dev-up-loads", BLOB_READER).as_deref(),
+            Some("up-loads")
+        );
+        assert_eq!(
+            got("shopdevledger", TABLE_CONTRIBUTOR).as_deref(),
+            Some("ledger")
+        );
+        // Another app's or stage's names, and the wrong kind for the role.
+        assert_eq!(got("shop-prod-jobs", QUEUE_SENDER), None);
+        assert_eq!(got("other-dev-jobs", QUEUE_SENDER), None);
+        assert_eq!(got("shopdevledger", QUEUE_SENDER), None);
+        assert_eq!(got("shop-dev-", QUEUE_SENDER), None);
+    }
+
+    #[test]
+    fn a_plan_id_names_its_assignment_without_the_manifest() {
+        let app = crate::manifest::test_app(
+            r#"
+[app]
+name = "shop"
+runtime = "python3.12"
+[providers.azure]
+subscription = "00000000-0000-0000-0000-000000000000"
+resource_group = "shop-rg"
+location = "westeurope"
+[functions.f]
+handler = "f.handler"
+"#,
+        );
+        let az = app.azure.clone().unwrap();
+        let (path, role) = target(&app, &az, &id("ledger", TABLE_READER)).unwrap();
+        assert_eq!(role, TABLE_READER);
+        assert!(
+            path.contains("/tableServices/default/tables/shopdevledger/providers/Microsoft.Authorization/roleAssignments/"),
+            "{path}"
+        );
+        assert!(path.ends_with(&names::role_assignment(
+            &app,
+            &az,
+            "ledger",
+            TABLE_READER.guid
+        )));
+        assert!(target(
+            &app,
+            &az,
+            &ResourceId::new("role_assignment", "ledger/Owner")
+        )
+        .is_err());
     }
 
     #[test]
