@@ -196,6 +196,10 @@ pub struct AzureEndpoints {
     pub app: Option<Sp<String>>,
     /// The Log Analytics query API, default `https://api.loganalytics.io`.
     pub logs: Option<Sp<String>>,
+    /// The queue service of an emulator (Azurite's `azurite-queue`), path-style: fnctl appends `/{account}`. Default `https://{account}.queue.core.windows.net`.
+    pub queue: Option<Sp<String>>,
+    /// The table service of an emulator (Azurite's `azurite-table`), path-style: fnctl appends `/{account}`. Default `https://{account}.table.core.windows.net`.
+    pub table: Option<Sp<String>>,
 }
 
 /// `[functions.NAME]`

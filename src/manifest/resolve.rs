@@ -329,9 +329,11 @@ fn resolve_azure(a: &raw::AzureSection, out: &mut Vec<Diagnostic>) -> AzureSetti
     };
     let endpoints = match &a.endpoints {
         Some(e) => {
-            for url in [&e.arm, &e.storage, &e.scm, &e.app, &e.logs]
-                .into_iter()
-                .flatten()
+            for url in [
+                &e.arm, &e.storage, &e.scm, &e.app, &e.logs, &e.queue, &e.table,
+            ]
+            .into_iter()
+            .flatten()
             {
                 check_url(url, out);
             }
@@ -345,6 +347,8 @@ fn resolve_azure(a: &raw::AzureSection, out: &mut Vec<Diagnostic>) -> AzureSetti
                 scm: get(&e.scm),
                 app: get(&e.app),
                 logs: get(&e.logs),
+                queue: get(&e.queue),
+                table: get(&e.table),
             }
         }
         None => AzureEndpoints::default(),

@@ -172,6 +172,12 @@ pub struct AzureEndpoints {
     pub app: Option<String>,
     /// The Log Analytics query API (`fnctl logs`).
     pub logs: Option<String>,
+    /// The queue service, path-style (`{base}/{account}`): `fnctl invoke`
+    /// of a queue-triggered function puts its message there.
+    pub queue: Option<String>,
+    /// The table service, path-style (`{base}/{account}`): deploy looks
+    /// into a dropped table there before deleting it.
+    pub table: Option<String>,
 }
 
 /// The Azure hosting plan.

@@ -199,10 +199,10 @@ fn project(server: &ArmServer) -> tempfile::TempDir {
 /// fnctl on Azure with the table service at `tables`: (exit code, JSON
 /// document, stderr).
 fn run(dir: &Path, tables: &str, args: &[&str]) -> (i32, Value, String) {
+    crate::azure_resources::set_endpoint(dir, "table", tables);
     let out = fnctl()
         .current_dir(dir)
         .env("FNCTL_AZURE_ACCESS_TOKEN", crate::arm::TOKEN)
-        .env("FNCTL_AZURE_TABLE_ENDPOINT", tables)
         .args(["--provider", "azure", "--output", "json"])
         .args(args)
         .output()
@@ -393,10 +393,10 @@ fn dropped_resources_and_access_are_deleted_when_empty_and_kept_with_data() {
     let (code, doc, stderr) = run(dir.path(), &tables.url, &["plan"]);
     assert_eq!(code, 0, "{stderr}\n{doc:#}");
     assert_eq!(kept(&doc["plans"][0]["kept"]).len(), 2, "{doc:#}");
+    crate::azure_resources::set_endpoint(dir.path(), "table", &tables.url);
     let out = fnctl()
         .current_dir(dir.path())
         .env("FNCTL_AZURE_ACCESS_TOKEN", crate::arm::TOKEN)
-        .env("FNCTL_AZURE_TABLE_ENDPOINT", &tables.url)
         .args(["--provider", "azure", "--no-color", "plan"])
         .output()
         .unwrap();

@@ -81,6 +81,24 @@ fn project(server: &ArmServer) -> tempfile::TempDir {
     dir
 }
 
+/// Sets `[providers.azure] endpoints.KEY` (an emulator's service started
+/// after the project was written) in the project's manifest, replacing an
+/// earlier value; the endpoints are an inline table ending in `" }`.
+pub(crate) fn set_endpoint(dir: &Path, key: &str, url: &str) {
+    let path = dir.join("fnctl.toml");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    let start = format!(", {key} = \"");
+    if let Some(at) = text.find(&start) {
+        let value = at + start.len();
+        let end = value + text[value..].find('"').unwrap();
+        text.replace_range(value..end, url);
+    } else {
+        let end = text.find("\" }\n").expect("the endpoints inline table");
+        text.insert_str(end + 1, &format!("{start}{url}\""));
+    }
+    std::fs::write(&path, text).unwrap();
+}
+
 fn edit(dir: &Path, from: &str, to: &str) {
     let manifest = dir.join("fnctl.toml");
     let text = std::fs::read_to_string(&manifest).unwrap();
@@ -704,10 +722,10 @@ fn a_queue_triggered_function_deploys_verifies_is_invoked_and_removed() {
     let key = crate::arm::storage_key(&account, 1);
     let azurite = AzuriteQueue::start(&account, &key);
     azurite.create_queue(&account, &key, "stock-dev-jobs");
+    set_endpoint(dir.path(), "queue", &azurite.url);
     let out = crate::common::fnctl()
         .current_dir(dir.path())
         .env("FNCTL_AZURE_ACCESS_TOKEN", crate::arm::TOKEN)
-        .env("FNCTL_AZURE_QUEUE_ENDPOINT", &azurite.url)
         .args(["--provider", "azure", "--output", "json"])
         .args(["invoke", "consumer", "--event", "queue"])
         .output()

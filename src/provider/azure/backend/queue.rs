@@ -19,24 +19,20 @@ use time::{Duration, OffsetDateTime};
 
 use super::blob::STORAGE_VERSION;
 use super::{paths, AzureBackend, AzureError, API_STORAGE};
+use crate::model::AzureSettings;
 use crate::provider::azure::names;
-
-/// The queue service of an emulator (Azurite's `azurite-queue`), path-style:
-/// fnctl appends `/{account}`. Unset, the public endpoint
-/// `https://{account}.queue.core.windows.net` is used. An environment
-/// variable rather than a manifest key: only local emulators need it, and
-/// `[providers.azure] endpoints` holds no queue service yet.
-pub const QUEUE_ENDPOINT_ENV: &str = "FNCTL_AZURE_QUEUE_ENDPOINT";
 
 /// How long the SAS of one Put Message lives, back-dated for clock skew.
 const LIFETIME: Duration = Duration::minutes(15);
 const CLOCK_SKEW: Duration = Duration::minutes(15);
 
-/// The data account's queue service base URL.
-pub fn service_url(account: &str) -> String {
-    match std::env::var(QUEUE_ENDPOINT_ENV) {
-        Ok(base) if !base.trim().is_empty() => {
-            format!("{}/{account}", base.trim().trim_end_matches('/'))
+/// The data account's queue service base URL: `endpoints.queue` (an
+/// emulator such as Azurite's `azurite-queue`, path-style: `/{account}` is
+/// appended), else the public endpoint.
+pub fn service_url(account: &str, az: &AzureSettings) -> String {
+    match az.endpoints.queue.as_deref().map(str::trim) {
+        Some(base) if !base.is_empty() => {
+            format!("{}/{account}", base.trim_end_matches('/'))
         }
         _ => format!("https://{account}.queue.core.windows.net"),
     }
@@ -138,7 +134,7 @@ impl AzureBackend {
     ) -> Result<String, AzureError> {
         let account = names::data_account(&self.app, &self.settings);
         let key = Secret::new(self.data_key().await?);
-        let base = service_url(&account);
+        let base = service_url(&account, &self.settings);
         let now = OffsetDateTime::now_utc();
         let sas = queue_sas(
             &account,
@@ -150,7 +146,9 @@ impl AzureBackend {
         )?;
         let url = Url::parse(&format!("{base}/{queue}/messages?messagettl={ttl_s}&{sas}"))
             .map_err(|e| AzureError::Config {
-                reason: format!("{QUEUE_ENDPOINT_ENV} `{base}` does not make a URL: {e}"),
+                reason: format!(
+                    "the queue service URL `{base}` (endpoints.queue) does not make a URL: {e}"
+                ),
             })?;
         let reply = self
             .arm

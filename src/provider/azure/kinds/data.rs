@@ -423,12 +423,6 @@ pub fn queue_holds(found: &Value) -> Option<String> {
 const SAS_LIFETIME: Duration = Duration::minutes(15);
 const CLOCK_SKEW: Duration = Duration::minutes(15);
 
-/// The table service of an emulator (Azurite's `azurite-table`),
-/// path-style: fnctl appends `/{account}`. Unset, the public endpoint
-/// `https://{account}.table.core.windows.net` is used. An environment
-/// variable, as the queue service's: only local emulators need it.
-pub const TABLE_ENDPOINT_ENV: &str = "FNCTL_AZURE_TABLE_ENDPOINT";
-
 /// Whether the container, queue or table `name` (plan kind `kind`) of the
 /// data account holds data, and what: `None` when it is empty or gone.
 /// One call each: Queue_Get's message count, List Blobs with
@@ -478,9 +472,9 @@ async fn holds(b: &AzureBackend, kind: &str, name: &str) -> Result<Option<String
         }
         _ => {
             let key = data_key(b).await?;
-            let base = match std::env::var(TABLE_ENDPOINT_ENV) {
-                Ok(base) if !base.trim().is_empty() => {
-                    format!("{}/{account}", base.trim().trim_end_matches('/'))
+            let base = match b.settings.endpoints.table.as_deref().map(str::trim) {
+                Some(base) if !base.is_empty() => {
+                    format!("{}/{account}", base.trim_end_matches('/'))
                 }
                 _ => format!("https://{account}.table.core.windows.net"),
             };
