@@ -39,7 +39,11 @@ fn trigger_for<'a>(f: &'a Function, event: &Value) -> Result<Target<'a>, String>
         .pointer("/Records/0/eventSource")
         .and_then(Value::as_str)
         == Some("aws:sqs");
-    let wanted = if event.get("httpMethod").is_some() {
+    // An HTTP API's payload format 2.0 event has no `httpMethod`; its
+    // route is the path part of `routeKey` (`GET /orders/{id}`).
+    let v2 = event.get("version").and_then(Value::as_str) == Some("2.0")
+        && (event.get("routeKey").is_some() || event.pointer("/requestContext/http").is_some());
+    let wanted = if event.get("httpMethod").is_some() || v2 {
         "http"
     } else if sqs {
         if f.queue_triggers.is_empty() {
@@ -53,7 +57,13 @@ fn trigger_for<'a>(f: &'a Function, event: &Value) -> Result<Target<'a>, String>
     } else {
         return Err("on Azure a function is started by its trigger, and this event is not an API Gateway, S3 or scheduled event, nor an SQS event".into());
     };
-    let resource = event.get("resource").and_then(Value::as_str);
+    let resource = event.get("resource").and_then(Value::as_str).or_else(|| {
+        event
+            .get("routeKey")
+            .and_then(Value::as_str)
+            .and_then(|k| k.split_once(' '))
+            .map(|(_, route)| route)
+    });
     let mut candidates = f.triggers.iter().filter(|t| match t {
         Trigger::Http(_) => wanted == "http",
         Trigger::Storage(_) => wanted == "storage",

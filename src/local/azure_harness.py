@@ -2,7 +2,8 @@
 
 Used by `fnctl invoke --local --as azure`. Arguments: the staged app
 directory, the Azure function name, and a result file. The AWS-shaped event
-arrives on stdin and is turned into the Azure input (an `HttpRequest`, a blob
+arrives on stdin and is turned into the Azure input (an `HttpRequest` from an
+API Gateway payload 1.0 or 2.0 event, a blob
 `InputStream`, a `QueueMessage` from a one-record SQS event, or a
 `TimerRequest` from Microsoft's azure-functions package);
 the generated entry turns it back into the AWS event for the handler. The
@@ -75,18 +76,13 @@ class Recorder(logging.Handler):
 
 
 def http_request(event):
+    if event.get("version") == "2.0" or "rawPath" in event:
+        return http_request_v2(event)
     query = event.get("multiValueQueryStringParameters") or {
         k: [v] for k, v in (event.get("queryStringParameters") or {}).items()
     }
     qs = urllib.parse.urlencode([(k, v) for k, vs in query.items() for v in vs])
     url = "http://localhost" + (event.get("path") or "/") + ("?" + qs if qs else "")
-    body = event.get("body")
-    if body is None:
-        data = b""
-    elif event.get("isBase64Encoded"):
-        data = base64.b64decode(body)
-    else:
-        data = body.encode("utf-8")
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     return func.HttpRequest(
         method=event.get("httpMethod", "GET"),
@@ -94,8 +90,84 @@ def http_request(event):
         headers=headers,
         params={k: v[-1] for k, v in query.items()},
         route_params=event.get("pathParameters") or {},
-        body=data,
+        body=request_body(event),
     )
+
+
+def http_request_v2(event):
+    """The request an HTTP API payload format 2.0 event stands for, as Azure
+    would deliver it: the method from ``requestContext.http.method`` (else
+    the ``routeKey``), the path from ``rawPath`` without the ``/{stage}``
+    prefix an HTTP API stage other than ``$default`` adds, the query from
+    ``rawQueryString``, and ``cookies`` back as one ``Cookie`` header."""
+    context = event.get("requestContext") or {}
+    http = context.get("http") or {}
+    route_key = event.get("routeKey") or context.get("routeKey") or ""
+    method = http.get("method") or route_key.partition(" ")[0]
+    if not method or method in ("ANY", "$default"):
+        method = "GET"
+    path = event.get("rawPath") or http.get("path") or "/"
+    stage = context.get("stage") or "$default"
+    prefix = "/" + stage
+    if stage != "$default" and (path == prefix or path.startswith(prefix + "/")):
+        path = path[len(prefix):] or "/"
+    qs = event.get("rawQueryString")
+    if qs is None:
+        qs = urllib.parse.urlencode(
+            [(k, v) for k, vs in (event.get("queryStringParameters") or {}).items() for v in vs.split(",")]
+        )
+    url = "http://localhost" + path + ("?" + qs if qs else "")
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    cookies = [c for c in (event.get("cookies") or []) if c]
+    if cookies:
+        headers["cookie"] = "; ".join(cookies)
+    params = {}
+    for k, v in urllib.parse.parse_qsl(qs, keep_blank_values=True):
+        params[k] = v
+    return func.HttpRequest(
+        method=method.upper(),
+        url=url,
+        headers=headers,
+        params=params,
+        route_params=event.get("pathParameters") or {},
+        body=request_body(event),
+    )
+
+
+def request_body(event):
+    body = event.get("body")
+    if body is None:
+        return b""
+    if event.get("isBase64Encoded"):
+        return base64.b64decode(body)
+    return body.encode("utf-8")
+
+
+def http_payload(response):
+    """The Azure response as fnctl reports an HTTP answer: status, headers
+    (a header sent several times, such as the ``Set-Cookie`` of each cookie
+    a payload 2.0 result sets, keeps its first value there and lists every
+    value under ``multiValueHeaders``), and the body (base64 when not
+    UTF-8)."""
+    body = response.get_body()
+    try:
+        text, is_b64 = body.decode("utf-8"), False
+    except UnicodeDecodeError:
+        text, is_b64 = base64.b64encode(body).decode("ascii"), True
+    headers, multi = {}, {}
+    for k, v in response.headers.items():
+        headers.setdefault(k, v)
+        multi.setdefault(k, []).append(v)
+    payload = {
+        "statusCode": response.status_code,
+        "headers": headers,
+        "body": text,
+        "isBase64Encoded": is_b64,
+    }
+    repeated = {k: v for k, v in multi.items() if len(v) > 1}
+    if repeated:
+        payload["multiValueHeaders"] = repeated
+    return payload
 
 
 def blob_stream(event):
@@ -154,18 +226,7 @@ def main():
             trigger = json.load(fh)["bindings"][0]["type"]
         ctx = Context(function, directory)
         if trigger == "httpTrigger":
-            response = entry.main(http_request(event), ctx)
-            body = response.get_body()
-            try:
-                text, is_b64 = body.decode("utf-8"), False
-            except UnicodeDecodeError:
-                text, is_b64 = base64.b64encode(body).decode("ascii"), True
-            payload = {
-                "statusCode": response.status_code,
-                "headers": dict(response.headers),
-                "body": text,
-                "isBase64Encoded": is_b64,
-            }
+            payload = http_payload(entry.main(http_request(event), ctx))
         elif trigger == "queueTrigger":
             # One message per run, as the host hands them; a raise (the
             # adapter raises for batchItemFailures naming the message) fails
