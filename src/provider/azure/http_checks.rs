@@ -251,10 +251,34 @@ pub fn check(app: &App) -> Vec<Diagnostic> {
     out
 }
 
-/// Warnings: CORS settings a Function App cannot hold, and what Azure does
-/// instead.
+/// The longest an HTTP-triggered function can take to answer on Azure,
+/// whatever `functionTimeout` says: "Regardless of the function app timeout
+/// setting, 230 seconds is the maximum amount of time that an HTTP
+/// triggered function can take to respond to a request. This is because of
+/// the default idle timeout of Azure Load Balancer." Source: "Function app
+/// timeout duration",
+/// <https://learn.microsoft.com/azure/azure-functions/functions-scale#timeout>.
+pub const HTTP_RESPONSE_LIMIT_S: u32 = 230;
+
+/// Warnings: a written timeout an HTTP function cannot use on Azure, CORS
+/// settings a Function App cannot hold, and what Azure does instead.
 pub fn notes(app: &App) -> Vec<Diagnostic> {
     let mut out = Vec::new();
+    for f in app.functions_for(ProviderId::Azure) {
+        let Some(span) = &f.timeout_span else {
+            continue;
+        };
+        let http = f.triggers.iter().any(|t| matches!(t, Trigger::Http(_)));
+        if http && f.timeout_s > HTTP_RESPONSE_LIMIT_S {
+            out.push(
+                Diagnostic::new(span.clone(), format!(
+                    "function `{}` has a timeout of {} s, but on Azure an HTTP request gets no answer after {HTTP_RESPONSE_LIMIT_S} s (the load balancer's idle timeout): the caller sees an error while the function goes on",
+                    f.name, f.timeout_s,
+                ))
+                .with_help(format!("lower the timeout to {HTTP_RESPONSE_LIMIT_S} s or less, or answer at once and move the long work to a queue-triggered function")),
+            );
+        }
+    }
     let routes = http_routes(app);
     let any_cors = routes.iter().any(|(_, h)| h.cors.is_some());
     let mut warned = false;
@@ -449,5 +473,34 @@ triggers = [{ type = "http", method = "GET", path = "/three", cors = false }]
             n.contains("`/three` of function `three` has no CORS"),
             "{n}"
         );
+    }
+
+    #[test]
+    fn an_http_timeout_over_azures_230_s_warns_with_both_numbers() {
+        let text = r#"
+[app]
+name = "slow"
+runtime = "python3.12"
+[providers.azure]
+subscription = "00000000-0000-0000-0000-000000000000"
+resource_group = "rg"
+location = "westeurope"
+[functions.report]
+handler = "app.handler"
+timeout = TIMEOUT
+[[functions.report.triggers]]
+type = "http"
+path = "/report"
+"#;
+        let app = |t: &str| crate::manifest::test_app(text.replace("TIMEOUT", t));
+        let w = notes(&app("300"));
+        assert!(
+            w.iter()
+                .any(|d| d.message.contains("timeout of 300 s") && d.message.contains("230 s")),
+            "{w:?}"
+        );
+        assert!(!notes(&app("230"))
+            .iter()
+            .any(|d| d.message.contains("230 s")));
     }
 }
