@@ -176,12 +176,6 @@ pub async fn invoke_once(app: &App, f: &Function, event: Vec<u8>) -> Result<Loca
             vec![(azure_name, parsed.clone())]
         }
         Target::Queue => {
-            if node {
-                return Err(missing(
-                    "fnctl's Node harness does not run Azure queue triggers yet".into(),
-                    "run it as Lambda runs it: drop --as azure",
-                ));
-            }
             let records = parsed
                 .get("Records")
                 .and_then(Value::as_array)

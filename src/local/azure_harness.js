@@ -1,8 +1,9 @@
 // Runs one function of a generated Azure Functions Node app the way the host
 // would call it. Used by `fnctl invoke --local --as azure` and fnctl's tests.
 // Arguments: the app directory, the Azure function name, a result file. The
-// AWS-shaped event (for HTTP, an API Gateway payload 1.0 or 2.0 event)
-// arrives on stdin; it becomes the Azure input, built with
+// AWS-shaped event (for HTTP, an API Gateway payload 1.0 or 2.0 event; for
+// a queue trigger, an SQS event of one record, as fnctl hands each run one
+// message) arrives on stdin; it becomes the Azure input, built with
 // the types of Microsoft's @azure/functions package (HttpRequest,
 // InvocationContext), and the generated app turns it back into the AWS event.
 // The outcome is written as JSON: {"payload": ...} or {"error": {...}}.
@@ -84,6 +85,37 @@ function httpPayload(response) {
     return payload;
 }
 
+/** The message and trigger metadata the v4 Node model hands a storageQueue
+ * handler for one Storage queue message, from the one SQS record fnctl
+ * hands each run (as the Python harness builds its QueueMessage): the
+ * record's body (a JSON object or array arrives parsed, any other message
+ * as text), messageId (as id), receiptHandle (as popReceipt),
+ * ApproximateReceiveCount (as dequeueCount) and SentTimestamp (as
+ * insertionTime); the adapter turns them back into that record. */
+function queueInput(event) {
+    const record = event.Records[0];
+    const attributes = record.attributes || {};
+    const body = typeof record.body === 'string' ? record.body : JSON.stringify(record.body);
+    let message = body;
+    const trimmed = body.trim();
+    if ((trimmed.startsWith('{') && trimmed.endsWith('}')) || (trimmed.startsWith('[') && trimmed.endsWith(']'))) {
+        try {
+            message = JSON.parse(trimmed);
+        } catch (_) {
+            message = body;
+        }
+    }
+    const sent = Number(attributes.SentTimestamp);
+    const triggerMetadata = {
+        id: record.messageId || require('crypto').randomUUID(),
+        popReceipt: record.receiptHandle || '',
+        dequeueCount: Number(attributes.ApproximateReceiveCount) || 1,
+        queueTrigger: body,
+    };
+    if (attributes.SentTimestamp && !Number.isNaN(sent)) triggerMetadata.insertionTime = new Date(sent).toISOString();
+    return { message, triggerMetadata };
+}
+
 async function main() {
     const [appDir, functionName, resultFile] = process.argv.slice(2);
     const event = JSON.parse(fs.readFileSync(0, 'utf8'));
@@ -91,7 +123,7 @@ async function main() {
 
     // Record registrations instead of handing them to a host.
     const registered = {};
-    for (const kind of ['http', 'storageBlob', 'timer']) {
+    for (const kind of ['http', 'storageBlob', 'storageQueue', 'timer']) {
         azf.app[kind] = (name, options) => {
             registered[name] = { kind, options };
         };
@@ -123,6 +155,14 @@ async function main() {
             const context = new azf.InvocationContext(base);
             const response = await fn.options.handler(request, context);
             result = { payload: httpPayload(response) };
+        } else if (fn.kind === 'storageQueue') {
+            // One message per run, as the host hands them; a throw (the
+            // adapter throws for batchItemFailures naming the message) fails
+            // it.
+            const { message, triggerMetadata } = queueInput(event);
+            const context = new azf.InvocationContext({ ...base, triggerMetadata });
+            await fn.options.handler(message, context);
+            result = { payload: null };
         } else if (fn.kind === 'storageBlob') {
             const s3 = event.Records[0].s3;
             const key = decodeURIComponent(s3.object.key.replace(/\+/g, ' '));
