@@ -212,6 +212,7 @@ async fn apply_all(
     for (i, ((payload, digests), s)) in code.into_iter().zip(sessions.iter_mut()).enumerate() {
         let started = Instant::now();
         let plan = s.plan().clone();
+        let notes = s.notes();
         if let Some(line) = scope_line(s) {
             cx.printer.status(&line);
         }
@@ -219,6 +220,12 @@ async fn apply_all(
             let all_attributes = cx.printer.verbosity >= Verbosity::Verbose;
             cx.printer
                 .status(&render::human_changes(&plan, all_attributes));
+        }
+        // What the plan says beyond its changes (a denied tagging read, an
+        // API switch), before anything changes, as `plan` says it.
+        if !notes.is_empty() && !cx.printer.is_json() {
+            cx.printer
+                .status(render::notes_lines(&notes).trim_end_matches('\n'));
         }
         let progress = Arc::new(ApplyProgress::new(&cx.printer, &plan));
         let report = {
@@ -249,6 +256,9 @@ async fn apply_all(
             "api_calls": total,
             "mutating_calls": mutating,
         });
+        if !notes.is_empty() {
+            reports[i].body["notes"] = json!(notes);
+        }
         if !cx.printer.is_json() {
             print_summary(
                 cx,

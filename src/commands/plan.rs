@@ -37,6 +37,8 @@ pub fn run(cx: &Context, opts: &PlanOptions) -> Result<ExitStatus, CommandError>
     }
     let app = &project.app;
     let mut plans = Vec::new();
+    // What each provider says about its plan beyond the changes.
+    let mut notes: Vec<Vec<String>> = Vec::new();
     // The first reason a plan cannot be applied; every plan is still shown.
     let mut blocked: Option<CommandError> = None;
     for p in &project.providers {
@@ -47,6 +49,7 @@ pub fn run(cx: &Context, opts: &PlanOptions) -> Result<ExitStatus, CommandError>
                 &project::code_digests(app)?,
                 "--offline was given".into(),
             ));
+            notes.push(Vec::new());
             continue;
         }
         let digests = live::plan_digests(cx, app, *p)?;
@@ -55,29 +58,31 @@ pub fn run(cx: &Context, opts: &PlanOptions) -> Result<ExitStatus, CommandError>
             let mut s = Session::connect(app, *p).await?;
             s.prepare(&digests).await?;
             let checked = s.check();
-            Ok::<_, CloudError>((s.plan().clone(), checked))
+            Ok::<_, CloudError>((s.plan().clone(), s.notes(), checked))
         });
-        let (plan, checked) = read.map_err(|e| unreadable(*p, e))?;
+        let (plan, said, checked) = read.map_err(|e| unreadable(*p, e))?;
         if let (Err(e), None) = (checked, &blocked) {
             blocked = Some(e.into());
         }
         plans.push(plan);
+        notes.push(said);
     }
     let changes = plans.iter().any(|p| !p.is_noop());
     if cx.printer.is_json() {
         if let Some(e) = blocked {
-            let doc = serde_json::to_value(render::json(&plans)).unwrap_or_default();
+            let doc = serde_json::to_value(render::json(&plans, &notes)).unwrap_or_default();
             return Err(e.reported(doc));
         }
-        cx.printer.json(&render::json(&plans));
+        cx.printer.json(&render::json(&plans, &notes));
     } else {
         let text: Vec<String> = plans
             .iter()
-            .map(|p| {
+            .zip(&notes)
+            .map(|(p, said)| {
                 if cx.printer.verbosity == Verbosity::Quiet {
                     format!("{}: {}\n", p.provider, render::summary_line(&p.summary()))
                 } else {
-                    render::human(p, opts.show_unchanged)
+                    render::human(p, said, opts.show_unchanged)
                 }
             })
             .collect();

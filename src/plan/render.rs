@@ -15,8 +15,9 @@ use super::{Action, Change, Kept, LiveState, Plan, Summary};
 
 /// Renders one plan as human-readable text: the changes with their
 /// attributes, then how many resources are unchanged (listed too with
-/// `show_unchanged`), then any conflicts that stop it from being applied.
-pub fn human(plan: &Plan, show_unchanged: bool) -> String {
+/// `show_unchanged`), then the provider's `notes` on it, then any conflicts
+/// that stop it from being applied.
+pub fn human(plan: &Plan, notes: &[String], show_unchanged: bool) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -62,6 +63,10 @@ pub fn human(plan: &Plan, show_unchanged: bool) -> String {
             ))
         );
     }
+    if !notes.is_empty() {
+        let _ = writeln!(s);
+        s.push_str(&notes_lines(notes));
+    }
     if !plan.conflicts.is_empty() {
         let _ = writeln!(s);
         let _ = writeln!(
@@ -90,6 +95,18 @@ pub fn human(plan: &Plan, show_unchanged: bool) -> String {
     }
     let _ = writeln!(s);
     let _ = writeln!(s, "{}", summary_line(&plan.summary()));
+    s
+}
+
+/// What the provider says about a plan beyond its changes (that a switch
+/// of API changes every URL, that a read could not see something), one
+/// `note:` per entry; `plan` prints it under the changes, `deploy` under
+/// its summary.
+pub fn notes_lines(notes: &[String]) -> String {
+    let mut s = String::new();
+    for n in notes {
+        let _ = writeln!(s, "  {} {n}", Style::new().yellow().apply_to("note:"));
+    }
     s
 }
 
@@ -216,16 +233,24 @@ pub struct PlanDocument<'a> {
 pub struct PlanJson<'a> {
     #[serde(flatten)]
     pub plan: &'a Plan,
+    /// The provider's notes on the plan, in words; left out when there are
+    /// none.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub notes: &'a [String],
     pub summary: Summary,
 }
 
-pub fn json(plans: &[Plan]) -> PlanDocument<'_> {
+/// The document for `plans`, each with the notes at the same index in
+/// `notes` (none where `notes` is shorter).
+pub fn json<'a>(plans: &'a [Plan], notes: &'a [Vec<String>]) -> PlanDocument<'a> {
     PlanDocument {
         format_version: 1,
         plans: plans
             .iter()
-            .map(|plan| PlanJson {
+            .enumerate()
+            .map(|(i, plan)| PlanJson {
                 plan,
+                notes: notes.get(i).map_or(&[], Vec::as_slice),
                 summary: plan.summary(),
             })
             .collect(),
@@ -272,6 +297,26 @@ mod tests {
             human_changes(&plan(), false),
             "  + fn  a\n  ~ fn  b\n        memory: 128 → 256\n  - fn  c\n\
              Plan: 1 to create, 1 to update, 1 to delete, 0 unchanged."
+        );
+    }
+
+    #[test]
+    fn notes_are_said_under_the_changes_and_in_json_only_when_there_are_some() {
+        console::set_colors_enabled(false);
+        let notes = vec!["every URL changes".to_string()];
+        let text = human(&plan(), &notes, false);
+        assert!(
+            text.contains("  - fn  c\n\n  note: every URL changes\n\nPlan: "),
+            "{text}"
+        );
+        assert!(!human(&plan(), &[], false).contains("note:"));
+
+        let plans = [plan(), plan()];
+        let doc = serde_json::to_value(json(&plans, std::slice::from_ref(&notes))).unwrap();
+        assert_eq!(doc["plans"][0]["notes"], serde_json::json!(notes));
+        assert!(
+            doc["plans"][1].get("notes").is_none(),
+            "no notes, no key: {doc:#}"
         );
     }
 

@@ -431,6 +431,15 @@ pub trait Cloud: Send + Sync {
         Vec::new()
     }
 
+    /// What a plan against the last read should say in words beyond its
+    /// changes: what a change means for the app's users (e.g. that every
+    /// URL changes), or what the read could not see and why. `plan` prints
+    /// these under the changes (and as `notes` in its JSON), `deploy` with
+    /// its summary before applying.
+    fn plan_notes(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Fails before any change when the planned state cannot work (e.g. a
     /// bucket the app uses but does not create is missing).
     fn preflight(&self) -> Result<(), CloudError> {

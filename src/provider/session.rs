@@ -101,6 +101,12 @@ impl Session {
         self.plan.as_ref().expect("prepare() runs first")
     }
 
+    /// What the plan says in words beyond its changes
+    /// ([`Cloud::plan_notes`]), from the same read as [`Session::plan`].
+    pub fn notes(&self) -> Vec<String> {
+        self.cloud.plan_notes()
+    }
+
     /// Calls made so far: (all, mutating).
     pub fn calls(&self) -> (usize, usize) {
         self.cloud.calls()

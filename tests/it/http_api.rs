@@ -512,6 +512,41 @@ fn switching_between_a_rest_api_and_an_http_api_replaces_the_api() {
     deploy(&moto, &manifest);
 
     std::fs::write(&manifest, &http).unwrap();
+    // The plan says it before anything changes, in text and in JSON.
+    let (code, plan, stderr) = fnctl_json(&moto, &manifest, &["plan", "-p", "aws"]);
+    assert_eq!(code, 0, "{stderr}\n{plan:#}");
+    let notes = plan["plans"][0]["notes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.as_str().is_some_and(|n| n.contains("to an HTTP API")
+                && n.contains("every URL changes")
+                && n.contains("payload format 2.0 events instead of 1.0"))),
+        "{plan:#}"
+    );
+    let out = fnctl()
+        .env("AWS_ENDPOINT_URL", &moto.endpoint)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("NO_COLOR", "1")
+        .arg("--manifest")
+        .arg(&manifest)
+        .args(["plan", "-p", "aws"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let changes_end = text.find("- rest_api").expect("the old API is deleted");
+    let note_at = text
+        .find("note: this plan moves the routes from API ")
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(note_at > changes_end, "under the changes: {text}");
+    assert!(text[note_at..].contains("every URL changes"), "{text}");
     let doc = deploy(&moto, &manifest);
     let note = doc["deployments"][0]["urls_note"]
         .as_str()
@@ -562,6 +597,11 @@ fn switching_between_a_rest_api_and_an_http_api_replaces_the_api() {
     });
     let doc = deploy(&moto, &manifest);
     assert!(changes(&doc).is_empty(), "{doc:#}");
+    let (_, plan, _) = fnctl_json(&moto, &manifest, &["plan", "-p", "aws"]);
+    assert!(
+        plan["plans"][0].get("notes").is_none(),
+        "said once: {plan:#}"
+    );
     let note = doc["deployments"][0]["urls_note"]
         .as_str()
         .unwrap_or_default();

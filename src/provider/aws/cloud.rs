@@ -27,6 +27,9 @@ pub struct AwsCloud {
     /// flavour than `[providers.aws] http` asks for: the deploy replaces
     /// the API, and says that the URLs change.
     api_switch: Option<String>,
+    /// The resource types whose tagging read the last read was refused
+    /// (`tag:GetResources` denied): said in the plan's notes.
+    tagging_denied: BTreeSet<String>,
 }
 
 impl AwsCloud {
@@ -49,6 +52,7 @@ impl AwsCloud {
             live: None,
             lock: None,
             api_switch: None,
+            tagging_denied: BTreeSet::new(),
         })
     }
 
@@ -93,7 +97,9 @@ impl Cloud for AwsCloud {
     }
 
     async fn read(&mut self) -> Result<(), CloudError> {
-        let live = self.backend.read().await?;
+        let (live, denied) = super::kinds::common::note_tagging_denied(self.backend.read()).await;
+        let live = live?;
+        self.tagging_denied = denied;
         // Kept from the read before apply (the one after finds the old API gone).
         if self.api_switch.is_none() {
             self.api_switch = super::kinds::http_api::switch_note(self.app(), &live.ids);
@@ -159,6 +165,22 @@ impl Cloud for AwsCloud {
 
     fn live_kept(&self) -> Vec<Kept> {
         self.live().kept.iter().map(|(_, k)| k.clone()).collect()
+    }
+
+    /// A switch between a REST API and an HTTP API (every URL changes, and
+    /// so does the event handlers get), and a tagging read that was denied
+    /// (resources dropped from the manifest are then not found).
+    fn plan_notes(&self) -> Vec<String> {
+        let Some(live) = self.live.as_ref() else {
+            return Vec::new();
+        };
+        [
+            api_switch_plan_note(self.app(), &live.ids),
+            super::kinds::common::tagging_denied_note(&self.tagging_denied),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
     }
 
     fn preflight(&self) -> Result<(), CloudError> {
@@ -454,6 +476,23 @@ impl LogTail for AwsLogTail<'_> {
     }
 }
 
+/// The plan's word on a switch between a REST API and an HTTP API: the
+/// same switch the deploy reports once applied
+/// (`kinds::http_api::switch_note`, whose test of "is this a switch" it
+/// reuses), said before anything changes.
+fn api_switch_plan_note(app: &App, ids: &backend::LiveIds) -> Option<String> {
+    use crate::model::Gateway;
+    super::kinds::http_api::switch_note(app, ids)?;
+    let (old, new, payload, was) = match app.gateway() {
+        Gateway::HttpApi => (ids.rest_api_id.as_deref()?, "an HTTP API", "2.0", "1.0"),
+        Gateway::Rest => (ids.http_api_id.as_deref()?, "a REST API", "1.0", "2.0"),
+    };
+    Some(format!(
+        "this plan moves the routes from API {old} to {new} (`[providers.aws] http = \"{}\"`): the old API is deleted, so every URL changes (deploy prints the new ones; clients must be pointed at them), and handlers then receive payload format {payload} events instead of {was}",
+        app.gateway().as_str()
+    ))
+}
+
 /// What `info` shows of an AWS deployment: each function with its alias,
 /// version and triggers, the buckets with fnctl's notifications, the URLs.
 fn describe(app: &App, found: &Live, region: &str, urls: Vec<RouteUrl>) -> Deployment {
@@ -543,5 +582,51 @@ fn describe(app: &App, found: &Live, region: &str, urls: Vec<RouteUrl>) -> Deplo
         json: json!({"provider": "aws", "app": app.name, "stage": app.stage, "region": region, "deployed": !functions.is_empty(), "functions": functions, "storage": storage, "urls": urls}),
         text,
         conflicts: found.conflicts.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(http: &str) -> App {
+        crate::manifest::test_app(format!(
+            "[app]\nname = \"shop\"\nruntime = \"python3.12\"\n\n[providers.aws]\nregion = \"us-east-1\"\n{http}\n[functions.items]\nhandler = \"app.handler\"\n[[functions.items.triggers]]\ntype = \"http\"\nmethod = \"GET\"\npath = \"/items/{{id}}\"\n"
+        ))
+    }
+
+    #[test]
+    fn a_plan_that_switches_the_api_flavour_says_every_url_and_the_payload_change() {
+        let rest_live = backend::LiveIds {
+            rest_api_id: Some("abc123".into()),
+            ..backend::LiveIds::default()
+        };
+        let note = api_switch_plan_note(&app("http = \"http-api\"\n"), &rest_live)
+            .expect("REST to HTTP API is a switch");
+        assert!(
+            note.contains("from API abc123 to an HTTP API")
+                && note.contains("every URL changes")
+                && note.contains("payload format 2.0 events instead of 1.0"),
+            "{note}"
+        );
+
+        let http_live = backend::LiveIds {
+            http_api_id: Some("xyz789".into()),
+            ..backend::LiveIds::default()
+        };
+        let note = api_switch_plan_note(&app(""), &http_live).expect("and back");
+        assert!(
+            note.contains("from API xyz789 to a REST API")
+                && note.contains("`[providers.aws] http = \"rest\"`")
+                && note.contains("payload format 1.0 events instead of 2.0"),
+            "{note}"
+        );
+
+        // The same flavour, or nothing deployed yet: nothing to say.
+        assert_eq!(api_switch_plan_note(&app(""), &rest_live), None);
+        assert_eq!(
+            api_switch_plan_note(&app(""), &backend::LiveIds::default()),
+            None
+        );
     }
 }

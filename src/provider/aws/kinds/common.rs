@@ -144,6 +144,51 @@ pub fn create_bucket(b: &AwsBackend, name: &str) -> CreateBucketFluentBuilder {
 /// The error codes with which AWS refuses a call the identity may not make.
 const ACCESS_DENIED: &[&str] = &["AccessDenied", "AccessDeniedException"];
 
+tokio::task_local! {
+    /// The resource types whose tagging read was denied during the read
+    /// running in [`note_tagging_denied`].
+    static TAGGING_DENIED: std::cell::RefCell<BTreeSet<String>>;
+}
+
+/// Runs `read` and returns, beside its answer, the resource types (`sqs`,
+/// `s3`, `lambda:function`, …) whose tagging read ([`tagged`]) was refused
+/// with AccessDenied. The read still succeeds then (each candidate is read
+/// on its own), but what only the tagging API finds — resources dropped
+/// from the manifest — is not found, and the plan says so
+/// ([`tagging_denied_note`]). The kinds' reads run as one task (joined,
+/// not spawned), so a task-local collects what every one of them met.
+pub async fn note_tagging_denied<T>(read: impl Future<Output = T>) -> (T, BTreeSet<String>) {
+    TAGGING_DENIED
+        .scope(std::cell::RefCell::new(BTreeSet::new()), async {
+            let out = read.await;
+            (out, TAGGING_DENIED.with(|d| d.borrow().clone()))
+        })
+        .await
+}
+
+/// Notes a refused tagging read for the [`note_tagging_denied`] around it,
+/// if any (`read_changed` and `remove` read without one).
+fn record_denied(resource_type: &str) {
+    let _ = TAGGING_DENIED.try_with(|d| d.borrow_mut().insert(resource_type.to_string()));
+}
+
+/// What the plan says when `tag:GetResources` was refused: resources
+/// removed from the manifest cannot be found, so they are neither deleted
+/// nor kept and reported; `None` when nothing was refused.
+pub fn tagging_denied_note(denied: &BTreeSet<String>) -> Option<String> {
+    if denied.is_empty() {
+        return None;
+    }
+    let types = denied
+        .iter()
+        .map(|t| format!("`{t}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Some(format!(
+        "the AWS identity may not call `tag:GetResources` (AccessDenied on the tagging read of {types}), so queues, tables and buckets removed from fnctl.toml cannot be found: this plan neither deletes them nor reports what they hold; grant `tag:GetResources` on `*` (docs/providers/aws.md lists it in the minimal policy) and plan again"
+    ))
+}
+
 /// The tags of this app+stage's resources of `resource_type` (e.g.
 /// `lambda:function`), by ARN, from the Resource Groups Tagging API: one
 /// call per page of many resources instead of one per resource.
@@ -189,8 +234,11 @@ pub async fn tagged(
             // An identity whose policy predates fnctl's use of the tagging
             // API (`tag:GetResources`): every candidate is then read on its
             // own, as before, rather than the read failing.
+            // The denial is noted (see [`note_tagging_denied`]) so the plan
+            // can say what the read could not find.
             Err(e) if crate::provider::aws::backend::has_code(&e, ACCESS_DENIED) => {
-                return Ok(BTreeMap::new())
+                record_denied(resource_type);
+                return Ok(BTreeMap::new());
             }
             page => page.or_api_error("GetResources (tagging)", resource_type)?,
         };
@@ -263,5 +311,43 @@ pub fn kept_dropped(stage: &str, id: ResourceId, why: &str, empty_it: &str) -> K
             "to delete only this one, {empty_it} and deploy again; `fnctl remove --delete-data --stage {stage}` deletes the whole stage with all its data"
         ),
         id,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_denied_tagging_read_is_collected_and_said_with_the_permission_to_grant() {
+        let (answer, denied) = note_tagging_denied(async {
+            let one = async { record_denied("sqs") };
+            let two = async { record_denied("s3") };
+            futures::join!(one, two);
+            7
+        })
+        .await;
+        assert_eq!(answer, 7);
+        assert_eq!(
+            denied,
+            BTreeSet::from(["s3".to_string(), "sqs".to_string()])
+        );
+        let note = tagging_denied_note(&denied).expect("a note");
+        assert!(note.contains("`tag:GetResources`"), "{note}");
+        assert!(note.contains("`s3`, `sqs`"), "{note}");
+        assert!(
+            note.contains("removed from fnctl.toml cannot be found"),
+            "{note}"
+        );
+        assert!(note.contains("docs/providers/aws.md"), "{note}");
+        assert_eq!(tagging_denied_note(&BTreeSet::new()), None);
+    }
+
+    #[tokio::test]
+    async fn a_denial_outside_a_noted_read_is_ignored() {
+        // `read_changed` and `remove` read without collecting.
+        record_denied("sqs");
+        let ((), denied) = note_tagging_denied(async {}).await;
+        assert!(denied.is_empty());
     }
 }
