@@ -97,9 +97,8 @@ impl Cloud for AwsCloud {
     }
 
     async fn read(&mut self) -> Result<(), CloudError> {
-        let (live, denied) = super::kinds::common::note_tagging_denied(self.backend.read()).await;
-        let live = live?;
-        self.tagging_denied = denied;
+        let live = self.backend.read().await?;
+        self.tagging_denied = live.tagging_denied.clone();
         // Kept from the read before apply (the one after finds the old API gone).
         if self.api_switch.is_none() {
             self.api_switch = super::kinds::http_api::switch_note(self.app(), &live.ids);

@@ -38,6 +38,10 @@ pub struct Live {
     /// are not in `resources`, so the plan does not delete them); `remove`
     /// treats them as it treats every other resource it finds.
     pub kept: Vec<(Resource, crate::plan::Kept)>,
+    /// Resource types whose tagging read was refused (`tag:GetResources`
+    /// denied): what only that read finds — resources dropped from the
+    /// manifest — is missing, which the plan says.
+    pub tagging_denied: std::collections::BTreeSet<String>,
 }
 
 impl Live {
@@ -47,6 +51,7 @@ impl Live {
         self.resources.extend(part.resources);
         self.conflicts.extend(part.conflicts);
         self.kept.extend(part.kept);
+        self.tagging_denied.extend(part.tagging_denied);
         let ids = part.ids;
         if self.ids.account.is_empty() {
             self.ids.account = ids.account;

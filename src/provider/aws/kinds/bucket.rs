@@ -245,7 +245,9 @@ impl Kind for Bucket {
                 }
             }
         }
+        live.tagging_denied.extend(owned.denied);
         let dropped = owned
+            .found
             .into_iter()
             .filter(|(bucket, tags)| tags.contains_key(RESOURCE_TAG) && !named.contains(bucket))
             .map(|(bucket, _)| bucket);

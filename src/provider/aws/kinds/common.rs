@@ -144,34 +144,6 @@ pub fn create_bucket(b: &AwsBackend, name: &str) -> CreateBucketFluentBuilder {
 /// The error codes with which AWS refuses a call the identity may not make.
 const ACCESS_DENIED: &[&str] = &["AccessDenied", "AccessDeniedException"];
 
-tokio::task_local! {
-    /// The resource types whose tagging read was denied during the read
-    /// running in [`note_tagging_denied`].
-    static TAGGING_DENIED: std::cell::RefCell<BTreeSet<String>>;
-}
-
-/// Runs `read` and returns, beside its answer, the resource types (`sqs`,
-/// `s3`, `lambda:function`, …) whose tagging read ([`tagged`]) was refused
-/// with AccessDenied. The read still succeeds then (each candidate is read
-/// on its own), but what only the tagging API finds — resources dropped
-/// from the manifest — is not found, and the plan says so
-/// ([`tagging_denied_note`]). The kinds' reads run as one task (joined,
-/// not spawned), so a task-local collects what every one of them met.
-pub async fn note_tagging_denied<T>(read: impl Future<Output = T>) -> (T, BTreeSet<String>) {
-    TAGGING_DENIED
-        .scope(std::cell::RefCell::new(BTreeSet::new()), async {
-            let out = read.await;
-            (out, TAGGING_DENIED.with(|d| d.borrow().clone()))
-        })
-        .await
-}
-
-/// Notes a refused tagging read for the [`note_tagging_denied`] around it,
-/// if any (`read_changed` and `remove` read without one).
-fn record_denied(resource_type: &str) {
-    let _ = TAGGING_DENIED.try_with(|d| d.borrow_mut().insert(resource_type.to_string()));
-}
-
 /// What the plan says when `tag:GetResources` was refused: resources
 /// removed from the manifest cannot be found, so they are neither deleted
 /// nor kept and reported; `None` when nothing was refused.
@@ -202,6 +174,19 @@ pub async fn tagged(
     b: &AwsBackend,
     resource_type: &str,
 ) -> Result<BTreeMap<String, BTreeMap<String, String>>, AwsError> {
+    Ok(tagged_or_denied(b, resource_type)
+        .await?
+        .unwrap_or_default())
+}
+
+/// [`tagged`], with `None` when the identity may not call
+/// `tag:GetResources` (AccessDenied): for the reads whose finds only the
+/// tagging API can make (resources dropped from the manifest), which put
+/// the refusal in [`Live::tagging_denied`] so the plan can say so.
+pub async fn tagged_or_denied(
+    b: &AwsBackend,
+    resource_type: &str,
+) -> Result<Option<BTreeMap<String, BTreeMap<String, String>>>, AwsError> {
     use aws_sdk_resourcegroupstagging::types::TagFilter;
     let app = &b.app;
     let mut out = BTreeMap::new();
@@ -234,11 +219,9 @@ pub async fn tagged(
             // An identity whose policy predates fnctl's use of the tagging
             // API (`tag:GetResources`): every candidate is then read on its
             // own, as before, rather than the read failing.
-            // The denial is noted (see [`note_tagging_denied`]) so the plan
-            // can say what the read could not find.
+            // The caller says what the read could then not find.
             Err(e) if crate::provider::aws::backend::has_code(&e, ACCESS_DENIED) => {
-                record_denied(resource_type);
-                return Ok(BTreeMap::new());
+                return Ok(None);
             }
             page => page.or_api_error("GetResources (tagging)", resource_type)?,
         };
@@ -261,7 +244,7 @@ pub async fn tagged(
             break;
         }
     }
-    Ok(out)
+    Ok(Some(out))
 }
 
 /// This app+stage's resources of `resource_type` (`sqs`, `dynamodb:table`,
@@ -283,19 +266,32 @@ pub async fn tagged(
 /// latter. The name is the ARN's last part
 /// (`…:queue`, `…:table/name`, `arn:aws:s3:::bucket`): none of these kinds
 /// allows `:` or `/` in a name.
-pub async fn owned_by_tags(
-    b: &AwsBackend,
-    resource_type: &str,
-) -> Result<BTreeMap<String, BTreeMap<String, String>>, AwsError> {
-    Ok(tagged(b, resource_type)
-        .await?
+pub async fn owned_by_tags(b: &AwsBackend, resource_type: &str) -> Result<OwnedByTags, AwsError> {
+    let Some(tagged) = tagged_or_denied(b, resource_type).await? else {
+        return Ok(OwnedByTags {
+            found: BTreeMap::new(),
+            denied: Some(resource_type.to_string()),
+        });
+    };
+    let found = tagged
         .into_iter()
         .filter(|(_, tags)| foreign_owner(tags, &b.app).is_none())
         .filter_map(|(arn, tags)| {
             let name = arn.rsplit([':', '/']).next()?;
             (!name.is_empty()).then(|| (name.to_string(), tags))
         })
-        .collect())
+        .collect();
+    Ok(OwnedByTags {
+        found,
+        denied: None,
+    })
+}
+
+/// What [`owned_by_tags`] found: names with their tags, and the resource
+/// type when the tagging read was refused (for [`Live::tagging_denied`]).
+pub struct OwnedByTags {
+    pub found: BTreeMap<String, BTreeMap<String, String>>,
+    pub denied: Option<String>,
 }
 
 /// Why a deploy leaves `id`, which the manifest no longer names: `why` it
@@ -318,16 +314,18 @@ pub fn kept_dropped(stage: &str, id: ResourceId, why: &str, empty_it: &str) -> K
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn a_denied_tagging_read_is_collected_and_said_with_the_permission_to_grant() {
-        let (answer, denied) = note_tagging_denied(async {
-            let one = async { record_denied("sqs") };
-            let two = async { record_denied("s3") };
-            futures::join!(one, two);
-            7
-        })
-        .await;
-        assert_eq!(answer, 7);
+    use crate::provider::aws::backend::Live;
+
+    #[test]
+    fn denied_tagging_reads_are_gathered_and_said_with_the_permission_to_grant() {
+        // Each kind's read says its own refusal; the parts are merged.
+        let mut live = Live::default();
+        for t in ["sqs", "s3"] {
+            let mut part = Live::default();
+            part.tagging_denied.insert(t.to_string());
+            live.absorb(part);
+        }
+        let denied = live.tagging_denied;
         assert_eq!(
             denied,
             BTreeSet::from(["s3".to_string(), "sqs".to_string()])
@@ -341,13 +339,5 @@ mod tests {
         );
         assert!(note.contains("docs/providers/aws.md"), "{note}");
         assert_eq!(tagging_denied_note(&BTreeSet::new()), None);
-    }
-
-    #[tokio::test]
-    async fn a_denial_outside_a_noted_read_is_ignored() {
-        // `read_changed` and `remove` read without collecting.
-        record_denied("sqs");
-        let ((), denied) = note_tagging_denied(async {}).await;
-        assert!(denied.is_empty());
     }
 }

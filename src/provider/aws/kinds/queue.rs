@@ -159,7 +159,8 @@ impl Kind for Queue {
                 QueueRead::Foreign(c) => live.conflicts.push(c),
             }
         }
-        let dropped = owned.into_keys().filter(|q| !named.contains(q));
+        live.tagging_denied.extend(owned.denied);
+        let dropped = owned.found.into_keys().filter(|q| !named.contains(q));
         let dropped = read_each(dropped, |queue| async move {
             // Its own tags say again whose it is: a queue that is not this
             // app+stage's after all is left alone, not a conflict (the

@@ -187,7 +187,8 @@ impl Kind for Table {
                 TableRead::Foreign(c) => live.conflicts.push(c),
             }
         }
-        let dropped = owned.into_keys().filter(|t| !named.contains(t));
+        live.tagging_denied.extend(owned.denied);
+        let dropped = owned.found.into_keys().filter(|t| !named.contains(t));
         let dropped = read_each(dropped, |table| async move {
             // Its own tags say again whose it is: a table that is not this
             // app+stage's after all is left alone, not a conflict (the
