@@ -28,7 +28,8 @@ fn rate(n: u32, unit: RateUnit) -> Result<String, Untranslatable> {
     };
     match unit {
         RateUnit::Minute if n == 1 => Ok("0 * * * * *".into()),
-        RateUnit::Minute if 60 % n == 0 => Ok(format!("0 */{n} * * * *")),
+        // Below 60 only: `*/60` is no step of the minute field (0-59).
+        RateUnit::Minute if n < 60 && 60 % n == 0 => Ok(format!("0 */{n} * * * *")),
         RateUnit::Minute if n % 60 == 0 && 24 % (n / 60) == 0 => rate(n / 60, RateUnit::Hour),
         RateUnit::Minute => Err(Untranslatable {
             reason: format!(
@@ -84,6 +85,16 @@ mod tests {
 
     fn azure(s: &str) -> Result<String, Untranslatable> {
         to_ncrontab(&s.parse().unwrap())
+    }
+
+    /// `rate(60 minutes)` is every hour, not the step `*/60` (outside the
+    /// minute field's 0-59), which the property test in tests/it/fuzz.rs
+    /// found.
+    #[test]
+    fn sixty_minutes_is_every_hour() {
+        assert_eq!(azure("rate(60 minutes)").unwrap(), "0 0 * * * *");
+        assert_eq!(azure("rate(120 minutes)").unwrap(), "0 0 */2 * * *");
+        assert_eq!(azure("rate(30 minutes)").unwrap(), "0 */30 * * * *");
     }
 
     #[test]
